@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "plughost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "plughost", targets: ["PlugHostCLI"]),
+        .library(name: "PlugHost", targets: ["PlugHost"]),
+        // Bundled plugins, built as shared objects: libtext.so, libsig.so.
+        .library(name: "text", type: .dynamic, targets: ["PluginText"]),
+        .library(name: "sig", type: .dynamic, targets: ["PluginSig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libffi, with static inline accessors for its type globals.
+        .systemLibrary(
+            name: "CFFI",
+            pkgConfig: "libffi",
+            providers: [.apt(["libffi-dev"])]
+        ),
+        // The public plugin ABI header (include/plughost/plughost.h) as a module.
+        .systemLibrary(name: "CPlugHostABI"),
+        .target(
+            name: "PlugHost",
+            dependencies: [
+                "CFFI",
+                "CPlugHostABI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "PlugHostCLI",
+            dependencies: [
+                "PlugHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "PluginText",
+            path: "Plugins/text",
+            publicHeadersPath: ".",
+            cSettings: [.headerSearchPath("../../include")]
+        ),
+        .target(
+            name: "PluginSig",
+            path: "Plugins/sig",
+            publicHeadersPath: ".",
+            cSettings: [.headerSearchPath("../../include")]
+        ),
+        .testTarget(
+            name: "PlugHostTests",
+            dependencies: ["PlugHost", "CPlugHostABI"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

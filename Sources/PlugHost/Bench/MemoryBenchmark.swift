@@ -1,0 +1,133 @@
+import Foundation
+
+/// `plughost bench memory`: eager versus optimized on the same seeded workload.
+public enum MemoryBenchmark {
+    /// Figures of one path at one size.
+    public struct PathResult: Sendable, Codable {
+        /// Acknowledged operations per second (median over runs).
+        public var opsPerSecond: Summary
+        /// Microseconds per operation (median over runs).
+        public var usPerOp: Summary
+        /// Per-write acknowledgement latency, µs, of the median run.
+        public var p50us: Double
+        public var p99us: Double
+        public var edgeOps: Int
+        public var clusteringRuns: Int
+        public var cacheHitRatio: Double
+        public var digest: String
+    }
+
+    /// Figures at one workload size.
+    public struct SizeResult: Sendable, Codable {
+        public var operations: Int
+        public var optimized: PathResult
+        public var eager: PathResult?
+        /// Median over runs of eager time / optimized time, each pair measured together.
+        public var speedup: Summary?
+        public var digestsEqual: Bool?
+    }
+
+    /// Runs one path over `ops` on a fresh engine from `makeEngine`; each write is submitted
+    /// alone and waits for its acknowledgement, as a plugin's memory_write does, unless
+    /// `writers` > 1, where that many threads share the work (and group commits).
+    public static func runPath(
+        _ ops: [WorkloadOp], optimized: Bool, writers: Int = 1, makeEngine: () throws -> any MemoryEngine
+    ) throws -> (seconds: Double, latencies: [Double], stats: MemoryStats, digest: String) {
+        var config = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
+        config.backgroundClustering = true
+        let service = try MemoryService(engine: try makeEngine(), configuration: config)
+        defer { try? service.close() }
+        var latencies = [Double](repeating: 0, count: ops.count)
+        let start = monotonicNanos()
+        if writers <= 1 {
+            for (i, op) in ops.enumerated() {
+                let t0 = monotonicNanos()
+                switch op {
+                case .write(let w): _ = try service.write(w)
+                case .forget(let id): _ = try service.forget(id: id)
+                }
+                latencies[i] = Double(monotonicNanos() - t0) / 1000
+            }
+        } else {
+            // Writers take ops in order from a shared cursor; a forget waits for its write.
+            let errors = LockedBox<[Error]>([])
+            let cursor = LockedBox(0)
+            let lat = LockedBox(latencies)
+            DispatchQueue.concurrentPerform(iterations: writers) { _ in
+                var local: [(Int, Double)] = []
+                while true {
+                    let i = cursor.update { v -> Int in defer { v += 1 }; return v }
+                    guard i < ops.count else { break }
+                    let t0 = monotonicNanos()
+                    do {
+                        switch ops[i] {
+                        case .write(let w): _ = try service.write(w)
+                        case .forget(let id): _ = try service.forget(id: id)
+                        }
+                    } catch { errors.update { $0.append(error) } }
+                    local.append((i, Double(monotonicNanos() - t0) / 1000))
+                }
+                lat.update { l in for (i, v) in local { l[i] = v } }
+            }
+            if let e = errors.value.first { throw e }
+            latencies = lat.value
+        }
+        try service.flush()
+        let seconds = Double(monotonicNanos() - start) / 1e9
+        let digest = CanonicalClusters.digest(try service.clusters())
+        return (seconds, latencies, service.stats, digest)
+    }
+
+    /// Runs both paths at each size (eager only up to `eagerMax` operations), `runs` times each
+    /// after a warm-up, pairs taken in the same round.
+    public static func run(
+        sizes: [Int], runs: Int = 3, eagerMax: Int = 10_000, seed: UInt64 = 42,
+        conceptsPerSize: (Int) -> Int = { max(50, $0 / 10) },
+        progress: (String) -> Void = { _ in }
+    ) throws -> [SizeResult] {
+        var out: [SizeResult] = []
+        for size in sizes {
+            let ops = WorkloadGenerator(operations: size, concepts: conceptsPerSize(size), seed: seed).generate()
+            let withEager = size <= eagerMax
+            _ = try runPath(Array(ops.prefix(min(size, 2000))), optimized: true) { InMemoryEngine() }
+            var opt: [(Double, [Double], MemoryStats, String)] = []
+            var eag: [(Double, [Double], MemoryStats, String)] = []
+            var ratios: [Double] = []
+            for r in 0..<runs {
+                progress("memory \(size): run \(r + 1)/\(runs)")
+                let o = try runPath(ops, optimized: true) { InMemoryEngine() }
+                opt.append(o)
+                if withEager {
+                    let e = try runPath(ops, optimized: false) { InMemoryEngine() }
+                    eag.append(e)
+                    ratios.append(e.seconds / o.seconds)
+                }
+            }
+            func summarize(_ rs: [(Double, [Double], MemoryStats, String)]) -> PathResult {
+                let sorted = rs.sorted { $0.0 < $1.0 }
+                let median = sorted[sorted.count / 2]
+                return PathResult(
+                    opsPerSecond: Summary(rs.map { Double(size) / $0.0 }), usPerOp: Summary(rs.map { $0.0 * 1e6 / Double(size) }),
+                    p50us: Summary.quantile(median.1, 0.5), p99us: Summary.quantile(median.1, 0.99),
+                    edgeOps: median.2.edgeOps, clusteringRuns: median.2.clusteringRuns,
+                    cacheHitRatio: median.2.cacheHitRatio, digest: median.3)
+            }
+            let o = summarize(opt)
+            let e = withEager ? summarize(eag) : nil
+            out.append(SizeResult(
+                operations: size, optimized: o, eager: e, speedup: withEager ? Summary(ratios) : nil,
+                digestsEqual: e.map { $0.digest == o.digest }))
+        }
+        return out
+    }
+}
+
+/// A value behind a lock, for benchmark bookkeeping across threads.
+final class LockedBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.withLock { stored } }
+    @discardableResult
+    func update<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&stored) } }
+}

@@ -1,0 +1,24 @@
+import Synchronization
+
+/// Messages that plugins log with a NULL context (during `init` and `shutdown`). The last
+/// ones are kept so that a refused `init` can be reported with what the plugin said.
+final class InitLog: Sendable {
+    private let lines = Mutex<[(LogLevel, String)]>([])
+
+    /// Records a message and forwards it to the host's log.
+    func record(level: LogLevel, message: String) {
+        lines.withLock {
+            $0.append((level, message))
+            if $0.count > 32 { $0.removeFirst($0.count - 32) }
+        }
+        HostLog.emit(plugin: nil, level: level, message: message)
+    }
+
+    /// Clears the buffer and returns what it held.
+    func drain() -> [(LogLevel, String)] {
+        lines.withLock { l in
+            defer { l.removeAll() }
+            return l
+        }
+    }
+}

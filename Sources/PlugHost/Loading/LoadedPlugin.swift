@@ -1,0 +1,72 @@
+import CPlugHostABI
+import Foundation
+import Synchronization
+
+/// A plugin that passed every check and whose `init` succeeded.
+public final class LoadedPlugin: @unchecked Sendable {
+    /// The name the host knows it by (the descriptor's name unless loaded under an alias).
+    public let name: String
+    /// The name in the plugin's descriptor.
+    public let descriptorName: String
+    /// The plugin's version string.
+    public let version: String
+    /// Its one-line description ("" when none).
+    public let description: String
+    /// The file it was loaded from.
+    public let path: String
+    /// The ABI version the plugin was built against.
+    public let abiMajor: UInt32, abiMinor: UInt32
+    /// Its functions, in declaration order.
+    public private(set) var functions: [PluginFunction] = []
+    private var byName: [String: PluginFunction] = [:]
+
+    let services: any HostServices
+    let cName: UnsafeMutablePointer<CChar>
+    let callLock = Mutex<Void>(())
+    let freeValue: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    private let shutdownHook: (@convention(c) () -> Void)?
+    private let isShutDown = Atomic<Bool>(false)
+
+    init(
+        name: String, descriptorName: String, version: String, description: String, path: String,
+        abiMajor: UInt32, abiMinor: UInt32, services: any HostServices,
+        freeValue: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+        shutdown: (@convention(c) () -> Void)?
+    ) {
+        self.name = name
+        self.descriptorName = descriptorName
+        self.version = version
+        self.description = description
+        self.path = path
+        self.abiMajor = abiMajor
+        self.abiMinor = abiMinor
+        self.services = services
+        self.cName = strdup(name)
+        self.freeValue = freeValue
+        self.shutdownHook = shutdown
+    }
+
+    func setFunctions(_ list: [PluginFunction]) {
+        functions = list
+        byName = Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
+    }
+
+    /// The function with this name, or nil.
+    public func function(named name: String) -> PluginFunction? { byName[name] }
+
+    /// Calls a function by name with dynamic values.
+    public func call(_ function: String, _ arguments: [Value], goal: String = "default") throws -> Value {
+        guard let f = byName[function] else {
+            let known = functions.map(\.name).joined(separator: ", ")
+            throw CallError(.unknownFunction, function: "\(name).\(function)", "plugin \(name) has no function \(function) (it has: \(known))")
+        }
+        return try f.call(arguments, goal: goal)
+    }
+
+    /// Calls the plugin's `shutdown` hook once. The shared object stays mapped, so that no
+    /// pointer the plugin handed out can dangle; calls after shutdown are the caller's error.
+    public func shutdown() {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        callLock.withLock { _ in shutdownHook?() }
+    }
+}

@@ -1,0 +1,182 @@
+/// An operation waiting in the write queue, with the memory it concerns already resolved.
+enum PlannedOp: Sendable {
+    /// Insert a memory.
+    case write(Memory)
+    /// Delete a stored memory.
+    case forget(Memory)
+
+    var memory: Memory {
+        switch self {
+        case .write(let m), .forget(let m): m
+        }
+    }
+}
+
+/// A batch the batcher made: the engine batch plus how many pair operations it replaced.
+struct PlannedBatch: Sendable {
+    var batch: EngineBatch
+    var writes: Int
+    var forgets: Int
+    var unbatchedEdgeOps: Int
+}
+
+/// Groups pending operations into batches of related writes and merges their count changes so
+/// that each touched edge is written once per batch.
+///
+/// Writes of one goal that share a concept land in one batch; since a write's concept set holds
+/// both ends of each of its dependencies, writes linked by dependency chains (a→b, b→c, c→d)
+/// land together too. Within a batch, a write that depends on a concept comes after the writes
+/// that introduce it. Counts are sums, so the order never changes the result; it only decides
+/// the insertion order of memories.
+struct DependencyBatcher: Sendable {
+    struct Pair: Hashable {
+        var a: String
+        var b: String
+    }
+
+    /// Plans batches for `ops`, which are in arrival order.
+    func plan(_ ops: [PlannedOp]) -> [PlannedBatch] {
+        guard !ops.isEmpty else { return [] }
+        // Union-find over operations: same goal and a shared concept → same batch.
+        var parent = Array(0..<ops.count)
+        func find(_ x: Int) -> Int {
+            var x = x
+            while parent[x] != x {
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            }
+            return x
+        }
+        var owner: [Pair: Int] = [:] // (goal, concept) → first op holding it
+        owner.reserveCapacity(ops.count * 4)
+        for (i, op) in ops.enumerated() {
+            let m = op.memory
+            for c in m.concepts {
+                let key = Pair(a: m.goal, b: c)
+                if let j = owner[key] {
+                    let ri = find(i), rj = find(j)
+                    if ri != rj { parent[ri] = rj }
+                } else {
+                    owner[key] = i
+                }
+            }
+        }
+        var groups: [Int: [Int]] = [:]
+        var order: [Int] = []
+        for i in 0..<ops.count {
+            let r = find(i)
+            if groups[r] == nil { order.append(r) }
+            groups[r, default: []].append(i)
+        }
+        return order.map { makeBatch(groups[$0]!.map { ops[$0] }) }
+    }
+
+    private func makeBatch(_ ops: [PlannedOp]) -> PlannedBatch {
+        let ordered = ops.count > 1 ? dependencyOrder(ops) : ops
+        var inserts: [Memory] = []
+        var deletes: [String] = []
+        var conceptIndex: [String: Int] = [:]
+        var concepts: [ConceptDelta] = []
+        var edgeIndex: [Pair: Int] = [:]
+        var edges: [EdgeDelta] = []
+        var unbatched = 0
+        var writes = 0, forgets = 0
+        for op in ordered {
+            let m = op.memory
+            let sign: Int32
+            switch op {
+            case .write:
+                inserts.append(m)
+                sign = 1
+                writes += 1
+            case .forget:
+                deletes.append(m.id)
+                sign = -1
+                forgets += 1
+            }
+            for c in m.concepts {
+                if let i = conceptIndex[c] {
+                    concepts[i].delta += sign
+                } else {
+                    conceptIndex[c] = concepts.count
+                    concepts.append(ConceptDelta(concept: c, delta: sign))
+                }
+            }
+            // m.concepts is sorted, so (concepts[i], concepts[j]) with i < j is (smaller, larger).
+            let cs = m.concepts
+            if cs.count > 1 {
+                for i in 0..<(cs.count - 1) {
+                    for j in (i + 1)..<cs.count {
+                        let key = Pair(a: cs[i], b: cs[j])
+                        if let k = edgeIndex[key] {
+                            edges[k].co += sign
+                        } else {
+                            edgeIndex[key] = edges.count
+                            edges.append(EdgeDelta(a: cs[i], b: cs[j], co: sign, dep: 0))
+                        }
+                        unbatched += 1
+                    }
+                }
+            }
+            var depPairs = Set<Pair>()
+            for d in m.dependsOn {
+                let key = ConceptKey.precedes(d.from, d.to) ? Pair(a: d.from, b: d.to) : Pair(a: d.to, b: d.from)
+                guard depPairs.insert(key).inserted else { continue }
+                if let k = edgeIndex[key] {
+                    edges[k].dep += sign
+                } else {
+                    edgeIndex[key] = edges.count
+                    edges.append(EdgeDelta(a: key.a, b: key.b, co: 0, dep: sign))
+                }
+            }
+        }
+        concepts.removeAll { $0.delta == 0 }
+        edges.removeAll { $0.co == 0 && $0.dep == 0 }
+        let goal = ops[0].memory.goal
+        return PlannedBatch(
+            batch: EngineBatch(goal: goal, inserts: inserts, deletes: deletes, concepts: concepts, edges: edges),
+            writes: writes, forgets: forgets, unbatchedEdgeOps: unbatched)
+    }
+
+    /// Stable topological order: a write that depends on concept c comes after the writes that
+    /// hold c without depending on it. Cycles keep arrival order.
+    private func dependencyOrder(_ ops: [PlannedOp]) -> [PlannedOp] {
+        var introducers: [String: [Int]] = [:]
+        var needs: [[String]] = Array(repeating: [], count: ops.count)
+        for (i, op) in ops.enumerated() {
+            let m = op.memory
+            let dependsOn = Set(m.dependsOn.map(\.to))
+            needs[i] = Array(dependsOn)
+            for c in m.concepts where !dependsOn.contains(c) { introducers[c, default: []].append(i) }
+        }
+        guard needs.contains(where: { !$0.isEmpty }) else { return ops }
+        var indegree = Array(repeating: 0, count: ops.count)
+        var after: [[Int]] = Array(repeating: [], count: ops.count)
+        for i in 0..<ops.count {
+            for c in needs[i] {
+                for j in introducers[c] ?? [] where j != i {
+                    after[j].append(i)
+                    indegree[i] += 1
+                }
+            }
+        }
+        // Kahn's algorithm, seeded in arrival order.
+        var result: [PlannedOp] = []
+        result.reserveCapacity(ops.count)
+        var done = Array(repeating: false, count: ops.count)
+        var ready = (0..<ops.count).filter { indegree[$0] == 0 }
+        var head = 0
+        while head < ready.count {
+            let i = ready[head]
+            head += 1
+            done[i] = true
+            result.append(ops[i])
+            for k in after[i] {
+                indegree[k] -= 1
+                if indegree[k] == 0 { ready.append(k) }
+            }
+        }
+        for i in 0..<ops.count where !done[i] { result.append(ops[i]) }
+        return result
+    }
+}

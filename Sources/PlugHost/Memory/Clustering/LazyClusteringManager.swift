@@ -1,0 +1,162 @@
+import Dispatch
+import Synchronization
+
+/// Lazy clustering: per goal, graph changes are queued and clustering runs after
+/// `threshold` writes, when the oldest pending write is older than `timeout`, on ``flush()``
+/// and at shutdown. Runs are incremental (``ClusterGraph``) and happen in the background,
+/// off the writer's thread.
+final class LazyClusteringManager: Sendable {
+    private struct Pending {
+        var changes: [GraphChange] = []
+        var writes = 0
+        var oldest: Double?
+        var scheduled = false
+    }
+
+    private let engine: any MemoryEngine
+    private let threshold: Int
+    private let timeout: Double
+    private let clock: any WallClock
+    private let background: Bool
+    private let pending = Mutex<[String: Pending]>([:])
+    /// Graphs of goals loaded in this process. Held for the whole of a run.
+    private let graphs = Mutex<[String: ClusterGraph]>([:])
+    private let queue = DispatchQueue(label: "plughost.clustering", qos: .utility)
+    private let runs = Atomic<Int>(0)
+    private let nanos = Atomic<UInt64>(0)
+    private let lastError = Mutex<MemoryError?>(nil)
+    private let tickInterval: Double
+    private let theta: Int32
+    /// Commits between `engine.apply` and `record`: while any is in flight, a run must not
+    /// clear the engine's pending-clustering mark.
+    private let inflight = Atomic<Int>(0)
+
+    init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) {
+        self.engine = engine
+        self.theta = theta
+        self.threshold = max(1, threshold)
+        self.timeout = timeout
+        self.clock = clock
+        self.background = background
+        tickInterval = max(0.05, min(timeout / 4, 1))
+        if background { scheduleTick() }
+    }
+
+    /// Checks the timeout every `tickInterval` seconds while the manager lives.
+    private func scheduleTick() {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + tickInterval) { [weak self] in
+            guard let self else { return }
+            self.tick()
+            self.scheduleTick()
+        }
+    }
+
+
+    /// Number of clustering runs so far.
+    var runCount: Int { runs.load(ordering: .relaxed) }
+    /// Time spent clustering, in nanoseconds.
+    var nanoseconds: UInt64 { nanos.load(ordering: .relaxed) }
+
+    /// Makes sure the goal's graph is loaded, from the engine's state *before* the commit about
+    /// to be applied. Called by the writer before `engine.apply`.
+    func ensureLoaded(goal: String) throws {
+        if graphs.withLock({ $0[goal] != nil }) { return }
+        let snapshot = try engine.conceptGraph(goal: goal)
+        let stored = try engine.clusterAssignments(goal: goal)
+        var graph = ClusterGraph()
+        for (concept, cluster) in stored { graph.assumeStored(concept, cluster: cluster) }
+        for c in snapshot.concepts.keys { graph.conceptAppeared(c) }
+        // The graph mirrors edge existence only; the counts stay in the engine.
+        for e in snapshot.edges where e.counts.co >= theta || e.counts.dep >= 1 { graph.edgeAppeared(e.a, e.b) }
+        var changes = graph.settle()
+        // Stored assignments of concepts no longer held (a run was cut short) are removed.
+        for concept in stored.keys where snapshot.concepts[concept] == nil { changes.append((concept, nil)) }
+        let wasPending = try engine.goalsPendingClustering().contains(goal)
+        if !changes.isEmpty || wasPending {
+            try engine.storeClusters(goal: goal, changes: changes, complete: true)
+        }
+        graphs.withLock { g in if g[goal] == nil { g[goal] = graph } }
+    }
+
+    /// Called by the writer before it applies a commit.
+    func beginCommit() { inflight.add(1, ordering: .sequentiallyConsistent) }
+    /// Called by the writer after it recorded (or abandoned) a commit's changes.
+    func endCommit() { inflight.subtract(1, ordering: .sequentiallyConsistent) }
+
+    /// Queues the changes of a commit for `goal`.
+    func record(goal: String, changes: [GraphChange], writes: Int) {
+        let now = clock.now()
+        let runNow: Bool = pending.withLock { p in
+            var e = p[goal] ?? Pending()
+            e.changes.append(contentsOf: changes)
+            e.writes += writes
+            if e.oldest == nil { e.oldest = now }
+            let due = e.writes >= threshold && !e.scheduled
+            if due && background { e.scheduled = true }
+            p[goal] = e
+            return due
+        }
+        guard runNow else { return }
+        if background {
+            queue.async { [self] in run(goal: goal) }
+        } else {
+            run(goal: goal)
+        }
+    }
+
+    /// Runs clustering for goals whose oldest pending write is older than the timeout.
+    func tick() {
+        let now = clock.now()
+        let due: [String] = pending.withLock { p in
+            var out: [String] = []
+            for (goal, var e) in p where !e.scheduled && (e.oldest.map { now - $0 >= timeout } ?? false) {
+                if background { e.scheduled = true }
+                p[goal] = e
+                out.append(goal)
+            }
+            return out
+        }
+        for goal in due {
+            if background { queue.async { [self] in run(goal: goal) } } else { run(goal: goal) }
+        }
+    }
+
+    /// Runs every goal's pending clustering now, on the caller's thread, and waits for runs
+    /// already under way. Throws the first engine error any run met.
+    func flush() throws {
+        let goals = pending.withLock { Array($0.keys) }
+        for goal in goals { run(goal: goal) }
+        queue.sync {}
+        if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
+    }
+
+    /// Number of goals with clustering work pending.
+    var pendingGoals: Int { pending.withLock { $0.values.filter { !$0.changes.isEmpty || $0.writes > 0 }.count } }
+
+    private func run(goal: String) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        graphs.withLock { graphs in
+            guard let work = pending.withLock({ $0.removeValue(forKey: goal) }) else { return }
+            guard var graph = graphs[goal] else { return }
+            for change in work.changes {
+                switch change {
+                case .conceptAppeared(let c): graph.conceptAppeared(c)
+                case .conceptDisappeared(let c): graph.conceptDisappeared(c)
+                case .edgeAppeared(let a, let b): graph.edgeAppeared(a, b)
+                case .edgeDisappeared(let a, let b): graph.edgeDisappeared(a, b)
+                }
+            }
+            let changes = graph.settle()
+            graphs[goal] = graph
+            runs.add(1, ordering: .relaxed)
+            let complete = inflight.load(ordering: .sequentiallyConsistent) == 0
+                && pending.withLock { $0[goal] == nil }
+            do {
+                try engine.storeClusters(goal: goal, changes: changes, complete: complete)
+            } catch {
+                lastError.withLock { $0 = MemoryError(.storage, "storing clusters of goal \(goal) failed: \(error)") }
+            }
+        }
+        nanos.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed)
+    }
+}

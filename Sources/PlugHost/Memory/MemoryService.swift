@@ -1,0 +1,441 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The memory write path: every write goes through the context cache, the dependency batcher
+/// (with group commit) and lazy clustering before it reaches the engine. With
+/// ``MemoryConfiguration/optimized`` off it is the eager baseline instead: a fresh context per
+/// write, one commit per write, the concept graph re-read around every write and the goal
+/// re-clustered in full after every write. Both give the same clusters after ``flush()``.
+public final class MemoryService: HostServices, @unchecked Sendable {
+    /// The engine behind the path.
+    public let engine: any MemoryEngine
+    /// The settings.
+    public let configuration: MemoryConfiguration
+
+    private let normalizer: WriteNormalizer
+    private let cache: ContextCache
+    private let batcher = DependencyBatcher()
+    private let clustering: LazyClusteringManager
+    private var queue: GroupCommitQueue!
+    private let statsState = Mutex(MemoryStats())
+    private let idPrefix: String
+    private let idCounter = Atomic<UInt64>(0)
+    private let lastSweep = Atomic<Int64>(0)
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens the write path over `engine`, finishing any clustering work the engine recorded
+    /// as pending (a process killed before a flush).
+    public init(engine: any MemoryEngine, configuration: MemoryConfiguration = MemoryConfiguration()) throws {
+        self.engine = engine
+        self.configuration = configuration
+        normalizer = WriteNormalizer(limits: configuration.limits)
+        cache = ContextCache(
+            capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
+            workingSetSize: configuration.workingSetSize, clock: configuration.clock)
+        clustering = LazyClusteringManager(
+            engine: engine, theta: configuration.theta, threshold: configuration.clusteringThreshold,
+            timeout: configuration.clusteringTimeout, clock: configuration.clock,
+            background: configuration.backgroundClustering && configuration.optimized)
+        idPrefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
+        queue = GroupCommitQueue(maxOps: configuration.optimized ? configuration.maxBatchOperations : 1) { [unowned self] ops in
+            self.configuration.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
+        }
+        for goal in try engine.goalsPendingClustering() {
+            if configuration.optimized {
+                try clustering.ensureLoaded(goal: goal)
+            } else {
+                try recluster(goal: goal, around: [])
+            }
+        }
+    }
+
+    // MARK: - Writes
+
+    /// Writes one memory; returns its id once the engine acknowledged it.
+    public func write(_ write: MemoryWrite) throws -> String {
+        try self.write([write])[0].get()
+    }
+
+    /// Writes many memories through one queue submission (they share commits).
+    /// Each result is the memory's id or why that write was rejected; a rejected write never
+    /// affects the others.
+    public func write(_ writes: [MemoryWrite]) -> [Result<String, MemoryError>] {
+        guard !closed.load(ordering: .relaxed) else {
+            return writes.map { _ in .failure(MemoryError(.closed, "the memory service is closed")) }
+        }
+        sweepIfDue()
+        let now = configuration.clock.now()
+        var results = [Result<String, MemoryError>?](repeating: nil, count: writes.count)
+        var ops: [QueuedOp] = []
+        var opIndex: [Int] = []
+        ops.reserveCapacity(writes.count)
+        var rejected = 0
+        let cacheStart = DispatchTime.now().uptimeNanoseconds
+        var lastKey: ContextCache.Key?
+        for (i, w) in writes.enumerated() {
+            do {
+                let memory = try normalizer.normalize(w, id: w.id ?? nextID(), now: now)
+                // Layer 1: the (goal, plugin) context; a fresh one per write in the baseline.
+                let key = ContextCache.Key(goal: memory.goal, plugin: memory.plugin)
+                if configuration.optimized {
+                    if key != lastKey {
+                        _ = try cache.context(key) { try loadContext(key) }
+                        lastKey = key
+                    } else {
+                        _ = try cache.context(key) { try loadContext(key) }
+                    }
+                } else {
+                    _ = try loadContext(key)
+                    statsState.withLock { $0.cacheMisses += 1 }
+                }
+                ops.append(.write(memory, callerID: w.id != nil))
+                opIndex.append(i)
+            } catch let e as MemoryError {
+                results[i] = .failure(e)
+                rejected += 1
+            } catch {
+                results[i] = .failure(MemoryError(.storage, "\(error)"))
+            }
+        }
+        let cacheNanos = DispatchTime.now().uptimeNanoseconds - cacheStart
+        statsState.withLock {
+            $0.rejected += rejected
+            $0.cacheNanos += cacheNanos
+        }
+        let outcomes = queue.submit(ops)
+        for (k, outcome) in outcomes.enumerated() {
+            let i = opIndex[k]
+            switch outcome {
+            case .success(.written(let id)):
+                results[i] = .success(id)
+                if configuration.optimized, case .write(let m, _) = ops[k] {
+                    cache.noteWrite(ContextCache.Key(goal: m.goal, plugin: m.plugin), id: id)
+                }
+            case .success(.forgotten): results[i] = .failure(MemoryError(.storage, "internal: unexpected outcome"))
+            case .failure(let e): results[i] = .failure(e)
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Forgets a memory by id (in `goal` when given); false when there was none.
+    public func forget(id: String, goal: String? = nil) throws -> Bool {
+        guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        let r = queue.submit([.forget(id: id, goal: goal)])[0]
+        switch r {
+        case .success(.forgotten(let found)):
+            if found, let goal { cache.noteForget(goal: goal, id: id) }
+            return found
+        case .success(.written): return false
+        case .failure(let e): throw e
+        }
+    }
+
+    /// Forgets memories by id in one submission; each result says whether it existed.
+    public func forget(ids: [String]) -> [Result<Bool, MemoryError>] {
+        queue.submit(ids.map { .forget(id: $0, goal: nil) }).map { r in
+            r.map { if case .forgotten(let f) = $0 { f } else { false } }
+        }
+    }
+
+    public func forget(goal: String, id: String) throws -> Bool {
+        try forget(id: id, goal: goal)
+    }
+
+    private func nextID() -> String {
+        "m\(idPrefix)-\(idCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
+    }
+
+    private func loadContext(_ key: ContextCache.Key) throws -> PluginContext {
+        let values = try engine.loadContext(goal: key.goal, plugin: key.plugin)
+        let recent = try engine.memories(goal: key.goal, plugin: key.plugin, limit: configuration.workingSetSize)
+        return PluginContext(values: values, recent: recent.reversed().map(\.id))
+    }
+
+    // MARK: - Commits
+
+    private func commitOptimized(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
+        var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(false)), count: ops.count)
+        var planned: [PlannedOp?] = []
+        planned.reserveCapacity(ops.count)
+        var insertedAt: [String: Int] = [:]
+        var forgotten = Set<String>()
+        let batchStart = DispatchTime.now().uptimeNanoseconds
+        do {
+            for (i, op) in ops.enumerated() {
+                switch op {
+                case .write(let m, let callerID):
+                    let exists = try callerID && engine.memory(id: m.id) != nil
+                    if insertedAt[m.id] != nil || exists {
+                        results[i] = .failure(MemoryError(.invalid, "a memory with id \(m.id.debugDescription) already exists"))
+                        continue
+                    }
+                    insertedAt[m.id] = planned.count
+                    planned.append(.write(m))
+                    results[i] = .success(.written(m.id))
+                case .forget(let id, let goal):
+                    if let k = insertedAt[id], case .write(let m)? = planned[k], goal == nil || goal == m.goal {
+                        // Written and forgotten in the same commit: neither reaches the engine.
+                        planned[k] = nil
+                        insertedAt.removeValue(forKey: id)
+                        forgotten.insert(id)
+                        results[i] = .success(.forgotten(true))
+                    } else if !forgotten.contains(id), let m = try engine.memory(id: id), goal == nil || goal == m.goal {
+                        forgotten.insert(id)
+                        planned.append(.forget(m))
+                        results[i] = .success(.forgotten(true))
+                    }
+                }
+            }
+        } catch {
+            return ops.map { _ in .failure(MemoryError(.storage, "reading the engine failed: \(error)")) }
+        }
+        let batches = batcher.plan(planned.compactMap { $0 })
+        let engineStart = DispatchTime.now().uptimeNanoseconds
+        guard !batches.isEmpty else { return results }
+        clustering.beginCommit()
+        defer { clustering.endCommit() }
+        let applied: [BatchResult]
+        do {
+            for goal in Set(batches.map(\.batch.goal)) { try clustering.ensureLoaded(goal: goal) }
+            applied = try engine.apply(batches.map(\.batch))
+        } catch {
+            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+                ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
+            return results.map { r in if case .failure = r { r } else { .failure(e) } }
+        }
+        let engineEnd = DispatchTime.now().uptimeNanoseconds
+        var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0
+        for (b, r) in zip(batches, applied) {
+            let changes = GraphChange.from(b.batch, r, theta: configuration.theta)
+            clustering.record(goal: b.batch.goal, changes: changes, writes: b.writes + b.forgets)
+            writes += b.writes
+            forgets += b.forgets
+            edgeOps += b.batch.edges.count
+            unbatched += b.unbatchedEdgeOps
+        }
+        let cancelled = forgotten.count - batches.reduce(0) { $0 + $1.forgets }
+        statsState.withLock { s in
+            s.commits += 1
+            s.batches += batches.count
+            s.writes += writes + cancelled
+            s.forgets += forgets + cancelled
+            s.edgeOps += edgeOps
+            s.edgeOpsUnbatched += unbatched
+            s.batchNanos += engineStart - batchStart
+            s.engineNanos += engineEnd - engineStart
+        }
+        return results
+    }
+
+    private func commitEager(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
+        ops.map { op in
+            do {
+                let m: Memory
+                let isWrite: Bool
+                switch op {
+                case .write(let w, _):
+                    if try engine.memory(id: w.id) != nil {
+                        return .failure(MemoryError(.invalid, "a memory with id \(w.id.debugDescription) already exists"))
+                    }
+                    m = w
+                    isWrite = true
+                case .forget(let id, let goal):
+                    guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else {
+                        return .success(.forgotten(false))
+                    }
+                    m = found
+                    isWrite = false
+                }
+                let planned = batcher.plan([isWrite ? .write(m) : .forget(m)])
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try engine.apply(planned.map(\.batch))
+                let applied = DispatchTime.now().uptimeNanoseconds
+                // One edge operation per pair of the write (no merging) …
+                let pairs = planned.reduce(0) { $0 + $1.unbatchedEdgeOps }
+                // … then the concept graph re-initialised around the write and a full re-clustering.
+                let reinitialised = try recluster(goal: m.goal, around: m.concepts)
+                statsState.withLock { s in
+                    s.commits += 1
+                    s.batches += 1
+                    if isWrite { s.writes += 1 } else { s.forgets += 1 }
+                    s.edgeOps += pairs + reinitialised
+                    s.edgeOpsUnbatched += pairs
+                    s.engineNanos += applied - start
+                }
+                return .success(isWrite ? .written(m.id) : .forgotten(true))
+            } catch let e as MemoryError {
+                return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(e.message)"))
+            } catch {
+                return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)"))
+            }
+        }
+    }
+
+    /// The eager baseline's graph work: loads the goal's concept graph, counts the edges within
+    /// `maxDependencyDepth` of `concepts` (re-initialised), re-clusters the whole goal and stores
+    /// every assignment. Returns the number of edges re-initialised.
+    @discardableResult
+    private func recluster(goal: String, around concepts: [String]) throws -> Int {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let snapshot = try engine.conceptGraph(goal: goal)
+        var adjacency: [String: [String]] = [:]
+        for e in snapshot.edges {
+            adjacency[e.a, default: []].append(e.b)
+            adjacency[e.b, default: []].append(e.a)
+        }
+        var seen = Set(concepts)
+        var frontier = concepts
+        var touched = 0
+        for _ in 0..<configuration.maxDependencyDepth where !frontier.isEmpty {
+            var next: [String] = []
+            for c in frontier {
+                for n in adjacency[c] ?? [] {
+                    touched += 1
+                    if seen.insert(n).inserted { next.append(n) }
+                }
+            }
+            frontier = next
+        }
+        let assignments = FullClustering.assignments(snapshot, theta: configuration.theta)
+        let stored = try engine.clusterAssignments(goal: goal)
+        var changes: [(concept: String, cluster: String?)] = assignments.map { ($0.key, $0.value) }
+        for c in stored.keys where assignments[c] == nil { changes.append((c, nil)) }
+        try engine.storeClusters(goal: goal, changes: changes, complete: true)
+        let end = DispatchTime.now().uptimeNanoseconds
+        statsState.withLock {
+            $0.clusteringRuns += 1
+            $0.clusteringNanos += end - start
+        }
+        return touched
+    }
+
+    // MARK: - TTL
+
+    private func sweepIfDue() {
+        let now = Int64(configuration.clock.now())
+        let last = lastSweep.load(ordering: .relaxed)
+        guard now > last, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        _ = try? sweepExpired()
+    }
+
+    /// Forgets every memory whose TTL has run out; returns how many.
+    @discardableResult
+    public func sweepExpired() throws -> Int {
+        var total = 0
+        while true {
+            let expired = try engine.expiredMemories(at: configuration.clock.now(), limit: 1000)
+            guard !expired.isEmpty else { return total }
+            let results = queue.submit(expired.map { .forget(id: $0.id, goal: $0.goal) })
+            for (m, r) in zip(expired, results) {
+                if case .failure(let e) = r { throw e }
+                cache.noteForget(goal: m.goal, id: m.id)
+            }
+            total += expired.count
+        }
+    }
+
+    // MARK: - Reads
+
+    /// Recalls memories of a goal; a write is visible as soon as it returned. Expired memories
+    /// are never returned, even before the sweep removed them.
+    public func recall(goal: String, _ query: RecallQuery, limit: Int = 20) throws -> [RecalledMemory] {
+        let now = configuration.clock.now()
+        let live = { (m: Memory) in (m.expiresAt ?? .infinity) > now }
+        switch query {
+        case .concept(let c):
+            let key = ConceptKey.normalize(c)
+            guard !key.isEmpty else { throw MemoryError(.invalid, "concept \(c.debugDescription) is empty after normalisation") }
+            return try engine.memories(goal: goal, concept: key, limit: limit).filter(live).map { RecalledMemory(memory: $0, score: 0) }
+        case .plugin(let p):
+            return try engine.memories(goal: goal, plugin: p, limit: limit).filter(live).map { RecalledMemory(memory: $0, score: 0) }
+        case .text(let t):
+            return try engine.search(goal: goal, text: t, limit: limit).filter { live($0.memory) }
+        }
+    }
+
+    /// The memory with this id, or nil (also when it expired).
+    public func memory(id: String) throws -> Memory? {
+        guard let m = try engine.memory(id: id), (m.expiresAt ?? .infinity) > configuration.clock.now() else { return nil }
+        return m
+    }
+
+    // MARK: - Contexts
+
+    /// A plugin's whole context for a goal (with its working set of recent memory ids).
+    public func context(goal: String, plugin: String) throws -> PluginContext {
+        let key = ContextCache.Key(goal: goal, plugin: plugin)
+        if configuration.optimized { return try cache.context(key) { try loadContext(key) } }
+        statsState.withLock { $0.cacheMisses += 1 }
+        return try loadContext(key)
+    }
+
+    public func contextValue(goal: String, plugin: String, key: String) throws -> String? {
+        try context(goal: goal, plugin: plugin).values[key]
+    }
+
+    public func setContextValue(goal: String, plugin: String, key: String, value: String?) throws {
+        guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        let k = ContextCache.Key(goal: goal, plugin: plugin)
+        do {
+            try cache.update(k, write: { try engine.storeContext(goal: goal, plugin: plugin, key: key, value: value) }) { ctx in
+                ctx.values[key] = value
+            }
+        } catch let e as MemoryError {
+            throw e
+        } catch {
+            throw MemoryError(.storage, "storing context key \(key.debugDescription) failed: \(error)")
+        }
+    }
+
+    public func log(plugin: String?, level: LogLevel, message: String) {
+        HostLog.emit(plugin: plugin, level: level, message: message)
+    }
+
+    // MARK: - Clusters, flush, stats
+
+    /// Sweeps expired memories and runs all pending clustering; afterwards cluster assignments
+    /// are exact.
+    public func flush() throws {
+        try sweepExpired()
+        if configuration.optimized { try clustering.flush() }
+    }
+
+    /// The canonical clusters of one goal, or of every goal (sorted by goal).
+    public func clusters(goal: String? = nil) throws -> [GoalClusters] {
+        let goals = try goal.map { [$0] } ?? engine.goals()
+        return try goals.compactMap { g in
+            let a = try engine.clusterAssignments(goal: g)
+            return a.isEmpty ? nil : CanonicalClusters.group(goal: g, assignments: a)
+        }
+    }
+
+    /// Current counters.
+    public var stats: MemoryStats {
+        var s = statsState.withLock { $0 }
+        if configuration.optimized {
+            let c = cache.counters
+            s.cacheHits = c.hits
+            s.cacheMisses = c.misses
+            s.cacheEvictions = c.evictions
+            s.cacheExpirations = c.expirations
+            s.clusteringRuns = clustering.runCount
+            s.clusteringNanos = clustering.nanoseconds
+        }
+        return s
+    }
+
+    /// Flushes, then closes the engine. Later operations fail with `.closed`.
+    public func close() throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        defer { try? engine.close() }
+        try flush()
+    }
+
+    /// Clustering runs of the lazy manager (driven by hand in tests with a manual clock).
+    func clusteringTick() { clustering.tick() }
+
+    /// Goals with clustering work pending.
+    var goalsWithPendingClustering: Int { clustering.pendingGoals }
+}

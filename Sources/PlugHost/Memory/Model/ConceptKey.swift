@@ -1,0 +1,54 @@
+import Foundation
+
+/// Concept keys: Unicode NFC, lower-cased, runs of white space folded to one space, trimmed.
+public enum ConceptKey {
+    /// The key of a concept as given; "" when nothing is left.
+    public static func normalize(_ concept: String) -> String {
+        // Fast path: ASCII needs no NFC and lower-cases byte by byte.
+        var ascii = true
+        for b in concept.utf8 where b >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii {
+            var out = [UInt8]()
+            out.reserveCapacity(concept.utf8.count)
+            var pendingSpace = false
+            for b in concept.utf8 {
+                if b == 0x20 || (b >= 0x09 && b <= 0x0D) {
+                    pendingSpace = !out.isEmpty
+                    continue
+                }
+                if pendingSpace {
+                    out.append(0x20)
+                    pendingSpace = false
+                }
+                out.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let lowered = concept.precomposedStringWithCanonicalMapping.lowercased()
+        var out = ""
+        out.reserveCapacity(lowered.utf8.count)
+        var pendingSpace = false
+        for scalar in lowered.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace {
+                out.unicodeScalars.append(" ")
+                pendingSpace = false
+            }
+            out.unicodeScalars.append(scalar)
+        }
+        // Lower-casing can produce decomposed sequences (e.g. "İ" → "i̇"); keep keys in NFC.
+        return out.precomposedStringWithCanonicalMapping
+    }
+
+    /// True when `a` sorts before `b` in UTF-8 byte order (the order of cluster ids and members).
+    @inline(__always)
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Turns a `MemoryWrite` into a `Memory`, or rejects it whole with an error naming the field.
+struct WriteNormalizer: Sendable {
+    let limits: MemoryLimits
+
+    func normalize(_ w: MemoryWrite, id: String, now: Double) throws -> Memory {
+        guard !w.goal.isEmpty else { throw MemoryError(.invalid, "goal is empty") }
+        guard !w.plugin.isEmpty else { throw MemoryError(.invalid, "plugin is empty") }
+        if let given = w.id {
+            guard !given.isEmpty else { throw MemoryError(.invalid, "id is empty") }
+            guard given.utf8.count <= limits.maxIdBytes else {
+                throw MemoryError(.limit, "id is \(given.utf8.count) bytes, over the limit of \(limits.maxIdBytes)")
+            }
+        }
+        guard w.content.utf8.count <= limits.maxContentBytes else {
+            throw MemoryError(.limit, "content is \(w.content.utf8.count) bytes, over the limit of \(limits.maxContentBytes)")
+        }
+        guard w.concepts.count <= limits.maxConcepts else {
+            throw MemoryError(.limit, "\(w.concepts.count) concepts, over the limit of \(limits.maxConcepts)")
+        }
+        guard w.dependsOn.count <= limits.maxDependencies else {
+            throw MemoryError(.limit, "\(w.dependsOn.count) depends_on pairs, over the limit of \(limits.maxDependencies)")
+        }
+        if let m = w.metadata {
+            guard m.utf8.count <= limits.maxMetadataBytes else {
+                throw MemoryError(.limit, "metadata is \(m.utf8.count) bytes, over the limit of \(limits.maxMetadataBytes)")
+            }
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(m.utf8)), obj is [String: Any] else {
+                throw MemoryError(.invalid, "metadata is not a JSON object")
+            }
+        }
+        if let ttl = w.ttlMilliseconds, ttl < 0 {
+            throw MemoryError(.invalid, "ttl is negative (\(ttl) ms)")
+        }
+        func key(_ raw: String, _ field: String) throws -> String {
+            let k = ConceptKey.normalize(raw)
+            guard !k.isEmpty else { throw MemoryError(.invalid, "\(field) \(raw.debugDescription) is empty after normalisation") }
+            guard k.utf8.count <= limits.maxKeyBytes else {
+                throw MemoryError(.limit, "\(field) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
+            }
+            return k
+        }
+        var set = Set<String>()
+        set.reserveCapacity(w.concepts.count + 2 * w.dependsOn.count)
+        for (i, c) in w.concepts.enumerated() { set.insert(try key(c, "concepts[\(i)]")) }
+        var deps: [Dependency] = []
+        var seenDeps = Set<Dependency>()
+        for (i, d) in w.dependsOn.enumerated() {
+            let from = try key(d.from, "depends_on[\(i)].from")
+            let to = try key(d.to, "depends_on[\(i)].to")
+            guard from != to else { continue }
+            set.insert(from)
+            set.insert(to)
+            let dep = Dependency(from, to)
+            if seenDeps.insert(dep).inserted { deps.append(dep) }
+        }
+        let concepts = set.sorted(by: ConceptKey.precedes)
+        let expires = w.ttlMilliseconds.flatMap { $0 > 0 ? now + Double($0) / 1000 : nil }
+        return Memory(
+            id: id, goal: w.goal, plugin: w.plugin, content: w.content, concepts: concepts,
+            dependsOn: deps, metadata: w.metadata, createdAt: now, expiresAt: expires)
+    }
+}

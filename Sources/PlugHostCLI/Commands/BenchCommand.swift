@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import PlugHost
+
+/// `plughost bench …`: benchmarks, not tests; figures are medians of several runs.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure the call path and the memory write path.",
+        subcommands: [BenchCallsCommand.self, BenchMemoryCommand.self])
+}
+
+/// `plughost bench calls`.
+struct BenchCallsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calls", abstract: "Per-call cost: direct C, raw ffi_call, prepared invoke, dynamic invoke.")
+
+    @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Calls per round.") var calls: Int = 200_000
+    @Option(help: "Rounds (the median is reported).") var rounds: Int = 9
+    @OptionGroup var plugins: PluginOptions
+
+    func run() throws {
+        let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: plugins.searchPath)
+        let sig = try host.load("sig")
+        guard let add3 = sig.function(named: "add3") else { throw ValidationError("the sig plugin has no add3") }
+        let r = try CallBenchmark.run(function: add3, callsPerRound: calls, rounds: rounds)
+        if json {
+            print(try JSONText.encode([
+                "direct_ns": r.direct.median, "ffi_raw_ns": r.ffiRaw.median,
+                "invoke_prepared_ns": r.invokePrepared.median, "invoke_dynamic_ns": r.invokeDynamic.median,
+                "ratio_prepared_to_raw": r.ratioPreparedToRaw.median,
+                "min": ["direct_ns": r.direct.min, "ffi_raw_ns": r.ffiRaw.min, "invoke_prepared_ns": r.invokePrepared.min, "invoke_dynamic_ns": r.invokeDynamic.min],
+                "max": ["direct_ns": r.direct.max, "ffi_raw_ns": r.ffiRaw.max, "invoke_prepared_ns": r.invokePrepared.max, "invoke_dynamic_ns": r.invokeDynamic.max],
+                "calls_per_round": r.callsPerRound, "rounds": r.rounds, "function": "sig.add3(int64, int64, int64)",
+            ]))
+        } else {
+            func row(_ name: String, _ s: Summary) -> String {
+                name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                    + String(format: "%8.1f ns   (min %.1f, max %.1f)", s.median, s.min, s.max)
+            }
+            print("sig.add3(int64, int64, int64), \(r.rounds) rounds × \(r.callsPerRound) calls, medians:")
+            print(row("direct C call (function pointer)", r.direct))
+            print(row("raw ffi_call (prepared cif)", r.ffiRaw))
+            print(row("plughost prepared invoke", r.invokePrepared))
+            print(row("plughost invoke, dynamic values", r.invokeDynamic))
+            print(String(format: "ratio prepared invoke / raw ffi_call: %.3f (min %.3f, max %.3f; target ≤ 1.25)",
+                         r.ratioPreparedToRaw.median, r.ratioPreparedToRaw.min, r.ratioPreparedToRaw.max))
+        }
+        try host.close()
+    }
+}
+
+/// `plughost bench memory`.
+struct BenchMemoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory", abstract: "Eager versus optimized write path on a seeded workload.")
+
+    @Option(help: "Workload sizes, comma-separated.") var sizes: String = "1000,10000,100000"
+    @Option(help: "Runs per size (medians reported).") var runs: Int = 3
+    @Option(name: .customLong("eager-max"), help: "Largest size the eager baseline runs at.") var eagerMax: Int = 10_000
+    @Option(help: "Workload seed.") var seed: UInt64 = 42
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let list = try sizes.split(separator: ",").map { s -> Int in
+            guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else { throw ValidationError("--sizes: \(s) is not a positive number") }
+            return n
+        }
+        let results = try MemoryBenchmark.run(sizes: list, runs: runs, eagerMax: eagerMax, seed: seed, progress: { msg in
+            if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
+        })
+        if json {
+            let data = try JSONEncoder().encode(results)
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("engine: memory; each write acknowledged alone; medians of \(runs) runs")
+        print("   ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest")
+        for r in results {
+            func line(_ name: String, _ p: MemoryBenchmark.PathResult) {
+                print(String(format: "%6d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@",
+                             r.operations, name.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString,
+                             p.opsPerSecond.median, p.usPerOp.median, p.p50us, p.p99us, p.edgeOps, p.clusteringRuns,
+                             p.cacheHitRatio * 100, String(p.digest.prefix(16)) as NSString))
+            }
+            line("optimized", r.optimized)
+            if let e = r.eager { line("eager", e) }
+            if let s = r.speedup {
+                print(String(format: "       speed-up optimized vs eager: %.1f× (min %.1f, max %.1f); digests %@", s.median, s.min, s.max,
+                             (r.digestsEqual ?? false) ? "equal" : "DIFFER"))
+            }
+        }
+        if results.count >= 2, let a = results.first(where: { $0.operations == 10_000 }), let b = results.first(where: { $0.operations == 100_000 }) {
+            print(String(format: "per-write cost 100k / 10k: %.2f (target ≤ 1.5)", b.optimized.usPerOp.median / a.optimized.usPerOp.median))
+        }
+    }
+}

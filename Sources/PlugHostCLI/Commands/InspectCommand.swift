@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import PlugHost
+
+/// `plughost inspect PLUGIN`: what a plugin declares.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show a plugin's name, version, ABI and functions.")
+
+    @Argument(help: "A plugin path, or a bare name on the plugin search path.")
+    var plugin: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var plugins: PluginOptions
+
+    func run() throws {
+        let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: plugins.searchPath)
+        let p = try host.load(plugin)
+        if json {
+            let functions: [[String: Any]] = p.functions.map { f in
+                [
+                    "name": f.name, "doc": f.doc, "signature": f.signature, "returns": f.returnType.name,
+                    "parameters": f.parameters.map { ["name": $0.name, "type": $0.type.name] },
+                    "takes_context": f.takesContext, "thread_safe": f.threadSafe,
+                ]
+            }
+            let obj: [String: Any] = [
+                "name": p.name, "version": p.version, "description": p.description, "path": p.path,
+                "abi": "\(p.abiMajor).\(p.abiMinor)", "abi_major": p.abiMajor, "abi_minor": p.abiMinor,
+                "functions": functions,
+            ]
+            print(try JSONText.encode(obj))
+        } else {
+            print("\(p.name) \(p.version) (plugin ABI \(p.abiMajor).\(p.abiMinor))")
+            if !p.description.isEmpty { print(p.description) }
+            print("file: \(p.path)")
+            print("functions:")
+            for f in p.functions {
+                var tags: [String] = []
+                if f.threadSafe { tags.append("thread-safe") }
+                print("  \(f.signature);\(tags.isEmpty ? "" : "  [\(tags.joined(separator: ", "))]")")
+                if !f.doc.isEmpty { print("      \(f.doc)") }
+            }
+        }
+        try host.close()
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import PlugHost
+
+/// `plughost memory …`: the memory write path from the command line.
+struct MemoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories.",
+        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self])
+}
+
+/// `plughost memory replay FILE.jsonl`.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay", abstract: "Apply a JSONL workload of writes and forgets, then flush.")
+
+    @Argument(help: "The workload, one JSON object a line.")
+    var file: String
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(name: .customLong("clusters-out"), help: "Write the canonical clusters to this file after the flush.")
+    var clustersOut: String?
+
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let ops = try WorkloadReplayer.load(path: file)
+        let memory = try engine.openMemory()
+        defer { try? memory.close() }
+        let report = try WorkloadReplayer.replay(ops, into: memory, source: file)
+        if let clustersOut {
+            let text = CanonicalClusters.json(try memory.clusters())
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: clustersOut))
+            } catch {
+                throw ValidationError("--clusters-out \(clustersOut): cannot write: \(error.localizedDescription)")
+            }
+        }
+        try memory.close()
+        let s = report.stats
+        if json {
+            print(try JSONText.encode([
+                "ops": report.ops, "writes": report.writes, "forgets": report.forgets,
+                "forgets_unknown": report.forgetsOfUnknownIDs, "seconds": report.seconds, "us_per_op": report.usPerOp,
+                "cache_hit_ratio": s.cacheHitRatio, "edge_ops": s.edgeOps, "edge_ops_saved": s.edgeOpsSaved,
+                "clusterings": s.clusteringRuns, "clusterings_saved": s.clusteringRunsSaved, "batches": s.batches,
+                "digest": report.digest, "baseline": engine.baseline,
+            ]))
+        } else {
+            print("""
+                replayed \(report.ops) ops (\(report.writes) writes, \(report.forgets) forgets\(report.forgetsOfUnknownIDs > 0 ? ", \(report.forgetsOfUnknownIDs) of unknown ids" : "")) in \(String(format: "%.3f", report.seconds)) s, \(String(format: "%.2f", report.usPerOp)) µs/op\(engine.baseline ? " (eager baseline)" : "")
+                cache hit ratio \(String(format: "%.1f%%", s.cacheHitRatio * 100)); edge ops \(s.edgeOps) (\(s.edgeOpsSaved) saved); clustering runs \(s.clusteringRuns) (\(s.clusteringRunsSaved) saved); \(s.batches) batches in \(s.commits) commits
+                digest \(report.digest)
+                """)
+        }
+    }
+}
+
+/// `plughost memory clusters`.
+struct ClustersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clusters", abstract: "Print the canonical concept clusters (after a flush).")
+
+    @Option(help: "Only this goal.")
+    var goal: String?
+
+    @Flag(help: "Print the canonical JSON array.")
+    var json = false
+
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let memory = try engine.openMemory()
+        try memory.flush()
+        let clusters = try memory.clusters(goal: goal)
+        try memory.close()
+        if json {
+            print(CanonicalClusters.json(clusters))
+            return
+        }
+        if clusters.isEmpty { print("no clusters") }
+        for g in clusters {
+            print("goal \(g.goal): \(g.clusters.count) cluster\(g.clusters.count == 1 ? "" : "s")")
+            for c in g.clusters { print("  [\(c.id)] \(c.concepts.joined(separator: ", "))") }
+        }
+        print("digest \(CanonicalClusters.digest(clusters))")
+    }
+}
+
+/// `plughost memory recall`.
+struct RecallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recall", abstract: "Recall memories of a goal by concept or by text.")
+
+    @Option(help: "The goal.") var goal: String
+    @Option(help: "A concept to look up.") var concept: String?
+    @Option(help: "Words to search for.") var text: String?
+    @Option(help: "Most memories to print.") var limit: Int = 20
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        guard (concept == nil) != (text == nil) else { throw ValidationError("give exactly one of --concept and --text") }
+    }
+
+    func run() throws {
+        let memory = try engine.openMemory()
+        defer { try? memory.close() }
+        let query: RecallQuery = concept.map { .concept($0) } ?? .text(text!)
+        let results = try memory.recall(goal: goal, query, limit: limit)
+        if json {
+            print(try JSONText.encode(results.map { r -> [String: Any] in
+                ["id": r.memory.id, "plugin": r.memory.plugin, "content": r.memory.content,
+                 "concepts": r.memory.concepts, "score": r.score, "metadata": r.memory.metadata as Any? ?? NSNull()]
+            }))
+        } else {
+            if results.isEmpty { print("nothing recalled") }
+            for r in results {
+                print("\(r.memory.id) [\(r.memory.plugin)]\(r.score > 0 ? String(format: " %.3f", r.score) : ""): \(r.memory.content)")
+                print("    concepts: \(r.memory.concepts.joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+/// `plughost memory forget ID`.
+struct ForgetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "forget", abstract: "Forget a memory by id.")
+    @Argument(help: "The memory's id.") var id: String
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let memory = try engine.openMemory()
+        defer { try? memory.close() }
+        guard try memory.forget(id: id) else { throw ValidationError("no memory with id \(id)") }
+        try memory.close()
+        print("forgot \(id)")
+    }
+}
+
+/// `plughost memory graph --goal G --format dot`.
+struct GraphCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph", abstract: "Print a goal's concept graph as Graphviz DOT, clusters as subgraphs.")
+    @Option(help: "The goal.") var goal: String
+    @Option(help: "Output format (dot).") var format: String = "dot"
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        guard format == "dot" else { throw ValidationError("--format \(format): only dot is supported") }
+        let memory = try engine.openMemory()
+        defer { try? memory.close() }
+        try memory.flush()
+        print(try ConceptGraphExport.dot(memory: memory, goal: goal))
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import PlugHost
+
+/// Options that choose the memory engine and the write path.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Memory engine: sqlite (the default, durable) or memory.")
+    var engine: String = EngineKind.sqlite.rawValue
+
+    @Option(help: "Database file for the sqlite engine (default: .plughost/memory.sqlite).")
+    var db: String?
+
+    @Flag(help: "Eager baseline: the context cache, dependency batching and lazy clustering off.")
+    var baseline = false
+
+    /// The engine kind, or a validation error naming the option.
+    func kind() throws -> EngineKind {
+        guard let k = EngineKind(rawValue: engine) else {
+            throw ValidationError("--engine \(engine): unknown engine; use one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return k
+    }
+
+    /// Opens the memory write path these options describe.
+    func openMemory() throws -> MemoryService {
+        var config = baseline ? MemoryConfiguration.baseline : MemoryConfiguration()
+        config.backgroundClustering = true
+        return try MemoryService(engine: EngineFactory.open(try kind(), location: db), configuration: config)
+    }
+}
+
+/// Options that extend the plugin search path.
+struct PluginOptions: ParsableArguments {
+    @Option(name: .customLong("plugin-dir"), help: "A folder to search for plugins by bare name (repeatable).")
+    var pluginDirs: [String] = []
+
+    var searchPath: PluginSearchPath { PluginSearchPath(extra: pluginDirs) }
+}

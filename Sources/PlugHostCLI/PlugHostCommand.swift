@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `plughost` command.
+@main
+struct PlugHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plughost",
+        abstract: "Load plugins, call them, and keep what they remember.",
+        subcommands: [InspectCommand.self, CallCommand.self, MemoryCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,42 @@
+/* void_param.c — a parameter is declared PH_TYPE_VOID: the loader must refuse it (invalid function: parameter is void). */
+#include "plughost/plughost.h"
+
+static int32_t f(void) {
+    return 0;
+}
+
+static const uint32_t param_types[] = {PH_TYPE_VOID}; /* VOID is for return types only */
+static const char *const param_names[] = {"x"};
+
+static const ph_function bad_fn = {
+    .struct_size = sizeof(ph_function),
+    .name = "f",
+    .doc = "see the first line of this file",
+    .fn = (void (*)(void))f,
+    .return_type = PH_TYPE_INT32,
+    .param_count = 1,
+    .param_types = param_types,
+    .param_names = param_names,
+    .flags = 0,
+};
+
+static const ph_function *const functions[] = {&bad_fn};
+
+static const ph_plugin plugin = {
+    .struct_size = sizeof(ph_plugin),
+    .abi_major = PLUGHOST_ABI_MAJOR,
+    .abi_minor = PLUGHOST_ABI_MINOR,
+    .min_host_abi_minor = 0,
+    .name = "void_param",
+    .version = "1.0.0",
+    .description = "parameter of type void",
+    .function_count = 1,
+    .functions = functions,
+    .init = NULL,
+    .shutdown = NULL,
+    .free_value = NULL,
+};
+
+PLUGHOST_DECLARE_ENTRY() {
+    return &plugin;
+}
