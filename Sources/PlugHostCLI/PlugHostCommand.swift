@@ -6,6 +6,6 @@ struct PlugHostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plughost",
         abstract: "Load plugins, call them, and keep what they remember.",
-        subcommands: [InspectCommand.self, CallCommand.self, MemoryCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self]
     )
 }

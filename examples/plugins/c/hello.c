@@ -12,7 +12,8 @@
  * A word is a run of ASCII letters, ASCII digits and non-ASCII characters
  * (every byte >= 0x80, so a UTF-8 sequence is never cut); its length is
  * counted in characters. Only ASCII letters are lower-cased here: the host
- * normalises concept keys further.
+ * normalises concept keys further. A word longer than PH_MAX_CONCEPT_KEY_BYTES
+ * is skipped (the host would reject the whole write).
  */
 #include "plughost/plughost.h"
 
@@ -95,7 +96,7 @@ static int32_t hello_remember(const ph_call_context *ctx, const char *text) {
             i++;
         }
         words[i] = '\0';
-        if (chars < REMEMBER_MIN_WORD) continue;
+        if (chars < REMEMBER_MIN_WORD || i - start > PH_MAX_CONCEPT_KEY_BYTES) continue;
         const char *word = words + start;
         int seen = 0;
         for (size_t k = 0; k < count && !seen; k++) seen = strcmp(concepts[k], word) == 0;
@@ -117,9 +118,11 @@ static int32_t hello_remember(const ph_call_context *ctx, const char *text) {
     ph_status status = host->memory_write(ctx, &write, id, sizeof id);
     free(words); /* the host copied what it keeps */
     if (status != PH_OK) {
-        char message[96];
-        snprintf(message, sizeof message, "remember: memory_write failed: %s (%d)", status_name(status), (int)status);
-        host->set_error(ctx, message);
+        /* The host has already recorded why as the call's error (see ph_host_api):
+         * do not overwrite it with a vaguer message; just fail. */
+        char line[64];
+        snprintf(line, sizeof line, "remember: memory_write failed: %s", status_name(status));
+        host->log(ctx, PH_LOG_DEBUG, line);
         return -1;
     }
     char line[64 + PH_MEMORY_ID_CAPACITY];

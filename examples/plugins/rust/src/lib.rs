@@ -13,7 +13,8 @@
 //! A word is a run of ASCII letters, ASCII digits and non-ASCII characters
 //! (every byte >= 0x80, so a UTF-8 sequence is never cut); its length is
 //! counted in characters. Only ASCII letters are lower-cased here: the host
-//! normalises concept keys further.
+//! normalises concept keys further. A word longer than PH_MAX_CONCEPT_KEY_BYTES
+//! is skipped (the host would reject the whole write).
 
 use core::ffi::{c_char, c_void, CStr};
 use core::ptr;
@@ -29,6 +30,16 @@ pub const PLUGHOST_ABI_MAJOR: u32 = 1;
 pub const PLUGHOST_ABI_MINOR: u32 = 0;
 /// PH_MEMORY_ID_CAPACITY.
 pub const PH_MEMORY_ID_CAPACITY: usize = 128;
+/// PH_MAX_CONCEPTS.
+pub const PH_MAX_CONCEPTS: usize = 64;
+/// PH_MAX_DEPENDENCIES.
+pub const PH_MAX_DEPENDENCIES: usize = 64;
+/// PH_MAX_CONCEPT_KEY_BYTES.
+pub const PH_MAX_CONCEPT_KEY_BYTES: usize = 256;
+/// PH_MAX_CONTENT_BYTES.
+pub const PH_MAX_CONTENT_BYTES: usize = 1024 * 1024;
+/// PH_MAX_MEMORY_ID_BYTES.
+pub const PH_MAX_MEMORY_ID_BYTES: usize = 127;
 
 // ph_type codes (uint32_t in the structs).
 pub const PH_TYPE_VOID: u32 = 0;
@@ -227,6 +238,14 @@ unsafe fn set_error(ctx: *const PhCallContext, message: &str) {
     }
 }
 
+/// Logs `message` at debug level.
+unsafe fn log_debug(ctx: *const PhCallContext, message: &str) {
+    let host = &*(*ctx).host;
+    if let (Some(log), Ok(message)) = (host.log, CString::new(message)) {
+        log(ctx, PH_LOG_DEBUG, message.as_ptr());
+    }
+}
+
 /// PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC: the result comes from
 /// host->alloc and the host frees it after copying.
 unsafe extern "C" fn shout(ctx: *const PhCallContext, text: *const c_char) -> *const c_char {
@@ -256,7 +275,9 @@ fn concepts_of(text: &[u8]) -> Vec<CString> {
             break;
         }
         // Characters = bytes that are not UTF-8 continuation bytes.
-        if word.iter().filter(|&&b| b & 0xC0 != 0x80).count() < REMEMBER_MIN_WORD {
+        if word.iter().filter(|&&b| b & 0xC0 != 0x80).count() < REMEMBER_MIN_WORD
+            || word.len() > PH_MAX_CONCEPT_KEY_BYTES
+        {
             continue;
         }
         let lower = word.to_ascii_lowercase();
@@ -303,15 +324,13 @@ unsafe extern "C" fn remember(ctx: *const PhCallContext, text: *const c_char) ->
     let mut id = [0 as c_char; PH_MEMORY_ID_CAPACITY];
     let status = memory_write(ctx, &write, id.as_mut_ptr(), id.len());
     if status != PH_OK {
-        set_error(ctx, &format!("remember: memory_write failed: {} ({status})", status_name(status)));
+        // The host has already recorded why as the call's error (see ph_host_api):
+        // do not overwrite it with a vaguer message; just fail.
+        log_debug(ctx, &format!("remember: memory_write failed: {}", status_name(status)));
         return -1;
     }
-    if let Some(log) = host.log {
-        let id = CStr::from_ptr(id.as_ptr()).to_string_lossy();
-        if let Ok(line) = CString::new(format!("remember: wrote memory {id} with {} concept(s)", concepts.len())) {
-            log(ctx, PH_LOG_DEBUG, line.as_ptr());
-        }
-    }
+    let id = CStr::from_ptr(id.as_ptr()).to_string_lossy();
+    log_debug(ctx, &format!("remember: wrote memory {id} with {} concept(s)", concepts.len()));
     concepts.len() as i32
 }
 
