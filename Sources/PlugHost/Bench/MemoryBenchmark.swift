@@ -15,6 +15,8 @@ public enum MemoryBenchmark {
         public var clusteringRuns: Int
         public var cacheHitRatio: Double
         public var digest: String
+        /// True when every run's clusters equal a full re-clustering of the stored graph.
+        public var verified: Bool
     }
 
     /// Figures at one workload size.
@@ -32,7 +34,7 @@ public enum MemoryBenchmark {
     /// `writers` > 1, where that many threads share the work (and group commits).
     public static func runPath(
         _ ops: [WorkloadOp], optimized: Bool, writers: Int = 1, makeEngine: () throws -> any MemoryEngine
-    ) throws -> (seconds: Double, latencies: [Double], stats: MemoryStats, digest: String) {
+    ) throws -> (seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool) {
         var config = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
         config.backgroundClustering = true
         let service = try MemoryService(engine: try makeEngine(), configuration: config)
@@ -75,7 +77,8 @@ public enum MemoryBenchmark {
         try service.flush()
         let seconds = Double(monotonicNanos() - start) / 1e9
         let digest = CanonicalClusters.digest(try service.clusters())
-        return (seconds, latencies, service.stats, digest)
+        let verified = try service.verifyClusters().isEmpty
+        return (seconds, latencies, service.stats, digest, verified)
     }
 
     /// Runs both paths at each size (eager only up to `eagerMax` operations), `runs` times each
@@ -90,8 +93,8 @@ public enum MemoryBenchmark {
             let ops = WorkloadGenerator(operations: size, concepts: conceptsPerSize(size), seed: seed).generate()
             let withEager = size <= eagerMax
             _ = try runPath(Array(ops.prefix(min(size, 2000))), optimized: true) { InMemoryEngine() }
-            var opt: [(Double, [Double], MemoryStats, String)] = []
-            var eag: [(Double, [Double], MemoryStats, String)] = []
+            var opt: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)] = []
+            var eag: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)] = []
             var ratios: [Double] = []
             for r in 0..<runs {
                 progress("memory \(size): run \(r + 1)/\(runs)")
@@ -103,14 +106,14 @@ public enum MemoryBenchmark {
                     ratios.append(e.seconds / o.seconds)
                 }
             }
-            func summarize(_ rs: [(Double, [Double], MemoryStats, String)]) -> PathResult {
+            func summarize(_ rs: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)]) -> PathResult {
                 let sorted = rs.sorted { $0.0 < $1.0 }
                 let median = sorted[sorted.count / 2]
                 return PathResult(
                     opsPerSecond: Summary(rs.map { Double(size) / $0.0 }), usPerOp: Summary(rs.map { $0.0 * 1e6 / Double(size) }),
                     p50us: Summary.quantile(median.1, 0.5), p99us: Summary.quantile(median.1, 0.99),
                     edgeOps: median.2.edgeOps, clusteringRuns: median.2.clusteringRuns,
-                    cacheHitRatio: median.2.cacheHitRatio, digest: median.3)
+                    cacheHitRatio: median.2.cacheHitRatio, digest: median.3, verified: rs.allSatisfy { $0.4 })
             }
             let o = summarize(opt)
             let e = withEager ? summarize(eag) : nil

@@ -411,6 +411,18 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
     }
 
+    /// Recomputes every goal's clusters from scratch from the engine's stored graph (what the
+    /// eager path does) and returns the goals whose stored clusters differ. Empty after a flush
+    /// means the incremental clustering was exact.
+    public func verifyClusters() throws -> [String] {
+        var differing: [String] = []
+        for goal in try engine.goals() {
+            let full = FullClustering.assignments(try engine.conceptGraph(goal: goal), theta: configuration.theta)
+            if full != (try engine.clusterAssignments(goal: goal)) { differing.append(goal) }
+        }
+        return differing
+    }
+
     /// Current counters.
     public var stats: MemoryStats {
         var s = statsState.withLock { $0 }

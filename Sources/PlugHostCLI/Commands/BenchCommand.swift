@@ -75,13 +75,13 @@ struct BenchMemoryCommand: ParsableCommand {
             return
         }
         print("engine: memory; each write acknowledged alone; medians of \(runs) runs")
-        print("   ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest")
+        print("   ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest           | exact")
         for r in results {
             func line(_ name: String, _ p: MemoryBenchmark.PathResult) {
-                print(String(format: "%6d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@",
+                print(String(format: "%6d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@ | %@",
                              r.operations, name.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString,
                              p.opsPerSecond.median, p.usPerOp.median, p.p50us, p.p99us, p.edgeOps, p.clusteringRuns,
-                             p.cacheHitRatio * 100, String(p.digest.prefix(16)) as NSString))
+                             p.cacheHitRatio * 100, String(p.digest.prefix(16)) as NSString, (p.verified ? "yes" : "NO") as NSString))
             }
             line("optimized", r.optimized)
             if let e = r.eager { line("eager", e) }

@@ -1,18 +1,21 @@
 /// The connected components of one goal's concept graph, kept up to date incrementally:
-/// union of two components where an edge appears, a local search of one component where an
-/// edge or a concept disappears. Never recomputes the whole goal.
+/// a union of two components where an edge appears; where an edge disappears, a search from
+/// both of its ends at once that stops as soon as they meet (still connected) or as soon as the
+/// smaller side is exhausted (that side splits off). Never recomputes the whole goal.
 struct ClusterGraph {
     private(set) var names: [String] = []
     private var ids: [String: Int] = [:]
     private var present: [Bool] = []
     private var adjacency: [Set<Int>] = []
-    private var label: [Int] = []            // component of each present node, -1 when absent
-    private var members: [Int: [Int]] = [:] // component → nodes
-    private var minimum: [Int: Int] = [:]   // component → its smallest member (UTF-8 order)
+    private var label: [Int] = []             // component of each present node, -1 when absent
+    private var members: [Int: Set<Int>] = [:] // component → nodes
+    private var minimum: [Int: Int] = [:]      // component → its smallest member (UTF-8 order)
     private var clusterOf: [Int] = []          // cluster id (a node) last reported, -1 for none
-    private var dirty: Set<Int> = []           // components that may have split
-    private var changed: Set<Int> = []         // nodes whose cluster id must be reported
-    private var nextLabel: Int = 0
+    private var changed: Set<Int> = []         // nodes whose cluster id must be checked
+    private var nextLabel = 0
+    // Scratch space for the two-sided search, reused between searches.
+    private var mark: [UInt32] = []
+    private var epoch: UInt32 = 0
 
     /// Number of concepts currently present.
     private(set) var presentCount = 0
@@ -26,21 +29,27 @@ struct ClusterGraph {
         adjacency.append([])
         label.append(-1)
         clusterOf.append(-1)
+        mark.append(0)
         return id
     }
 
     func id(of name: String) -> Int? { ids[name] }
+
+    private mutating func newComponent(_ nodes: Set<Int>) -> Int {
+        let c = nextLabel
+        nextLabel += 1
+        for n in nodes { label[n] = c }
+        members[c] = nodes
+        minimum[c] = smallest(nodes)
+        return c
+    }
 
     mutating func conceptAppeared(_ name: String) {
         let n = node(name)
         guard !present[n] else { return }
         present[n] = true
         presentCount += 1
-        let c = nextLabel
-        nextLabel += 1
-        label[n] = c
-        members[c] = [n]
-        minimum[c] = n
+        _ = newComponent([n])
         changed.insert(n)
     }
 
@@ -51,13 +60,13 @@ struct ClusterGraph {
         presentCount -= 1
         let c = label[n]
         label[n] = -1
-        members[c]?.removeAll { $0 == n }
+        members[c]?.remove(n)
         if members[c]?.isEmpty ?? true {
             members.removeValue(forKey: c)
             minimum.removeValue(forKey: c)
-            dirty.remove(c)
-        } else {
-            dirty.insert(c)
+        } else if minimum[c] == n {
+            minimum[c] = smallest(members[c]!)
+            for m in members[c]! { changed.insert(m) }
         }
         changed.insert(n)
     }
@@ -79,7 +88,7 @@ struct ClusterGraph {
     private mutating func edgeDisappeared(_ x: Int, _ y: Int) {
         guard adjacency[x].remove(y) != nil else { return }
         adjacency[y].remove(x)
-        dirty.insert(label[x])
+        if let side = separatedSide(x, y) { split(off: side, from: label[x]) }
     }
 
     private mutating func union(_ c1: Int, _ c2: Int) {
@@ -88,8 +97,7 @@ struct ClusterGraph {
         let absorbed = members.removeValue(forKey: absorb)!
         let minKeep = minimum[keep]!, minAbsorb = minimum.removeValue(forKey: absorb)!
         for n in absorbed { label[n] = keep }
-        members[keep]!.append(contentsOf: absorbed)
-        if dirty.remove(absorb) != nil { dirty.insert(keep) }
+        members[keep]!.formUnion(absorbed)
         if ConceptKey.precedes(names[minAbsorb], names[minKeep]) {
             minimum[keep] = minAbsorb
             for n in members[keep]! where clusterOf[n] != minAbsorb { changed.insert(n) }
@@ -98,59 +106,79 @@ struct ClusterGraph {
         }
     }
 
-    /// Splits the components that may have come apart, then returns every concept whose cluster
-    /// id changed since the last call (nil: no longer held).
+    /// After the edge x–y was removed: nil when x and y are still connected, else the nodes of
+    /// the smaller side. Searches from both ends, always growing the smaller side.
+    private mutating func separatedSide(_ x: Int, _ y: Int) -> Set<Int>? {
+        epoch &+= 2
+        if epoch < 2 {  // wrapped: clear the marks
+            for i in mark.indices { mark[i] = 0 }
+            epoch = 2
+        }
+        let markX = epoch, markY = epoch &+ 1
+        var sideX = [x], sideY = [y]
+        var headX = 0, headY = 0
+        mark[x] = markX
+        mark[y] = markY
+        while true {
+            let growX = sideX.count - headX > 0 && (sideX.count <= sideY.count || sideY.count - headY == 0)
+            if !growX && sideY.count - headY == 0 { break }
+            if growX {
+                let n = sideX[headX]
+                headX += 1
+                for m in adjacency[n] {
+                    if mark[m] == markY { return nil }
+                    if mark[m] != markX {
+                        mark[m] = markX
+                        sideX.append(m)
+                    }
+                }
+                if headX == sideX.count { return Set(sideX) }
+            } else {
+                let n = sideY[headY]
+                headY += 1
+                for m in adjacency[n] {
+                    if mark[m] == markX { return nil }
+                    if mark[m] != markY {
+                        mark[m] = markY
+                        sideY.append(m)
+                    }
+                }
+                if headY == sideY.count { return Set(sideY) }
+            }
+        }
+        return nil
+    }
+
+    private mutating func split(off side: Set<Int>, from c: Int) {
+        members[c]!.subtract(side)
+        let oldMin = minimum[c]!
+        if side.contains(oldMin) {
+            minimum[c] = smallest(members[c]!)
+            for n in members[c]! { changed.insert(n) }
+        }
+        let nc = newComponent(side)
+        let mn = minimum[nc]!
+        for n in side where clusterOf[n] != mn { changed.insert(n) }
+    }
+
+    /// Returns every concept whose cluster id changed since the last call (nil: no longer held).
     mutating func settle() -> [(concept: String, cluster: String?)] {
-        for c in dirty { split(c) }
-        dirty.removeAll()
         var out: [(concept: String, cluster: String?)] = []
         out.reserveCapacity(changed.count)
         for n in changed {
-            let i = n
-            let newCluster: Int = present[i] ? minimum[label[i]]! : -1
-            if newCluster != clusterOf[i] {
-                clusterOf[i] = newCluster
-                out.append((names[i], newCluster >= 0 ? names[newCluster] : nil))
+            let newCluster = present[n] ? minimum[label[n]]! : -1
+            if newCluster != clusterOf[n] {
+                clusterOf[n] = newCluster
+                out.append((names[n], newCluster >= 0 ? names[newCluster] : nil))
             }
         }
         changed.removeAll(keepingCapacity: true)
         return out
     }
 
-    private mutating func split(_ c: Int) {
-        guard let nodes = members[c], nodes.count > 1 else { return }
-        var seen = Set<Int>()
-        seen.reserveCapacity(nodes.count)
-        var pieces: [[Int]] = []
-        for start in nodes where !seen.contains(start) {
-            var piece: [Int] = [start]
-            seen.insert(start)
-            var i = 0
-            while i < piece.count {
-                for m in adjacency[piece[i]] where seen.insert(m).inserted { piece.append(m) }
-                i += 1
-            }
-            pieces.append(piece)
-        }
-        guard pieces.count > 1 else { return }
-        pieces.sort { $0.count > $1.count }
-        members[c] = pieces[0]
-        minimum[c] = smallest(pieces[0])
-        for n in pieces[0] where clusterOf[n] != minimum[c]! { changed.insert(n) }
-        for piece in pieces.dropFirst() {
-            let nc = nextLabel
-            nextLabel += 1
-            for n in piece { label[n] = nc }
-            members[nc] = piece
-            let mn = smallest(piece)
-            minimum[nc] = mn
-            for n in piece where clusterOf[n] != mn { changed.insert(n) }
-        }
-    }
-
-    private func smallest(_ nodes: [Int]) -> Int {
-        var best = nodes[0]
-        for n in nodes.dropFirst() where ConceptKey.precedes(names[n], names[best]) { best = n }
+    private func smallest<S: Sequence>(_ nodes: S) -> Int where S.Element == Int {
+        var best = -1
+        for n in nodes where best < 0 || ConceptKey.precedes(names[n], names[best]) { best = n }
         return best
     }
 

@@ -21,6 +21,8 @@ final class LazyClusteringManager: Sendable {
     private let pending = Mutex<[String: Pending]>([:])
     /// Graphs of goals loaded in this process. Held for the whole of a run.
     private let graphs = Mutex<[String: ClusterGraph]>([:])
+    /// Goals whose graph is loaded.
+    private let loaded = Mutex<Set<String>>([])
     private let queue = DispatchQueue(label: "plughost.clustering", qos: .utility)
     private let runs = Atomic<Int>(0)
     private let nanos = Atomic<UInt64>(0)
@@ -60,7 +62,8 @@ final class LazyClusteringManager: Sendable {
     /// Makes sure the goal's graph is loaded, from the engine's state *before* the commit about
     /// to be applied. Called by the writer before `engine.apply`.
     func ensureLoaded(goal: String) throws {
-        if graphs.withLock({ $0[goal] != nil }) { return }
+        // A separate set, so that the writer never waits for a clustering run holding `graphs`.
+        if loaded.withLock({ $0.contains(goal) }) { return }
         let snapshot = try engine.conceptGraph(goal: goal)
         let stored = try engine.clusterAssignments(goal: goal)
         var graph = ClusterGraph()
@@ -76,6 +79,7 @@ final class LazyClusteringManager: Sendable {
             try engine.storeClusters(goal: goal, changes: changes, complete: true)
         }
         graphs.withLock { g in if g[goal] == nil { g[goal] = graph } }
+        loaded.withLock { _ = $0.insert(goal) }
     }
 
     /// Called by the writer before it applies a commit.
@@ -87,7 +91,7 @@ final class LazyClusteringManager: Sendable {
     func record(goal: String, changes: [GraphChange], writes: Int) {
         let now = clock.now()
         let runNow: Bool = pending.withLock { p in
-            var e = p[goal] ?? Pending()
+            var e = p.removeValue(forKey: goal) ?? Pending()
             e.changes.append(contentsOf: changes)
             e.writes += writes
             if e.oldest == nil { e.oldest = now }
@@ -137,7 +141,8 @@ final class LazyClusteringManager: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         graphs.withLock { graphs in
             guard let work = pending.withLock({ $0.removeValue(forKey: goal) }) else { return }
-            guard var graph = graphs[goal] else { return }
+            // Taken out so that it is uniquely referenced and mutated in place.
+            guard var graph = graphs.removeValue(forKey: goal) else { return }
             for change in work.changes {
                 switch change {
                 case .conceptAppeared(let c): graph.conceptAppeared(c)

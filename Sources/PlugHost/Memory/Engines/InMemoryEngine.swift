@@ -28,6 +28,7 @@ public final class InMemoryEngine: MemoryEngine {
         var nextSequence = 0
         var goals: [String: GoalState] = [:]
         var contexts: [String: [String: [String: String]]] = [:] // goal → plugin → kv
+        var expiring = 0                                          // live memories with a TTL
         var closed = false
     }
 
@@ -42,15 +43,19 @@ public final class InMemoryEngine: MemoryEngine {
             var results: [BatchResult] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                var g = s.goals[batch.goal] ?? GoalState()
+                // Take the goal out of the dictionary so it is uniquely referenced: mutating a copy
+                // that the dictionary still shares would copy every index of the goal.
+                var g = s.goals.removeValue(forKey: batch.goal) ?? GoalState()
                 for id in batch.deletes {
-                    if s.memories.removeValue(forKey: id) != nil {
+                    if let old = s.memories.removeValue(forKey: id) {
+                        if old.expiresAt != nil { s.expiring -= 1 }
                         s.sequence.removeValue(forKey: id)
                         g.live -= 1
                     }
                 }
                 for m in batch.inserts {
                     s.memories[m.id] = m
+                    if m.expiresAt != nil { s.expiring += 1 }
                     s.sequence[m.id] = s.nextSequence
                     s.nextSequence += 1
                     g.memoryIDs.append(m.id)
@@ -142,6 +147,7 @@ public final class InMemoryEngine: MemoryEngine {
     public func expiredMemories(at time: Double, limit: Int) throws -> [Memory] {
         state.withLock { s in
             var out: [Memory] = []
+            guard s.expiring > 0 else { return out }
             for m in s.memories.values where (m.expiresAt ?? .infinity) <= time {
                 out.append(m)
                 if out.count >= limit { break }
@@ -170,7 +176,7 @@ public final class InMemoryEngine: MemoryEngine {
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         try state.withLock { s in
             guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
-            var g = s.goals[goal] ?? GoalState()
+            var g = s.goals.removeValue(forKey: goal) ?? GoalState()
             for (concept, cluster) in changes {
                 if let cluster { g.clusters[concept] = cluster } else { g.clusters.removeValue(forKey: concept) }
             }
