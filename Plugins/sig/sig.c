@@ -185,7 +185,7 @@ static const uint32_t t_mixed[] = {
 #define ID_FN(var, name, fn, type, types)                                                       \
     static const ph_function var = {                                                            \
         sizeof(ph_function), name, "Returns its argument.", FN(fn), type, 1, types, names_v,    \
-        PH_FN_THREAD_SAFE,                                                                      \
+        PH_FN_THREAD_SAFE, 0,                                                                   \
     }
 
 ID_FN(fn_id_bool, "id_bool", sig_id_bool, PH_TYPE_BOOL, t_bool);
@@ -204,59 +204,73 @@ ID_FN(fn_id_ptr, "id_ptr", sig_id_ptr, PH_TYPE_POINTER, t_ptr);
 static const ph_function fn_id_str = {
     sizeof(ph_function), "id_str", "Returns a malloc'd copy of its argument (released by free_value).",
     FN(sig_id_str), PH_TYPE_STRING, 1, t_str, names_v, PH_FN_RETURNS_PLUGIN_ALLOC,
+    0, /* reserved */
 };
 static const ph_function fn_static_str = {
     sizeof(ph_function), "static_str", "Returns a string literal.",
     FN(sig_static_str), PH_TYPE_STRING, 0, NULL, NULL, 0,
+    0, /* reserved */
 };
 static const ph_function fn_id_buf = {
     sizeof(ph_function), "id_buf", "Returns a copy of its buffer, allocated with host->alloc.",
     FN(sig_id_buf), PH_TYPE_BUFFER, 1, t_buf, names_v, PH_FN_RETURNS_HOST_ALLOC,
+    0, /* reserved */
 };
 static const ph_function fn_buf_sum = {
     sizeof(ph_function), "buf_sum", "Sum of the buffer's bytes.",
     FN(sig_buf_sum), PH_TYPE_UINT64, 1, t_buf, names_v, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 static const ph_function fn_buf_reverse = {
     sizeof(ph_function), "buf_reverse", "The buffer's bytes in reverse order, allocated with host->alloc.",
     FN(sig_buf_reverse), PH_TYPE_BUFFER, 1, t_buf, names_v, PH_FN_THREAD_SAFE | PH_FN_RETURNS_HOST_ALLOC,
+    0, /* reserved */
 };
 static const ph_function fn_str_len = {
     sizeof(ph_function), "str_len", "Length of the string in bytes.",
     FN(sig_str_len), PH_TYPE_UINT64, 1, t_str, names_v, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 static const ph_function fn_sum_i64x10 = {
     sizeof(ph_function), "sum_i64x10", "Sum of ten int64 (some passed on the stack), wrapping.",
     FN(sig_sum_i64x10), PH_TYPE_INT64, 10, t_i64x10, names_a_to_j, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 static const ph_function fn_sum_f64x10 = {
     sizeof(ph_function), "sum_f64x10", "Sum of ten doubles (some passed on the stack).",
     FN(sig_sum_f64x10), PH_TYPE_DOUBLE, 10, t_f64x10, names_a_to_j, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 static const ph_function fn_mixed = {
     sizeof(ph_function), "mixed",
     "a*1 + b*2 + c*3 + d*4 + e*5 + f*6 + g*7 + h*8 + (i ? 9 : 0) + j*10 + k*11 + l*12.",
     FN(sig_mixed), PH_TYPE_DOUBLE, 12, t_mixed, names_a_to_l, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 static const ph_function fn_add3 = {
     sizeof(ph_function), "add3", "a + b + c, wrapping.",
     FN(sig_add3), PH_TYPE_INT64, 3, t_i64x3, names_abc, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 static const ph_function fn_noop = {
     sizeof(ph_function), "noop", "Does nothing (not thread-safe, so calls are serialised).",
     FN(sig_noop), PH_TYPE_VOID, 0, NULL, NULL, 0,
+    0, /* reserved */
 };
 static const ph_function fn_fail = {
     sizeof(ph_function), "fail", "Reports `message` as the call's error and returns -1.",
     FN(sig_fail), PH_TYPE_INT32, 1, t_str, names_message, PH_FN_TAKES_CONTEXT,
+    0, /* reserved */
 };
 static const ph_function fn_log_hello = {
     sizeof(ph_function), "log_hello", "Logs \"hello from sig\" at INFO.",
     FN(sig_log_hello), PH_TYPE_VOID, 0, NULL, NULL, PH_FN_TAKES_CONTEXT,
+    0, /* reserved */
 };
 static const ph_function fn_freed_count = {
     sizeof(ph_function), "freed_count", "How many values free_value has released.",
     FN(sig_freed_count), PH_TYPE_INT64, 0, NULL, NULL, PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 
 static const ph_function *const functions[] = {

@@ -877,6 +877,7 @@ static const ph_function fn_word_count = {
     "Number of words (runs of letters, digits, apostrophes and non-ASCII characters).",
     (void (*)(void))text_word_count, PH_TYPE_INT64, 1, word_count_types, word_count_names,
     PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 
 static const uint32_t keywords_types[] = {PH_TYPE_STRING, PH_TYPE_INT32};
@@ -904,6 +905,7 @@ static const ph_function fn_tally = {
     "Increments the integer counter `key` of the goal context and returns the new value.",
     (void (*)(void))text_tally, PH_TYPE_INT64, 1, tally_types, tally_names,
     PH_FN_TAKES_CONTEXT,
+    0, /* reserved */
 };
 
 static const uint32_t recall_count_types[] = {PH_TYPE_STRING};
@@ -913,6 +915,7 @@ static const ph_function fn_recall_count = {
     "Number of memories of the goal recalled by a concept (at most 1000).",
     (void (*)(void))text_recall_count, PH_TYPE_INT64, 1, recall_count_types, recall_count_names,
     PH_FN_TAKES_CONTEXT | PH_FN_THREAD_SAFE,
+    0, /* reserved */
 };
 
 static const ph_function *const functions[] = {

@@ -35,7 +35,10 @@
  *     plugin that *needs* something newer says so, and an older host refuses it.
  *   - Every struct that may grow starts with `struct_size` (set it to
  *     sizeof(the struct)). A reader uses only the fields that lie entirely
- *     within struct_size; PH_HAS_FIELD() below tests that.
+ *     within struct_size; PH_HAS_FIELD() below tests that. Structs whose size
+ *     would end in padding carry an explicit `reserved` field (set it to 0), so
+ *     that a field appended by a later minor always starts at or after the old
+ *     sizeof and PH_HAS_FIELD never mistakes padding for a field.
  */
 #ifndef PLUGHOST_PLUGHOST_H
 #define PLUGHOST_PLUGHOST_H
@@ -62,7 +65,8 @@ extern "C" {
 #define PH_MAX_PARAMS 32
 /** Most functions one plugin may declare. */
 #define PH_MAX_FUNCTIONS 1024
-/** Size of the buffer a memory id is written into, terminating NUL included. */
+/** Size of the buffer a memory id is written into, terminating NUL included;
+ *  memory_write refuses a smaller non-NULL id_out before writing anything. */
 #define PH_MEMORY_ID_CAPACITY 128
 
 /* Limits of one memory write; a write over any of them is rejected whole. */
@@ -71,6 +75,7 @@ extern "C" {
 #define PH_MAX_CONCEPT_KEY_BYTES 256       /* a concept key, UTF-8, after normalising  */
 #define PH_MAX_CONTENT_BYTES (1024 * 1024) /* content, UTF-8 bytes                     */
 #define PH_MAX_MEMORY_ID_BYTES 127         /* a caller-given id, UTF-8 bytes           */
+#define PH_MAX_METADATA_BYTES (64 * 1024)  /* metadata_json, UTF-8 bytes               */
 
 #if defined(_WIN32)
 #define PH_EXPORT __declspec(dllexport)
@@ -175,7 +180,7 @@ typedef struct ph_memory_write {
     const ph_dependency *depends_on;    /* depends_on_count pairs, or NULL            */
     size_t depends_on_count;
     const char *metadata_json;          /* optional JSON object text, or NULL         */
-    int64_t ttl_ms;                     /* time to live in ms; 0 = forever            */
+    int64_t ttl_ms;                     /* time to live in ms; 0 (or less) = forever  */
 } ph_memory_write;
 
 /**
@@ -200,6 +205,7 @@ typedef struct ph_recall_query {
     const char *concept;                /* [owner: caller, call] or NULL    */
     const char *text;                   /* [owner: caller, call] or NULL    */
     uint32_t limit;                     /* most memories to return; 0 = 20  */
+    uint32_t reserved;                  /* set to 0                         */
 } ph_recall_query;
 
 /**
@@ -223,7 +229,9 @@ typedef enum ph_log_level {
  * Errors: a host function that fails (returns a status other than PH_OK, or
  * NULL from context_get because of a failure) has already recorded a message
  * as the current call's error, as set_error would: the call will be reported
- * as failed with that message. Do not overwrite it; return.
+ * as failed with that message. Do not overwrite it; return. The one status
+ * that is not a failure is PH_ERR_NOT_FOUND from memory_forget (no memory
+ * had that id), which records nothing.
  *
  * Concept keys: the host normalises each concept (Unicode NFC, lower-cased,
  * runs of white space folded to one space, trimmed); an empty key rejects the
@@ -310,8 +318,10 @@ enum {
     /** The C function's first parameter is `const ph_call_context *`; it is
      *  not listed in param_types. Needed to use the host API or report errors. */
     PH_FN_TAKES_CONTEXT = 1u << 0,
-    /** The function may run on several threads at once. Without it the host
-     *  never runs two calls of this plugin's unflagged functions concurrently. */
+    /** The function may run on several threads at once, also at the same time
+     *  as any other function of the plugin. Without it the host never runs two
+     *  calls of this plugin's unflagged functions concurrently (a flagged one
+     *  may still run beside an unflagged one). */
     PH_FN_THREAD_SAFE = 1u << 1,
     /** A returned string's or buffer's memory came from host->alloc; the host
      *  frees it after copying. */
@@ -343,6 +353,7 @@ typedef struct ph_function {
                                         NULL when param_count is 0); pipelines pass
                                         arguments by these names                      */
     uint32_t flags;                  /* PH_FN_* bits                                  */
+    uint32_t reserved;               /* set to 0                                      */
 } ph_function;
 
 /**
@@ -360,8 +371,10 @@ typedef struct ph_plugin {
     const ph_function *const *functions; /* function_count pointers, none NULL        */
 
     /**
-     * Optional. Called once after the descriptor was accepted, before any
-     * function. `host` is [owner: host, static] until shutdown returns: keep it.
+     * Optional. Called after the descriptor was accepted, before any function:
+     * once per load. A host that loads the same file twice (under two names)
+     * maps it once, so init and shutdown then run twice on the same statics.
+     * `host` is [owner: host, static] until shutdown returns: keep it.
      * Return false to refuse loading; call host->log first to say why.
      * [thread: main]
      */
