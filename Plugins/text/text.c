@@ -887,6 +887,7 @@ static const ph_function fn_keywords = {
     "Top k (1..50) keywords by term frequency, joined with \", \"; remembers the text under them.",
     (void (*)(void))text_keywords, PH_TYPE_STRING, 2, keywords_types, keywords_names,
     PH_FN_TAKES_CONTEXT | PH_FN_THREAD_SAFE | PH_FN_RETURNS_HOST_ALLOC,
+    0, /* reserved */
 };
 
 static const uint32_t summarize_types[] = {PH_TYPE_STRING, PH_TYPE_INT32};
@@ -896,6 +897,7 @@ static const ph_function fn_summarize = {
     "Extractive summary of 1..20 sentences; remembers it and counts summaries in the goal context.",
     (void (*)(void))text_summarize, PH_TYPE_STRING, 2, summarize_types, summarize_names,
     PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC,
+    0, /* reserved */
 };
 
 static const uint32_t tally_types[] = {PH_TYPE_STRING};
