@@ -33,7 +33,7 @@ public enum MemoryBenchmark {
     /// alone and waits for its acknowledgement, as a plugin's memory_write does, unless
     /// `writers` > 1, where that many threads share the work (and group commits).
     public static func runPath(
-        _ ops: [WorkloadOp], optimized: Bool, writers: Int = 1, makeEngine: () throws -> any MemoryEngine
+        _ ops: [WorkloadOp], optimized: Bool, writers: Int = 1, chunk: Int = 1, makeEngine: () throws -> any MemoryEngine
     ) throws -> (seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool) {
         var config = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
         config.backgroundClustering = true
@@ -41,7 +41,29 @@ public enum MemoryBenchmark {
         defer { try? service.close() }
         var latencies = [Double](repeating: 0, count: ops.count)
         let start = monotonicNanos()
-        if writers <= 1 {
+        if chunk > 1 {
+            // Consecutive writes go in one submission (they share one commit); latency is the
+            // submission's, counted for each of its writes.
+            var i = 0
+            while i < ops.count {
+                let t0 = monotonicNanos()
+                var batch: [MemoryWrite] = []
+                var j = i
+                while j < ops.count, batch.count < chunk, case .write(let w) = ops[j] {
+                    batch.append(w)
+                    j += 1
+                }
+                if batch.isEmpty, case .forget(let id) = ops[i] {
+                    _ = try service.forget(id: id)
+                    j = i + 1
+                } else {
+                    for r in service.write(batch) { _ = try r.get() }
+                }
+                let us = Double(monotonicNanos() - t0) / 1000
+                for k in i..<j { latencies[k] = us }
+                i = j
+            }
+        } else if writers <= 1 {
             for (i, op) in ops.enumerated() {
                 let t0 = monotonicNanos()
                 switch op {
@@ -84,7 +106,7 @@ public enum MemoryBenchmark {
     /// Runs both paths at each size (eager only up to `eagerMax` operations), `runs` times each
     /// after a warm-up, pairs taken in the same round.
     public static func run(
-        sizes: [Int], runs: Int = 3, eagerMax: Int = 10_000, seed: UInt64 = 42,
+        sizes: [Int], runs: Int = 3, eagerMax: Int = 10_000, seed: UInt64 = 42, chunk: Int = 1,
         conceptsPerSize: (Int) -> Int = { max(50, $0 / 10) },
         progress: (String) -> Void = { _ in }
     ) throws -> [SizeResult] {
@@ -98,7 +120,7 @@ public enum MemoryBenchmark {
             var ratios: [Double] = []
             for r in 0..<runs {
                 progress("memory \(size): run \(r + 1)/\(runs)")
-                let o = try runPath(ops, optimized: true) { InMemoryEngine() }
+                let o = try runPath(ops, optimized: true, chunk: chunk) { InMemoryEngine() }
                 opt.append(o)
                 if withEager {
                     let e = try runPath(ops, optimized: false) { InMemoryEngine() }
