@@ -37,6 +37,7 @@ struct DependencyBatcher: Sendable {
     /// Plans batches for `ops`, which are in arrival order.
     func plan(_ ops: [PlannedOp]) -> [PlannedBatch] {
         guard !ops.isEmpty else { return [] }
+        if ops.count == 1 { return [single(ops[0])] }
         // Union-find over operations: same goal and a shared concept → same batch.
         var parent = Array(0..<ops.count)
         func find(_ x: Int) -> Int {
@@ -69,6 +70,42 @@ struct DependencyBatcher: Sendable {
             groups[r, default: []].append(i)
         }
         return order.map { makeBatch(groups[$0]!.map { ops[$0] }) }
+    }
+
+    /// The batch of one operation, without the merging dictionaries: its concepts are unique
+    /// and sorted, so its pairs are unique too; a dependency marks its pair.
+    private func single(_ op: PlannedOp) -> PlannedBatch {
+        let m = op.memory
+        let sign: Int32
+        switch op {
+        case .write: sign = 1
+        case .forget: sign = -1
+        }
+        let cs = m.concepts
+        let k = cs.count
+        var edges: [EdgeDelta] = []
+        edges.reserveCapacity(k * (k - 1) / 2)
+        if k > 1 {
+            for i in 0..<(k - 1) {
+                for j in (i + 1)..<k { edges.append(EdgeDelta(a: cs[i], b: cs[j], co: sign, dep: 0)) }
+            }
+        }
+        // Index of pair (i, j), i < j, in the order above.
+        func pairIndex(_ i: Int, _ j: Int) -> Int { i * (2 * k - i - 1) / 2 + (j - i - 1) }
+        for d in m.dependsOn {
+            guard let x = cs.firstIndex(of: d.from), let y = cs.firstIndex(of: d.to), x != y else { continue }
+            let idx = pairIndex(min(x, y), max(x, y))
+            edges[idx].dep = sign  // dependencies are unique per memory, and each pair counts once
+        }
+        var batch = EngineBatch(goal: m.goal)
+        batch.concepts = cs.map { ConceptDelta(concept: $0, delta: sign) }
+        batch.edges = edges
+        switch op {
+        case .write: batch.inserts = [m]
+        case .forget: batch.deletes = [m.id]
+        }
+        return PlannedBatch(
+            batch: batch, writes: sign > 0 ? 1 : 0, forgets: sign < 0 ? 1 : 0, unbatchedEdgeOps: edges.count)
     }
 
     private func makeBatch(_ ops: [PlannedOp]) -> PlannedBatch {
