@@ -6,7 +6,7 @@ import PlugHost
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the call path and the memory write path.",
-        subcommands: [BenchCallsCommand.self, BenchMemoryCommand.self])
+        subcommands: [BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self])
 }
 
 /// `plughost bench calls`.
