@@ -273,7 +273,8 @@ public final class PipelineRunner {
                     if case .string(let s) = value { return try Value.parse(s.trimmingCharacters(in: .whitespacesAndNewlines), as: param.type) }
                     return value
                 }
-                return param.type == .string ? .string(v.text) : try Value.parse(v.text, as: param.type)
+                let joined = Self.joined(v)
+                return param.type == .string || param.type == .buffer ? .string(joined) : try Value.parse(joined, as: param.type)
             }
             let text = try interpolate(t, results: results, item: item, plugin: plugin)
             return param.type == .string || param.type == .buffer ? .string(text) : try Value.parse(text, as: param.type)
@@ -286,10 +287,7 @@ public final class PipelineRunner {
             switch part {
             case .text(let x): s += x
             case .ref(let r):
-                switch try resolveReference(r, results: results, item: item, plugin: plugin) {
-                case .list(let items): s += items.map(\.text).joined(separator: "; ")
-                case let v: s += v.text
-                }
+                s += Self.joined(try resolveReference(r, results: results, item: item, plugin: plugin))
             }
         }
         return s
@@ -307,6 +305,14 @@ public final class PipelineRunner {
         case .clusters:
             let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []
             return .list(clusters.map { .value(.string($0.concepts.joined(separator: ", "))) })
+        }
+    }
+
+    /// A value as argument text: a list's items joined with "; ".
+    static func joined(_ v: PipelineValue) -> String {
+        switch v {
+        case .list(let items): items.map(joined).joined(separator: "; ")
+        case .value(let x): x.text
         }
     }
 
