@@ -33,10 +33,13 @@ public enum MemoryBenchmark {
     /// alone and waits for its acknowledgement, as a plugin's memory_write does, unless
     /// `writers` > 1, where that many threads share the work (and group commits).
     public static func runPath(
-        _ ops: [WorkloadOp], optimized: Bool, writers: Int = 1, chunk: Int = 1, makeEngine: () throws -> any MemoryEngine
+        _ ops: [WorkloadOp], optimized: Bool, writers: Int = 1, chunk: Int = 1,
+        configure: (inout MemoryConfiguration) -> Void = { _ in }, makeEngine: () throws -> any MemoryEngine,
+        after: (MemoryService) throws -> Void = { _ in }
     ) throws -> (seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool) {
         var config = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
         config.backgroundClustering = true
+        configure(&config)
         let service = try MemoryService(engine: try makeEngine(), configuration: config)
         defer { try? service.close() }
         var latencies = [Double](repeating: 0, count: ops.count)
@@ -100,6 +103,7 @@ public enum MemoryBenchmark {
         let seconds = Double(monotonicNanos() - start) / 1e9
         let digest = CanonicalClusters.digest(try service.clusters())
         let verified = try service.verifyClusters().isEmpty
+        try after(service)
         return (seconds, latencies, service.stats, digest, verified)
     }
 

@@ -124,9 +124,9 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
         let r = queue.submit([.forget(id: id, goal: goal)])[0]
         switch r {
-        case .success(.forgotten(let found)):
-            if found, let goal { cache.noteForget(goal: goal, id: id) }
-            return found
+        case .success(.forgotten(let removedFrom)):
+            if let g = removedFrom { cache.noteForget(goal: g, id: id) }
+            return removedFrom != nil
         case .success(.written): return false
         case .failure(let e): throw e
         }
@@ -134,8 +134,15 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     /// Forgets memories by id in one submission; each result says whether it existed.
     public func forget(ids: [String]) -> [Result<Bool, MemoryError>] {
-        queue.submit(ids.map { .forget(id: $0, goal: nil) }).map { r in
-            r.map { if case .forgotten(let f) = $0 { f } else { false } }
+        guard !closed.load(ordering: .relaxed) else {
+            return ids.map { _ in .failure(MemoryError(.closed, "the memory service is closed")) }
+        }
+        return zip(ids, queue.submit(ids.map { .forget(id: $0, goal: nil) })).map { id, r in
+            r.map {
+                guard case .forgotten(let removedFrom) = $0, let g = removedFrom else { return false }
+                cache.noteForget(goal: g, id: id)
+                return true
+            }
         }
     }
 
@@ -156,20 +163,40 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     // MARK: - Commits
 
     private func commitOptimized(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
-        var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(false)), count: ops.count)
+        var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(nil)), count: ops.count)
         var planned: [PlannedOp?] = []
         planned.reserveCapacity(ops.count)
         var insertedAt: [String: Int] = [:]
         var forgotten = Set<String>()
+        var rejected = 0
+        let now = configuration.clock.now()
         let batchStart = DispatchTime.now().uptimeNanoseconds
         do {
+            // One engine look-up for every id of the commit: caller ids must be new, and a
+            // host id that happens to equal a stored caller id is replaced.
+            var ids: [String] = []
+            for op in ops {
+                switch op {
+                case .write(let m, _): ids.append(m.id)
+                case .forget(let id, _): ids.append(id)
+                }
+            }
+            var stored = try engine.existingMemories(ids)
             for (i, op) in ops.enumerated() {
                 switch op {
-                case .write(let m, let callerID):
-                    let exists = try callerID && engine.memory(id: m.id) != nil
-                    if insertedAt[m.id] != nil || exists {
-                        results[i] = .failure(MemoryError(.invalid, "a memory with id \(m.id.debugDescription) already exists"))
-                        continue
+                case .write(var m, let callerID):
+                    if let old = stored[m.id], (old.expiresAt ?? .infinity) <= now, insertedAt[m.id] == nil {
+                        // Expired but not swept yet: it is gone; sweep it now so the id is free.
+                        planned.append(.forget(old))
+                        stored.removeValue(forKey: m.id)
+                    }
+                    if insertedAt[m.id] != nil || stored[m.id] != nil {
+                        guard !callerID else {
+                            results[i] = .failure(MemoryError(.invalid, "a memory with id \(m.id.debugDescription) already exists"))
+                            rejected += 1
+                            continue
+                        }
+                        repeat { m.id = nextID() } while try insertedAt[m.id] != nil || engine.memory(id: m.id) != nil
                     }
                     insertedAt[m.id] = planned.count
                     planned.append(.write(m))
@@ -180,11 +207,13 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                         planned[k] = nil
                         insertedAt.removeValue(forKey: id)
                         forgotten.insert(id)
-                        results[i] = .success(.forgotten(true))
-                    } else if !forgotten.contains(id), let m = try engine.memory(id: id), goal == nil || goal == m.goal {
+                        results[i] = .success(.forgotten(m.goal))
+                    } else if !forgotten.contains(id), let m = stored[id], goal == nil || goal == m.goal {
                         forgotten.insert(id)
+                        stored.removeValue(forKey: id)
                         planned.append(.forget(m))
-                        results[i] = .success(.forgotten(true))
+                        // An expired memory was already gone: forgetting it finds nothing.
+                        results[i] = .success(.forgotten((m.expiresAt ?? .infinity) > now ? m.goal : nil))
                     }
                 }
             }
@@ -193,7 +222,15 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         let batches = batcher.plan(planned.compactMap { $0 })
         let engineStart = DispatchTime.now().uptimeNanoseconds
-        guard !batches.isEmpty else { return results }
+        let cancelled = forgotten.count - batches.reduce(0) { $0 + $1.forgets }
+        guard !batches.isEmpty else {
+            statsState.withLock { s in
+                s.writes += cancelled
+                s.forgets += cancelled
+                s.rejected += rejected
+            }
+            return results
+        }
         clustering.beginCommit()
         defer { clustering.endCommit() }
         let applied: [BatchResult]
@@ -215,10 +252,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             edgeOps += b.batch.edges.count
             unbatched += b.unbatchedEdgeOps
         }
-        let cancelled = forgotten.count - batches.reduce(0) { $0 + $1.forgets }
         statsState.withLock { s in
+            s.rejected += rejected
             s.commits += 1
-            s.batches += batches.count
+            s.batches += batches.reduce(0) { $0 + $1.groups }
             s.writes += writes + cancelled
             s.forgets += forgets + cancelled
             s.edgeOps += edgeOps
@@ -235,15 +272,23 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                 let m: Memory
                 let isWrite: Bool
                 switch op {
-                case .write(let w, _):
-                    if try engine.memory(id: w.id) != nil {
-                        return .failure(MemoryError(.invalid, "a memory with id \(w.id.debugDescription) already exists"))
+                case .write(var w, let callerID):
+                    if let old = try engine.memory(id: w.id) {
+                        if (old.expiresAt ?? .infinity) > configuration.clock.now() {
+                            if callerID {
+                                statsState.withLock { $0.rejected += 1 }
+                                return .failure(MemoryError(.invalid, "a memory with id \(w.id.debugDescription) already exists"))
+                            }
+                            repeat { w.id = nextID() } while try engine.memory(id: w.id) != nil
+                        } else {
+                            try commitEagerDelete(old)
+                        }
                     }
                     m = w
                     isWrite = true
                 case .forget(let id, let goal):
                     guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else {
-                        return .success(.forgotten(false))
+                        return .success(.forgotten(nil))
                     }
                     m = found
                     isWrite = false
@@ -264,13 +309,21 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                     s.edgeOpsUnbatched += pairs
                     s.engineNanos += applied - start
                 }
-                return .success(isWrite ? .written(m.id) : .forgotten(true))
+                let live = (m.expiresAt ?? .infinity) > configuration.clock.now()
+                return .success(isWrite ? .written(m.id) : .forgotten(live ? m.goal : nil))
             } catch let e as MemoryError {
                 return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(e.message)"))
             } catch {
                 return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)"))
             }
         }
+    }
+
+    /// Deletes an expired memory on the eager path (as the sweep would), re-clustering after.
+    private func commitEagerDelete(_ m: Memory) throws {
+        _ = try engine.apply(batcher.plan([.forget(m)]).map(\.batch))
+        try recluster(goal: m.goal, around: m.concepts)
+        statsState.withLock { $0.forgets += 1 }
     }
 
     /// The eager baseline's graph work: loads the goal's concept graph, counts the edges within
@@ -342,16 +395,26 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     /// are never returned, even before the sweep removed them.
     public func recall(goal: String, _ query: RecallQuery, limit: Int = 20) throws -> [RecalledMemory] {
         let now = configuration.clock.now()
-        let live = { (m: Memory) in (m.expiresAt ?? .infinity) > now }
+        let live = { (m: RecalledMemory) in (m.memory.expiresAt ?? .infinity) > now }
+        var fetch: (Int) throws -> [RecalledMemory]
         switch query {
         case .concept(let c):
             let key = ConceptKey.normalize(c)
             guard !key.isEmpty else { throw MemoryError(.invalid, "concept \(c.debugDescription) is empty after normalisation") }
-            return try engine.memories(goal: goal, concept: key, limit: limit).filter(live).map { RecalledMemory(memory: $0, score: 0) }
+            fetch = { try self.engine.memories(goal: goal, concept: key, limit: $0).map { RecalledMemory(memory: $0, score: 0) } }
         case .plugin(let p):
-            return try engine.memories(goal: goal, plugin: p, limit: limit).filter(live).map { RecalledMemory(memory: $0, score: 0) }
+            fetch = { try self.engine.memories(goal: goal, plugin: p, limit: $0).map { RecalledMemory(memory: $0, score: 0) } }
         case .text(let t):
-            return try engine.search(goal: goal, text: t, limit: limit).filter { live($0.memory) }
+            fetch = { try self.engine.search(goal: goal, text: t, limit: $0) }
+        }
+        // Expired memories not swept yet must not use up the limit: ask for more until enough
+        // live ones came back or the engine has no more.
+        var asked = limit
+        while true {
+            let got = try fetch(asked)
+            let alive = got.filter(live)
+            if alive.count >= limit || got.count < asked { return Array(alive.prefix(limit)) }
+            asked *= 4
         }
     }
 

@@ -50,6 +50,18 @@ struct BenchCallsCommand: ParsableCommand {
     }
 }
 
+extension BenchMemoryCommand {
+    static func describe(_ r: DurableWriteBenchmark.Result) -> String {
+        """
+        engine: sqlite (WAL), \(r.writers) concurrent writers, every write acknowledged after its commit; medians of \(r.groupCommitWritesPerSecond.min == r.groupCommitWritesPerSecond.max ? "1 run" : "runs")
+          group commit          \(String(format: "%9.0f writes/s (min %.0f, max %.0f), %.1f writes per commit, %d writes", r.groupCommitWritesPerSecond.median, r.groupCommitWritesPerSecond.min, r.groupCommitWritesPerSecond.max, r.writesPerCommit, r.writesGroupCommit))
+          one transaction each  \(String(format: "%9.0f writes/s (min %.0f, max %.0f), %d writes", r.perWriteTransactionWritesPerSecond.median, r.perWriteTransactionWritesPerSecond.min, r.perWriteTransactionWritesPerSecond.max, r.writesPerTransaction))
+          ratio                 \(String(format: "%.1f× (min %.1f, max %.1f); targets: ≥ 100k writes/s and ≥ 20×", r.ratio.median, r.ratio.min, r.ratio.max))
+          text recall over \(r.recallMemories) memories: p50 \(String(format: "%.0f", r.recallP50us)) µs, p99 \(String(format: "%.0f", r.recallP99us)) µs (\(r.recallQueries) queries; target p99 < 5 ms)
+        """
+    }
+}
+
 /// `plughost bench memory`.
 struct BenchMemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,9 +72,23 @@ struct BenchMemoryCommand: ParsableCommand {
     @Option(name: .customLong("eager-max"), help: "Largest size the eager baseline runs at.") var eagerMax: Int = 10_000
     @Option(help: "Workload seed.") var seed: UInt64 = 42
     @Option(help: "Writes per submission on the optimized path (1: each write acknowledged alone, as a plugin's memory_write).") var chunk: Int = 1
+    @Option(help: "Engine: memory (eager against optimized) or sqlite (group commit against one transaction per write, and text recall).") var engine: String = "memory"
+    @Option(help: "Concurrent writers (sqlite).") var writers: Int = 16
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        if engine == "sqlite" {
+            let r = try DurableWriteBenchmark.run(writers: writers, runs: runs, seed: seed) { msg in
+                if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
+            }
+            if json {
+                print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
+            } else {
+                print(BenchMemoryCommand.describe(r))
+            }
+            return
+        }
+        guard engine == "memory" else { throw ValidationError("--engine \(engine): use memory or sqlite") }
         let list = try sizes.split(separator: ",").map { s -> Int in
             guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else { throw ValidationError("--sizes: \(s) is not a positive number") }
             return n

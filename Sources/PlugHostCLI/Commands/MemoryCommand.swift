@@ -6,7 +6,7 @@ import PlugHost
 struct MemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories.",
-        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self])
+        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self])
 }
 
 /// `plughost memory replay FILE.jsonl`.

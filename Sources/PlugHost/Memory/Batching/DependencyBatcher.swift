@@ -18,27 +18,49 @@ struct PlannedBatch: Sendable {
     var writes: Int
     var forgets: Int
     var unbatchedEdgeOps: Int
+    /// Dependency groups merged into this batch.
+    var groups: Int = 1
 }
 
 /// Groups pending operations into batches of related writes and merges their count changes so
 /// that each touched edge is written once per batch.
 ///
-/// Writes of one goal that share a concept land in one batch; since a write's concept set holds
-/// both ends of each of its dependencies, writes linked by dependency chains (a→b, b→c, c→d)
-/// land together too. Within a batch, a write that depends on a concept comes after the writes
-/// that introduce it. Counts are sums, so the order never changes the result; it only decides
-/// the insertion order of memories.
+/// Writes of one goal that share a concept form one dependency group; since a write's concept
+/// set holds both ends of each of its dependencies, writes linked by dependency chains
+/// (a→b, b→c, c→d) land together too. A write that depends on a concept comes after the writes
+/// that introduce it. Counts are sums, so the order never changes the counts; it decides the
+/// order in which memories are stored (and so recall's newest-first order).
 struct DependencyBatcher: Sendable {
     struct Pair: Hashable {
         var a: String
         var b: String
     }
 
-    /// Plans batches for `ops`, which are in arrival order.
+    /// Plans the engine batches for `ops`, which are in arrival order: one batch per goal,
+    /// holding that goal's dependency groups (writes sharing concepts, or linked by dependency
+    /// chains). Groups never share a concept, so merging them into one batch merges nothing
+    /// across groups: every touched edge is still written once. The goal's writes keep their
+    /// arrival order except where a write depends on a concept another write introduces.
     func plan(_ ops: [PlannedOp]) -> [PlannedBatch] {
         guard !ops.isEmpty else { return [] }
         if ops.count == 1 { return [single(ops[0])] }
-        // Union-find over operations: same goal and a shared concept → same batch.
+        var byGoal: [String: [PlannedOp]] = [:]
+        var order: [String] = []
+        for op in ops {
+            let g = op.memory.goal
+            if byGoal[g] == nil { order.append(g) }
+            byGoal[g, default: []].append(op)
+        }
+        return order.map { g in
+            let goalOps = byGoal[g]!
+            var batch = makeBatch(goalOps)
+            batch.groups = dependencyGroups(goalOps)
+            return batch
+        }
+    }
+
+    /// Number of dependency groups among operations of one goal: union-find over shared concepts.
+    func dependencyGroups(_ ops: [PlannedOp]) -> Int {
         var parent = Array(0..<ops.count)
         func find(_ x: Int) -> Int {
             var x = x
@@ -48,28 +70,22 @@ struct DependencyBatcher: Sendable {
             }
             return x
         }
-        var owner: [Pair: Int] = [:] // (goal, concept) → first op holding it
-        owner.reserveCapacity(ops.count * 4)
+        var owner: [String: Int] = [:]
+        var groups = ops.count
         for (i, op) in ops.enumerated() {
-            let m = op.memory
-            for c in m.concepts {
-                let key = Pair(a: m.goal, b: c)
-                if let j = owner[key] {
+            for c in op.memory.concepts {
+                if let j = owner[c] {
                     let ri = find(i), rj = find(j)
-                    if ri != rj { parent[ri] = rj }
+                    if ri != rj {
+                        parent[ri] = rj
+                        groups -= 1
+                    }
                 } else {
-                    owner[key] = i
+                    owner[c] = i
                 }
             }
         }
-        var groups: [Int: [Int]] = [:]
-        var order: [Int] = []
-        for i in 0..<ops.count {
-            let r = find(i)
-            if groups[r] == nil { order.append(r) }
-            groups[r, default: []].append(i)
-        }
-        return order.map { makeBatch(groups[$0]!.map { ops[$0] }) }
+        return groups
     }
 
     /// The batch of one operation, without the merging dictionaries: its concepts are unique

@@ -9,7 +9,8 @@ enum QueuedOp: Sendable {
 /// What an acknowledged operation gave back.
 enum OpOutcome: Sendable {
     case written(String)
-    case forgotten(Bool)
+    /// The goal of the memory removed, or nil when there was none (or it had expired).
+    case forgotten(String?)
 }
 
 /// A single writer queue with group commit: callers block until their operations are committed;

@@ -21,6 +21,7 @@ final class ContextCache: Sendable {
         var entries: [Key: Entry] = [:]
         var tick: UInt64 = 0
         var generation: [Key: UInt64] = [:]
+        var forgetEpoch: [String: UInt64] = [:]
         var stats = (hits: 0, misses: 0, evictions: 0, expirations: 0)
     }
 
@@ -40,26 +41,27 @@ final class ContextCache: Sendable {
     /// The context for `key`, from the cache or, on a miss, from `load`.
     func context(_ key: Key, load: () throws -> PluginContext) rethrows -> PluginContext {
         let now = clock.now()
-        let (cached, startGeneration): (PluginContext?, UInt64) = state.withLock { s in
+        let (cached, startGeneration): (PluginContext?, (UInt64, UInt64)) = state.withLock { s in
             s.tick += 1
             if var e = s.entries[key] {
                 if now - e.loadedAt < ttl {
                     e.lastUsed = s.tick
                     s.entries[key] = e
                     s.stats.hits += 1
-                    return (e.context, 0)
+                    return (e.context, (0, 0))
                 }
                 s.entries.removeValue(forKey: key)
                 s.stats.expirations += 1
             }
             s.stats.misses += 1
-            return (nil, s.generation[key, default: 0])
+            return (nil, (s.generation[key, default: 0], s.forgetEpoch[key.goal, default: 0]))
         }
         if let cached { return cached }
         let loaded = try load()
         state.withLock { s in
             // A write since the load started makes the loaded copy stale: do not cache it.
-            guard s.generation[key, default: 0] == startGeneration else { return }
+            guard s.generation[key, default: 0] == startGeneration.0,
+                s.forgetEpoch[key.goal, default: 0] == startGeneration.1 else { return }
             if s.entries[key] == nil && s.entries.count >= capacity { evictOne(&s) }
             s.tick += 1
             s.entries[key] = Entry(context: loaded, loadedAt: now, lastUsed: s.tick)
@@ -90,6 +92,8 @@ final class ContextCache: Sendable {
     /// Records a new memory id in the plugin's working set (if the context is cached).
     func noteWrite(_ key: Key, id: String) {
         state.withLock { s in
+            // A load under way read the engine before this write: it must not be cached.
+            s.generation[key, default: 0] += 1
             guard var e = s.entries[key] else { return }
             e.context.recent.append(id)
             if e.context.recent.count > workingSetSize { e.context.recent.removeFirst(e.context.recent.count - workingSetSize) }
@@ -100,11 +104,13 @@ final class ContextCache: Sendable {
     /// Drops a forgotten memory id from every cached working set of its goal.
     func noteForget(goal: String, id: String) {
         state.withLock { s in
-            for (k, var e) in s.entries where k.goal == goal {
-                if let i = e.context.recent.firstIndex(of: id) {
-                    e.context.recent.remove(at: i)
-                    s.entries[k] = e
-                }
+            // Loads under way for this goal may have read the forgotten memory.
+            s.forgetEpoch[goal, default: 0] += 1
+            // The working set holds the newest N ids; once one of them is forgotten, the next
+            // older id (which the cache may have trimmed) belongs in it: drop the entry so that
+            // the next use reloads it from the engine.
+            for (k, e) in s.entries where k.goal == goal && e.context.recent.contains(id) {
+                s.entries.removeValue(forKey: k)
             }
         }
     }

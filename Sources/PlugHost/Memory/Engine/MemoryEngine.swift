@@ -15,6 +15,8 @@ public protocol MemoryEngine: AnyObject, Sendable {
 
     /// The memory with this id, or nil.
     func memory(id: String) throws -> Memory?
+    /// The stored memories among `ids`, by id (one round trip for a whole commit).
+    func existingMemories(_ ids: [String]) throws -> [String: Memory]
     /// Memories of a goal holding a concept key, newest first.
     func memories(goal: String, concept: String, limit: Int) throws -> [Memory]
     /// Memories of a goal written by a plugin, newest first.
@@ -44,4 +46,13 @@ public protocol MemoryEngine: AnyObject, Sendable {
 
     /// Closes the engine. Later calls fail.
     func close() throws
+}
+
+extension MemoryEngine {
+    /// Default: one `memory(id:)` per id.
+    public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
+        var out: [String: Memory] = [:]
+        for id in ids { if let m = try memory(id: id) { out[id] = m } }
+        return out
+    }
 }

@@ -19,13 +19,8 @@ public enum EngineFactory {
     public static func open(_ kind: EngineKind, location: String? = nil) throws -> any MemoryEngine {
         switch kind {
         case .memory: return InMemoryEngine()
-        case .sqlite: return try SQLiteEngineFactoryHook.open(location ?? defaultSQLitePath)
+        case .sqlite: return try SQLiteEngine(path: location ?? defaultSQLitePath)
         }
     }
 }
 
-enum SQLiteEngineFactoryHook {
-    static func open(_ path: String) throws -> any MemoryEngine {
-        throw MemoryError(.storage, "TEMPORARY: sqlite engine not wired yet (\(path))")
-    }
-}

@@ -87,10 +87,10 @@ public final class InMemoryEngine: MemoryEngine {
                     let alive = { (id: String) in memories[id]?.goal == batch.goal }
                     g.memoryIDs.removeAll { !alive($0) }
                     for k in Array(g.byConcept.keys) {
-                        g.byConcept[k]!.removeAll { !alive($0) }
+                        g.byConcept[k]!.removeAll { !alive($0) || !(memories[$0]!.concepts.contains(k)) }
                         if g.byConcept[k]!.isEmpty { g.byConcept.removeValue(forKey: k) }
                     }
-                    for k in Array(g.byPlugin.keys) { g.byPlugin[k]!.removeAll { !alive($0) } }
+                    for k in Array(g.byPlugin.keys) { g.byPlugin[k]!.removeAll { !alive($0) || memories[$0]!.plugin != k } }
                 }
                 s.goals[batch.goal] = g
                 results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts))
@@ -103,23 +103,37 @@ public final class InMemoryEngine: MemoryEngine {
         state.withLock { $0.memories[id] }
     }
 
-    private func newest(_ ids: [String]?, goal: String, limit: Int, in s: State) -> [Memory] {
+    public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
+        state.withLock { s in
+            var out: [String: Memory] = [:]
+            for id in ids { if let m = s.memories[id] { out[id] = m } }
+            return out
+        }
+    }
+
+    /// Newest first from an index list that may hold stale entries (forgotten ids, or ids
+    /// reused by another memory): `matches` re-checks each entry against the live memory.
+    private func newest(_ ids: [String]?, limit: Int, in s: State, matches: (Memory) -> Bool) -> [Memory] {
         guard let ids else { return [] }
         var out: [Memory] = []
         var seen = Set<String>()
         for id in ids.reversed() {
             guard out.count < limit else { break }
-            if let m = s.memories[id], m.goal == goal, seen.insert(id).inserted { out.append(m) }
+            if let m = s.memories[id], matches(m), seen.insert(id).inserted { out.append(m) }
         }
         return out
     }
 
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
-        state.withLock { s in newest(s.goals[goal]?.byConcept[concept], goal: goal, limit: limit, in: s) }
+        state.withLock { s in
+            newest(s.goals[goal]?.byConcept[concept], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
+        }
     }
 
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
-        state.withLock { s in newest(s.goals[goal]?.byPlugin[plugin], goal: goal, limit: limit, in: s) }
+        state.withLock { s in
+            newest(s.goals[goal]?.byPlugin[plugin], limit: limit, in: s) { $0.goal == goal && $0.plugin == plugin }
+        }
     }
 
     public func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory] {

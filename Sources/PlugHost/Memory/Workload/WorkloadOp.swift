@@ -27,7 +27,7 @@ public enum WorkloadOp: Sendable, Hashable {
         }
         switch op {
         case "forget":
-            let known: Set<String> = ["op", "id", "goal"]
+            let known: Set<String> = ["op", "id"]
             if let extra = o.keys.first(where: { !known.contains($0) }) { throw WorkloadError("unknown key \"\(extra)\"") }
             return .forget(try string("id", required: true)!)
         case "write":
@@ -86,6 +86,8 @@ public enum WorkloadOp: Sendable, Hashable {
             if !w.dependsOn.isEmpty {
                 s += ",\"depends_on\":[\(w.dependsOn.map { "[\(Self.quote($0.from)),\(Self.quote($0.to))]" }.joined(separator: ","))]"
             }
+            if let m = w.metadata { s += ",\"metadata\":\(m)" }
+            if let t = w.ttlMilliseconds { s += ",\"ttl_ms\":\(t)" }
             return s + "}"
         }
     }

@@ -1,0 +1,330 @@
+import Foundation
+import XCTest
+@testable import PlugHost
+
+// An independent oracle of the memory model, written from the model's description only:
+// it shares nothing with the product beyond the public value types (MemoryWrite, Dependency,
+// GoalClusters, Cluster). Everything is recomputed from scratch, with plain loops, from the set
+// of live memories.
+
+// MARK: - Byte order and keys
+
+enum OracleOrder {
+    /// True when `a` sorts before `b` comparing UTF-8 bytes.
+    static func less(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var i = 0
+        while i < x.count && i < y.count {
+            if x[i] != y[i] { return x[i] < y[i] }
+            i += 1
+        }
+        return x.count < y.count
+    }
+
+    static func sorted(_ s: some Sequence<String>) -> [String] { s.sorted(by: less) }
+}
+
+enum OracleKey {
+    /// The model's concept key: NFC, lower-cased, runs of white space folded to one space,
+    /// trimmed.
+    static func key(_ raw: String) -> String {
+        let lower = raw.precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
+        var words: [String] = []
+        var current = String.UnicodeScalarView()
+        for scalar in lower.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                if !current.isEmpty {
+                    words.append(String(current))
+                    current = String.UnicodeScalarView()
+                }
+            } else {
+                current.append(scalar)
+            }
+        }
+        if !current.isEmpty { words.append(String(current)) }
+        return words.joined(separator: " ").precomposedStringWithCanonicalMapping
+    }
+}
+
+/// An unordered concept pair, `lo` before `hi` in byte order.
+struct OraclePair: Hashable {
+    let lo: String
+    let hi: String
+    init(_ x: String, _ y: String) {
+        if OracleOrder.less(x, y) { lo = x; hi = y } else { lo = y; hi = x }
+    }
+}
+
+// MARK: - The model
+
+struct OracleMemory {
+    var id: String
+    var goal: String
+    var plugin: String
+    var content: String
+    /// The concept set: keys of the concepts and of both ends of each non-degenerate pair.
+    var concepts: Set<String>
+    /// Unordered dependency pairs, once per memory.
+    var depPairs: Set<OraclePair>
+    var expiresAt: Double?
+    /// Insertion sequence (for working-set checks).
+    var sequence: Int
+
+    func live(at now: Double) -> Bool { expiresAt.map { $0 > now } ?? true }
+    var sortedConcepts: [String] { OracleOrder.sorted(concepts) }
+}
+
+enum OracleRejection: Equatable {
+    case invalid(String)
+    case limit(String)
+    case duplicate
+}
+
+/// The whole model: live memories and what follows from them.
+final class Oracle {
+    var theta: Int
+    private(set) var memories: [String: OracleMemory] = [:]
+    private var nextSequence = 0
+
+    init(theta: Int = 2) { self.theta = theta }
+
+    /// Validates a write as the model says; nil when it is acceptable.
+    static func validate(_ w: MemoryWrite) -> OracleRejection? {
+        if w.goal.isEmpty { return .invalid("goal") }
+        if w.plugin.isEmpty { return .invalid("plugin") }
+        if let id = w.id, id.isEmpty { return .invalid("id") }
+        if w.concepts.count > 64 { return .limit("concepts") }
+        if w.dependsOn.count > 64 { return .limit("deps") }
+        if w.content.utf8.count > 1 << 20 { return .limit("content") }
+        if let m = w.metadata {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(m.utf8)), o is [String: Any] else {
+                return .invalid("metadata")
+            }
+        }
+        if let t = w.ttlMilliseconds, t < 0 { return .invalid("ttl") }
+        var raws = w.concepts
+        for d in w.dependsOn { raws.append(d.from); raws.append(d.to) }
+        for r in raws {
+            let k = OracleKey.key(r)
+            if k.isEmpty { return .invalid("empty key") }
+            if k.utf8.count > 256 { return .limit("key") }
+        }
+        return nil
+    }
+
+    /// The concept set and dependency pairs of a (valid) write.
+    static func conceptSet(_ w: MemoryWrite) -> (Set<String>, Set<OraclePair>) {
+        var set = Set<String>()
+        var deps = Set<OraclePair>()
+        for c in w.concepts { set.insert(OracleKey.key(c)) }
+        for d in w.dependsOn {
+            let a = OracleKey.key(d.from), b = OracleKey.key(d.to)
+            if Array(a.utf8) == Array(b.utf8) { continue }
+            set.insert(a)
+            set.insert(b)
+            deps.insert(OraclePair(a, b))
+        }
+        return (set, deps)
+    }
+
+    /// Whether a live (or not yet removed) memory holds `id`.
+    func exists(_ id: String) -> Bool { memories[id] != nil }
+
+    /// Applies a write with its final id; returns why it is rejected, or nil.
+    @discardableResult
+    func write(_ w: MemoryWrite, id: String, now: Double) -> OracleRejection? {
+        if let r = Oracle.validate(w) { return r }
+        if memories[id] != nil { return .duplicate }
+        let (cs, deps) = Oracle.conceptSet(w)
+        let expires: Double? = (w.ttlMilliseconds ?? 0) > 0 ? now + Double(w.ttlMilliseconds!) / 1000 : nil
+        memories[id] = OracleMemory(
+            id: id, goal: w.goal, plugin: w.plugin, content: w.content, concepts: cs, depPairs: deps,
+            expiresAt: expires, sequence: nextSequence)
+        nextSequence += 1
+        return nil
+    }
+
+    /// Forgets `id` (only in `goal` when given); whether it was there.
+    @discardableResult
+    func forget(_ id: String, goal: String? = nil) -> Bool {
+        guard let m = memories[id] else { return false }
+        if let goal, goal != m.goal { return false }
+        memories.removeValue(forKey: id)
+        return true
+    }
+
+    /// Drops memories expired at `now` (what a sweep does).
+    func sweep(now: Double) {
+        for (id, m) in memories where !m.live(at: now) { memories.removeValue(forKey: id) }
+    }
+
+    func liveMemories(goal: String, now: Double) -> [OracleMemory] {
+        memories.values.filter { $0.goal == goal && $0.live(at: now) }
+    }
+
+    func goals(now: Double) -> [String] {
+        var gs = Set<String>()
+        for m in memories.values where m.live(at: now) { gs.insert(m.goal) }
+        return OracleOrder.sorted(gs)
+    }
+
+    /// Holder counts, co and dep counts of a goal, from scratch.
+    func counts(goal: String, now: Double) -> (concepts: [String: Int], co: [OraclePair: Int], dep: [OraclePair: Int]) {
+        var concepts: [String: Int] = [:]
+        var co: [OraclePair: Int] = [:]
+        var dep: [OraclePair: Int] = [:]
+        for m in liveMemories(goal: goal, now: now) {
+            let cs = m.sortedConcepts
+            for c in cs { concepts[c, default: 0] += 1 }
+            var i = 0
+            while i < cs.count {
+                var j = i + 1
+                while j < cs.count {
+                    co[OraclePair(cs[i], cs[j]), default: 0] += 1
+                    j += 1
+                }
+                i += 1
+            }
+            for p in m.depPairs { dep[p, default: 0] += 1 }
+        }
+        return (concepts, co, dep)
+    }
+
+    /// The canonical clusters of every goal with at least one held concept.
+    func clusters(now: Double) -> [GoalClusters] {
+        var out: [GoalClusters] = []
+        for goal in goals(now: now) {
+            let (concepts, co, dep) = counts(goal: goal, now: now)
+            if concepts.isEmpty { continue }
+            var adjacency: [String: [String]] = [:]
+            var pairs = Set(co.keys)
+            pairs.formUnion(dep.keys)
+            for p in pairs where (co[p] ?? 0) >= theta || (dep[p] ?? 0) >= 1 {
+                adjacency[p.lo, default: []].append(p.hi)
+                adjacency[p.hi, default: []].append(p.lo)
+            }
+            var seen = Set<String>()
+            var clusters: [Cluster] = []
+            for start in OracleOrder.sorted(concepts.keys) where !seen.contains(start) {
+                var stack = [start]
+                var members: [String] = []
+                seen.insert(start)
+                while let n = stack.popLast() {
+                    members.append(n)
+                    for m in adjacency[n] ?? [] where !seen.contains(m) {
+                        seen.insert(m)
+                        stack.append(m)
+                    }
+                }
+                let sortedMembers = OracleOrder.sorted(members)
+                clusters.append(Cluster(id: sortedMembers[0], concepts: sortedMembers))
+            }
+            clusters.sort { OracleOrder.less($0.id, $1.id) }
+            out.append(GoalClusters(goal: goal, clusters: clusters))
+        }
+        return out
+    }
+
+    /// Counts of a goal as text lines, for comparing with an engine's snapshot.
+    func countsText(goal: String, now: Double) -> String {
+        let (concepts, co, dep) = counts(goal: goal, now: now)
+        var lines: [String] = []
+        for (c, n) in concepts { lines.append("c \(c) \(n)") }
+        var pairs = Set(co.keys)
+        pairs.formUnion(dep.keys)
+        for p in pairs { lines.append("e \(p.lo)|\(p.hi) \(co[p] ?? 0) \(dep[p] ?? 0)") }
+        return OracleOrder.sorted(lines).joined(separator: "\n")
+    }
+
+    /// The ids of live memories of `goal` holding concept key `key`.
+    func holders(goal: String, key: String, now: Double) -> Set<String> {
+        Set(liveMemories(goal: goal, now: now).filter { $0.concepts.contains(key) }.map(\.id))
+    }
+}
+
+/// The same counts text for an engine snapshot.
+func engineCountsText(_ s: ConceptGraphSnapshot) -> String {
+    var lines: [String] = []
+    for (c, n) in s.concepts { lines.append("c \(c) \(n)") }
+    for e in s.edges { lines.append("e \(e.a)|\(e.b) \(e.counts.co) \(e.counts.dep)") }
+    return OracleOrder.sorted(lines).joined(separator: "\n")
+}
+
+// MARK: - Canonical JSON, written independently
+
+enum OracleJSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x08: out += "\\b"
+            case 0x0C: out += "\\f"
+            case 0..<0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func json(_ goals: [GoalClusters]) -> String {
+        let gs = goals.map { g in
+            let cs = g.clusters.map { c in
+                "{\"id\":\(string(c.id)),\"concepts\":[\(c.concepts.map(string).joined(separator: ","))]}"
+            }
+            return "{\"goal\":\(string(g.goal)),\"clusters\":[\(cs.joined(separator: ","))]}"
+        }
+        return "[" + gs.joined(separator: ",") + "]"
+    }
+}
+
+// MARK: - A seeded PRNG for the tests (xorshift64*), independent of the product's.
+
+struct OracleRNG {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
+    mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+    mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + int(r.count) }
+    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+    mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
+    mutating func shuffle<T>(_ a: inout [T]) {
+        if a.count < 2 { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, int(i + 1)) }
+    }
+}
+
+// MARK: - Helpers shared by the tests
+
+/// Canonical JSON bytes of a service's clusters.
+func clusterBytes(_ s: MemoryService) throws -> [UInt8] { Array(CanonicalClusters.json(try s.clusters()).utf8) }
+
+/// Readable form of a bytes array for failure messages.
+func oracleText(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+
+func makeMemoryService(
+    optimized: Bool, clock: ManualClock, engine: InMemoryEngine = InMemoryEngine(), theta: Int32 = 2,
+    background: Bool = false, threshold: Int = 10, timeout: Double = 5,
+    configure: (inout MemoryConfiguration) -> Void = { _ in }
+) throws -> MemoryService {
+    var c = MemoryConfiguration()
+    c.optimized = optimized
+    c.clock = clock
+    c.theta = theta
+    c.backgroundClustering = background
+    c.clusteringThreshold = threshold
+    c.clusteringTimeout = timeout
+    configure(&c)
+    return try MemoryService(engine: engine, configuration: c)
+}
