@@ -10,12 +10,17 @@ let package = Package(
         // Bundled plugins, built as shared objects: libtext.so, libsig.so.
         .library(name: "text", type: .dynamic, targets: ["PluginText"]),
         .library(name: "sig", type: .dynamic, targets: ["PluginSig"]),
+        // The C embedding API (include/plughost/embed.h) as a shared object: libplughost_embed.so.
+        // (Not "plughost": that name is the executable's, and SwiftPM drops a second product
+        // of the same name.)
+        .library(name: "plughost_embed", type: .dynamic, targets: ["PlugHostEmbed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // libffi, with static inline accessors for its type globals.
@@ -42,6 +47,10 @@ let package = Package(
                 "PlugHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(
+            name: "PlugHostEmbed",
+            dependencies: ["PlugHost"]
         ),
         .target(
             name: "PluginText",

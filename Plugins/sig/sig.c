@@ -55,7 +55,7 @@ static const char *sig_static_str(void) { return "static string from sig"; }
 static ph_buffer sig_id_buf(ph_buffer v) {
     ph_buffer out = {NULL, 0};
     if (v.len == 0 || v.data == NULL) return out;
-    uint8_t *copy = g_host->alloc(v.len);
+    uint8_t *copy = g_host ? g_host->alloc(v.len) : NULL;
     out.len = v.len;
     if (!copy) return out;
     memcpy(copy, v.data, v.len);
@@ -66,7 +66,7 @@ static ph_buffer sig_id_buf(ph_buffer v) {
 static ph_buffer sig_buf_reverse(ph_buffer v) {
     ph_buffer out = {NULL, 0};
     if (v.len == 0 || v.data == NULL) return out;
-    uint8_t *copy = g_host->alloc(v.len);
+    uint8_t *copy = g_host ? g_host->alloc(v.len) : NULL;
     out.len = v.len;
     if (!copy) return out;
     for (size_t i = 0; i < v.len; i++) copy[i] = v.data[v.len - 1 - i];
@@ -139,7 +139,9 @@ static bool sig_init(const ph_host_api *host) {
     return true;
 }
 
-static void sig_shutdown(void) { g_host = NULL; }
+/* The host table lives as long as the process, and another host in the same process may
+ * still use this mapping (plughost.h: init and shutdown run once per load), so keep g_host. */
+static void sig_shutdown(void) {}
 
 /* ------------------------------------------------------------------------- */
 /* Descriptor                                                                */

@@ -128,7 +128,7 @@ public final class PluginFunction: @unchecked Sendable {
             let rvalue = UnsafeMutableRawPointer(ret.baseAddress!)
             rvalue.storeBytes(of: ArgSlot(low: 0, high: 0), as: ArgSlot.self)
             guard takesContext else {
-                rawCall(rvalue, argv)
+                try rawCall(rvalue, argv)
                 return try convertReturn(rvalue, error: nil)
             }
             var state = CallState(goal: goal, plugin: plugin.name, services: plugin.services, error: nil)
@@ -140,7 +140,7 @@ public final class PluginFunction: @unchecked Sendable {
                     return try withUnsafeMutablePointer(to: &ctx) { (ctxPtr) throws -> Value in
                         contextSlot.storeBytes(of: UnsafeRawPointer(ctxPtr), as: UnsafeRawPointer.self)
                         argv[0] = contextSlot
-                        rawCall(rvalue, argv)
+                        try rawCall(rvalue, argv)
                         return try convertReturn(rvalue, error: statePtr.pointee.error)
                     }
                 }
@@ -150,7 +150,10 @@ public final class PluginFunction: @unchecked Sendable {
 
     /// `ffi_call`, serialised per plugin unless the function is thread-safe.
     @inline(__always)
-    func rawCall(_ rvalue: UnsafeMutableRawPointer, _ argv: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+    func rawCall(_ rvalue: UnsafeMutableRawPointer, _ argv: UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws {
+        guard !plugin.isShutDownNow else {
+            throw CallError(.unloaded, function: qualifiedName, "plugin \(plugin.name) was shut down (its host was closed)")
+        }
         if threadSafe {
             ffi_call(cif, fn, rvalue, argv)
         } else {

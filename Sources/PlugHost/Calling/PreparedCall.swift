@@ -25,9 +25,7 @@ public final class PreparedCall {
                     "argument \(i + 1) (\(function.parameters[i].name))"
                 }
             } catch let error as CallError {
-                owned?.forEach { Foundation.free($0) }
-                slots.deallocate()
-                argv.deallocate()
+                // deinit releases what was allocated so far.
                 throw CallError(error.code, function: function.qualifiedName, error.message)
             }
             argv[base + i] = slot

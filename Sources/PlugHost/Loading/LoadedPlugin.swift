@@ -63,8 +63,11 @@ public final class LoadedPlugin: @unchecked Sendable {
         return try f.call(arguments, goal: goal)
     }
 
+    /// True once ``shutdown()`` ran; later calls throw `CallError.unloaded`.
+    var isShutDownNow: Bool { isShutDown.load(ordering: .acquiring) }
+
     /// Calls the plugin's `shutdown` hook once. The shared object stays mapped, so that no
-    /// pointer the plugin handed out can dangle; calls after shutdown are the caller's error.
+    /// pointer the plugin handed out can dangle; later calls throw `CallError.unloaded`.
     public func shutdown() {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         callLock.withLock { _ in shutdownHook?() }

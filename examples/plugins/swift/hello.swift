@@ -178,7 +178,7 @@ private func function(
             param_count: UInt32(params.count),
             param_types: permanent(params.map { $0.1.rawValue }),
             param_names: permanent(params.map { Optional(permanent($0.0)) }),
-            flags: flags))
+            flags: flags, reserved: 0))
     return UnsafePointer(f)
 }
 

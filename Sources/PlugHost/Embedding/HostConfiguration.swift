@@ -1,0 +1,204 @@
+import Foundation
+
+/// Everything ``PlugHostRuntime/open(_:)`` needs: the memory engine and where it keeps its
+/// data, the write path's settings, and where plugins are looked for.
+///
+/// The defaults are the CLI's: the durable SQLite engine at `.plughost/memory.sqlite` of the
+/// working directory, the optimized write path, a 50-context cache with a 2-hour TTL,
+/// clustering after 10 writes or 5 seconds, and θ = 2.
+///
+/// As JSON (the C API's `plughost_create` takes this), every key is optional and unknown keys
+/// are an error:
+///
+/// ```json
+/// {"engine": "sqlite", "database_path": "/tmp/agent.sqlite", "baseline": false,
+///  "plugin_directories": ["/opt/plugins"], "cache_capacity": 50, "cache_ttl": 7200,
+///  "clustering_threshold": 10, "clustering_timeout": 5, "theta": 2}
+/// ```
+public struct HostConfiguration: Sendable, Codable, Hashable {
+    /// The memory engine: ``EngineKind/sqlite`` (durable, the default) or
+    /// ``EngineKind/memory`` (nothing survives the process).
+    public var engine: EngineKind
+    /// The SQLite database file; nil for `.plughost/memory.sqlite` of the working directory.
+    /// Ignored by the memory engine.
+    public var databasePath: String?
+    /// True for the eager baseline write path (context cache, batching and lazy clustering
+    /// off); it gives the same clusters, slower. For comparisons and tests.
+    public var baseline: Bool
+    /// Folders searched for plugins loaded by bare name, in order, before the folders of the
+    /// `PLUGHOST_PLUGIN_PATH` environment variable and the folder of the running executable.
+    public var pluginDirectories: [String]
+    /// Capacity of the per-(goal, plugin) context cache, in contexts (at least 1).
+    public var cacheCapacity: Int
+    /// Time to live of a cached context, in seconds (more than 0).
+    public var cacheTTL: Double
+    /// Writes of a goal after which its clustering runs (at least 1).
+    public var clusteringThreshold: Int
+    /// Age in seconds of a goal's oldest unclustered write after which its clustering runs
+    /// (more than 0).
+    public var clusteringTimeout: Double
+    /// `θ`: concepts `a` and `b` are linked when at least `theta` live memories hold both, or
+    /// one memory declares a dependency between them (at least 1).
+    public var theta: Int32
+
+    /// A configuration; every argument defaults to the CLI's default.
+    public init(
+        engine: EngineKind = .sqlite, databasePath: String? = nil, baseline: Bool = false,
+        pluginDirectories: [String] = [], cacheCapacity: Int = 50, cacheTTL: Double = 2 * 3600,
+        clusteringThreshold: Int = 10, clusteringTimeout: Double = 5, theta: Int32 = 2
+    ) {
+        self.engine = engine
+        self.databasePath = databasePath
+        self.baseline = baseline
+        self.pluginDirectories = pluginDirectories
+        self.cacheCapacity = cacheCapacity
+        self.cacheTTL = cacheTTL
+        self.clusteringThreshold = clusteringThreshold
+        self.clusteringTimeout = clusteringTimeout
+        self.theta = theta
+    }
+
+    /// Parses a configuration from JSON text (see the type's documentation for the keys).
+    ///
+    /// - Throws: ``EmbeddingError`` with code ``EmbeddingError/Code/invalidConfiguration``
+    ///   naming the offending key, when the text is not a JSON object, a key is unknown, a
+    ///   value has the wrong type, or a value is out of range.
+    public init(json: String) throws {
+        let data = Data(json.utf8)
+        guard let object = try? JSONSerialization.jsonObject(with: data) else {
+            throw EmbeddingError(.invalidConfiguration, "configuration is not valid JSON")
+        }
+        guard object is [String: Any] else {
+            throw EmbeddingError(.invalidConfiguration, "configuration must be a JSON object")
+        }
+        do {
+            self = try JSONDecoder().decode(HostConfiguration.self, from: data)
+        } catch let e as EmbeddingError {
+            throw e
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw EmbeddingError(.invalidConfiguration, "configuration key \(Self.path(context)): expected \(Self.typeName(type))")
+        } catch let DecodingError.valueNotFound(type, context) {
+            throw EmbeddingError(.invalidConfiguration, "configuration key \(Self.path(context)): expected \(Self.typeName(type)), got null")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw EmbeddingError(.invalidConfiguration, "configuration key \(Self.path(context)): \(context.debugDescription)")
+        } catch {
+            throw EmbeddingError(.invalidConfiguration, "configuration: \(error)")
+        }
+    }
+
+    /// Checks every value's range.
+    ///
+    /// - Throws: ``EmbeddingError`` with code ``EmbeddingError/Code/invalidConfiguration``
+    ///   naming the first value out of range.
+    public func validate() throws {
+        func bad(_ key: CodingKeys, _ what: String) -> EmbeddingError {
+            EmbeddingError(.invalidConfiguration, "configuration key \(key.rawValue): \(what)")
+        }
+        if cacheCapacity < 1 { throw bad(.cacheCapacity, "must be at least 1, got \(cacheCapacity)") }
+        if !(cacheTTL > 0) { throw bad(.cacheTTL, "must be more than 0 seconds, got \(cacheTTL)") }
+        if clusteringThreshold < 1 { throw bad(.clusteringThreshold, "must be at least 1, got \(clusteringThreshold)") }
+        if !(clusteringTimeout > 0) { throw bad(.clusteringTimeout, "must be more than 0 seconds, got \(clusteringTimeout)") }
+        if theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
+        if let databasePath, databasePath.isEmpty { throw bad(.databasePath, "must not be empty (leave it out for the default)") }
+    }
+
+    /// The write path's settings this configuration describes.
+    public var memoryConfiguration: MemoryConfiguration {
+        var c = baseline ? MemoryConfiguration.baseline : MemoryConfiguration()
+        c.cacheCapacity = cacheCapacity
+        c.cacheTTL = cacheTTL
+        c.clusteringThreshold = clusteringThreshold
+        c.clusteringTimeout = clusteringTimeout
+        c.theta = theta
+        c.backgroundClustering = true
+        return c
+    }
+
+    /// The JSON keys.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        /// ``HostConfiguration/engine``: `"sqlite"` or `"memory"`.
+        case engine
+        /// ``HostConfiguration/databasePath``.
+        case databasePath = "database_path"
+        /// ``HostConfiguration/baseline``.
+        case baseline
+        /// ``HostConfiguration/pluginDirectories``.
+        case pluginDirectories = "plugin_directories"
+        /// ``HostConfiguration/cacheCapacity``.
+        case cacheCapacity = "cache_capacity"
+        /// ``HostConfiguration/cacheTTL``, in seconds.
+        case cacheTTL = "cache_ttl"
+        /// ``HostConfiguration/clusteringThreshold``.
+        case clusteringThreshold = "clustering_threshold"
+        /// ``HostConfiguration/clusteringTimeout``, in seconds.
+        case clusteringTimeout = "clustering_timeout"
+        /// ``HostConfiguration/theta``.
+        case theta
+    }
+
+    /// Decodes a configuration; absent keys take their defaults, unknown keys are an error.
+    public init(from decoder: any Decoder) throws {
+        let any = try decoder.container(keyedBy: AnyCodingKey.self)
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = any.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+            throw EmbeddingError(.invalidConfiguration, "unknown configuration key \(unknown.debugDescription) (known: \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = HostConfiguration()
+        if let name = try c.decodeIfPresent(String.self, forKey: .engine) {
+            guard let kind = EngineKind(rawValue: name) else {
+                throw EmbeddingError(.invalidConfiguration, "configuration key engine: unknown engine \(name.debugDescription); use one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            engine = kind
+        } else {
+            engine = d.engine
+        }
+        databasePath = try c.decodeIfPresent(String.self, forKey: .databasePath)
+        baseline = try c.decodeIfPresent(Bool.self, forKey: .baseline) ?? d.baseline
+        pluginDirectories = try c.decodeIfPresent([String].self, forKey: .pluginDirectories) ?? d.pluginDirectories
+        cacheCapacity = try c.decodeIfPresent(Int.self, forKey: .cacheCapacity) ?? d.cacheCapacity
+        cacheTTL = try c.decodeIfPresent(Double.self, forKey: .cacheTTL) ?? d.cacheTTL
+        clusteringThreshold = try c.decodeIfPresent(Int.self, forKey: .clusteringThreshold) ?? d.clusteringThreshold
+        clusteringTimeout = try c.decodeIfPresent(Double.self, forKey: .clusteringTimeout) ?? d.clusteringTimeout
+        theta = try c.decodeIfPresent(Int32.self, forKey: .theta) ?? d.theta
+        try validate()
+    }
+
+    /// Encodes every key (the database path only when set).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(engine.rawValue, forKey: .engine)
+        try c.encodeIfPresent(databasePath, forKey: .databasePath)
+        try c.encode(baseline, forKey: .baseline)
+        try c.encode(pluginDirectories, forKey: .pluginDirectories)
+        try c.encode(cacheCapacity, forKey: .cacheCapacity)
+        try c.encode(cacheTTL, forKey: .cacheTTL)
+        try c.encode(clusteringThreshold, forKey: .clusteringThreshold)
+        try c.encode(clusteringTimeout, forKey: .clusteringTimeout)
+        try c.encode(theta, forKey: .theta)
+    }
+
+    /// A coding key for any string, to find unknown keys.
+    private struct AnyCodingKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "(top level)" : p.replacingOccurrences(of: ".[", with: "[")
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Int.Type, is Int32.Type: "an integer"
+        case is Double.Type: "a number"
+        case is [String].Type: "an array of strings"
+        default: "\(type)"
+        }
+    }
+}

@@ -1,0 +1,251 @@
+/*
+ * embed.h — embedding plughost in an agent, from C, C++ or any language with a
+ * C foreign-function interface (Python's ctypes, Rust, Go's cgo …).
+ *
+ * The functions below are exported by the shared library libplughost_embed.so
+ * (SwiftPM product `plughost_embed`; `swift build` puts it in .build/debug or
+ * .build/release, next to the bundled plugins libtext.so and libsig.so). This
+ * header is self-contained: it depends only on <stdint.h>, and is valid C11
+ * and C++11 and later. It does not need plughost.h (that header is for writing
+ * plugins).
+ *
+ *     plughost_host *h = plughost_create("{\"engine\":\"memory\"}");
+ *     if (!h) { fprintf(stderr, "%s\n", plughost_last_error(NULL)); return 1; }
+ *     if (plughost_load(h, "text", NULL) != 0) { ... plughost_last_error(h) ... }
+ *     char *kw = plughost_invoke(h, "text", "keywords",
+ *                                "{\"text\":\"Swift actors and Swift tasks\",\"k\":3}", "notes");
+ *     if (kw) { puts(kw); plughost_free(kw); }          // "swift, actors, tasks"
+ *     plughost_destroy(h);                               // flushes, closes, frees
+ *
+ * Conventions used in the comments below (in the style of CLAP and plughost.h):
+ *   [owner: caller, call]   the caller owns it; plughost reads it only during
+ *                           the call and keeps a copy of whatever it needs.
+ *   [owner: caller, free]   a malloc'd string the caller now owns; release it
+ *                           with plughost_free() (exactly once) when done.
+ *   [owner: plughost, thread-next]
+ *                           plughost owns it; valid on the calling thread until
+ *                           that thread calls another plughost_ function other
+ *                           than plughost_last_error and plughost_free. Copy it
+ *                           to keep it. Never free it.
+ *   [thread: any]           may be called from any thread, concurrently with
+ *                           any other call on the same host (except
+ *                           plughost_destroy). Calls block the calling thread
+ *                           until done (plugin calls, engine I/O).
+ *   [thread: exclusive]     no other call on the same host may run or start
+ *                           while this one runs, on any thread.
+ *
+ * Strings passed in are NUL-terminated UTF-8; one that is not valid UTF-8 is an
+ * error. Strings returned are NUL-terminated UTF-8 JSON text (or a memory id).
+ *
+ * Errors. Nothing aborts on bad input: a function that fails returns -1 (int
+ * functions) or NULL (pointer functions) and records a message for the calling
+ * thread, which plughost_last_error() returns. Failures include: a NULL host or
+ * required argument, invalid JSON or JSON of the wrong shape, an unknown plugin,
+ * function or parameter, a wrong argument count, type or range, an error the
+ * plugin reported, a memory write over a limit, an engine failure, and any call
+ * on a closed host ("host is closed: …"). On success int functions return 0.
+ *
+ * Value JSON. Arguments and results of plugin functions are JSON values,
+ * converted to and from the function's declared parameter and return types:
+ *   bool                          true / false
+ *   int8 … int64, uint8 … uint64  an integral number in the type's range (3, 3.0)
+ *   float, double                 a number, or "nan", "inf", "-inf"
+ *   string                        a string
+ *   buffer                        an array of integers 0-255
+ *   pointer                       a non-negative integer, or null for NULL
+ *   void (results only)           null
+ * Booleans are never taken for numbers, nor numbers for booleans.
+ */
+#ifndef PLUGHOST_EMBED_H
+#define PLUGHOST_EMBED_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this API: functions are only ever added within a major. */
+#define PLUGHOST_EMBED_VERSION_MAJOR 1
+#define PLUGHOST_EMBED_VERSION_MINOR 0
+
+/** An embedded plughost: loaded plugins and their memory. Opaque. */
+typedef struct plughost_host plughost_host;
+
+/* ------------------------------------------------------------------------- */
+/* Lifetime                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Creates a host: opens its memory engine and write path.
+ *
+ * config_json: [owner: caller, call] a JSON object, or NULL for every default.
+ * Every key is optional; an unknown key, a wrong type or a value out of range
+ * is an error naming the key:
+ *   "engine"               "sqlite" (default: durable) or "memory"
+ *   "database_path"        the SQLite file (default .plughost/memory.sqlite
+ *                          of the working directory; created with its folders)
+ *   "baseline"             true for the eager baseline write path (default false)
+ *   "plugin_directories"   folders searched for plugins loaded by bare name,
+ *                          before $PLUGHOST_PLUGIN_PATH and the folder of this
+ *                          library (which holds the bundled plugins)
+ *   "cache_capacity"       context cache capacity (default 50, >= 1)
+ *   "cache_ttl"            context cache TTL in seconds (default 7200, > 0)
+ *   "clustering_threshold" writes of a goal that trigger clustering (default 10)
+ *   "clustering_timeout"   seconds after which pending clustering runs (default 5)
+ *   "theta"                co-occurrences that link two concepts (default 2)
+ *
+ * Returns the host [owner: caller], to be released with plughost_destroy(), or
+ * NULL on failure (see plughost_last_error(NULL)). [thread: any]
+ */
+plughost_host *plughost_create(const char *config_json);
+
+/**
+ * Closes the host: stops accepting calls, waits for the calls running on other
+ * threads to return, calls every plugin's shutdown, flushes the memory (runs
+ * pending clustering; durable on SQLite) and closes the engine. The handle
+ * stays valid: every later call on it fails with "host is closed: …", except
+ * plughost_close itself (which returns 0 again), plughost_last_error and
+ * plughost_destroy. Returns 0, or -1 when the final flush failed (the host is
+ * closed anyway). [thread: any]
+ */
+int plughost_close(plughost_host *host);
+
+/**
+ * Closes the host if it is open (as plughost_close, ignoring a flush failure
+ * except for recording it as the thread's last error) and frees it. The handle
+ * is invalid afterwards. NULL is ignored. [thread: exclusive]
+ */
+void plughost_destroy(plughost_host *host);
+
+/* ------------------------------------------------------------------------- */
+/* Plugins                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Loads a plugin. plugin: [owner: caller, call] a path to a shared object
+ * (containing '/' or ending in ".so"; relative to the working directory), or a
+ * bare name looked up as NAME.so and libNAME.so in "plugin_directories", then
+ * $PLUGHOST_PLUGIN_PATH (colon-separated), then the folder of the running
+ * executable, then the folder of this library. alias: [owner: caller, call] the
+ * name to load it under, or NULL for its descriptor's name. Loading the same
+ * file under the same name twice succeeds and does nothing. Returns 0 or -1.
+ * [thread: any]
+ */
+int plughost_load(plughost_host *host, const char *plugin, const char *alias);
+
+/**
+ * Describes the loaded plugins: a JSON array sorted by name of
+ *   {"name","descriptor_name","version","description","path",
+ *    "functions":[{"name","doc","signature","returns","thread_safe",
+ *                  "parameters":[{"name","type"}]}]}
+ * Returns [owner: caller, free], or NULL on failure. [thread: any]
+ */
+char *plughost_plugins(plughost_host *host);
+
+/**
+ * Calls plugin.function. args_json: [owner: caller, call] the arguments as a
+ * JSON array by position ("[1, 2, 3]") or a JSON object by parameter name
+ * ("{\"text\": \"…\", \"k\": 5}"); pass "[]" for none. goal: [owner: caller,
+ * call] the goal whose memory and context the call works in, or NULL for
+ * "default".
+ *
+ * Returns the result as JSON text (see "Value JSON" above; null for a void
+ * function) [owner: caller, free], or NULL on failure — including an error the
+ * plugin reported, whose message plughost_last_error() returns. A plugin's
+ * functions run concurrently only if the plugin flags them thread-safe.
+ * [thread: any]
+ */
+char *plughost_invoke(plughost_host *host, const char *plugin, const char *function,
+                      const char *args_json, const char *goal);
+
+/* ------------------------------------------------------------------------- */
+/* Memory                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Writes a memory. memory_json: [owner: caller, call] a JSON object:
+ *   {"goal": "g",                      required
+ *    "plugin": "agent",                the writer's name (default "agent")
+ *    "id": "m1",                       optional caller-given id (unique)
+ *    "content": "text",                default ""
+ *    "concepts": ["a", "b c"],         concepts (normalised: NFC, lower case …)
+ *    "depends_on": [["a", "b c"]],     concept a depends on concept b c
+ *    "metadata": {…},                  optional JSON object
+ *    "ttl_ms": 60000}                  optional time to live; 0 = forever
+ * Unknown keys are an error; a write over a limit is rejected whole.
+ * Returns the memory's id [owner: caller, free] once the engine acknowledged
+ * it (recall sees it from then on), or NULL on failure. [thread: any]
+ */
+char *plughost_write(plughost_host *host, const char *memory_json);
+
+/**
+ * Recalls memories of a goal. goal: [owner: caller, call] required.
+ * query_json: [owner: caller, call] exactly one of {"concept": "…"} (memories
+ * holding that concept, newest first), {"text": "…"} (full-text match, best
+ * first, scored) or {"plugin": "…"} (memories that plugin wrote, newest first).
+ * limit: the most memories to return; 0 for 20; negative is an error.
+ * Returns a JSON array [owner: caller, free] of
+ *   {"id","goal","plugin","content","concepts","depends_on","metadata",
+ *    "created_at","expires_at","score"}
+ * (times in seconds since 1970, expires_at null when never), or NULL on
+ * failure. Expired memories are never returned. [thread: any]
+ */
+char *plughost_recall(plughost_host *host, const char *goal, const char *query_json, int32_t limit);
+
+/**
+ * Forgets a memory by id. id: [owner: caller, call]. goal: [owner: caller,
+ * call] only forget it in this goal, or NULL for any goal. forgotten:
+ * [owner: caller] receives 1 when a memory was forgotten and 0 when there was
+ * none (not an error), or NULL. Returns 0 or -1. [thread: any]
+ */
+int plughost_forget(plughost_host *host, const char *id, const char *goal, int *forgotten);
+
+/**
+ * Sweeps expired memories and runs all pending clustering, so that
+ * plughost_clusters() is exact. Returns 0 or -1. [thread: any]
+ */
+int plughost_flush(plughost_host *host);
+
+/**
+ * The canonical concept clusters of one goal, or of every goal when goal is
+ * NULL: the JSON of `plughost memory clusters --json`, e.g.
+ *   [{"goal":"g","clusters":[{"id":"a","concepts":["a","b c"]}]}]
+ * sorted by goal, clusters sorted by id, no white space. They lag behind
+ * writes until clustering ran: call plughost_flush() first for exact clusters.
+ * goal: [owner: caller, call] or NULL. Returns [owner: caller, free], or NULL
+ * on failure. [thread: any]
+ */
+char *plughost_clusters(plughost_host *host, const char *goal);
+
+/**
+ * Counters as a JSON object:
+ *   {"engine":"memory","database_path":…,"plugins":[…],"invocations":N,
+ *    "failed_invocations":N,"memory":{"writes":N,"commits":N,"cache_hits":N,…}}
+ * Returns [owner: caller, free], or NULL on failure. [thread: any]
+ */
+char *plughost_stats(plughost_host *host);
+
+/* ------------------------------------------------------------------------- */
+/* Errors and memory                                                         */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The message of the calling thread's last failed call, or "" when its last
+ * call succeeded. Never NULL. Messages are per thread, not per host: host is
+ * not used and may be NULL (as after plughost_create failed).
+ * Returns [owner: plughost, thread-next]. [thread: any]
+ */
+const char *plughost_last_error(const plughost_host *host);
+
+/**
+ * Releases a string returned [owner: caller, free] by this API. NULL is
+ * ignored. [thread: any]
+ */
+void plughost_free(char *string);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* PLUGHOST_EMBED_H */
