@@ -23,6 +23,7 @@ public final class PluginFunction: @unchecked Sendable {
     let ownership: ReturnOwnership
     let fn: @convention(c) () -> Void
     unowned let plugin: LoadedPlugin
+    private let shutdown: ShutdownFlag
     // Immutable after init; libffi only reads them during ffi_call.
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
@@ -33,6 +34,7 @@ public final class PluginFunction: @unchecked Sendable {
         flags: UInt32, fn: @escaping @convention(c) () -> Void
     ) throws {
         self.plugin = plugin
+        self.shutdown = plugin.shutdownFlag
         self.name = name
         self.doc = doc
         self.parameters = parameters
@@ -151,7 +153,7 @@ public final class PluginFunction: @unchecked Sendable {
     /// `ffi_call`, serialised per plugin unless the function is thread-safe.
     @inline(__always)
     func rawCall(_ rvalue: UnsafeMutableRawPointer, _ argv: UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws {
-        guard !plugin.isShutDownNow else {
+        guard !shutdown.isSet else {
             throw CallError(.unloaded, function: qualifiedName, "plugin \(plugin.name) was shut down (its host was closed)")
         }
         if threadSafe {

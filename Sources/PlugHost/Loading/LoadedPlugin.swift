@@ -25,7 +25,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     let callLock = Mutex<Void>(())
     let freeValue: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     private let shutdownHook: (@convention(c) () -> Void)?
-    private let isShutDown = Atomic<Bool>(false)
+    /// Shared with each function, so that the call path checks it without touching the plugin.
+    let shutdownFlag = ShutdownFlag()
 
     init(
         name: String, descriptorName: String, version: String, description: String, path: String,
@@ -64,12 +65,21 @@ public final class LoadedPlugin: @unchecked Sendable {
     }
 
     /// True once ``shutdown()`` ran; later calls throw `CallError.unloaded`.
-    var isShutDownNow: Bool { isShutDown.load(ordering: .acquiring) }
+    var isShutDownNow: Bool { shutdownFlag.isSet }
 
     /// Calls the plugin's `shutdown` hook once. The shared object stays mapped, so that no
     /// pointer the plugin handed out can dangle; later calls throw `CallError.unloaded`.
     public func shutdown() {
-        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard shutdownFlag.set() else { return }
         callLock.withLock { _ in shutdownHook?() }
     }
+}
+
+/// A one-way flag: set once when a plugin is shut down.
+final class ShutdownFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    /// True once set.
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    /// Sets the flag; true when this call set it.
+    func set() -> Bool { !value.exchange(true, ordering: .acquiringAndReleasing) }
 }
