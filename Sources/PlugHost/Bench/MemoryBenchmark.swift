@@ -80,7 +80,13 @@ public enum MemoryBenchmark {
             let errors = LockedBox<[Error]>([])
             let cursor = LockedBox(0)
             let lat = LockedBox(latencies)
-            DispatchQueue.concurrentPerform(iterations: writers) { _ in
+            // Real threads: concurrentPerform would run only as many as there are cores, and
+            // group commit needs writers waiting while a commit is under way.
+            let group = DispatchGroup()
+            for _ in 0..<writers {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
                 var local: [(Int, Double)] = []
                 while true {
                     let i = cursor.update { v -> Int in defer { v += 1 }; return v }
@@ -95,7 +101,9 @@ public enum MemoryBenchmark {
                     local.append((i, Double(monotonicNanos() - t0) / 1000))
                 }
                 lat.update { l in for (i, v) in local { l[i] = v } }
+                }
             }
+            group.wait()
             if let e = errors.value.first { throw e }
             latencies = lat.value
         }
