@@ -16,11 +16,13 @@ import Foundation
 ///  "clustering_threshold": 10, "clustering_timeout": 5, "theta": 2}
 /// ```
 public struct HostConfiguration: Sendable, Codable, Hashable {
-    /// The memory engine: ``EngineKind/sqlite`` (durable, the default) or
-    /// ``EngineKind/memory`` (nothing survives the process).
+    /// The memory engine: ``EngineKind/sqlite`` (durable, the default),
+    /// ``EngineKind/postgres`` (one memory shared by many hosts) or ``EngineKind/memory``
+    /// (nothing survives the process).
     public var engine: EngineKind
-    /// The SQLite database file; nil for `.plughost/memory.sqlite` of the working directory.
-    /// Ignored by the memory engine.
+    /// The SQLite database file (nil for `.plughost/memory.sqlite` of the working directory),
+    /// or the PostgreSQL URL `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (required for that
+    /// engine). Ignored by the memory engine.
     public var databasePath: String?
     /// True for the eager baseline write path (context cache, batching and lazy clustering
     /// off); it gives the same clusters, slower. For comparisons and tests.
@@ -100,6 +102,10 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         if !(clusteringTimeout > 0) { throw bad(.clusteringTimeout, "must be more than 0 seconds, got \(clusteringTimeout)") }
         if theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
         if let databasePath, databasePath.isEmpty { throw bad(.databasePath, "must not be empty (leave it out for the default)") }
+        if engine == .postgres {
+            guard let databasePath else { throw bad(.databasePath, "the postgres engine needs a URL, postgres://USER@HOST:PORT/DB") }
+            do { _ = try PostgresLocation(url: databasePath) } catch { throw bad(.databasePath, "\(error)") }
+        }
     }
 
     /// The write path's settings this configuration describes.

@@ -418,7 +418,13 @@ public final class PlugHostRuntime: Sendable {
             let kind = host.memory.engine.kind
             return RuntimeStats(
                 engine: kind,
-                databasePath: configuration.engine == .sqlite ? (configuration.databasePath ?? EngineFactory.defaultSQLitePath) : nil,
+                databasePath: {
+                    switch configuration.engine {
+                    case .sqlite: configuration.databasePath ?? EngineFactory.defaultSQLitePath
+                    case .postgres: configuration.databasePath.map(PostgresLocation.redact)
+                    case .memory: nil
+                    }
+                }(),
                 plugins: host.loadedPlugins.map(\.name), invocations: c.ok, failedInvocations: c.failed,
                 memory: host.memory.stats)
         }

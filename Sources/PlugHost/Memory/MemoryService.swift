@@ -23,6 +23,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     private let idCounter = Atomic<UInt64>(0)
     private let lastSweep = Atomic<Int64>(0)
     private let closed = Atomic<Bool>(false)
+    /// Over a shared engine: the context version each cached context was loaded at.
+    private let contextVersions = Mutex<[ContextCache.Key: Int64]>([:])
 
     /// Opens the write path over `engine`, finishing any clustering work the engine recorded
     /// as pending (a process killed before a flush).
@@ -244,8 +246,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
         var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0
+        let sharedEngine = engine is any SharedMemoryEngine
         for (b, r) in zip(batches, applied) {
-            let changes = GraphChange.from(b.batch, r, theta: configuration.theta)
+            // A shared engine clusters from its stored counts: no graph changes to queue.
+            let changes = sharedEngine ? [] : GraphChange.from(b.batch, r, theta: configuration.theta)
             clustering.record(goal: b.batch.goal, changes: changes, writes: b.writes + b.forgets)
             writes += b.writes
             forgets += b.forgets
@@ -351,11 +355,16 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             }
             frontier = next
         }
-        let assignments = FullClustering.assignments(snapshot, theta: configuration.theta)
-        let stored = try engine.clusterAssignments(goal: goal)
-        var changes: [(concept: String, cluster: String?)] = assignments.map { ($0.key, $0.value) }
-        for c in stored.keys where assignments[c] == nil { changes.append((c, nil)) }
-        try engine.storeClusters(goal: goal, changes: changes, complete: true)
+        if let shared = engine as? any SharedMemoryEngine {
+            // Several hosts: the engine re-clusters under its per-goal lock.
+            try shared.recluster(goal: goal, theta: configuration.theta)
+        } else {
+            let assignments = FullClustering.assignments(snapshot, theta: configuration.theta)
+            let stored = try engine.clusterAssignments(goal: goal)
+            var changes: [(concept: String, cluster: String?)] = assignments.map { ($0.key, $0.value) }
+            for c in stored.keys where assignments[c] == nil { changes.append((c, nil)) }
+            try engine.storeClusters(goal: goal, changes: changes, complete: true)
+        }
         let end = DispatchTime.now().uptimeNanoseconds
         statsState.withLock {
             $0.clusteringRuns += 1
@@ -429,7 +438,20 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     /// A plugin's whole context for a goal (with its working set of recent memory ids).
     public func context(goal: String, plugin: String) throws -> PluginContext {
         let key = ContextCache.Key(goal: goal, plugin: plugin)
-        if configuration.optimized { return try cache.context(key) { try loadContext(key) } }
+        if configuration.optimized {
+            if let shared = engine as? any SharedMemoryEngine {
+                // Another host may have written this context: serve the cached copy only while
+                // the stored version is the one it was loaded at.
+                let version = try shared.contextVersion(goal: goal, plugin: plugin)
+                if contextVersions.withLock({ $0[key] }) != version {
+                    cache.invalidate(key)
+                    let ctx = try cache.context(key) { try loadContext(key) }
+                    contextVersions.withLock { $0[key] = version }
+                    return ctx
+                }
+            }
+            return try cache.context(key) { try loadContext(key) }
+        }
         statsState.withLock { $0.cacheMisses += 1 }
         return try loadContext(key)
     }

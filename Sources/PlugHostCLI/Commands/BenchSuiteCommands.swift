@@ -14,7 +14,7 @@ struct BenchSeedCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        guard let kind = EngineKind(rawValue: engine) else { throw ValidationError("--engine \(engine): use memory or sqlite") }
+        guard let kind = EngineKind(rawValue: engine), kind != .postgres else { throw ValidationError("--engine \(engine): use memory or sqlite") }
         let r = try SeedBenchmark.run(operations: ops, engine: kind, runs: runs, searchPath: plugins.searchPath)
         if json {
             print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))

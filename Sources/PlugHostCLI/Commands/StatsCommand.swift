@@ -19,7 +19,8 @@ struct StatsCommand: ParsableCommand {
             let edges = graph.edges.filter { $0.counts.co >= memory.configuration.theta || $0.counts.dep >= 1 }.count
             goals.append(["goal": g, "concepts": graph.concepts.count, "edges": edges, "clusters": clusters])
         }
-        let location = engine.db ?? (memory.engine.kind == "sqlite" ? EngineFactory.defaultSQLitePath : "in memory")
+        let location = engine.db.map { memory.engine.kind == "postgres" ? PostgresLocation.redact($0) : $0 }
+            ?? (memory.engine.kind == "sqlite" ? EngineFactory.defaultSQLitePath : "in memory")
         if json {
             print(try JSONText.encode(["engine": memory.engine.kind, "location": location, "goals": goals]))
         } else {

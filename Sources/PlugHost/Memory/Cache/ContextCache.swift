@@ -115,6 +115,14 @@ final class ContextCache: Sendable {
         }
     }
 
+    /// Drops one entry (another host changed it); a load under way is not cached.
+    func invalidate(_ key: Key) {
+        state.withLock { s in
+            s.entries.removeValue(forKey: key)
+            s.generation[key, default: 0] += 1
+        }
+    }
+
     /// Drops every entry (e.g. when another host may have changed contexts).
     func invalidateAll() {
         state.withLock { s in

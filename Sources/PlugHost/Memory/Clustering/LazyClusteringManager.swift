@@ -5,6 +5,10 @@ import Synchronization
 /// `threshold` writes, when the oldest pending write is older than `timeout`, on ``flush()``
 /// and at shutdown. Runs are incremental (``ClusterGraph``) and happen in the background,
 /// off the writer's thread.
+///
+/// Over a ``SharedMemoryEngine`` (several hosts writing one memory) there is no per-process
+/// graph: a run asks the engine to re-cluster the goal from its stored edge counts, one host
+/// at a time, and ``flush()`` also finishes goals other hosts left pending.
 final class LazyClusteringManager: Sendable {
     private struct Pending {
         var changes: [GraphChange] = []
@@ -14,6 +18,8 @@ final class LazyClusteringManager: Sendable {
     }
 
     private let engine: any MemoryEngine
+    /// The engine when it is shared between hosts: clustering is then the engine's.
+    private let shared: (any SharedMemoryEngine)?
     private let threshold: Int
     private let timeout: Double
     private let clock: any WallClock
@@ -35,6 +41,7 @@ final class LazyClusteringManager: Sendable {
 
     init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) {
         self.engine = engine
+        shared = engine as? any SharedMemoryEngine
         self.theta = theta
         self.threshold = max(1, threshold)
         self.timeout = timeout
@@ -62,6 +69,14 @@ final class LazyClusteringManager: Sendable {
     /// Makes sure the goal's graph is loaded, from the engine's state *before* the commit about
     /// to be applied. Called by the writer before `engine.apply`.
     func ensureLoaded(goal: String) throws {
+        if let shared {
+            // Nothing to load; finish work a killed host left pending, once per goal.
+            if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
+                try shared.recluster(goal: goal, theta: theta)
+                runs.add(1, ordering: .relaxed)
+            }
+            return
+        }
         // A separate set, so that the writer never waits for a clustering run holding `graphs`.
         if loaded.withLock({ $0.contains(goal) }) { return }
         let snapshot = try engine.conceptGraph(goal: goal)
@@ -128,7 +143,19 @@ final class LazyClusteringManager: Sendable {
     /// Runs every goal's pending clustering now, on the caller's thread, and waits for runs
     /// already under way. Throws the first engine error any run met.
     func flush() throws {
-        let goals = pending.withLock { Array($0.keys) }
+        var goals = pending.withLock { Array($0.keys) }
+        if shared != nil {
+            // Other hosts' pending work too, so that every host reads the same clusters after
+            // its flush.
+            do {
+                for g in try engine.goalsPendingClustering() where !goals.contains(g) {
+                    pending.withLock { p in if p[g] == nil { p[g] = Pending() } }
+                    goals.append(g)
+                }
+            } catch {
+                throw MemoryError(.storage, "listing goals with clustering pending failed: \(error)")
+            }
+        }
         for goal in goals { run(goal: goal) }
         queue.sync {}
         if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
@@ -139,6 +166,17 @@ final class LazyClusteringManager: Sendable {
 
     private func run(goal: String) {
         let start = DispatchTime.now().uptimeNanoseconds
+        defer { nanos.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed) }
+        if let shared {
+            guard pending.withLock({ $0.removeValue(forKey: goal) }) != nil else { return }
+            do {
+                try shared.recluster(goal: goal, theta: theta)
+                runs.add(1, ordering: .relaxed)
+            } catch {
+                lastError.withLock { $0 = MemoryError(.storage, "clustering goal \(goal) failed: \(error)") }
+            }
+            return
+        }
         graphs.withLock { graphs in
             guard let work = pending.withLock({ $0.removeValue(forKey: goal) }) else { return }
             // Taken out so that it is uniquely referenced and mutated in place.
@@ -162,6 +200,5 @@ final class LazyClusteringManager: Sendable {
                 lastError.withLock { $0 = MemoryError(.storage, "storing clusters of goal \(goal) failed: \(error)") }
             }
         }
-        nanos.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed)
     }
 }

@@ -6,6 +6,8 @@ public enum EngineKind: String, Sendable, CaseIterable {
     case memory
     /// The embedded default: a SQLite file (`.plughost/memory.sqlite` unless `--db` says otherwise).
     case sqlite
+    /// A PostgreSQL database shared by many hosts (`--db postgres://USER@HOST:PORT/DB`).
+    case postgres
 }
 
 /// Opens engines by kind and location.
@@ -15,11 +17,18 @@ public enum EngineFactory {
         FileManager.default.currentDirectoryPath + "/.plughost/memory.sqlite"
     }
 
-    /// Opens an engine of `kind` at `location` (a file path for SQLite; ignored for memory).
+    /// Opens an engine of `kind` at `location`: a file path for SQLite, a
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` URL for PostgreSQL (required; `PLUGHOST_DB`
+    /// is read when it is nil), ignored for memory.
     public static func open(_ kind: EngineKind, location: String? = nil) throws -> any MemoryEngine {
         switch kind {
         case .memory: return InMemoryEngine()
         case .sqlite: return try SQLiteEngine(path: location ?? defaultSQLitePath)
+        case .postgres:
+            guard let url = location ?? ProcessInfo.processInfo.environment["PLUGHOST_DB"], !url.isEmpty else {
+                throw MemoryError(.invalid, "the postgres engine needs a database URL: --db postgres://USER@HOST:PORT/DB (or PLUGHOST_DB)")
+            }
+            return try PostgresEngine(url: url)
         }
     }
 }

@@ -1,0 +1,452 @@
+import Foundation
+import PostgresNIO
+
+/// The PostgreSQL engine: one memory shared by many hosts (`--engine postgres --db URL`).
+///
+/// - Every commit of the write path is one round trip: a call of the server-side function
+///   `plughost.apply` (see ``PostgresSchema``), which deletes and inserts the commit's memories
+///   and applies the count changes as `count = count + delta` upserts, in one statement and so
+///   in one transaction. A write is acknowledged only after that statement returned.
+/// - Clustering is done from the stored edge counts by one host at a time per goal
+///   (``recluster(goal:theta:)``, under a transaction-level advisory lock), so every host reads
+///   the same clusters after a flush.
+/// - Context writes bump a per-(goal, plugin) version that readers check (``contextVersion(goal:plugin:)``).
+/// - Deadlocks and serialization failures between hosts are retried; a lost connection fails
+///   the operation with a clear error (nothing is acknowledged) and the next one reconnects.
+public final class PostgresEngine: SharedMemoryEngine {
+    public var kind: String { "postgres" }
+    /// Where the engine is connected.
+    public let location: PostgresLocation
+    private let pool: PostgresConnectionPool
+    private static let retries = 5
+
+    /// Connects (bounded by the URL's `connect_timeout`, 5 s by default), then creates or
+    /// migrates the schema.
+    public convenience init(url: String) throws {
+        try self.init(location: PostgresLocation(url: url))
+    }
+
+    /// Connects to `location`, then creates or migrates the schema.
+    public init(location: PostgresLocation) throws {
+        self.location = location
+        pool = try PostgresConnectionPool(location)
+        do {
+            try migrate()
+        } catch {
+            pool.close()
+            throw error
+        }
+    }
+
+    // MARK: - Schema
+
+    private func migrate() throws {
+        try pool.withConnection("opening the memory") { c in
+            try pool.run(c, "SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))")
+            defer { _ = try? pool.run(c, "SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))") }
+            let schemaExists = try pool.run(c, "SELECT count(*)::int FROM pg_namespace WHERE nspname = 'plughost'")
+                .first.map { try $0.decode(Int.self) } ?? 0
+            let metaExists = try pool.run(c, "SELECT to_regclass('plughost.meta') IS NOT NULL")
+                .first.map { try $0.decode(Bool.self) } ?? false
+            if schemaExists > 0 && !metaExists {
+                throw MemoryError(.storage, "database \(location.database.debugDescription) at \(location.redacted) has a schema \"plughost\" that plughost did not create (no plughost.meta); refusing to use it")
+            }
+            var current = 0
+            if metaExists {
+                let rows = try pool.run(c, "SELECT value FROM plughost.meta WHERE key = 'schema_version'")
+                guard let text = try rows.first.map({ try $0.decode(String.self) }), let v = Int(text) else {
+                    throw MemoryError(.storage, "\(location.redacted): plughost.meta has no readable schema_version")
+                }
+                current = v
+            }
+            if current > PostgresSchema.version {
+                throw MemoryError(.storage, "\(location.redacted) was written by a newer plughost (schema \(current); this build knows up to \(PostgresSchema.version)); upgrade plughost")
+            }
+            guard current < PostgresSchema.version else { return }
+            try pool.run(c, "BEGIN")
+            do {
+                try pool.run(c, "CREATE SCHEMA IF NOT EXISTS plughost")
+                try pool.run(c, "CREATE TABLE IF NOT EXISTS plughost.meta (key text PRIMARY KEY, value text NOT NULL)")
+                if current < 1 { for statement in PostgresSchema.v1 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) } }
+                let v = String(PostgresSchema.version)
+                try pool.run(c, """
+                    INSERT INTO plughost.meta (key, value) VALUES ('schema_version', \(v))
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """)
+                try pool.run(c, "COMMIT")
+            } catch {
+                _ = try? pool.run(c, "ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Writes
+
+    public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
+        guard !batches.isEmpty else { return [] }
+        var json = "["
+        var ord = 0
+        var deletes: [String] = []
+        for b in batches {
+            deletes.append(contentsOf: b.deletes)
+            for m in b.inserts {
+                if ord > 0 { json += "," }
+                Self.appendInput(m, ord: ord, to: &json)
+                ord += 1
+            }
+        }
+        json += "]"
+        let rows = try withRetry("committing \(ord) writes and \(deletes.count) forgets") {
+            try pool.query("committing", "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
+        }
+        var concepts: [Key: Int32] = [:]
+        var edges: [Key: EdgeCounts] = [:]
+        for row in rows {
+            let (kind, goal, a, b, co, dep) = try row.decode((String, String, String?, String?, Int32, Int32).self)
+            switch kind {
+            case "c": concepts[Key(goal, a ?? "", "")] = co
+            case "e": edges[Key(goal, a ?? "", b ?? "")] = EdgeCounts(co: co, dep: dep)
+            default: break
+            }
+        }
+        var results: [BatchResult] = []
+        for b in batches {
+            // A key missing from the reply had no net change (another host's commit cancelled
+            // it out, e.g. both forgot the same memory): read its count.
+            var missingConcepts = b.concepts.filter { concepts[Key(b.goal, $0.concept, "")] == nil }.map(\.concept)
+            var missingEdges = b.edges.filter { edges[Key(b.goal, $0.a, $0.b)] == nil }
+            if !missingConcepts.isEmpty || !missingEdges.isEmpty {
+                try readCounts(goal: b.goal, concepts: &missingConcepts, edges: &missingEdges, into: &concepts, &edges)
+            }
+            results.append(BatchResult(
+                conceptCounts: b.concepts.map { concepts[Key(b.goal, $0.concept, "")] ?? 0 },
+                edgeCounts: b.edges.map { edges[Key(b.goal, $0.a, $0.b)] ?? EdgeCounts(co: 0, dep: 0) }))
+        }
+        return results
+    }
+
+    private struct Key: Hashable {
+        var goal: String, a: String, b: String
+        init(_ goal: String, _ a: String, _ b: String) { self.goal = goal; self.a = a; self.b = b }
+    }
+
+    private func readCounts(goal: String, concepts: inout [String], edges: inout [EdgeDelta],
+                            into conceptCounts: inout [Key: Int32], _ edgeCounts: inout [Key: EdgeCounts]) throws {
+        let cs = concepts, ea = edges.map(\.a), eb = edges.map(\.b)
+        for row in try pool.query("reading counts", """
+            SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND concept = ANY(\(cs))
+            """) {
+            let (c, n) = try row.decode((String, Int32).self)
+            conceptCounts[Key(goal, c, "")] = n
+        }
+        for row in try pool.query("reading counts", """
+            SELECT e.a, e.b, e.co, e.dep FROM unnest(\(ea)::text[], \(eb)::text[]) AS k(a, b)
+            JOIN plughost.edges e ON e.goal = \(goal) AND e.a = k.a COLLATE "C" AND e.b = k.b COLLATE "C"
+            """) {
+            let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
+            edgeCounts[Key(goal, a, b)] = EdgeCounts(co: co, dep: dep)
+        }
+    }
+
+    /// Runs `body`, again after a deadlock or serialization failure between hosts (the server
+    /// rolled the statement back, so nothing of it happened).
+    private func withRetry<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let e as MemoryError where attempt < Self.retries && (e.message.contains("SQLSTATE 40P01") || e.message.contains("SQLSTATE 40001")) {
+                attempt += 1
+                usleep(UInt32.random(in: 100...2000) * UInt32(attempt))
+            }
+        }
+    }
+
+    /// One element of `plughost.apply`'s JSON input (a `plughost.memory_input`).
+    static func appendInput(_ m: Memory, ord: Int, to out: inout String) {
+        func strings(_ xs: [String]) {
+            out += "["
+            for (i, x) in xs.enumerated() {
+                if i > 0 { out += "," }
+                CanonicalClusters.appendString(x, to: &out)
+            }
+            out += "]"
+        }
+        func number(_ d: Double) { out += d.isFinite ? "\(d)" : "null" }
+        var pairs = Set<[String]>()
+        var depA: [String] = [], depB: [String] = []
+        for d in m.dependsOn {
+            let (a, b) = ConceptKey.precedes(d.from, d.to) ? (d.from, d.to) : (d.to, d.from)
+            guard a != b, pairs.insert([a, b]).inserted else { continue }
+            depA.append(a)
+            depB.append(b)
+        }
+        out += "{\"ord\":\(ord),\"id\":"
+        CanonicalClusters.appendString(m.id, to: &out)
+        out += ",\"goal\":"
+        CanonicalClusters.appendString(m.goal, to: &out)
+        out += ",\"plugin\":"
+        CanonicalClusters.appendString(m.plugin, to: &out)
+        out += ",\"created_at\":"
+        number(m.createdAt)
+        out += ",\"expires_at\":"
+        if let e = m.expiresAt { number(e) } else { out += "null" }
+        out += ",\"concepts\":"
+        strings(m.concepts)
+        out += ",\"dep_from\":"
+        strings(m.dependsOn.map(\.from))
+        out += ",\"dep_to\":"
+        strings(m.dependsOn.map(\.to))
+        out += ",\"dep_a\":"
+        strings(depA)
+        out += ",\"dep_b\":"
+        strings(depB)
+        out += ",\"metadata\":"
+        if let md = m.metadata { CanonicalClusters.appendString(md, to: &out) } else { out += "null" }
+        out += ",\"content\":"
+        CanonicalClusters.appendString(m.content, to: &out)
+        out += "}"
+    }
+
+    // MARK: - Reads
+
+    private static let columns = "id, goal, plugin, content, concepts, dep_from, dep_to, metadata, created_at, expires_at"
+
+    private static func memory(_ row: PostgresRow) throws -> Memory {
+        let (id, goal, plugin, content, concepts, from, to, metadata, created, expires) =
+            try row.decode((String, String, String, String, [String], [String], [String], String?, Double, Double?).self)
+        return Memory(
+            id: id, goal: goal, plugin: plugin, content: content, concepts: concepts,
+            dependsOn: zip(from, to).map { Dependency($0, $1) }, metadata: metadata,
+            createdAt: created, expiresAt: expires)
+    }
+
+    private func memories(_ what: String, _ q: PostgresQuery) throws -> [Memory] {
+        try pool.query(what, q).map(Self.memory)
+    }
+
+    public func memory(id: String) throws -> Memory? {
+        try memories("reading memory \(id.debugDescription)", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = \(id)").first
+    }
+
+    public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
+        guard !ids.isEmpty else { return [:] }
+        var out: [String: Memory] = [:]
+        for m in try memories("reading \(ids.count) memories", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = ANY(\(ids))") {
+            out[m.id] = m
+        }
+        return out
+    }
+
+    public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
+        guard limit > 0 else { return [] }
+        return try memories("recalling concept \(concept.debugDescription) in goal \(goal.debugDescription)", """
+            SELECT \(unescaped: Self.columns) FROM plughost.memories
+            WHERE goal = \(goal) AND concepts @> ARRAY[\(concept)]::text[] ORDER BY seq DESC LIMIT \(limit)
+            """)
+    }
+
+    public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
+        guard limit > 0 else { return [] }
+        return try memories("recalling plugin \(plugin.debugDescription) in goal \(goal.debugDescription)", """
+            SELECT \(unescaped: Self.columns) FROM plughost.memories
+            WHERE goal = \(goal) AND plugin = \(plugin) ORDER BY seq DESC LIMIT \(limit)
+            """)
+    }
+
+    public func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory] {
+        // Any of the words (as the other engines do), ranked by ts_rank, newest first on ties.
+        let terms = Array(Set(TextTerms.terms(text))).sorted()
+        guard limit > 0, !terms.isEmpty else { return [] }
+        let query = terms.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: " | ")
+        let rows = try pool.query("searching goal \(goal.debugDescription) for \(text.debugDescription)", """
+            SELECT \(unescaped: Self.columns), ts_rank(tsv, q)::float8 AS score
+            FROM plughost.memories, to_tsquery('simple', \(query)) q
+            WHERE goal = \(goal) AND tsv @@ q ORDER BY score DESC, seq DESC LIMIT \(limit)
+            """)
+        return try rows.map { row in
+            let score = try row.decode((String, String, String, String, [String], [String], [String], String?, Double, Double?, Double).self).10
+            return RecalledMemory(memory: try Self.memory(row), score: score)
+        }
+    }
+
+    public func expiredMemories(at time: Double, limit: Int) throws -> [Memory] {
+        guard limit > 0 else { return [] }
+        return try memories("listing expired memories", """
+            SELECT \(unescaped: Self.columns) FROM plughost.memories
+            WHERE expires_at IS NOT NULL AND expires_at <= \(time) ORDER BY expires_at, seq LIMIT \(limit)
+            """)
+    }
+
+    // MARK: - Graph and clusters
+
+    public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
+        try pool.withConnection("reading the concept graph of goal \(goal.debugDescription)") { c in
+            try pool.run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            defer { _ = try? pool.run(c, "COMMIT") }
+            return try graph(c, goal: goal)
+        }
+    }
+
+    private func graph(_ c: PostgresConnection, goal: String) throws -> ConceptGraphSnapshot {
+        var concepts: [String: Int32] = [:]
+        for row in try pool.run(c, "SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND count > 0") {
+            let (k, n) = try row.decode((String, Int32).self)
+            concepts[k] = n
+        }
+        var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+        for row in try pool.run(c, "SELECT a, b, co, dep FROM plughost.edges WHERE goal = \(goal) AND (co > 0 OR dep > 0)") {
+            let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
+            edges.append((a, b, EdgeCounts(co: co, dep: dep)))
+        }
+        return ConceptGraphSnapshot(concepts: concepts, edges: edges)
+    }
+
+    public func goals() throws -> [String] {
+        try pool.query("listing goals", """
+            SELECT goal FROM plughost.goals g
+            WHERE g.live > 0 OR EXISTS (SELECT 1 FROM plughost.clusters c WHERE c.goal = g.goal)
+            ORDER BY goal
+            """).map { try $0.decode(String.self) }
+    }
+
+    public func clusterAssignments(goal: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try pool.query("reading the clusters of goal \(goal.debugDescription)",
+                                  "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
+            let (k, c) = try row.decode((String, String).self)
+            out[k] = c
+        }
+        return out
+    }
+
+    public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
+        try pool.withConnection("storing the clusters of goal \(goal.debugDescription)") { c in
+            try pool.run(c, "BEGIN")
+            do {
+                try writeClusters(c, goal: goal, changes: changes)
+                if complete {
+                    try pool.run(c, "UPDATE plughost.goals SET clustered_version = version WHERE goal = \(goal)")
+                }
+                try pool.run(c, "COMMIT")
+            } catch {
+                _ = try? pool.run(c, "ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private func writeClusters(_ c: PostgresConnection, goal: String, changes: [(concept: String, cluster: String?)]) throws {
+        let removed = changes.filter { $0.cluster == nil }.map(\.concept)
+        let set = changes.compactMap { ch in ch.cluster.map { (ch.concept, $0) } }
+        if !removed.isEmpty {
+            try pool.run(c, "DELETE FROM plughost.clusters WHERE goal = \(goal) AND concept = ANY(\(removed))")
+        }
+        if !set.isEmpty {
+            let ks = set.map(\.0), vs = set.map(\.1)
+            try pool.run(c, """
+                INSERT INTO plughost.clusters (goal, concept, cluster)
+                SELECT \(goal), k, v FROM unnest(\(ks)::text[], \(vs)::text[]) AS u(k, v)
+                ON CONFLICT (goal, concept) DO UPDATE SET cluster = excluded.cluster
+                """)
+        }
+    }
+
+    public func goalsPendingClustering() throws -> [String] {
+        try pool.query("listing goals with clustering pending",
+                       "SELECT goal FROM plughost.goals WHERE version > clustered_version ORDER BY goal")
+            .map { try $0.decode(String.self) }
+    }
+
+    @discardableResult
+    public func recluster(goal: String, theta: Int32) throws -> Int {
+        try withRetry("re-clustering goal \(goal.debugDescription)") {
+            try pool.withConnection("re-clustering goal \(goal.debugDescription)") { c in
+                try pool.run(c, "BEGIN")
+                do {
+                    // One host at a time per goal; released at COMMIT or ROLLBACK.
+                    try pool.run(c, "SELECT pg_advisory_xact_lock(hashtextextended('plughost.cluster:' || \(goal), 0))")
+                    // The version first: a commit landing between this read and the graph's is
+                    // then left pending (re-clustered again later), never marked done unseen.
+                    let version = try pool.run(c, "SELECT version FROM plughost.goals WHERE goal = \(goal)")
+                        .first.map { try $0.decode(Int64.self) } ?? 0
+                    let snapshot = try graph(c, goal: goal)
+                    let assignments = FullClustering.assignments(snapshot, theta: theta)
+                    var stored: [String: String] = [:]
+                    for row in try pool.run(c, "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
+                        let (k, v) = try row.decode((String, String).self)
+                        stored[k] = v
+                    }
+                    var changes: [(concept: String, cluster: String?)] = []
+                    for (k, v) in assignments where stored[k] != v { changes.append((k, v)) }
+                    for k in stored.keys where assignments[k] == nil { changes.append((k, nil)) }
+                    try writeClusters(c, goal: goal, changes: changes)
+                    // Rows whose counts fell to zero are no longer needed.
+                    try pool.run(c, "DELETE FROM plughost.edges WHERE goal = \(goal) AND co = 0 AND dep = 0")
+                    try pool.run(c, "DELETE FROM plughost.concepts WHERE goal = \(goal) AND count = 0")
+                    try pool.run(c, """
+                        UPDATE plughost.goals SET clustered_version = greatest(clustered_version, \(version))
+                        WHERE goal = \(goal)
+                        """)
+                    try pool.run(c, "COMMIT")
+                    return snapshot.edges.count
+                } catch {
+                    _ = try? pool.run(c, "ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    // MARK: - Contexts
+
+    public func loadContext(goal: String, plugin: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try pool.query("loading the context of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
+                                  "SELECT key, value FROM plughost.contexts WHERE goal = \(goal) AND plugin = \(plugin)") {
+            let (k, v) = try row.decode((String, String).self)
+            out[k] = v
+        }
+        return out
+    }
+
+    public func storeContext(goal: String, plugin: String, key: String, value: String?) throws {
+        let what = "storing context key \(key.debugDescription) of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)"
+        // One statement: the value and the version change together.
+        let bump = """
+            INSERT INTO plughost.context_versions AS v (goal, plugin, version) VALUES ($1, $2, 1)
+            ON CONFLICT (goal, plugin) DO UPDATE SET version = v.version + 1
+            """
+        var bindings = PostgresBindings()
+        bindings.append(goal)
+        bindings.append(plugin)
+        bindings.append(key)
+        let sql: String
+        if let value {
+            bindings.append(value)
+            sql = """
+                WITH w AS (
+                    INSERT INTO plughost.contexts (goal, plugin, key, value) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (goal, plugin, key) DO UPDATE SET value = excluded.value
+                ) \(bump)
+                """
+        } else {
+            sql = """
+                WITH w AS (DELETE FROM plughost.contexts WHERE goal = $1 AND plugin = $2 AND key = $3)
+                \(bump)
+                """
+        }
+        try withRetry(what) { try pool.query(what, PostgresQuery(unsafeSQL: sql, binds: bindings)) }
+    }
+
+    public func contextVersion(goal: String, plugin: String) throws -> Int64 {
+        try pool.query("reading the context version of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
+                       "SELECT version FROM plughost.context_versions WHERE goal = \(goal) AND plugin = \(plugin)")
+            .first.map { try $0.decode(Int64.self) } ?? 0
+    }
+
+    public func close() throws {
+        pool.close()
+    }
+}
