@@ -6,7 +6,7 @@ import PlugHost
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the call path and the memory write path.",
-        subcommands: [BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self])
+        subcommands: [BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self, BenchFleetWorkerCommand.self])
 }
 
 /// `plughost bench calls`.
@@ -72,11 +72,14 @@ struct BenchMemoryCommand: ParsableCommand {
     @Option(name: .customLong("eager-max"), help: "Largest size the eager baseline runs at.") var eagerMax: Int = 10_000
     @Option(help: "Workload seed.") var seed: UInt64 = 42
     @Option(help: "Writes per submission on the optimized path (1: each write acknowledged alone, as a plugin's memory_write).") var chunk: Int = 1
-    @Option(help: "Engine: memory (eager against optimized) or sqlite (group commit against one transaction per write, and text recall).") var engine: String = "memory"
-    @Option(help: "Concurrent writers (sqlite).") var writers: Int = 16
+    @Option(help: "Engine: memory (eager against optimized), sqlite (group commit against one transaction per write, and text recall) or postgres (1, 2 and 4 host processes, optimized against eager).") var engine: String = "memory"
+    @Option(help: "Concurrent writers (sqlite: in the process; postgres: per host process).") var writers: Int = 16
+    @Option(help: "PostgreSQL URL (postgres): the benchmark creates and drops a scratch database on that server.") var db: String?
+    @Option(name: .customLong("fleet-writes"), help: "Writes per host (postgres, optimized).") var fleetWrites: Int = 20_000
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        if engine == "postgres" { return try runFleet() }
         if engine == "sqlite" {
             let r = try DurableWriteBenchmark.run(writers: writers, runs: runs, seed: seed) { msg in
                 if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
@@ -88,7 +91,7 @@ struct BenchMemoryCommand: ParsableCommand {
             }
             return
         }
-        guard engine == "memory" else { throw ValidationError("--engine \(engine): use memory or sqlite") }
+        guard engine == "memory" else { throw ValidationError("--engine \(engine): use memory, sqlite or postgres") }
         let list = try sizes.split(separator: ",").map { s -> Int in
             guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else { throw ValidationError("--sizes: \(s) is not a positive number") }
             return n

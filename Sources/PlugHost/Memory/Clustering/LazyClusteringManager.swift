@@ -39,11 +39,16 @@ final class LazyClusteringManager: Sendable {
     /// clear the engine's pending-clustering mark.
     private let inflight = Atomic<Int>(0)
 
+    /// Fewest writes of a goal between runs over a ``SharedMemoryEngine``.
+    static let sharedMinimumThreshold = 1000
+
     init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) {
         self.engine = engine
         shared = engine as? any SharedMemoryEngine
         self.theta = theta
-        self.threshold = max(1, threshold)
+        // Over a shared engine a run re-reads the goal's whole graph from the database, so it
+        // waits for more writes (or the timeout, or a flush).
+        self.threshold = shared == nil ? max(1, threshold) : max(Self.sharedMinimumThreshold, threshold)
         self.timeout = timeout
         self.clock = clock
         self.background = background

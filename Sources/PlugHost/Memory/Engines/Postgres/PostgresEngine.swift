@@ -437,7 +437,7 @@ public final class PostgresEngine: SharedMemoryEngine {
                 \(bump)
                 """
         }
-        try withRetry(what) { try pool.query(what, PostgresQuery(unsafeSQL: sql, binds: bindings)) }
+        _ = try withRetry(what) { try pool.query(what, PostgresQuery(unsafeSQL: sql, binds: bindings)) }
     }
 
     public func contextVersion(goal: String, plugin: String) throws -> Int64 {

@@ -31,7 +31,7 @@ enum PostgresSchema {
     static let v1: [String] = [
         """
         CREATE TABLE plughost.memories (
-            seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+            seq bigint GENERATED ALWAYS AS IDENTITY,
             id text COLLATE "C" PRIMARY KEY,
             goal text COLLATE "C" NOT NULL,
             plugin text COLLATE "C" NOT NULL,
