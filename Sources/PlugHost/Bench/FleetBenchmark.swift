@@ -62,7 +62,7 @@ public enum FleetBenchmark {
     /// then flushes. `ready` is called once the engine is open; it returns when to start.
     public static func worker(
         url: String, host: Int, operations: Int, writers: Int, optimized: Bool, seed: UInt64,
-        ready: () -> Void
+        acknowledged: (@Sendable (_ kind: String, _ id: String) -> Void)? = nil, ready: () -> Void
     ) throws -> WorkerReport {
         let ops = workload(host: host, operations: operations, seed: seed)
         var config = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
@@ -88,10 +88,14 @@ public enum FleetBenchmark {
                         switch ops[i] {
                         case .write(let w):
                             _ = try service.write(w)
-                            if let id = w.id { done.update { _ = $0.insert(id) } }
+                            if let id = w.id {
+                                done.update { _ = $0.insert(id) }
+                                acknowledged?("w", id)
+                            }
                         case .forget(let id):
                             while !done.value.contains(id) { usleep(100) }
                             _ = try service.forget(id: id)
+                            acknowledged?("f", id)
                         }
                     } catch {
                         errors.update { $0.append("\(error)") }

@@ -220,7 +220,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                 }
             }
         } catch {
-            return ops.map { _ in .failure(MemoryError(.storage, "reading the engine failed: \(error)")) }
+            return ops.map { _ in .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)")) }
         }
         let batches = batcher.plan(planned.compactMap { $0 })
         let engineStart = DispatchTime.now().uptimeNanoseconds

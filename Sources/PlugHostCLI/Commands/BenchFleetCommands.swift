@@ -14,10 +14,18 @@ struct BenchFleetWorkerCommand: ParsableCommand {
     @Option(help: "Writer threads.") var writers: Int = 32
     @Option(help: "Workload seed.") var seed: UInt64 = 42
     @Flag(help: "Eager baseline.") var baseline = false
+    @Flag(name: .customLong("print-acks"), help: "Print `w ID` / `f ID` for each acknowledged operation (for kill tests).") var printAcks = false
 
     func run() throws {
+        var acknowledged: (@Sendable (String, String) -> Void)?
+        if printAcks {
+            acknowledged = { (kind: String, id: String) in
+                FileHandle.standardOutput.write(Data("\(kind) \(id)\n".utf8))
+            }
+        }
         let report = try FleetBenchmark.worker(
-            url: db, host: host, operations: ops, writers: writers, optimized: !baseline, seed: seed
+            url: db, host: host, operations: ops, writers: writers, optimized: !baseline, seed: seed,
+            acknowledged: acknowledged
         ) {
             FileHandle.standardOutput.write(Data("ready\n".utf8))
             _ = readLine()
