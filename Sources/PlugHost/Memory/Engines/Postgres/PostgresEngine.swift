@@ -305,9 +305,7 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func goals() throws -> [String] {
         try pool.query("listing goals", """
-            SELECT goal FROM plughost.goals g
-            WHERE g.live > 0 OR EXISTS (SELECT 1 FROM plughost.clusters c WHERE c.goal = g.goal)
-            ORDER BY goal
+            SELECT DISTINCT goal FROM plughost.memories UNION SELECT DISTINCT goal FROM plughost.clusters ORDER BY 1
             """).map { try $0.decode(String.self) }
     }
 
@@ -327,7 +325,9 @@ public final class PostgresEngine: SharedMemoryEngine {
             do {
                 try writeClusters(c, goal: goal, changes: changes)
                 if complete {
-                    try pool.run(c, "UPDATE plughost.goals SET clustered_version = version WHERE goal = \(goal)")
+                    // (The write path uses recluster(goal:theta:) over this engine, which clears
+                    // only the changes it saw.)
+                    try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal)")
                 }
                 try pool.run(c, "COMMIT")
             } catch {
@@ -355,7 +355,7 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func goalsPendingClustering() throws -> [String] {
         try pool.query("listing goals with clustering pending",
-                       "SELECT goal FROM plughost.goals WHERE version > clustered_version ORDER BY goal")
+                       "SELECT DISTINCT goal FROM plughost.goal_changes ORDER BY goal")
             .map { try $0.decode(String.self) }
     }
 
@@ -367,10 +367,10 @@ public final class PostgresEngine: SharedMemoryEngine {
                 do {
                     // One host at a time per goal; released at COMMIT or ROLLBACK.
                     try pool.run(c, "SELECT pg_advisory_xact_lock(hashtextextended('plughost.cluster:' || \(goal), 0))")
-                    // The version first: a commit landing between this read and the graph's is
-                    // then left pending (re-clustered again later), never marked done unseen.
-                    let version = try pool.run(c, "SELECT version FROM plughost.goals WHERE goal = \(goal)")
-                        .first.map { try $0.decode(Int64.self) } ?? 0
+                    // The pending changes first: a commit landing between this read and the
+                    // graph's stays pending (clustered again later), never cleared unseen.
+                    let seen = try pool.run(c, "SELECT seq FROM plughost.goal_changes WHERE goal = \(goal)")
+                        .map { try $0.decode(Int64.self) }
                     let snapshot = try graph(c, goal: goal)
                     let assignments = FullClustering.assignments(snapshot, theta: theta)
                     var stored: [String: String] = [:]
@@ -385,10 +385,9 @@ public final class PostgresEngine: SharedMemoryEngine {
                     // Rows whose counts fell to zero are no longer needed.
                     try pool.run(c, "DELETE FROM plughost.edges WHERE goal = \(goal) AND co = 0 AND dep = 0")
                     try pool.run(c, "DELETE FROM plughost.concepts WHERE goal = \(goal) AND count = 0")
-                    try pool.run(c, """
-                        UPDATE plughost.goals SET clustered_version = greatest(clustered_version, \(version))
-                        WHERE goal = \(goal)
-                        """)
+                    if !seen.isEmpty {
+                        try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal) AND seq = ANY(\(seen))")
+                    }
                     try pool.run(c, "COMMIT")
                     return snapshot.edges.count
                 } catch {

@@ -13,12 +13,13 @@
 ///   index on `concepts` serves recall by concept. Key columns use the "C" collation (byte order).
 /// - `concepts`, `edges`: holder counts and (co, dep) edge counts per goal, changed only by
 ///   `plughost.apply` as `count = count + delta` upserts, so that concurrent hosts never lose
-///   an update.
+///   an update. `fillfactor = 70` leaves room on each page so that a count update is a HOT
+///   update (no new index entry).
 /// - `clusters`: concept → cluster id per goal, written by one host at a time (see
 ///   ``PostgresEngine/recluster(goal:theta:)``).
-/// - `goals`: per goal, `version` (bumped by every commit touching it), `clustered_version`
-///   (the version the stored clusters reflect) and `live` (live memories). Clustering work is
-///   pending while `version > clustered_version`.
+/// - `goal_changes`: one row per goal per commit, appended in the commit; clustering work of a
+///   goal is pending while it has rows. A clustering run deletes exactly the rows it saw before
+///   reading the graph, so a commit landing meanwhile stays pending.
 /// - `contexts` + `context_versions`: plugin goal contexts and a version per (goal, plugin)
 ///   that every context write bumps in the same statement.
 enum PostgresSchema {
@@ -57,7 +58,7 @@ enum PostgresSchema {
             concept text COLLATE "C" NOT NULL,
             count integer NOT NULL,
             PRIMARY KEY (goal, concept)
-        )
+        ) WITH (fillfactor = 70)
         """,
         """
         CREATE TABLE plughost.edges (
@@ -67,7 +68,7 @@ enum PostgresSchema {
             co integer NOT NULL,
             dep integer NOT NULL,
             PRIMARY KEY (goal, a, b)
-        )
+        ) WITH (fillfactor = 70)
         """,
         """
         CREATE TABLE plughost.clusters (
@@ -77,14 +78,15 @@ enum PostgresSchema {
             PRIMARY KEY (goal, concept)
         )
         """,
+        // Append-only: one row per goal per commit (no row that every commit updates, so
+        // hosts writing the same goal do not queue on it). Clustering deletes the rows it saw.
         """
-        CREATE TABLE plughost.goals (
-            goal text COLLATE "C" PRIMARY KEY,
-            version bigint NOT NULL DEFAULT 0,
-            clustered_version bigint NOT NULL DEFAULT 0,
-            live bigint NOT NULL DEFAULT 0
+        CREATE TABLE plughost.goal_changes (
+            seq bigint GENERATED ALWAYS AS IDENTITY,
+            goal text COLLATE "C" NOT NULL
         )
         """,
+        "CREATE INDEX goal_changes_goal ON plughost.goal_changes (goal, seq)",
         """
         CREATE TABLE plughost.contexts (
             goal text COLLATE "C" NOT NULL,
@@ -178,9 +180,8 @@ enum PostgresSchema {
                 RETURNING t.goal, t.a, t.b, t.co, t.dep
             ),
             gup AS (
-                INSERT INTO plughost.goals AS g (goal, version, live)
-                SELECT c.goal, 1, sum(c.sign) FROM changed c GROUP BY c.goal ORDER BY c.goal
-                ON CONFLICT (goal) DO UPDATE SET version = g.version + 1, live = g.live + excluded.live
+                INSERT INTO plughost.goal_changes AS g (goal)
+                SELECT DISTINCT c.goal FROM changed c
                 RETURNING g.goal
             )
             SELECT 'c'::text, cup.goal::text, cup.concept::text, NULL::text, cup.count, 0 FROM cup
