@@ -289,14 +289,16 @@ public final class PostgresEngine: SharedMemoryEngine {
         }
     }
 
-    private func graph(_ c: PostgresConnection, goal: String) throws -> ConceptGraphSnapshot {
+    /// The goal's graph; with `theta`, only the edges that link their ends (what clustering reads).
+    private func graph(_ c: PostgresConnection, goal: String, theta: Int32? = nil) throws -> ConceptGraphSnapshot {
         var concepts: [String: Int32] = [:]
         for row in try pool.run(c, "SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND count > 0") {
             let (k, n) = try row.decode((String, Int32).self)
             concepts[k] = n
         }
         var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-        for row in try pool.run(c, "SELECT a, b, co, dep FROM plughost.edges WHERE goal = \(goal) AND (co > 0 OR dep > 0)") {
+        let minimumCo = theta ?? 1
+        for row in try pool.run(c, "SELECT a, b, co, dep FROM plughost.edges WHERE goal = \(goal) AND (co >= \(minimumCo) OR dep > 0)") {
             let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
             edges.append((a, b, EdgeCounts(co: co, dep: dep)))
         }
@@ -371,7 +373,7 @@ public final class PostgresEngine: SharedMemoryEngine {
                     // graph's stays pending (clustered again later), never cleared unseen.
                     let seen = try pool.run(c, "SELECT seq FROM plughost.goal_changes WHERE goal = \(goal)")
                         .map { try $0.decode(Int64.self) }
-                    let snapshot = try graph(c, goal: goal)
+                    let snapshot = try graph(c, goal: goal, theta: theta)
                     let assignments = FullClustering.assignments(snapshot, theta: theta)
                     var stored: [String: String] = [:]
                     for row in try pool.run(c, "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
