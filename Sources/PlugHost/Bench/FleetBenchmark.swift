@@ -12,8 +12,11 @@ import Foundation
 public enum FleetBenchmark {
     /// One configuration's figures.
     public struct Point: Sendable, Codable {
+        /// Host processes writing at once.
         public var hosts: Int
+        /// The optimized write path (false: the eager baseline).
         public var optimized: Bool
+        /// Operations each host ran.
         public var writesPerHost: Int
         /// Acknowledged writes per second, all hosts together.
         public var writesPerSecond: Summary
@@ -26,7 +29,9 @@ public enum FleetBenchmark {
 
     /// The figures.
     public struct Result: Sendable, Codable {
+        /// Writer threads in each host.
         public var writersPerHost: Int
+        /// Every configuration, hosts × path.
         public var points: [Point]
         /// Optimized / eager with one host, pairs from the same round.
         public var speedupOneHost: Summary
@@ -36,10 +41,15 @@ public enum FleetBenchmark {
 
     /// What one worker reports.
     public struct WorkerReport: Sendable, Codable {
+        /// Acknowledged writes.
         public var writes: Int
+        /// Acknowledged forgets.
         public var forgets: Int
+        /// From the start signal until the last acknowledgement.
         public var seconds: Double
+        /// Commits made.
         public var commits: Int
+        /// Digest of the clusters this host read after its flush.
         public var digest: String
     }
 
