@@ -36,6 +36,9 @@ public final class SQLiteEngine: MemoryEngine {
     private let closed = Atomic<Bool>(false)
     /// Where `ph_capture` (writer connection only) leaves the counts of an upsert.
     private let capture: CountCapture
+    /// Concept ids by goal and concept key, as committed (schema 2 never deletes or renumbers a
+    /// concept row). Used only inside write transactions, which GRDB serialises.
+    private let conceptIDs = Mutex<[String: [String: Int64]]>([:])
 
     /// Opens (or creates, with its parent directories) the database at `path`.
     /// - Parameter busyTimeout: seconds to wait for another connection's write lock.
@@ -200,7 +203,21 @@ public final class SQLiteEngine: MemoryEngine {
 
     public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
         guard !batches.isEmpty else { try checkOpen(); return [] }
-        return try write("committing \(batches.count) batches") { db in try applyInTransaction(db, batches) }
+        // The id cache is taken out for the transaction and put back after it; ids the
+        // transaction created are dropped again if it does not commit.
+        var ids = conceptIDs.withLock { c -> [String: [String: Int64]] in defer { c = [:] }; return c }
+        var created: [(goal: String, concept: String)] = []
+        do {
+            let results = try write("committing \(batches.count) batches") { db in
+                try applyInTransaction(db, batches, ids: &ids, created: &created)
+            }
+            conceptIDs.withLock { $0 = ids }
+            return results
+        } catch {
+            for (g, c) in created { ids[g]?.removeValue(forKey: c) }
+            conceptIDs.withLock { $0 = ids }
+            throw error
+        }
     }
 
     /// The group commit's statements, in an order that keeps FTS5 cheap: first every memory
@@ -213,31 +230,30 @@ public final class SQLiteEngine: MemoryEngine {
     /// WHERE` with the new counts (no conflict: the counts are the delta). `RETURNING` gives the
     /// same numbers but costs an ephemeral table per execution: 3.5 µs instead of 2.3 µs per
     /// upsert with SQLite 3.40, ×10 upserts per write.
-    private func applyInTransaction(_ db: Database, _ batches: [EngineBatch]) throws -> [BatchResult] {
+    private func applyInTransaction(
+        _ db: Database, _ batches: [EngineBatch], ids: inout [String: [String: Int64]], created: inout [(goal: String, concept: String)]
+    ) throws -> [BatchResult] {
         let delete = try RawStatement(db, "DELETE FROM memories WHERE id = ?1 RETURNING seq, goal, concepts, content")
         let insert = try RawStatement(db, """
             INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
-        let concept = try RawStatement(db, """
-            INSERT INTO concept_counts(goal, concept, count) VALUES (?1, ?2, ?3)
-            ON CONFLICT(goal, concept) DO UPDATE SET count = count + excluded.count
-            WHERE ph_capture(count + excluded.count, 0)
-            """)
-        let conceptGone = try RawStatement(db, "DELETE FROM concept_counts WHERE goal = ?1 AND concept = ?2")
+        let concept = try RawStatement(db, "UPDATE concepts SET count = count + ?2 WHERE id = ?1 AND ph_capture(count + ?2, 0)")
+        let conceptFind = try RawStatement(db, "SELECT id FROM concepts WHERE goal = ?1 AND concept = ?2")
+        let conceptNew = try RawStatement(db, "INSERT INTO concepts(goal, concept, count) VALUES (?1, ?2, 0)")
         let edge = try RawStatement(db, """
-            INSERT INTO edges(goal, a, b, co, dep) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT(goal, a, b) DO UPDATE SET co = co + excluded.co, dep = dep + excluded.dep
+            INSERT INTO edge_counts(a, b, co, dep) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT(a, b) DO UPDATE SET co = co + excluded.co, dep = dep + excluded.dep
             WHERE ph_capture(co + excluded.co, dep + excluded.dep)
             """)
-        let edgeGone = try RawStatement(db, "DELETE FROM edges WHERE goal = ?1 AND a = ?2 AND b = ?3")
+        let edgeGone = try RawStatement(db, "DELETE FROM edge_counts WHERE a = ?1 AND b = ?2")
         let pending = try RawStatement(db, "INSERT OR IGNORE INTO pending_clustering(goal) VALUES (?1)")
         let conceptsFTS = try RawStatement(db, "INSERT INTO memory_concepts(rowid, keys) VALUES (?1, ?2)")
         let conceptsFTSDelete = try RawStatement(db, "INSERT INTO memory_concepts(memory_concepts, rowid, keys) VALUES ('delete', ?1, ?2)")
         let textFTS = try RawStatement(db, "INSERT INTO memories_fts(rowid, goal, content) VALUES (?1, ?2, ?3)")
         let textFTSDelete = try RawStatement(db, "INSERT INTO memories_fts(memories_fts, rowid, goal, content) VALUES ('delete', ?1, ?2, ?3)")
         defer {
-            for s in [delete, insert, concept, conceptGone, edge, edgeGone, pending, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
+            for s in [delete, insert, concept, conceptFind, conceptNew, edge, edgeGone, pending, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
                 s.reset()
             }
         }
@@ -284,44 +300,56 @@ public final class SQLiteEngine: MemoryEngine {
                     if m.goal != goal { try insert.bind(2, goal) }
                 }
             }
+            var goalIDs = ids.removeValue(forKey: goal) ?? [:]
+            defer { ids[goal] = goalIDs }
+            /// The id of `c` in this goal: cached, else stored, else a new row with count 0.
+            func conceptID(_ c: String) throws -> Int64 {
+                if let id = goalIDs[c] { return id }
+                try conceptFind.bind(1, goal)
+                try conceptFind.bind(2, c)
+                defer { conceptFind.reset() }
+                let id: Int64
+                if try conceptFind.step() {
+                    id = conceptFind.int(0)
+                } else {
+                    try conceptNew.bind(1, goal)
+                    try conceptNew.bind(2, c)
+                    try conceptNew.run()
+                    id = sqlite3_last_insert_rowid(conceptNew.connection)
+                    created.append((goal, c))
+                }
+                goalIDs[c] = id
+                return id
+            }
             var conceptCounts: [Int32] = []
             conceptCounts.reserveCapacity(batch.concepts.count)
-            if !batch.concepts.isEmpty {
-                try concept.bind(1, goal)
-                try conceptGone.bind(1, goal)
-                for d in batch.concepts {
-                    try concept.bind(2, d.concept)
-                    try concept.bind(3, Int64(d.delta))
-                    cell[0] = 0
-                    try concept.run()
-                    let n = cell[0] != 0 ? cell[1] : Int64(d.delta)
-                    if n == 0 {
-                        try conceptGone.bind(2, d.concept)
-                        try conceptGone.run()
-                    }
-                    conceptCounts.append(Int32(truncatingIfNeeded: n))
+            for d in batch.concepts {
+                try concept.bind(1, try conceptID(d.concept))
+                try concept.bind(2, Int64(d.delta))
+                cell[0] = 0
+                try concept.run()
+                guard cell[0] != 0 else {
+                    throw MemoryError(.storage, "\(path): internal: concept \(d.concept.debugDescription) of goal \(goal.debugDescription) has no row")
                 }
+                conceptCounts.append(Int32(truncatingIfNeeded: cell[1]))
             }
             var edgeCounts: [EdgeCounts] = []
             edgeCounts.reserveCapacity(batch.edges.count)
-            if !batch.edges.isEmpty {
-                try edge.bind(1, goal)
-                try edgeGone.bind(1, goal)
-                for e in batch.edges {
-                    try edge.bind(2, e.a)
-                    try edge.bind(3, e.b)
-                    try edge.bind(4, Int64(e.co))
-                    try edge.bind(5, Int64(e.dep))
-                    cell[0] = 0
-                    try edge.run()
-                    let (co, dep) = cell[0] != 0 ? (cell[1], cell[2]) : (Int64(e.co), Int64(e.dep))
-                    if co == 0 && dep == 0 {
-                        try edgeGone.bind(2, e.a)
-                        try edgeGone.bind(3, e.b)
-                        try edgeGone.run()
-                    }
-                    edgeCounts.append(EdgeCounts(co: Int32(truncatingIfNeeded: co), dep: Int32(truncatingIfNeeded: dep)))
+            for e in batch.edges {
+                let a = try conceptID(e.a), b = try conceptID(e.b)
+                try edge.bind(1, a)
+                try edge.bind(2, b)
+                try edge.bind(3, Int64(e.co))
+                try edge.bind(4, Int64(e.dep))
+                cell[0] = 0
+                try edge.run()
+                let (co, dep) = cell[0] != 0 ? (cell[1], cell[2]) : (Int64(e.co), Int64(e.dep))
+                if co == 0 && dep == 0 {
+                    try edgeGone.bind(1, a)
+                    try edgeGone.bind(2, b)
+                    try edgeGone.run()
                 }
+                edgeCounts.append(EdgeCounts(co: Int32(truncatingIfNeeded: co), dep: Int32(truncatingIfNeeded: dep)))
             }
             if !batch.concepts.isEmpty || !batch.edges.isEmpty {
                 try pending.bind(1, goal)
@@ -536,12 +564,16 @@ public final class SQLiteEngine: MemoryEngine {
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         try read("reading the concept graph of goal \(goal.debugDescription)", snapshot: true) { db in
             var concepts: [String: Int32] = [:]
-            let c = try RawStatement(db, "SELECT concept, count FROM concept_counts WHERE goal = ?1")
+            let c = try RawStatement(db, "SELECT concept, count FROM concepts WHERE goal = ?1 AND count <> 0")
             defer { c.reset() }
             try c.bind(1, goal)
             while try c.step() { concepts[c.text(0)] = Int32(truncatingIfNeeded: c.int(1)) }
             var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-            let e = try RawStatement(db, "SELECT a, b, co, dep FROM edges WHERE goal = ?1")
+            let e = try RawStatement(db, """
+                SELECT ca.concept, cb.concept, e.co, e.dep FROM concepts ca
+                JOIN edge_counts e ON e.a = ca.id JOIN concepts cb ON cb.id = e.b
+                WHERE ca.goal = ?1
+                """)
             defer { e.reset() }
             try e.bind(1, goal)
             while try e.step() {
