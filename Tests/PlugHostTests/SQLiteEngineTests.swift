@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GRDB
 import Synchronization
 import XCTest
 @testable import PlugHost
@@ -269,16 +270,53 @@ final class SQLiteEngineTests: XCTestCase {
             try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v7')")
         }
         try engine.close()
-        assertStorageError(try SQLiteEngine(path: path), mentions: [path, "newer plughost", "schema 7", "knows 1"])
+        assertStorageError(try SQLiteEngine(path: path), mentions: [path, "newer plughost", "schema 7", "knows 2"])
 
         // Unknown migration identifiers alone also mean newer.
         let path2 = dbPath("newer2.sqlite")
         let engine2 = try SQLiteEngine(path: path2)
         try engine2.pool.writeWithoutTransaction { db in
-            try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v2')")
+            try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v3')")
         }
         try engine2.close()
-        assertStorageError(try SQLiteEngine(path: path2), mentions: [path2, "newer plughost", "v2"])
+        assertStorageError(try SQLiteEngine(path: path2), mentions: [path2, "newer plughost", "v3"])
+    }
+
+    /// A file written with schema 1 (counts keyed by concept text) opens, is migrated to
+    /// schema 2 (integer concept ids) and reads back the same counts; writes go on from there.
+    func testSchema1FileIsMigrated() throws {
+        let path = dbPath("v1.sqlite")
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteSchema.migrator.migrate(queue, upTo: "v1")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
+                    VALUES ('m1', 'g', 'p', 1000, NULL, '["a","b"]', '[["a","b"]]', NULL, 'first');
+                    INSERT INTO concept_counts(goal, concept, count) VALUES ('g', 'a', 1), ('g', 'b', 1), ('h', 'a', 2);
+                    INSERT INTO edges(goal, a, b, co, dep) VALUES ('g', 'a', 'b', 1, 1), ('h', 'a', 'z', 0, 1);
+                    INSERT INTO clusters(goal, concept, cluster) VALUES ('g', 'a', 'a'), ('g', 'b', 'a');
+                    """)
+            }
+            try queue.close()
+        }
+        let engine = try SQLiteEngine(path: path)
+        defer { try? engine.close() }
+        XCTAssertEqual(try engine.pool.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") }, 2)
+        let g = try engine.conceptGraph(goal: "g")
+        XCTAssertEqual(g.concepts, ["a": 1, "b": 1])
+        XCTAssertEqual(g.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }, ["a|b=1,1"])
+        let h = try engine.conceptGraph(goal: "h")
+        XCTAssertEqual(h.concepts, ["a": 2]) // z has no count row: it gets one with count 0
+        XCTAssertEqual(h.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }, ["a|z=0,1"])
+        XCTAssertEqual(try engine.clusterAssignments(goal: "g"), ["a": "a", "b": "a"])
+        let r = try engine.apply([EngineBatch(goal: "g", inserts: [memory("m2", content: "second", concepts: ["a", "c"])],
+                                              concepts: [ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "c", delta: 1)],
+                                              edges: [EdgeDelta(a: "a", b: "c", co: 1, dep: 0)])])
+        XCTAssertEqual(r.map(\.conceptCounts), [[2, 1]])
+        XCTAssertEqual(try engine.conceptGraph(goal: "g").concepts, ["a": 2, "b": 1, "c": 1])
+        XCTAssertEqual(try engine.memories(goal: "g", concept: "a", limit: 10).map(\.id), ["m2"]) // m1 was inserted by hand, without its index rows
+        XCTAssertEqual(try engine.memory(id: "m1")?.dependsOn, [Dependency("a", "b")])
     }
 
     func testUncreatableDirectoryIsRejectedNamingThePath() throws {

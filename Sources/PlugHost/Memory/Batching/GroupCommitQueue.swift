@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// An operation submitted to the write queue.
@@ -13,22 +14,61 @@ enum OpOutcome: Sendable {
     case forgotten(String?)
 }
 
-/// A single writer queue with group commit: callers block until their operations are committed;
-/// whoever finds no commit under way becomes the committer and takes everything waiting (up to
-/// `maxOps`) into one commit. Back-to-back and concurrent writes therefore share commits.
+/// A single writer queue with group commit: callers block until their operations are committed.
+/// One caller at a time is the *leader*: it takes everything waiting (up to `maxOps`) into one
+/// commit, runs it, hands each waiting caller its results, and hands the leadership to the
+/// oldest caller still queued. Back-to-back and concurrent writes therefore share commits.
+///
+/// **Wake-ups.** Every submission waits on its own semaphore and is woken once when its results
+/// are in (or when it becomes leader): a commit wakes the callers it completed and at most one
+/// new leader, never every waiting thread (a broadcast to 64 waiters per commit cost more
+/// than the commit on two cores).
+///
+/// **Piling up.** A new leader waits, briefly, for the callers the previous commit released to
+/// come back with their next operations before it takes the queue: it expects as many
+/// submissions as were in the last cycle (released plus still queued) and takes the queue as
+/// soon as that many are queued, `maxOps` operations are, no new submission arrived for
+/// ``idleGap`` seconds, or ``maxPile`` seconds passed. A lone writer (cycle of one) never
+/// waits; 64 writers share commits of ~64 instead of taking turns with commits of a few.
 final class GroupCommitQueue: @unchecked Sendable {
-    private struct Item {
-        let op: QueuedOp
-        let ticket: Int
+    /// One `submit` call waiting for its results.
+    private final class Waiter {
+        let semaphore = DispatchSemaphore(value: 0)
+        var results: [Result<OpOutcome, MemoryError>?]
+        var remaining: Int
+        init(count: Int) {
+            results = Array(repeating: nil, count: count)
+            remaining = count
+        }
     }
 
-    // All mutable state is guarded by `condition`.
-    private let condition = NSCondition()
+    private struct Item {
+        let op: QueuedOp
+        let waiter: Waiter
+        let index: Int
+    }
+
+    /// Seconds without a new submission after which a piling leader stops waiting.
+    static let idleGap = 0.000_2
+    /// Most seconds a leader waits for submissions to pile up.
+    static let maxPile = 0.002
+
+    // All mutable state is guarded by `lock`.
+    private let lock = NSLock()
     private var queue: [Item] = []
     private var head = 0
-    private var results: [Int: Result<OpOutcome, MemoryError>] = [:]
-    private var nextTicket = 0
-    private var committing = false
+    /// Submissions with operations in `queue[head...]`.
+    private var queuedSubmissions = 0
+    /// Submissions ever made (arrival counter, for the idle gap).
+    private var arrivals = 0
+    /// The leader (committing, or piling up, or woken to lead), if any.
+    private var leader: Waiter?
+    /// True while the leader waits for submissions to pile up.
+    private var piling = false
+    /// True once the piling leader was signalled that its target is reached.
+    private var pileSignalled = false
+    /// Submissions the next leader expects before it takes the queue.
+    private var expected = 1
     private let maxOps: Int
     private let commit: @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>]
 
@@ -40,41 +80,99 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// Submits `ops` and returns their results once committed (or failed), in order.
     func submit(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
         guard !ops.isEmpty else { return [] }
-        condition.lock()
-        let first = nextTicket
-        for op in ops {
-            queue.append(Item(op: op, ticket: nextTicket))
-            nextTicket += 1
+        let me = Waiter(count: ops.count)
+        lock.lock()
+        for (i, op) in ops.enumerated() { queue.append(Item(op: op, waiter: me, index: i)) }
+        queuedSubmissions += 1
+        arrivals += 1
+        if leader == nil {
+            leader = me
+        } else if piling, !pileSignalled, pileReached() {
+            pileSignalled = true
+            leader!.semaphore.signal()
         }
-        let last = nextTicket - 1
         while true {
-            // Commits are FIFO, so the last ticket done means all of ours are.
-            if results[last] != nil {
-                let out = (first...last).map { results.removeValue(forKey: $0)! }
-                condition.unlock()
-                return out
+            if me.remaining == 0 {
+                lock.unlock()
+                return me.results.map { $0! }
             }
-            if !committing {
-                committing = true
-                let end = min(queue.count, head + maxOps)
-                let take = Array(queue[head..<end])
-                head = end
-                if head == queue.count {
-                    queue.removeAll(keepingCapacity: true)
-                    head = 0
-                } else if head > 4096 {
-                    queue.removeFirst(head)
-                    head = 0
-                }
-                condition.unlock()
-                let outcome = commit(take.map(\.op))
-                condition.lock()
-                for (item, r) in zip(take, outcome) { results[item.ticket] = r }
-                committing = false
-                condition.broadcast()
+            if leader === me {
+                lead(me) // returns with the lock held
                 continue
             }
-            condition.wait()
+            lock.unlock()
+            me.semaphore.wait()
+            lock.lock()
+        }
+    }
+
+    /// True when the queue holds what the leader waits for. Lock held.
+    private func pileReached() -> Bool {
+        queuedSubmissions >= expected || queue.count - head >= maxOps
+    }
+
+    /// One commit led by `me`: pile up, take, commit, deliver, pass the leadership on.
+    /// Called and returns with the lock held.
+    private func lead(_ me: Waiter) {
+        if !pileReached() {
+            piling = true
+            pileSignalled = false
+            let start = DispatchTime.now().uptimeNanoseconds
+            var seen = arrivals
+            var consumed = false
+            while !pileReached() {
+                lock.unlock()
+                let woken = me.semaphore.wait(timeout: .now() + Self.idleGap) == .success
+                lock.lock()
+                if woken {
+                    // Only a piling leader is signalled: this is the target signal.
+                    consumed = true
+                    break
+                }
+                if arrivals == seen { break } // idle: nobody else is coming soon
+                seen = arrivals
+                if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 >= Self.maxPile { break }
+            }
+            piling = false
+            // A target signal sent while the wait timed out is still on the semaphore (it was
+            // sent under the lock, so it is there now): take it so that it cannot end a later
+            // wait early.
+            if pileSignalled && !consumed { me.semaphore.wait() }
+            pileSignalled = false
+        }
+        let end = min(queue.count, head + maxOps)
+        let take = Array(queue[head..<end])
+        head = end
+        // Submissions fully taken leave the queued count; a split one stays queued.
+        queuedSubmissions -= take.reduce(0) { $0 + ($1.index == $1.waiter.results.count - 1 ? 1 : 0) }
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096 {
+            queue.removeFirst(head)
+            head = 0
+        }
+        lock.unlock()
+        let outcome = commit(take.map(\.op))
+        lock.lock()
+        var released = 0
+        for (item, r) in zip(take, outcome) {
+            let w = item.waiter
+            w.results[item.index] = r
+            w.remaining -= 1
+            if w.remaining == 0 {
+                released += 1
+                if w !== me { w.semaphore.signal() }
+            }
+        }
+        // The next cycle expects the callers just released back, plus those still queued.
+        expected = max(1, released + queuedSubmissions)
+        if head < queue.count {
+            let next = queue[head].waiter
+            leader = next
+            if next !== me { next.semaphore.signal() }
+        } else {
+            leader = nil
         }
     }
 }

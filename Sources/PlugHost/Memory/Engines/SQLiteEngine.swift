@@ -36,6 +36,9 @@ public final class SQLiteEngine: MemoryEngine {
     private let closed = Atomic<Bool>(false)
     /// Where `ph_capture` (writer connection only) leaves the counts of an upsert.
     private let capture: CountCapture
+    /// Concept ids by goal and concept key, as committed (schema 2 never deletes or renumbers a
+    /// concept row). Used only inside write transactions, which GRDB serialises.
+    private let conceptIDs = Mutex<[String: [String: Int64]]>([:])
 
     /// Opens (or creates, with its parent directories) the database at `path`.
     /// - Parameter busyTimeout: seconds to wait for another connection's write lock.
@@ -200,7 +203,21 @@ public final class SQLiteEngine: MemoryEngine {
 
     public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
         guard !batches.isEmpty else { try checkOpen(); return [] }
-        return try write("committing \(batches.count) batches") { db in try applyInTransaction(db, batches) }
+        // The id cache is taken out for the transaction and put back after it; ids the
+        // transaction created are dropped again if it does not commit.
+        var ids = conceptIDs.withLock { c -> [String: [String: Int64]] in defer { c = [:] }; return c }
+        var created: [(goal: String, concept: String)] = []
+        do {
+            let results = try write("committing \(batches.count) batches") { db in
+                try applyInTransaction(db, batches, ids: &ids, created: &created)
+            }
+            conceptIDs.withLock { $0 = ids }
+            return results
+        } catch {
+            for (g, c) in created { ids[g]?.removeValue(forKey: c) }
+            conceptIDs.withLock { $0 = ids }
+            throw error
+        }
     }
 
     /// The group commit's statements, in an order that keeps FTS5 cheap: first every memory
@@ -213,31 +230,30 @@ public final class SQLiteEngine: MemoryEngine {
     /// WHERE` with the new counts (no conflict: the counts are the delta). `RETURNING` gives the
     /// same numbers but costs an ephemeral table per execution: 3.5 µs instead of 2.3 µs per
     /// upsert with SQLite 3.40, ×10 upserts per write.
-    private func applyInTransaction(_ db: Database, _ batches: [EngineBatch]) throws -> [BatchResult] {
+    private func applyInTransaction(
+        _ db: Database, _ batches: [EngineBatch], ids: inout [String: [String: Int64]], created: inout [(goal: String, concept: String)]
+    ) throws -> [BatchResult] {
         let delete = try RawStatement(db, "DELETE FROM memories WHERE id = ?1 RETURNING seq, goal, concepts, content")
         let insert = try RawStatement(db, """
             INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
-        let concept = try RawStatement(db, """
-            INSERT INTO concept_counts(goal, concept, count) VALUES (?1, ?2, ?3)
-            ON CONFLICT(goal, concept) DO UPDATE SET count = count + excluded.count
-            WHERE ph_capture(count + excluded.count, 0)
-            """)
-        let conceptGone = try RawStatement(db, "DELETE FROM concept_counts WHERE goal = ?1 AND concept = ?2")
+        let concept = try RawStatement(db, "UPDATE concepts SET count = count + ?2 WHERE id = ?1 AND ph_capture(count + ?2, 0)")
+        let conceptFind = try RawStatement(db, "SELECT id FROM concepts WHERE goal = ?1 AND concept = ?2")
+        let conceptNew = try RawStatement(db, "INSERT INTO concepts(goal, concept, count) VALUES (?1, ?2, 0)")
         let edge = try RawStatement(db, """
-            INSERT INTO edges(goal, a, b, co, dep) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT(goal, a, b) DO UPDATE SET co = co + excluded.co, dep = dep + excluded.dep
+            INSERT INTO edge_counts(a, b, co, dep) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT(a, b) DO UPDATE SET co = co + excluded.co, dep = dep + excluded.dep
             WHERE ph_capture(co + excluded.co, dep + excluded.dep)
             """)
-        let edgeGone = try RawStatement(db, "DELETE FROM edges WHERE goal = ?1 AND a = ?2 AND b = ?3")
+        let edgeGone = try RawStatement(db, "DELETE FROM edge_counts WHERE a = ?1 AND b = ?2")
         let pending = try RawStatement(db, "INSERT OR IGNORE INTO pending_clustering(goal) VALUES (?1)")
         let conceptsFTS = try RawStatement(db, "INSERT INTO memory_concepts(rowid, keys) VALUES (?1, ?2)")
         let conceptsFTSDelete = try RawStatement(db, "INSERT INTO memory_concepts(memory_concepts, rowid, keys) VALUES ('delete', ?1, ?2)")
         let textFTS = try RawStatement(db, "INSERT INTO memories_fts(rowid, goal, content) VALUES (?1, ?2, ?3)")
         let textFTSDelete = try RawStatement(db, "INSERT INTO memories_fts(memories_fts, rowid, goal, content) VALUES ('delete', ?1, ?2, ?3)")
         defer {
-            for s in [delete, insert, concept, conceptGone, edge, edgeGone, pending, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
+            for s in [delete, insert, concept, conceptFind, conceptNew, edge, edgeGone, pending, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
                 s.reset()
             }
         }
@@ -284,44 +300,56 @@ public final class SQLiteEngine: MemoryEngine {
                     if m.goal != goal { try insert.bind(2, goal) }
                 }
             }
+            var goalIDs = ids.removeValue(forKey: goal) ?? [:]
+            defer { ids[goal] = goalIDs }
+            /// The id of `c` in this goal: cached, else stored, else a new row with count 0.
+            func conceptID(_ c: String) throws -> Int64 {
+                if let id = goalIDs[c] { return id }
+                try conceptFind.bind(1, goal)
+                try conceptFind.bind(2, c)
+                defer { conceptFind.reset() }
+                let id: Int64
+                if try conceptFind.step() {
+                    id = conceptFind.int(0)
+                } else {
+                    try conceptNew.bind(1, goal)
+                    try conceptNew.bind(2, c)
+                    try conceptNew.run()
+                    id = sqlite3_last_insert_rowid(conceptNew.connection)
+                    created.append((goal, c))
+                }
+                goalIDs[c] = id
+                return id
+            }
             var conceptCounts: [Int32] = []
             conceptCounts.reserveCapacity(batch.concepts.count)
-            if !batch.concepts.isEmpty {
-                try concept.bind(1, goal)
-                try conceptGone.bind(1, goal)
-                for d in batch.concepts {
-                    try concept.bind(2, d.concept)
-                    try concept.bind(3, Int64(d.delta))
-                    cell[0] = 0
-                    try concept.run()
-                    let n = cell[0] != 0 ? cell[1] : Int64(d.delta)
-                    if n == 0 {
-                        try conceptGone.bind(2, d.concept)
-                        try conceptGone.run()
-                    }
-                    conceptCounts.append(Int32(truncatingIfNeeded: n))
+            for d in batch.concepts {
+                try concept.bind(1, try conceptID(d.concept))
+                try concept.bind(2, Int64(d.delta))
+                cell[0] = 0
+                try concept.run()
+                guard cell[0] != 0 else {
+                    throw MemoryError(.storage, "\(path): internal: concept \(d.concept.debugDescription) of goal \(goal.debugDescription) has no row")
                 }
+                conceptCounts.append(Int32(truncatingIfNeeded: cell[1]))
             }
             var edgeCounts: [EdgeCounts] = []
             edgeCounts.reserveCapacity(batch.edges.count)
-            if !batch.edges.isEmpty {
-                try edge.bind(1, goal)
-                try edgeGone.bind(1, goal)
-                for e in batch.edges {
-                    try edge.bind(2, e.a)
-                    try edge.bind(3, e.b)
-                    try edge.bind(4, Int64(e.co))
-                    try edge.bind(5, Int64(e.dep))
-                    cell[0] = 0
-                    try edge.run()
-                    let (co, dep) = cell[0] != 0 ? (cell[1], cell[2]) : (Int64(e.co), Int64(e.dep))
-                    if co == 0 && dep == 0 {
-                        try edgeGone.bind(2, e.a)
-                        try edgeGone.bind(3, e.b)
-                        try edgeGone.run()
-                    }
-                    edgeCounts.append(EdgeCounts(co: Int32(truncatingIfNeeded: co), dep: Int32(truncatingIfNeeded: dep)))
+            for e in batch.edges {
+                let a = try conceptID(e.a), b = try conceptID(e.b)
+                try edge.bind(1, a)
+                try edge.bind(2, b)
+                try edge.bind(3, Int64(e.co))
+                try edge.bind(4, Int64(e.dep))
+                cell[0] = 0
+                try edge.run()
+                let (co, dep) = cell[0] != 0 ? (cell[1], cell[2]) : (Int64(e.co), Int64(e.dep))
+                if co == 0 && dep == 0 {
+                    try edgeGone.bind(1, a)
+                    try edgeGone.bind(2, b)
+                    try edgeGone.run()
                 }
+                edgeCounts.append(EdgeCounts(co: Int32(truncatingIfNeeded: co), dep: Int32(truncatingIfNeeded: dep)))
             }
             if !batch.concepts.isEmpty || !batch.edges.isEmpty {
                 try pending.bind(1, goal)
@@ -389,20 +417,34 @@ public final class SQLiteEngine: MemoryEngine {
                 }
             }
             if complete {
-                try db.execute(sql: "DELETE FROM pending_clustering WHERE goal = ?", arguments: [goal])
+                let done = try RawStatement(db, "DELETE FROM pending_clustering WHERE goal = ?1")
+                try done.bind(1, goal)
+                try done.run()
             }
         }
     }
 
     public func storeContext(goal: String, plugin: String, key: String, value: String?) throws {
         try write("storing context key \(key.debugDescription) of plugin \(plugin.debugDescription), goal \(goal.debugDescription)") { db in
+            // Cached statements: preparing one costs more than the upsert itself.
             if let value {
-                try db.execute(sql: """
-                    INSERT INTO contexts(goal, plugin, key, value) VALUES (?, ?, ?, ?)
+                let s = try RawStatement(db, """
+                    INSERT INTO contexts(goal, plugin, key, value) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT(goal, plugin, key) DO UPDATE SET value = excluded.value
-                    """, arguments: [goal, plugin, key, value])
+                    """)
+                defer { s.reset() }
+                try s.bind(1, goal)
+                try s.bind(2, plugin)
+                try s.bind(3, key)
+                try s.bind(4, value)
+                try s.run()
             } else {
-                try db.execute(sql: "DELETE FROM contexts WHERE goal = ? AND plugin = ? AND key = ?", arguments: [goal, plugin, key])
+                let s = try RawStatement(db, "DELETE FROM contexts WHERE goal = ?1 AND plugin = ?2 AND key = ?3")
+                defer { s.reset() }
+                try s.bind(1, goal)
+                try s.bind(2, plugin)
+                try s.bind(3, key)
+                try s.run()
             }
         }
     }
@@ -492,6 +534,18 @@ public final class SQLiteEngine: MemoryEngine {
         return "goal : \"\(goalToken)\" AND content : (\(parts.joined(separator: " OR ")))"
     }
 
+    /// Most matches text recall ranks: the newest ones. See ``search(goal:text:limit:)``.
+    static let searchCandidates = 1024
+
+    /// Text recall: the `limit` best by BM25 among the goal's newest
+    /// `max(limit, searchCandidates)` matching memories.
+    ///
+    /// The bound is what keeps a query cheap when one of its words is in most of the goal's
+    /// memories: BM25 costs ~0.3 µs per matching row, and FTS5 has no pruning (MaxScore/WAND)
+    /// that would skip rows which cannot reach the top. At 100k memories in 4 goals, a query
+    /// with such a word ranked ~25k rows (p50 7 ms, p99 27 ms); newest-first, FTS5 walks the
+    /// doclists backwards and stops after the candidates. Below the bound (or with `limit` at
+    /// least the number of matches) the result is exactly the best by BM25 over every match.
     public func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory] {
         guard limit > 0, let query = Self.ftsQuery(goal: goal, text: text) else { try checkOpen(); return [] }
         return try read("searching goal \(goal.debugDescription) for \(text.debugDescription)") { db in
@@ -499,8 +553,10 @@ public final class SQLiteEngine: MemoryEngine {
             // winning rows: the sorter never carries contents.
             let s = try RawStatement(db, """
                 SELECT \(Self.memoryColumns), r.rank FROM (
-                    SELECT rowid AS seq, bm25(memories_fts, 0.0, 1.0) AS rank FROM memories_fts
-                    WHERE memories_fts MATCH ?1 ORDER BY rank, rowid DESC LIMIT ?2
+                    SELECT seq, rank FROM (
+                        SELECT rowid AS seq, bm25(memories_fts, 0.0, 1.0) AS rank FROM memories_fts
+                        WHERE memories_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?4
+                    ) ORDER BY rank, seq DESC LIMIT ?2
                 ) r CROSS JOIN memories m ON m.seq = r.seq
                 WHERE m.goal = ?3
                 ORDER BY r.rank, r.seq DESC
@@ -509,6 +565,7 @@ public final class SQLiteEngine: MemoryEngine {
             try s.bind(1, query)
             try s.bind(2, Int64(limit))
             try s.bind(3, goal)
+            try s.bind(4, Int64(max(limit, Self.searchCandidates)))
             var out: [RecalledMemory] = []
             while try s.step() {
                 out.append(RecalledMemory(memory: try s.memory(at: 0, path: path), score: -s.double(9)))
@@ -536,12 +593,16 @@ public final class SQLiteEngine: MemoryEngine {
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         try read("reading the concept graph of goal \(goal.debugDescription)", snapshot: true) { db in
             var concepts: [String: Int32] = [:]
-            let c = try RawStatement(db, "SELECT concept, count FROM concept_counts WHERE goal = ?1")
+            let c = try RawStatement(db, "SELECT concept, count FROM concepts WHERE goal = ?1 AND count <> 0")
             defer { c.reset() }
             try c.bind(1, goal)
             while try c.step() { concepts[c.text(0)] = Int32(truncatingIfNeeded: c.int(1)) }
             var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-            let e = try RawStatement(db, "SELECT a, b, co, dep FROM edges WHERE goal = ?1")
+            let e = try RawStatement(db, """
+                SELECT ca.concept, cb.concept, e.co, e.dep FROM concepts ca
+                JOIN edge_counts e ON e.a = ca.id JOIN concepts cb ON cb.id = e.b
+                WHERE ca.goal = ?1
+                """)
             defer { e.reset() }
             try e.bind(1, goal)
             while try e.step() {
