@@ -3,33 +3,66 @@ import Synchronization
 
 /// The in-memory engine: everything in dictionaries, nothing survives the process.
 /// Used by tests, benchmarks and `--engine memory`.
+///
+/// Each goal interns its concept keys to dense integer ids: holder counts and the
+/// by-concept index are arrays indexed by id, and edges are keyed by the two ids packed into
+/// one `UInt64`, so a write hashes each of its concepts once and never hashes a pair of strings.
 public final class InMemoryEngine: MemoryEngine {
     public var kind: String { "memory" }
 
-    struct Pair: Hashable {
-        var a: String
-        var b: String
+    /// A stored memory and its insertion sequence number (one dictionary for both).
+    struct Record {
+        var memory: Memory
+        var sequence: Int
     }
 
-    struct GoalState {
+    /// One goal's state. A class so that it is mutated in place in `State.goals` (no
+    /// copy-on-write, no take-out-and-put-back); only ever touched under the engine's lock.
+    final class GoalState {
         var memoryIDs: [String] = []               // insertion order, with tombstones filtered on read
-        var byConcept: [String: [String]] = [:]
         var byPlugin: [String: [String]] = [:]
-        var conceptCounts: [String: Int32] = [:]
-        var edges: [Pair: EdgeCounts] = [:]
+        /// Concept key → dense id, and back. Ids are never reused within a goal.
+        var conceptIDs: [String: Int32] = [:]
+        var conceptNames: [String] = []
+        /// By concept id: memory ids holding it (stale entries filtered on read) and holder count.
+        var byConcept: [[String]] = []
+        var conceptCounts: [Int32] = []
+        var heldConcepts = 0
+        /// Edge counts by `pack(id(a), id(b))`, `a` preceding `b`.
+        var edges: [UInt64: EdgeCounts] = [:]
         var clusters: [String: String] = [:]
         var pendingClustering = false
         var live = 0
+
+        @inline(__always)
+        func intern(_ name: String) -> Int32 {
+            if let id = conceptIDs[name] { return id }
+            let id = Int32(conceptNames.count)
+            conceptIDs[name] = id
+            conceptNames.append(name)
+            byConcept.append([])
+            conceptCounts.append(0)
+            return id
+        }
+
+        @inline(__always)
+        static func pack(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
     }
 
     struct State {
-        var memories: [String: Memory] = [:]
-        var sequence: [String: Int] = [:]
+        var records: [String: Record] = [:]
         var nextSequence = 0
         var goals: [String: GoalState] = [:]
         var contexts: [String: [String: [String: String]]] = [:] // goal → plugin → kv
         var expiring = 0                                          // live memories with a TTL
         var closed = false
+
+        mutating func goal(_ name: String) -> GoalState {
+            if let g = goals[name] { return g }
+            let g = GoalState()
+            goals[name] = g
+            return g
+        }
     }
 
     private let state = Mutex(State())
@@ -43,70 +76,89 @@ public final class InMemoryEngine: MemoryEngine {
             var results: [BatchResult] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                // Take the goal out of the dictionary so it is uniquely referenced: mutating a copy
-                // that the dictionary still shares would copy every index of the goal.
-                var g = s.goals.removeValue(forKey: batch.goal) ?? GoalState()
+                let g = s.goal(batch.goal)
                 for id in batch.deletes {
-                    if let old = s.memories.removeValue(forKey: id) {
-                        if old.expiresAt != nil { s.expiring -= 1 }
-                        s.sequence.removeValue(forKey: id)
+                    if let old = s.records.removeValue(forKey: id) {
+                        if old.memory.expiresAt != nil { s.expiring -= 1 }
                         g.live -= 1
                     }
                 }
                 for m in batch.inserts {
-                    s.memories[m.id] = m
+                    s.records[m.id] = Record(memory: m, sequence: s.nextSequence)
                     if m.expiresAt != nil { s.expiring += 1 }
-                    s.sequence[m.id] = s.nextSequence
                     s.nextSequence += 1
                     g.memoryIDs.append(m.id)
                     g.byPlugin[m.plugin, default: []].append(m.id)
-                    for c in m.concepts { g.byConcept[c, default: []].append(m.id) }
+                    for c in m.concepts { g.byConcept[Int(g.intern(c))].append(m.id) }
                     g.live += 1
                 }
+                // Concept ids of the batch, parallel to `batch.concepts`; edge ends are found
+                // among them by comparing strings (equal strings of one batch share storage, so
+                // this is a pointer or inline-bits compare) rather than hashed again.
+                let concepts = batch.concepts
+                var ids: [Int32] = []
+                ids.reserveCapacity(concepts.count)
                 var conceptCounts: [Int32] = []
-                conceptCounts.reserveCapacity(batch.concepts.count)
-                for d in batch.concepts {
-                    let n = (g.conceptCounts[d.concept] ?? 0) + d.delta
-                    if n == 0 { g.conceptCounts.removeValue(forKey: d.concept) } else { g.conceptCounts[d.concept] = n }
+                conceptCounts.reserveCapacity(concepts.count)
+                for d in concepts {
+                    let id = g.intern(d.concept)
+                    ids.append(id)
+                    let before = g.conceptCounts[Int(id)]
+                    let n = before + d.delta
+                    g.conceptCounts[Int(id)] = n
+                    if before == 0 && n != 0 { g.heldConcepts += 1 } else if before != 0 && n == 0 { g.heldConcepts -= 1 }
                     conceptCounts.append(n)
+                }
+                @inline(__always)
+                func id(_ name: String) -> Int32 {
+                    if concepts.count <= 16 {
+                        for i in concepts.indices where concepts[i].concept == name { return ids[i] }
+                    }
+                    return g.intern(name)
                 }
                 var edgeCounts: [EdgeCounts] = []
                 edgeCounts.reserveCapacity(batch.edges.count)
                 for e in batch.edges {
-                    let key = Pair(a: e.a, b: e.b)
-                    var c = g.edges[key] ?? EdgeCounts(co: 0, dep: 0)
-                    c.co += e.co
-                    c.dep += e.dep
-                    if c.co == 0 && c.dep == 0 { g.edges.removeValue(forKey: key) } else { g.edges[key] = c }
-                    edgeCounts.append(c)
+                    let key = GoalState.pack(id(e.a), id(e.b))
+                    // One look-up that inserts when absent; a second only to remove a zeroed edge.
+                    let after = add(e, to: &g.edges[key, default: EdgeCounts(co: 0, dep: 0)])
+                    if after.co == 0 && after.dep == 0 { g.edges.removeValue(forKey: key) }
+                    edgeCounts.append(after)
                 }
                 if !batch.concepts.isEmpty || !batch.edges.isEmpty { g.pendingClustering = true }
                 // Compact the indexes once tombstones dominate.
                 if g.memoryIDs.count > 1024 && g.memoryIDs.count > 2 * g.live {
-                    let memories = s.memories
-                    let alive = { (id: String) in memories[id]?.goal == batch.goal }
+                    let records = s.records
+                    let goal = batch.goal
+                    let alive = { (id: String) in records[id]?.memory.goal == goal }
                     g.memoryIDs.removeAll { !alive($0) }
-                    for k in Array(g.byConcept.keys) {
-                        g.byConcept[k]!.removeAll { !alive($0) || !(memories[$0]!.concepts.contains(k)) }
-                        if g.byConcept[k]!.isEmpty { g.byConcept.removeValue(forKey: k) }
+                    for k in g.byConcept.indices where !g.byConcept[k].isEmpty {
+                        let name = g.conceptNames[k]
+                        g.byConcept[k].removeAll { !alive($0) || !(records[$0]!.memory.concepts.contains(name)) }
                     }
-                    for k in Array(g.byPlugin.keys) { g.byPlugin[k]!.removeAll { !alive($0) || memories[$0]!.plugin != k } }
+                    for k in Array(g.byPlugin.keys) { g.byPlugin[k]!.removeAll { !alive($0) || records[$0]!.memory.plugin != k } }
                 }
-                s.goals[batch.goal] = g
                 results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts))
             }
             return results
         }
     }
 
+    @inline(__always)
+    private func add(_ e: EdgeDelta, to c: inout EdgeCounts) -> EdgeCounts {
+        c.co += e.co
+        c.dep += e.dep
+        return c
+    }
+
     public func memory(id: String) throws -> Memory? {
-        state.withLock { $0.memories[id] }
+        state.withLock { $0.records[id]?.memory }
     }
 
     public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
         state.withLock { s in
             var out: [String: Memory] = [:]
-            for id in ids { if let m = s.memories[id] { out[id] = m } }
+            for id in ids { if let r = s.records[id] { out[id] = r.memory } }
             return out
         }
     }
@@ -119,14 +171,15 @@ public final class InMemoryEngine: MemoryEngine {
         var seen = Set<String>()
         for id in ids.reversed() {
             guard out.count < limit else { break }
-            if let m = s.memories[id], matches(m), seen.insert(id).inserted { out.append(m) }
+            if let m = s.records[id]?.memory, matches(m), seen.insert(id).inserted { out.append(m) }
         }
         return out
     }
 
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
-            newest(s.goals[goal]?.byConcept[concept], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
+            guard let g = s.goals[goal], let id = g.conceptIDs[concept] else { return [] }
+            return newest(g.byConcept[Int(id)], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
         }
     }
 
@@ -144,14 +197,15 @@ public final class InMemoryEngine: MemoryEngine {
             var scored: [(RecalledMemory, Int)] = []
             var seen = Set<String>()
             for id in g.memoryIDs {
-                guard let m = s.memories[id], m.goal == goal, seen.insert(id).inserted else { continue }
+                guard let r = s.records[id], r.memory.goal == goal, seen.insert(id).inserted else { continue }
+                let m = r.memory
                 let words = TextTerms.terms(m.content)
                 guard !words.isEmpty else { continue }
                 var hits = 0
                 for w in words where terms.contains(w) { hits += 1 }
                 guard hits > 0 else { continue }
                 let score = Double(hits) / Double(words.count).squareRoot()
-                scored.append((RecalledMemory(memory: m, score: score), s.sequence[id] ?? 0))
+                scored.append((RecalledMemory(memory: m, score: score), r.sequence))
             }
             scored.sort { $0.0.score != $1.0.score ? $0.0.score > $1.0.score : $0.1 > $1.1 }
             return scored.prefix(limit).map(\.0)
@@ -162,8 +216,8 @@ public final class InMemoryEngine: MemoryEngine {
         state.withLock { s in
             var out: [Memory] = []
             guard s.expiring > 0 else { return out }
-            for m in s.memories.values where (m.expiresAt ?? .infinity) <= time {
-                out.append(m)
+            for r in s.records.values where (r.memory.expiresAt ?? .infinity) <= time {
+                out.append(r.memory)
                 if out.count >= limit { break }
             }
             return out
@@ -173,7 +227,14 @@ public final class InMemoryEngine: MemoryEngine {
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         state.withLock { s in
             guard let g = s.goals[goal] else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
-            return ConceptGraphSnapshot(concepts: g.conceptCounts, edges: g.edges.map { ($0.key.a, $0.key.b, $0.value) })
+            var concepts: [String: Int32] = [:]
+            concepts.reserveCapacity(g.heldConcepts)
+            for (i, n) in g.conceptCounts.enumerated() where n != 0 { concepts[g.conceptNames[i]] = n }
+            let names = g.conceptNames
+            let edges = g.edges.map { (key, counts) in
+                (a: names[Int(key >> 32)], b: names[Int(key & 0xFFFF_FFFF)], counts: counts)
+            }
+            return ConceptGraphSnapshot(concepts: concepts, edges: edges)
         }
     }
 
@@ -190,12 +251,11 @@ public final class InMemoryEngine: MemoryEngine {
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         try state.withLock { s in
             guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
-            var g = s.goals.removeValue(forKey: goal) ?? GoalState()
+            let g = s.goal(goal)
             for (concept, cluster) in changes {
                 if let cluster { g.clusters[concept] = cluster } else { g.clusters.removeValue(forKey: concept) }
             }
             if complete { g.pendingClustering = false }
-            s.goals[goal] = g
         }
     }
 
