@@ -16,9 +16,8 @@ public final class InMemoryEngine: MemoryEngine {
         var sequence: Int
     }
 
-    /// One goal's state. A class so that it is mutated in place in `State.goals` (no
-    /// copy-on-write, no take-out-and-put-back); only ever touched under the engine's lock.
-    final class GoalState {
+    /// One goal's state, kept in `State.goals` and mutated in place there.
+    struct GoalState {
         var memoryIDs: [String] = []               // insertion order, with tombstones filtered on read
         var byPlugin: [String: [String]] = [:]
         /// Concept key → dense id, and back. Ids are never reused within a goal.
@@ -35,7 +34,7 @@ public final class InMemoryEngine: MemoryEngine {
         var live = 0
 
         @inline(__always)
-        func intern(_ name: String) -> Int32 {
+        mutating func intern(_ name: String) -> Int32 {
             if let id = conceptIDs[name] { return id }
             let id = Int32(conceptNames.count)
             conceptIDs[name] = id
@@ -47,22 +46,104 @@ public final class InMemoryEngine: MemoryEngine {
 
         @inline(__always)
         static func pack(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+
+        /// Applies one batch of this goal.
+        mutating func apply(_ batch: EngineBatch, records: inout [String: Record], nextSequence: inout Int, expiring: inout Int) -> BatchResult {
+            for id in batch.deletes {
+                if let old = records.removeValue(forKey: id) {
+                    if old.memory.expiresAt != nil { expiring -= 1 }
+                    live -= 1
+                }
+            }
+            // Concept ids of the batch, parallel to `batch.concepts`. The concepts of inserted
+            // memories and the ends of edges are found among them by comparing strings (equal
+            // strings of one batch share storage, so this is a pointer or inline-bits compare)
+            // instead of being hashed again.
+            let concepts = batch.concepts
+            var ids: [Int32] = []
+            ids.reserveCapacity(concepts.count)
+            var conceptCounts: [Int32] = []
+            conceptCounts.reserveCapacity(concepts.count)
+            for d in concepts {
+                let id = intern(d.concept)
+                ids.append(id)
+                let before = self.conceptCounts[Int(id)]
+                let n = before + d.delta
+                self.conceptCounts[Int(id)] = n
+                if before == 0 && n != 0 { heldConcepts += 1 } else if before != 0 && n == 0 { heldConcepts -= 1 }
+                conceptCounts.append(n)
+            }
+            let scan = concepts.count <= 16
+            for m in batch.inserts {
+                records[m.id] = Record(memory: m, sequence: nextSequence)
+                if m.expiresAt != nil { expiring += 1 }
+                nextSequence += 1
+                memoryIDs.append(m.id)
+                byPlugin[m.plugin, default: []].append(m.id)
+                for c in m.concepts { byConcept[Int(id(c, concepts, ids, scan))].append(m.id) }
+                live += 1
+            }
+            var edgeCounts: [EdgeCounts] = []
+            edgeCounts.reserveCapacity(batch.edges.count)
+            for e in batch.edges {
+                let key = Self.pack(id(e.a, concepts, ids, scan), id(e.b, concepts, ids, scan))
+                // One look-up that inserts when absent; a second only to remove a zeroed edge.
+                let after = Self.add(e, to: &edges[key, default: EdgeCounts(co: 0, dep: 0)])
+                if after.co == 0 && after.dep == 0 { edges.removeValue(forKey: key) }
+                edgeCounts.append(after)
+            }
+            if !batch.concepts.isEmpty || !batch.edges.isEmpty { pendingClustering = true }
+            // Compact the indexes once tombstones dominate.
+            if memoryIDs.count > 1024 && memoryIDs.count > 2 * live {
+                let goal = batch.goal
+                let records = records
+                let alive = { (id: String) in records[id]?.memory.goal == goal }
+                memoryIDs.removeAll { !alive($0) }
+                for k in byConcept.indices where !byConcept[k].isEmpty {
+                    let name = conceptNames[k]
+                    byConcept[k].removeAll { !alive($0) || !(records[$0]!.memory.concepts.contains(name)) }
+                }
+                for k in Array(byPlugin.keys) { byPlugin[k]!.removeAll { !alive($0) || records[$0]!.memory.plugin != k } }
+            }
+            return BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts)
+        }
+
+        /// The id of a concept of the batch: found among the batch's concepts when they are few,
+        /// else (or when absent, e.g. a concept whose deltas cancelled out) interned.
+        @inline(__always)
+        private mutating func id(_ name: String, _ concepts: [ConceptDelta], _ ids: [Int32], _ scan: Bool) -> Int32 {
+            if scan {
+                for i in concepts.indices where concepts[i].concept == name { return ids[i] }
+            }
+            return intern(name)
+        }
+
+        @inline(__always)
+        private static func add(_ e: EdgeDelta, to c: inout EdgeCounts) -> EdgeCounts {
+            c.co += e.co
+            c.dep += e.dep
+            return c
+        }
     }
 
     struct State {
         var records: [String: Record] = [:]
         var nextSequence = 0
-        var goals: [String: GoalState] = [:]
+        var goalIndex: [String: Int] = [:]
+        var goals: [GoalState] = []
         var contexts: [String: [String: [String: String]]] = [:] // goal → plugin → kv
         var expiring = 0                                          // live memories with a TTL
         var closed = false
 
-        mutating func goal(_ name: String) -> GoalState {
-            if let g = goals[name] { return g }
-            let g = GoalState()
-            goals[name] = g
-            return g
+        /// The index of a goal in `goals`, created when new.
+        mutating func slot(_ name: String) -> Int {
+            if let i = goalIndex[name] { return i }
+            goals.append(GoalState())
+            goalIndex[name] = goals.count - 1
+            return goals.count - 1
         }
+
+        func goal(_ name: String) -> GoalState? { goalIndex[name].map { goals[$0] } }
     }
 
     private let state = Mutex(State())
@@ -76,79 +157,11 @@ public final class InMemoryEngine: MemoryEngine {
             var results: [BatchResult] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                let g = s.goal(batch.goal)
-                for id in batch.deletes {
-                    if let old = s.records.removeValue(forKey: id) {
-                        if old.memory.expiresAt != nil { s.expiring -= 1 }
-                        g.live -= 1
-                    }
-                }
-                for m in batch.inserts {
-                    s.records[m.id] = Record(memory: m, sequence: s.nextSequence)
-                    if m.expiresAt != nil { s.expiring += 1 }
-                    s.nextSequence += 1
-                    g.memoryIDs.append(m.id)
-                    g.byPlugin[m.plugin, default: []].append(m.id)
-                    for c in m.concepts { g.byConcept[Int(g.intern(c))].append(m.id) }
-                    g.live += 1
-                }
-                // Concept ids of the batch, parallel to `batch.concepts`; edge ends are found
-                // among them by comparing strings (equal strings of one batch share storage, so
-                // this is a pointer or inline-bits compare) rather than hashed again.
-                let concepts = batch.concepts
-                var ids: [Int32] = []
-                ids.reserveCapacity(concepts.count)
-                var conceptCounts: [Int32] = []
-                conceptCounts.reserveCapacity(concepts.count)
-                for d in concepts {
-                    let id = g.intern(d.concept)
-                    ids.append(id)
-                    let before = g.conceptCounts[Int(id)]
-                    let n = before + d.delta
-                    g.conceptCounts[Int(id)] = n
-                    if before == 0 && n != 0 { g.heldConcepts += 1 } else if before != 0 && n == 0 { g.heldConcepts -= 1 }
-                    conceptCounts.append(n)
-                }
-                @inline(__always)
-                func id(_ name: String) -> Int32 {
-                    if concepts.count <= 16 {
-                        for i in concepts.indices where concepts[i].concept == name { return ids[i] }
-                    }
-                    return g.intern(name)
-                }
-                var edgeCounts: [EdgeCounts] = []
-                edgeCounts.reserveCapacity(batch.edges.count)
-                for e in batch.edges {
-                    let key = GoalState.pack(id(e.a), id(e.b))
-                    // One look-up that inserts when absent; a second only to remove a zeroed edge.
-                    let after = add(e, to: &g.edges[key, default: EdgeCounts(co: 0, dep: 0)])
-                    if after.co == 0 && after.dep == 0 { g.edges.removeValue(forKey: key) }
-                    edgeCounts.append(after)
-                }
-                if !batch.concepts.isEmpty || !batch.edges.isEmpty { g.pendingClustering = true }
-                // Compact the indexes once tombstones dominate.
-                if g.memoryIDs.count > 1024 && g.memoryIDs.count > 2 * g.live {
-                    let records = s.records
-                    let goal = batch.goal
-                    let alive = { (id: String) in records[id]?.memory.goal == goal }
-                    g.memoryIDs.removeAll { !alive($0) }
-                    for k in g.byConcept.indices where !g.byConcept[k].isEmpty {
-                        let name = g.conceptNames[k]
-                        g.byConcept[k].removeAll { !alive($0) || !(records[$0]!.memory.concepts.contains(name)) }
-                    }
-                    for k in Array(g.byPlugin.keys) { g.byPlugin[k]!.removeAll { !alive($0) || records[$0]!.memory.plugin != k } }
-                }
-                results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts))
+                let i = s.slot(batch.goal)
+                results.append(s.goals[i].apply(batch, records: &s.records, nextSequence: &s.nextSequence, expiring: &s.expiring))
             }
             return results
         }
-    }
-
-    @inline(__always)
-    private func add(_ e: EdgeDelta, to c: inout EdgeCounts) -> EdgeCounts {
-        c.co += e.co
-        c.dep += e.dep
-        return c
     }
 
     public func memory(id: String) throws -> Memory? {
@@ -178,14 +191,14 @@ public final class InMemoryEngine: MemoryEngine {
 
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
-            guard let g = s.goals[goal], let id = g.conceptIDs[concept] else { return [] }
-            return newest(g.byConcept[Int(id)], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
+            guard let gi = s.goalIndex[goal], let id = s.goals[gi].conceptIDs[concept] else { return [] }
+            return newest(s.goals[gi].byConcept[Int(id)], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
         }
     }
 
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
-            newest(s.goals[goal]?.byPlugin[plugin], limit: limit, in: s) { $0.goal == goal && $0.plugin == plugin }
+            newest(s.goalIndex[goal].flatMap { s.goals[$0].byPlugin[plugin] }, limit: limit, in: s) { $0.goal == goal && $0.plugin == plugin }
         }
     }
 
@@ -193,7 +206,7 @@ public final class InMemoryEngine: MemoryEngine {
         let terms = Set(TextTerms.terms(text))
         guard !terms.isEmpty else { return [] }
         return state.withLock { s in
-            guard let g = s.goals[goal] else { return [] }
+            guard let g = s.goal(goal) else { return [] }
             var scored: [(RecalledMemory, Int)] = []
             var seen = Set<String>()
             for id in g.memoryIDs {
@@ -226,7 +239,7 @@ public final class InMemoryEngine: MemoryEngine {
 
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         state.withLock { s in
-            guard let g = s.goals[goal] else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
+            guard let g = s.goal(goal) else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
             var concepts: [String: Int32] = [:]
             concepts.reserveCapacity(g.heldConcepts)
             for (i, n) in g.conceptCounts.enumerated() where n != 0 { concepts[g.conceptNames[i]] = n }
@@ -240,27 +253,27 @@ public final class InMemoryEngine: MemoryEngine {
 
     public func goals() throws -> [String] {
         state.withLock { s in
-            s.goals.filter { $0.value.live > 0 || !$0.value.clusters.isEmpty }.keys.sorted(by: ConceptKey.precedes)
+            s.goalIndex.filter { s.goals[$0.value].live > 0 || !s.goals[$0.value].clusters.isEmpty }.keys.sorted(by: ConceptKey.precedes)
         }
     }
 
     public func clusterAssignments(goal: String) throws -> [String: String] {
-        state.withLock { $0.goals[goal]?.clusters ?? [:] }
+        state.withLock { $0.goal(goal)?.clusters ?? [:] }
     }
 
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         try state.withLock { s in
             guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
-            let g = s.goal(goal)
+            let i = s.slot(goal)
             for (concept, cluster) in changes {
-                if let cluster { g.clusters[concept] = cluster } else { g.clusters.removeValue(forKey: concept) }
+                if let cluster { s.goals[i].clusters[concept] = cluster } else { s.goals[i].clusters.removeValue(forKey: concept) }
             }
-            if complete { g.pendingClustering = false }
+            if complete { s.goals[i].pendingClustering = false }
         }
     }
 
     public func goalsPendingClustering() throws -> [String] {
-        state.withLock { s in s.goals.filter(\.value.pendingClustering).keys.sorted(by: ConceptKey.precedes) }
+        state.withLock { s in s.goalIndex.filter { s.goals[$0.value].pendingClustering }.keys.sorted(by: ConceptKey.precedes) }
     }
 
     public func loadContext(goal: String, plugin: String) throws -> [String: String] {

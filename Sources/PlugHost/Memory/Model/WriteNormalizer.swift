@@ -33,29 +33,36 @@ struct WriteNormalizer: Sendable {
         if let ttl = w.ttlMilliseconds, ttl < 0 {
             throw MemoryError(.invalid, "ttl is negative (\(ttl) ms)")
         }
-        func key(_ raw: String, _ field: String) throws -> String {
+        // Field names are built only for an error message.
+        func key(_ raw: String, _ field: @autoclosure () -> String) throws -> String {
             let k = ConceptKey.normalize(raw)
-            guard !k.isEmpty else { throw MemoryError(.invalid, "\(field) \(raw.debugDescription) is empty after normalisation") }
+            guard !k.isEmpty else { throw MemoryError(.invalid, "\(field()) \(raw.debugDescription) is empty after normalisation") }
             guard k.utf8.count <= limits.maxKeyBytes else {
-                throw MemoryError(.limit, "\(field) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
+                throw MemoryError(.limit, "\(field()) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
             }
             return k
         }
-        var set = Set<String>()
-        set.reserveCapacity(w.concepts.count + 2 * w.dependsOn.count)
-        for (i, c) in w.concepts.enumerated() { set.insert(try key(c, "concepts[\(i)]")) }
+        // The concept set: keys sorted in UTF-8 byte order, duplicates dropped (a sort of a few
+        // keys and one pass, rather than a hash set).
+        var keys: [String] = []
+        keys.reserveCapacity(w.concepts.count + 2 * w.dependsOn.count)
+        for (i, c) in w.concepts.enumerated() { keys.append(try key(c, "concepts[\(i)]")) }
         var deps: [Dependency] = []
-        var seenDeps = Set<Dependency>()
+        deps.reserveCapacity(w.dependsOn.count)
+        var seenDeps = Set<Dependency>()  // only for many pairs; a few are compared directly
         for (i, d) in w.dependsOn.enumerated() {
             let from = try key(d.from, "depends_on[\(i)].from")
             let to = try key(d.to, "depends_on[\(i)].to")
             guard from != to else { continue }
-            set.insert(from)
-            set.insert(to)
+            keys.append(from)
+            keys.append(to)
             let dep = Dependency(from, to)
-            if seenDeps.insert(dep).inserted { deps.append(dep) }
+            if w.dependsOn.count > 8 ? seenDeps.insert(dep).inserted : !deps.contains(dep) { deps.append(dep) }
         }
-        let concepts = set.sorted(by: ConceptKey.precedes)
+        keys.sort(by: ConceptKey.precedes)
+        var concepts: [String] = []
+        concepts.reserveCapacity(keys.count)
+        for k in keys where concepts.last != k { concepts.append(k) }
         let expires = w.ttlMilliseconds.flatMap { $0 > 0 ? now + Double($0) / 1000 : nil }
         return Memory(
             id: id, goal: w.goal, plugin: w.plugin, content: w.content, concepts: concepts,
