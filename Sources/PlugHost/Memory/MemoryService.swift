@@ -38,9 +38,14 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             timeout: configuration.clusteringTimeout, clock: configuration.clock,
             background: configuration.backgroundClustering && configuration.optimized)
         idPrefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
-        queue = GroupCommitQueue(maxOps: configuration.optimized ? configuration.maxBatchOperations : 1) { [unowned self] ops in
-            self.configuration.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
-        }
+        queue = GroupCommitQueue(
+            maxOps: configuration.optimized ? configuration.maxBatchOperations : 1,
+            commit: { [unowned self] ops in
+                self.configuration.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
+            },
+            commitOne: { [unowned self] op in
+                self.configuration.optimized ? self.commitOptimized(op) : self.commitEager([op])[0]
+            })
         for goal in try engine.goalsPendingClustering() {
             if configuration.optimized {
                 try clustering.ensureLoaded(goal: goal)
@@ -54,7 +59,41 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     /// Writes one memory; returns its id once the engine acknowledged it.
     public func write(_ write: MemoryWrite) throws -> String {
-        try self.write([write])[0].get()
+        // The same steps as the many-writes path below, for one write without its arrays.
+        guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        sweepIfDue()
+        let now = configuration.clock.now()
+        let cacheStart = DispatchTime.now().uptimeNanoseconds
+        let memory: Memory
+        do {
+            memory = try normalizer.normalize(write, id: write.id ?? nextID(), now: now)
+            // Layer 1: the (goal, plugin) context; a fresh one per write in the baseline.
+            let key = ContextCache.Key(goal: memory.goal, plugin: memory.plugin)
+            if configuration.optimized {
+                _ = try cache.context(key) { try loadContext(key) }
+            } else {
+                _ = try loadContext(key)
+                statsState.withLock { $0.cacheMisses += 1 }
+            }
+        } catch let e as MemoryError {
+            let cacheNanos = DispatchTime.now().uptimeNanoseconds - cacheStart
+            statsState.withLock {
+                $0.rejected += 1
+                $0.cacheNanos += cacheNanos
+            }
+            throw e
+        } catch {
+            throw MemoryError(.storage, "\(error)")
+        }
+        let cacheNanos = DispatchTime.now().uptimeNanoseconds - cacheStart
+        statsState.withLock { $0.cacheNanos += cacheNanos }
+        switch queue.submit(.write(memory, callerID: write.id != nil)) {
+        case .success(.written(let id)):
+            if configuration.optimized { cache.noteWrite(ContextCache.Key(goal: memory.goal, plugin: memory.plugin), id: id) }
+            return id
+        case .success(.forgotten): throw MemoryError(.storage, "internal: unexpected outcome")
+        case .failure(let e): throw e
+        }
     }
 
     /// Writes many memories through one queue submission (they share commits).
@@ -122,7 +161,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     /// Forgets a memory by id (in `goal` when given); false when there was none.
     public func forget(id: String, goal: String? = nil) throws -> Bool {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
-        let r = queue.submit([.forget(id: id, goal: goal)])[0]
+        let r = queue.submit(.forget(id: id, goal: goal))
         switch r {
         case .success(.forgotten(let removedFrom)):
             if let g = removedFrom { cache.noteForget(goal: g, id: id) }
@@ -161,6 +200,46 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     }
 
     // MARK: - Commits
+
+    /// One operation committed alone (one writer, each write acknowledged before the next):
+    /// a write whose id is free goes straight to a one-memory batch; anything else (an id in
+    /// use, a forget) takes the general path.
+    private func commitOptimized(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
+        guard case .write(let m, _) = op else { return commitOptimized([op])[0] }
+        let batchStart = DispatchTime.now().uptimeNanoseconds
+        do {
+            if try engine.memory(id: m.id) != nil { return commitOptimized([op])[0] }
+        } catch {
+            return .failure(MemoryError(.storage, "reading the engine failed: \(error)"))
+        }
+        let planned = batcher.single(.write(m))
+        let engineStart = DispatchTime.now().uptimeNanoseconds
+        clustering.beginCommit()
+        defer { clustering.endCommit() }
+        let applied: BatchResult
+        do {
+            try clustering.ensureLoaded(goal: m.goal)
+            applied = try engine.apply([planned.batch])[0]
+        } catch {
+            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+                ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
+            return .failure(e)
+        }
+        let engineEnd = DispatchTime.now().uptimeNanoseconds
+        let changes = GraphChange.from(planned.batch, applied, theta: configuration.theta)
+        clustering.record(goal: m.goal, changes: changes, writes: 1)
+        let edgeOps = planned.batch.edges.count
+        statsState.withLock { s in
+            s.commits += 1
+            s.batches += planned.groups
+            s.writes += 1
+            s.edgeOps += edgeOps
+            s.edgeOpsUnbatched += planned.unbatchedEdgeOps
+            s.batchNanos += engineStart - batchStart
+            s.engineNanos += engineEnd - engineStart
+        }
+        return .success(.written(m.id))
+    }
 
     private func commitOptimized(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
         var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(nil)), count: ops.count)

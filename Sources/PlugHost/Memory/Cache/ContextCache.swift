@@ -43,14 +43,14 @@ final class ContextCache: Sendable {
         let now = clock.now()
         let (cached, startGeneration): (PluginContext?, (UInt64, UInt64)) = state.withLock { s in
             s.tick += 1
-            if var e = s.entries[key] {
-                if now - e.loadedAt < ttl {
-                    e.lastUsed = s.tick
-                    s.entries[key] = e
+            // One hash of the key; the entry is updated in place.
+            if let i = s.entries.index(forKey: key) {
+                if now - s.entries.values[i].loadedAt < ttl {
+                    s.entries.values[i].lastUsed = s.tick
                     s.stats.hits += 1
-                    return (e.context, (0, 0))
+                    return (s.entries.values[i].context, (0, 0))
                 }
-                s.entries.removeValue(forKey: key)
+                s.entries.remove(at: i)
                 s.stats.expirations += 1
             }
             s.stats.misses += 1
@@ -94,10 +94,11 @@ final class ContextCache: Sendable {
         state.withLock { s in
             // A load under way read the engine before this write: it must not be cached.
             s.generation[key, default: 0] += 1
-            guard var e = s.entries[key] else { return }
-            e.context.recent.append(id)
-            if e.context.recent.count > workingSetSize { e.context.recent.removeFirst(e.context.recent.count - workingSetSize) }
-            s.entries[key] = e
+            // In place: a copy of the entry would copy its working set.
+            guard let i = s.entries.index(forKey: key) else { return }
+            s.entries.values[i].context.recent.append(id)
+            let over = s.entries.values[i].context.recent.count - workingSetSize
+            if over > 0 { s.entries.values[i].context.recent.removeFirst(over) }
         }
     }
 

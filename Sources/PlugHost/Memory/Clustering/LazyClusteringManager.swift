@@ -89,16 +89,9 @@ final class LazyClusteringManager: Sendable {
 
     /// Queues the changes of a commit for `goal`.
     func record(goal: String, changes: [GraphChange], writes: Int) {
-        let now = clock.now()
         let runNow: Bool = pending.withLock { p in
-            var e = p.removeValue(forKey: goal) ?? Pending()
-            e.changes.append(contentsOf: changes)
-            e.writes += writes
-            if e.oldest == nil { e.oldest = now }
-            let due = e.writes >= threshold && !e.scheduled
-            if due && background { e.scheduled = true }
-            p[goal] = e
-            return due
+            // Updated in place: one hash of the goal, and the queued changes are never copied.
+            add(changes, writes: writes, to: &p[goal, default: Pending()])
         }
         guard runNow else { return }
         if background {
@@ -106,6 +99,16 @@ final class LazyClusteringManager: Sendable {
         } else {
             run(goal: goal)
         }
+    }
+
+    /// Adds a commit's changes to a goal's pending work; true when a run is due.
+    private func add(_ changes: [GraphChange], writes: Int, to e: inout Pending) -> Bool {
+        if e.changes.isEmpty { e.changes = changes } else { e.changes.append(contentsOf: changes) }
+        e.writes += writes
+        if e.oldest == nil { e.oldest = clock.now() }
+        let due = e.writes >= threshold && !e.scheduled
+        if due && background { e.scheduled = true }
+        return due
     }
 
     /// Runs clustering for goals whose oldest pending write is older than the timeout.
