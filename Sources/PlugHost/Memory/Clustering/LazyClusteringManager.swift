@@ -24,6 +24,12 @@ final class LazyClusteringManager: Sendable {
     /// Goals whose graph is loaded.
     private let loaded = Mutex<Set<String>>([])
     private let queue = DispatchQueue(label: "plughost.clustering", qos: .utility)
+    /// Goals handed to the background worker, and whether it is scheduled or running.
+    private struct Worker {
+        var due: [String] = []
+        var active = false
+    }
+    private let worker = Mutex(Worker())
     private let runs = Atomic<Int>(0)
     private let nanos = Atomic<UInt64>(0)
     private let lastError = Mutex<MemoryError?>(nil)
@@ -95,8 +101,33 @@ final class LazyClusteringManager: Sendable {
         }
         guard runNow else { return }
         if background {
-            queue.async { [self] in run(goal: goal) }
+            schedule(goal)
         } else {
+            run(goal: goal)
+        }
+    }
+
+    /// Hands a due goal to the background worker, waking it only when it is idle: a worker
+    /// already scheduled or running takes the goal in the same wake-up.
+    private func schedule(_ goal: String) {
+        let wake = worker.withLock { w -> Bool in
+            w.due.append(goal)
+            guard !w.active else { return false }
+            w.active = true
+            return true
+        }
+        if wake { queue.async { [self] in drain() } }
+    }
+
+    /// The background worker: runs due goals until none is left.
+    private func drain() {
+        while let goal = worker.withLock({ w -> String? in
+            guard !w.due.isEmpty else {
+                w.active = false
+                return nil
+            }
+            return w.due.removeFirst()
+        }) {
             run(goal: goal)
         }
     }
@@ -124,7 +155,7 @@ final class LazyClusteringManager: Sendable {
             return out
         }
         for goal in due {
-            if background { queue.async { [self] in run(goal: goal) } } else { run(goal: goal) }
+            if background { schedule(goal) } else { run(goal: goal) }
         }
     }
 

@@ -29,9 +29,11 @@ public final class InMemoryEngine: MemoryEngine {
         var heldConcepts = 0
         /// Edge counts by `pack(id(a), id(b))`, `a` preceding `b`.
         var edges: [UInt64: EdgeCounts] = [:]
-        var clusters: [String: String] = [:]
-        var pendingClustering = false
+        /// Shared with the goal's `ClusterState`.
+        let pending: PendingMark
         var live = 0
+
+        init(pending: PendingMark) { self.pending = pending }
 
         @inline(__always)
         mutating func intern(_ name: String) -> Int32 {
@@ -92,7 +94,7 @@ public final class InMemoryEngine: MemoryEngine {
                 if after.co == 0 && after.dep == 0 { edges.removeValue(forKey: key) }
                 edgeCounts.append(after)
             }
-            if !batch.concepts.isEmpty || !batch.edges.isEmpty { pendingClustering = true }
+            if !batch.concepts.isEmpty || !batch.edges.isEmpty { pending.value.store(true, ordering: .relaxed) }
             // Compact the indexes once tombstones dominate.
             if memoryIDs.count > 1024 && memoryIDs.count > 2 * live {
                 let goal = batch.goal
@@ -126,6 +128,19 @@ public final class InMemoryEngine: MemoryEngine {
         }
     }
 
+    /// A goal's pending-clustering mark: set by `apply` (under the state lock) and cleared by
+    /// `storeClusters` (under the cluster lock), neither waiting for the other.
+    final class PendingMark: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// A goal's stored cluster assignments. Behind their own lock, so that a clustering run
+    /// storing its results never holds up the writer's `apply`.
+    struct ClusterState {
+        var clusters: [String: String] = [:]
+        let pending = PendingMark()
+    }
+
     struct State {
         var records: [String: Record] = [:]
         var nextSequence = 0
@@ -133,31 +148,39 @@ public final class InMemoryEngine: MemoryEngine {
         var goals: [GoalState] = []
         var contexts: [String: [String: [String: String]]] = [:] // goal → plugin → kv
         var expiring = 0                                          // live memories with a TTL
-        var closed = false
-
-        /// The index of a goal in `goals`, created when new.
-        mutating func slot(_ name: String) -> Int {
-            if let i = goalIndex[name] { return i }
-            goals.append(GoalState())
-            goalIndex[name] = goals.count - 1
-            return goals.count - 1
-        }
 
         func goal(_ name: String) -> GoalState? { goalIndex[name].map { goals[$0] } }
     }
 
     private let state = Mutex(State())
+    /// Lock order: `state` before `clusterStates`, never the other way.
+    private let clusterStates = Mutex<[String: ClusterState]>([:])
+    private let closed = Atomic<Bool>(false)
+
+    /// The index of a goal in `s.goals`, created when new.
+    private func slot(_ name: String, in s: inout State) -> Int {
+        if let i = s.goalIndex[name] { return i }
+        let mark = clusterStates.withLock { c in
+            if let existing = c[name] { return existing.pending }
+            let new = ClusterState()
+            c[name] = new
+            return new.pending
+        }
+        s.goals.append(GoalState(pending: mark))
+        s.goalIndex[name] = s.goals.count - 1
+        return s.goals.count - 1
+    }
 
     /// Creates an empty engine.
     public init() {}
 
     public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
-        try state.withLock { s in
-            guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        return state.withLock { s in
             var results: [BatchResult] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                let i = s.slot(batch.goal)
+                let i = slot(batch.goal, in: &s)
                 results.append(s.goals[i].apply(batch, records: &s.records, nextSequence: &s.nextSequence, expiring: &s.expiring))
             }
             return results
@@ -252,28 +275,32 @@ public final class InMemoryEngine: MemoryEngine {
     }
 
     public func goals() throws -> [String] {
-        state.withLock { s in
-            s.goalIndex.filter { s.goals[$0.value].live > 0 || !s.goals[$0.value].clusters.isEmpty }.keys.sorted(by: ConceptKey.precedes)
-        }
+        var names = Set(state.withLock { s in s.goalIndex.filter { s.goals[$0.value].live > 0 }.keys })
+        clusterStates.withLock { c in for (goal, state) in c where !state.clusters.isEmpty { names.insert(goal) } }
+        return names.sorted(by: ConceptKey.precedes)
     }
 
     public func clusterAssignments(goal: String) throws -> [String: String] {
-        state.withLock { $0.goal(goal)?.clusters ?? [:] }
+        clusterStates.withLock { $0[goal]?.clusters ?? [:] }
     }
 
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
-        try state.withLock { s in
-            guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
-            let i = s.slot(goal)
-            for (concept, cluster) in changes {
-                if let cluster { s.goals[i].clusters[concept] = cluster } else { s.goals[i].clusters.removeValue(forKey: concept) }
-            }
-            if complete { s.goals[i].pendingClustering = false }
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        clusterStates.withLock { c in
+            // In place: a copy of the state would copy the whole assignment dictionary.
+            Self.store(changes, complete: complete, into: &c[goal, default: ClusterState()])
         }
     }
 
+    private static func store(_ changes: [(concept: String, cluster: String?)], complete: Bool, into c: inout ClusterState) {
+        for (concept, cluster) in changes {
+            if let cluster { c.clusters[concept] = cluster } else { c.clusters.removeValue(forKey: concept) }
+        }
+        if complete { c.pending.value.store(false, ordering: .relaxed) }
+    }
+
     public func goalsPendingClustering() throws -> [String] {
-        state.withLock { s in s.goalIndex.filter { s.goals[$0.value].pendingClustering }.keys.sorted(by: ConceptKey.precedes) }
+        clusterStates.withLock { c in c.filter { $0.value.pending.value.load(ordering: .relaxed) }.keys.sorted(by: ConceptKey.precedes) }
     }
 
     public func loadContext(goal: String, plugin: String) throws -> [String: String] {
@@ -281,13 +308,13 @@ public final class InMemoryEngine: MemoryEngine {
     }
 
     public func storeContext(goal: String, plugin: String, key: String, value: String?) throws {
-        try state.withLock { s in
-            guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        state.withLock { s in
             s.contexts[goal, default: [:]][plugin, default: [:]][key] = value
         }
     }
 
     public func close() throws {
-        state.withLock { $0.closed = true }
+        closed.store(true, ordering: .releasing)
     }
 }

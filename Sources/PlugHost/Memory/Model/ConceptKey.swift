@@ -4,6 +4,19 @@ import Foundation
 public enum ConceptKey {
     /// The key of a concept as given; "" when nothing is left.
     public static func normalize(_ concept: String) -> String {
+        // Fastest path: an ASCII string that is already a key (no upper case, no white space
+        // other than single inner spaces) is returned as is, scanned once over its bytes.
+        let alreadyKey: Bool? = concept.utf8.withContiguousStorageIfAvailable { bytes in
+            var previous: UInt8 = 0x20
+            for b in bytes {
+                if b >= 0x80 || (b >= 0x41 && b <= 0x5A) || (b >= 0x09 && b <= 0x0D) || (b == 0x20 && previous == 0x20) {
+                    return false
+                }
+                previous = b
+            }
+            return previous != 0x20
+        }
+        if alreadyKey == true { return concept }
         // Fast path: ASCII needs no NFC and lower-cases byte by byte.
         var ascii = true
         for b in concept.utf8 where b >= 0x80 {
