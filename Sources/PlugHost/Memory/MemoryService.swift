@@ -65,12 +65,13 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         let now = configuration.clock.now()
         let cacheStart = DispatchTime.now().uptimeNanoseconds
         let memory: Memory
+        var handle: ContextCache.Handle?
         do {
             memory = try normalizer.normalize(write, id: write.id ?? nextID(), now: now)
             // Layer 1: the (goal, plugin) context; a fresh one per write in the baseline.
             let key = ContextCache.Key(goal: memory.goal, plugin: memory.plugin)
             if configuration.optimized {
-                _ = try cache.context(key) { try loadContext(key) }
+                handle = try cache.lookup(key) { try loadContext(key) }.handle
             } else {
                 _ = try loadContext(key)
                 statsState.withLock { $0.cacheMisses += 1 }
@@ -89,7 +90,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         statsState.withLock { $0.cacheNanos += cacheNanos }
         switch queue.submit(.write(memory, callerID: write.id != nil)) {
         case .success(.written(let id)):
-            if configuration.optimized { cache.noteWrite(ContextCache.Key(goal: memory.goal, plugin: memory.plugin), id: id) }
+            if let handle { cache.noteWrite(handle, id: id) }
             return id
         case .success(.forgotten): throw MemoryError(.storage, "internal: unexpected outcome")
         case .failure(let e): throw e
@@ -202,17 +203,25 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     // MARK: - Commits
 
     /// One operation committed alone (one writer, each write acknowledged before the next):
-    /// a write whose id is free goes straight to a one-memory batch; anything else (an id in
-    /// use, a forget) takes the general path.
+    /// a write whose id is free, or a forget of a stored memory, goes straight to a one-memory
+    /// batch; a write whose id is in use takes the general path.
     private func commitOptimized(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
-        guard case .write(let m, _) = op else { return commitOptimized([op])[0] }
         let batchStart = DispatchTime.now().uptimeNanoseconds
+        let m: Memory
+        let isWrite: Bool
         do {
-            if try engine.memory(id: m.id) != nil { return commitOptimized([op])[0] }
+            switch op {
+            case .write(let w, _):
+                if try engine.memory(id: w.id) != nil { return commitOptimized([op])[0] }
+                (m, isWrite) = (w, true)
+            case .forget(let id, let goal):
+                guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else { return .success(.forgotten(nil)) }
+                (m, isWrite) = (found, false)
+            }
         } catch {
             return .failure(MemoryError(.storage, "reading the engine failed: \(error)"))
         }
-        let planned = batcher.single(.write(m))
+        let planned = batcher.single(isWrite ? .write(m) : .forget(m))
         let engineStart = DispatchTime.now().uptimeNanoseconds
         clustering.beginCommit()
         defer { clustering.endCommit() }
@@ -232,11 +241,15 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         statsState.withLock { s in
             s.commits += 1
             s.batches += planned.groups
-            s.writes += 1
+            if isWrite { s.writes += 1 } else { s.forgets += 1 }
             s.edgeOps += edgeOps
             s.edgeOpsUnbatched += planned.unbatchedEdgeOps
             s.batchNanos += engineStart - batchStart
             s.engineNanos += engineEnd - engineStart
+        }
+        guard isWrite else {
+            // An expired memory was already gone: forgetting it finds nothing.
+            return .success(.forgotten((m.expiresAt ?? .infinity) > configuration.clock.now() ? m.goal : nil))
         }
         return .success(.written(m.id))
     }

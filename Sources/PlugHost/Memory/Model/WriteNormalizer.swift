@@ -60,9 +60,15 @@ struct WriteNormalizer: Sendable {
             if w.dependsOn.count > 8 ? seenDeps.insert(dep).inserted : !deps.contains(dep) { deps.append(dep) }
         }
         keys.sort(by: ConceptKey.precedes)
-        var concepts: [String] = []
-        concepts.reserveCapacity(keys.count)
-        for k in keys where concepts.last != k { concepts.append(k) }
+        if keys.count > 1 {  // drop duplicates in place (they are adjacent now)
+            var kept = 1
+            for i in 1..<keys.count where keys[i] != keys[kept - 1] {
+                if i != kept { keys.swapAt(i, kept) }
+                kept += 1
+            }
+            keys.removeLast(keys.count - kept)
+        }
+        let concepts = keys
         let expires = w.ttlMilliseconds.flatMap { $0 > 0 ? now + Double($0) / 1000 : nil }
         return Memory(
             id: id, goal: w.goal, plugin: w.plugin, content: w.content, concepts: concepts,
