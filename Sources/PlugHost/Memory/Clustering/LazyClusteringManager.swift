@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Lazy clustering: per goal, graph changes are queued and clustering runs after
@@ -119,18 +120,34 @@ final class LazyClusteringManager: Sendable {
         if wake { queue.async { [self] in drain() } }
     }
 
-    /// The background worker: runs due goals until none is left.
+    /// The background worker: runs due goals until none is left. While writes keep coming it
+    /// stays awake: with nothing due it waits `lingerMicroseconds` and looks again (up to
+    /// `lingerPolls` times) before it goes idle, so that a steady writer finds it active and
+    /// never pays for waking it (a wake-up costs the writer more than a clustering run).
     private func drain() {
-        while let goal = worker.withLock({ w -> String? in
-            guard !w.due.isEmpty else {
+        var polls = 0
+        while true {
+            let next = worker.withLock { w -> String?? in
+                if !w.due.isEmpty { return .some(w.due.removeFirst()) }
+                if polls < Self.lingerPolls { return .some(nil) }
                 w.active = false
-                return nil
+                return .none
             }
-            return w.due.removeFirst()
-        }) {
-            run(goal: goal)
+            switch next {
+            case .some(.some(let goal)):
+                polls = 0
+                run(goal: goal)
+            case .some(.none):
+                polls += 1
+                usleep(Self.lingerMicroseconds)
+            case .none:
+                return
+            }
         }
     }
+
+    private static let lingerPolls = 2
+    private static let lingerMicroseconds: UInt32 = 200
 
     /// Adds a commit's changes to a goal's pending work; true when a run is due.
     private func add(_ changes: [GraphChange], writes: Int, to e: inout Pending) -> Bool {
