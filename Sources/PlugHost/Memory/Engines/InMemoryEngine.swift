@@ -23,9 +23,12 @@ public final class InMemoryEngine: MemoryEngine {
         /// Concept key → dense id, and back. Ids are never reused within a goal.
         var conceptIDs: [String: Int32] = [:]
         var conceptNames: [String] = []
-        /// By concept id: memory ids holding it (stale entries filtered on read) and holder count.
-        var byConcept: [[String]] = []
-        var conceptCounts: [Int32] = []
+        /// By concept id: holder count and newest posting.
+        var conceptSlots: [ConceptSlot] = []
+        /// The by-concept index: one chain per concept through this array, newest first (stale
+        /// entries filtered on read). One array for all concepts, rather than one per concept:
+        /// a write appends at its end instead of touching (and growing) a small array per concept.
+        var postings: [Posting] = []
         var heldConcepts = 0
         /// Edge counts by `pack(id(a), id(b))`, `a` preceding `b`.
         var edges: [UInt64: EdgeCounts] = [:]
@@ -41,8 +44,7 @@ public final class InMemoryEngine: MemoryEngine {
             let id = Int32(conceptNames.count)
             conceptIDs[name] = id
             conceptNames.append(name)
-            byConcept.append([])
-            conceptCounts.append(0)
+            conceptSlots.append(ConceptSlot())
             return id
         }
 
@@ -69,9 +71,9 @@ public final class InMemoryEngine: MemoryEngine {
             for d in concepts {
                 let id = intern(d.concept)
                 ids.append(id)
-                let before = self.conceptCounts[Int(id)]
+                let before = conceptSlots[Int(id)].count
                 let n = before + d.delta
-                self.conceptCounts[Int(id)] = n
+                conceptSlots[Int(id)].count = n
                 if before == 0 && n != 0 { heldConcepts += 1 } else if before != 0 && n == 0 { heldConcepts -= 1 }
                 conceptCounts.append(n)
             }
@@ -82,7 +84,7 @@ public final class InMemoryEngine: MemoryEngine {
                 nextSequence += 1
                 memoryIDs.append(m.id)
                 byPlugin[m.plugin, default: []].append(m.id)
-                for c in m.concepts { byConcept[Int(id(c, concepts, ids, scan))].append(m.id) }
+                for c in m.concepts { post(m.id, to: Int(id(c, concepts, ids, scan))) }
                 live += 1
             }
             var edgeCounts: [EdgeCounts] = []
@@ -101,13 +103,30 @@ public final class InMemoryEngine: MemoryEngine {
                 let records = records
                 let alive = { (id: String) in records[id]?.memory.goal == goal }
                 memoryIDs.removeAll { !alive($0) }
-                for k in byConcept.indices where !byConcept[k].isEmpty {
-                    let name = conceptNames[k]
-                    byConcept[k].removeAll { !alive($0) || !(records[$0]!.memory.concepts.contains(name)) }
+                // The posting chains are rebuilt from the live memories, oldest first.
+                postings.removeAll(keepingCapacity: true)
+                for k in conceptSlots.indices { conceptSlots[k].head = -1 }
+                for id in memoryIDs {
+                    for c in records[id]!.memory.concepts { post(id, to: Int(intern(c))) }
                 }
                 for k in Array(byPlugin.keys) { byPlugin[k]!.removeAll { !alive($0) || records[$0]!.memory.plugin != k } }
             }
             return BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts)
+        }
+
+        @inline(__always)
+        private mutating func post(_ memory: String, to concept: Int) {
+            postings.append(Posting(id: memory, next: conceptSlots[concept].head))
+            conceptSlots[concept].head = Int32(postings.count - 1)
+        }
+
+        /// Memory ids of a concept's chain, newest first.
+        func chain(_ concept: Int32) -> UnfoldSequence<String, Int32> {
+            sequence(state: conceptSlots[Int(concept)].head) { [postings] i in
+                guard i >= 0 else { return nil }
+                defer { i = postings[Int(i)].next }
+                return postings[Int(i)].id
+            }
         }
 
         /// The id of a concept of the batch: found among the batch's concepts when they are few,
@@ -126,6 +145,18 @@ public final class InMemoryEngine: MemoryEngine {
             c.dep += e.dep
             return c
         }
+    }
+
+    /// A concept's holder count and the index of its newest posting (-1: none).
+    struct ConceptSlot {
+        var count: Int32 = 0
+        var head: Int32 = -1
+    }
+
+    /// An entry of a concept's posting chain: a memory id and the next older entry (-1: none).
+    struct Posting {
+        var id: String
+        var next: Int32
     }
 
     /// A goal's pending-clustering mark: set by `apply` (under the state lock) and cleared by
@@ -201,11 +232,10 @@ public final class InMemoryEngine: MemoryEngine {
 
     /// Newest first from an index list that may hold stale entries (forgotten ids, or ids
     /// reused by another memory): `matches` re-checks each entry against the live memory.
-    private func newest(_ ids: [String]?, limit: Int, in s: State, matches: (Memory) -> Bool) -> [Memory] {
-        guard let ids else { return [] }
+    private func newest<S: Sequence<String>>(_ ids: S, limit: Int, in s: State, matches: (Memory) -> Bool) -> [Memory] {
         var out: [Memory] = []
         var seen = Set<String>()
-        for id in ids.reversed() {
+        for id in ids {
             guard out.count < limit else { break }
             if let m = s.records[id]?.memory, matches(m), seen.insert(id).inserted { out.append(m) }
         }
@@ -215,13 +245,15 @@ public final class InMemoryEngine: MemoryEngine {
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
             guard let gi = s.goalIndex[goal], let id = s.goals[gi].conceptIDs[concept] else { return [] }
-            return newest(s.goals[gi].byConcept[Int(id)], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
+            return newest(s.goals[gi].chain(id), limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
         }
     }
 
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
-            newest(s.goalIndex[goal].flatMap { s.goals[$0].byPlugin[plugin] }, limit: limit, in: s) { $0.goal == goal && $0.plugin == plugin }
+            newest((s.goalIndex[goal].flatMap { s.goals[$0].byPlugin[plugin] } ?? []).reversed(), limit: limit, in: s) {
+                $0.goal == goal && $0.plugin == plugin
+            }
         }
     }
 
@@ -265,7 +297,7 @@ public final class InMemoryEngine: MemoryEngine {
             guard let g = s.goal(goal) else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
             var concepts: [String: Int32] = [:]
             concepts.reserveCapacity(g.heldConcepts)
-            for (i, n) in g.conceptCounts.enumerated() where n != 0 { concepts[g.conceptNames[i]] = n }
+            for (i, c) in g.conceptSlots.enumerated() where c.count != 0 { concepts[g.conceptNames[i]] = c.count }
             let names = g.conceptNames
             let edges = g.edges.map { (key, counts) in
                 (a: names[Int(key >> 32)], b: names[Int(key & 0xFFFF_FFFF)], counts: counts)
