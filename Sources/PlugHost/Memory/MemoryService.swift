@@ -14,6 +14,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public let configuration: MemoryConfiguration
 
     private let normalizer: WriteNormalizer
+    /// Copies of `configuration` fields read on every write (reading the struct copies it).
+    private let optimized: Bool
+    private let clock: any WallClock
+    private let theta: Int32
     private let cache: ContextCache
     private let batcher = DependencyBatcher()
     private let clustering: LazyClusteringManager
@@ -29,6 +33,9 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public init(engine: any MemoryEngine, configuration: MemoryConfiguration = MemoryConfiguration()) throws {
         self.engine = engine
         self.configuration = configuration
+        optimized = configuration.optimized
+        clock = configuration.clock
+        theta = configuration.theta
         normalizer = WriteNormalizer(limits: configuration.limits)
         cache = ContextCache(
             capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
@@ -41,10 +48,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         queue = GroupCommitQueue(
             maxOps: configuration.optimized ? configuration.maxBatchOperations : 1,
             commit: { [unowned self] ops in
-                self.configuration.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
+                self.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
             },
             commitOne: { [unowned self] op in
-                self.configuration.optimized ? self.commitOptimized(op) : self.commitEager([op])[0]
+                self.optimized ? self.commitOptimized(op) : self.commitEager([op])[0]
             })
         for goal in try engine.goalsPendingClustering() {
             if configuration.optimized {
@@ -61,8 +68,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public func write(_ write: MemoryWrite) throws -> String {
         // The same steps as the many-writes path below, for one write without its arrays.
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
-        sweepIfDue()
-        let now = configuration.clock.now()
+        let now = clock.now()  // one reading for the sweep check, the write and the cache
+        sweepIfDue(now: now)
         let cacheStart = DispatchTime.now().uptimeNanoseconds
         let memory: Memory
         var handle: ContextCache.Handle?
@@ -70,8 +77,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             memory = try normalizer.normalize(write, id: write.id ?? nextID(), now: now)
             // Layer 1: the (goal, plugin) context; a fresh one per write in the baseline.
             let key = ContextCache.Key(goal: memory.goal, plugin: memory.plugin)
-            if configuration.optimized {
-                handle = try cache.lookup(key) { try loadContext(key) }.handle
+            if optimized {
+                handle = try cache.lookup(key, now: now) { try loadContext(key) }.handle
             } else {
                 _ = try loadContext(key)
                 statsState.withLock { $0.cacheMisses += 1 }
@@ -222,22 +229,23 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             return .failure(MemoryError(.storage, "reading the engine failed: \(error)"))
         }
         let planned = batcher.single(isWrite ? .write(m) : .forget(m))
+        let batch = planned.batch
         let engineStart = DispatchTime.now().uptimeNanoseconds
         clustering.beginCommit()
         defer { clustering.endCommit() }
         let applied: BatchResult
         do {
             try clustering.ensureLoaded(goal: m.goal)
-            applied = try engine.apply([planned.batch])[0]
+            applied = try engine.apply([batch])[0]
         } catch {
             let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
                 ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
             return .failure(e)
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
-        let changes = GraphChange.from(planned.batch, applied, theta: configuration.theta)
+        let changes = GraphChange.from(batch, applied, theta: theta)
         clustering.record(goal: m.goal, changes: changes, writes: 1)
-        let edgeOps = planned.batch.edges.count
+        let edgeOps = batch.edges.count
         statsState.withLock { s in
             s.commits += 1
             s.batches += planned.groups
@@ -249,7 +257,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         guard isWrite else {
             // An expired memory was already gone: forgetting it finds nothing.
-            return .success(.forgotten((m.expiresAt ?? .infinity) > configuration.clock.now() ? m.goal : nil))
+            return .success(.forgotten((m.expiresAt ?? .infinity) > clock.now() ? m.goal : nil))
         }
         return .success(.written(m.id))
     }
@@ -458,8 +466,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     // MARK: - TTL
 
-    private func sweepIfDue() {
-        let now = Int64(configuration.clock.now())
+    private func sweepIfDue() { sweepIfDue(now: clock.now()) }
+
+    private func sweepIfDue(now time: Double) {
+        let now = Int64(time)
         let last = lastSweep.load(ordering: .relaxed)
         guard now > last, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
         _ = try? sweepExpired()

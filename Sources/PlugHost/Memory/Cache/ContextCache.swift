@@ -72,8 +72,8 @@ final class ContextCache: Sendable {
     }
 
     /// The context for `key` and its handle, from the cache or, on a miss, from `load`.
-    func lookup(_ key: Key, load: () throws -> PluginContext) rethrows -> (context: PluginContext, handle: Handle) {
-        let now = clock.now()
+    func lookup(_ key: Key, now: Double? = nil, load: () throws -> PluginContext) rethrows -> (context: PluginContext, handle: Handle) {
+        let now = now ?? clock.now()
         let (cached, slot, startGeneration): (PluginContext?, Int, (UInt64, UInt64)) = state.withLock { s in
             s.tick += 1
             // One hash of the key; the entry is updated in place.

@@ -59,7 +59,17 @@ struct WriteNormalizer: Sendable {
             let dep = Dependency(from, to)
             if w.dependsOn.count > 8 ? seenDeps.insert(dep).inserted : !deps.contains(dep) { deps.append(dep) }
         }
-        keys.sort(by: ConceptKey.precedes)
+        if keys.count <= 8 {  // insertion sort: a write has a few keys
+            for i in keys.indices.dropFirst() {
+                var j = i
+                while j > 0 && ConceptKey.precedes(keys[j], keys[j - 1]) {
+                    keys.swapAt(j, j - 1)
+                    j -= 1
+                }
+            }
+        } else {
+            keys.sort(by: ConceptKey.precedes)
+        }
         if keys.count > 1 {  // drop duplicates in place (they are adjacent now)
             var kept = 1
             for i in 1..<keys.count where keys[i] != keys[kept - 1] {
