@@ -29,8 +29,12 @@ final class LazyClusteringManager: Sendable {
     private struct Worker {
         var due: [String] = []
         var active = false
+        /// Set by `flush`: the worker stops lingering and goes idle as soon as nothing is due.
+        var hurry = false
     }
     private let worker = Mutex(Worker())
+    /// What the lingering worker waits on; `flush` signals it to cut the wait short.
+    private let lingerWait = DispatchSemaphore(value: 0)
     private let runs = Atomic<Int>(0)
     private let nanos = Atomic<UInt64>(0)
     private let lastError = Mutex<MemoryError?>(nil)
@@ -129,8 +133,9 @@ final class LazyClusteringManager: Sendable {
         while true {
             let next = worker.withLock { w -> String?? in
                 if !w.due.isEmpty { return .some(w.due.removeFirst()) }
-                if polls < Self.lingerPolls { return .some(nil) }
+                if polls < Self.lingerPolls && !w.hurry { return .some(nil) }
                 w.active = false
+                w.hurry = false
                 return .none
             }
             switch next {
@@ -139,7 +144,7 @@ final class LazyClusteringManager: Sendable {
                 run(goal: goal)
             case .some(.none):
                 polls += 1
-                usleep(Self.lingerMicroseconds)
+                _ = lingerWait.wait(timeout: .now() + .microseconds(Self.lingerMicroseconds))
             case .none:
                 return
             }
@@ -147,7 +152,7 @@ final class LazyClusteringManager: Sendable {
     }
 
     private static let lingerPolls = 2
-    private static let lingerMicroseconds: UInt32 = 200
+    private static let lingerMicroseconds = 200
 
     /// Adds a commit's changes to a goal's pending work; true when a run is due.
     private func add(_ changes: [GraphChange], writes: Int, to e: inout Pending) -> Bool {
@@ -181,6 +186,13 @@ final class LazyClusteringManager: Sendable {
     func flush() throws {
         let goals = pending.withLock { Array($0.keys) }
         for goal in goals { run(goal: goal) }
+        // A lingering worker would hold up the wait below: it goes idle at once instead.
+        if background && worker.withLock({ w -> Bool in
+            w.hurry = w.active
+            return w.active
+        }) {
+            lingerWait.signal()
+        }
         queue.sync {}
         if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
     }
