@@ -16,6 +16,51 @@ public final class InMemoryEngine: MemoryEngine {
         var sequence: Int
     }
 
+    /// The records by memory id: the dictionary maps an id to a slot of one array of records
+    /// (slots of deleted records are reused). The dictionary's entries stay small, so that
+    /// growing it moves 20 bytes per memory rather than the whole record, and the records
+    /// themselves are never moved by a rehash.
+    struct RecordStore {
+        private var slotOf: [String: Int32] = [:]
+        private var slots: [Record?] = []
+        private var free: [Int32] = []
+
+        subscript(id: String) -> Record? {
+            get { slotOf[id].flatMap { slots[Int($0)] } }
+            set {
+                if let newValue {
+                    let i = Self.slot(&slotOf[id, default: -1], slots: &slots, free: &free)
+                    slots[Int(i)] = newValue
+                } else {
+                    _ = removeValue(forKey: id)
+                }
+            }
+        }
+
+        /// The slot in `entry`, taking a free one (or a new one) when it holds none (-1).
+        private static func slot(_ entry: inout Int32, slots: inout [Record?], free: inout [Int32]) -> Int32 {
+            if entry < 0 {
+                if let reused = free.popLast() {
+                    entry = reused
+                } else {
+                    slots.append(nil)
+                    entry = Int32(slots.count - 1)
+                }
+            }
+            return entry
+        }
+
+        mutating func removeValue(forKey id: String) -> Record? {
+            guard let i = slotOf.removeValue(forKey: id) else { return nil }
+            free.append(i)
+            defer { slots[Int(i)] = nil }
+            return slots[Int(i)]
+        }
+
+        /// Every stored record.
+        var values: LazyMapSequence<LazyFilterSequence<LazyMapSequence<[Record?], Record?>>, Record> { slots.lazy.compactMap { $0 } }
+    }
+
     /// One goal's state, kept in `State.goals` and mutated in place there.
     struct GoalState {
         var memoryIDs: [String] = []               // insertion order, with tombstones filtered on read
@@ -52,7 +97,7 @@ public final class InMemoryEngine: MemoryEngine {
         static func pack(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
 
         /// Applies one batch of this goal.
-        mutating func apply(_ batch: EngineBatch, records: inout [String: Record], nextSequence: inout Int, expiring: inout Int) -> BatchResult {
+        mutating func apply(_ batch: EngineBatch, records: inout RecordStore, nextSequence: inout Int, expiring: inout Int) -> BatchResult {
             for id in batch.deletes {
                 if let old = records.removeValue(forKey: id) {
                     if old.memory.expiresAt != nil { expiring -= 1 }
@@ -173,7 +218,7 @@ public final class InMemoryEngine: MemoryEngine {
     }
 
     struct State {
-        var records: [String: Record] = [:]
+        var records = RecordStore()
         var nextSequence = 0
         var goalIndex: [String: Int] = [:]
         var goals: [GoalState] = []
