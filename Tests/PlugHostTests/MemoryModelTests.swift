@@ -550,4 +550,33 @@ final class MemoryModelTests: XCTestCase {
         try s.flush()
         XCTAssertEqual(try s.verifyClusters(), [])
     }
+
+    /// The in-memory engine's edge table (open addressing, deletion by shifting back) against a
+    /// dictionary, through growth, wrap-around and many removals.
+    func testEdgeTableMatchesADictionary() {
+        for seed in UInt64(1)...20 {
+            var rng = SplitMix64(seed: seed)
+            var table = EdgeTable()
+            var model: [UInt64: EdgeCounts] = [:]
+            let ids = Int(2 + rng.next() % 60)
+            for step in 0..<4000 {
+                let a = UInt64(rng.next() % UInt64(ids)), b = UInt64(rng.next() % UInt64(ids))
+                guard a != b else { continue }
+                let key = min(a, b) << 32 | max(a, b)
+                let current = model[key] ?? EdgeCounts(co: 0, dep: 0)
+                // Mostly +1; a removal brings an edge back to zero.
+                let (co, dep): (Int32, Int32) = rng.next() % 3 == 0 ? (-current.co, -current.dep) : (1, Int32(rng.next() % 2))
+                let after = table.add(key, co: co, dep: dep)
+                let want = EdgeCounts(co: current.co + co, dep: current.dep + dep)
+                XCTAssertEqual(after, want, "seed \(seed) step \(step)")
+                if want.co == 0 && want.dep == 0 { model.removeValue(forKey: key) } else { model[key] = want }
+                if step % 97 == 0 || step == 3999 {
+                    var stored: [UInt64: EdgeCounts] = [:]
+                    table.forEach { k, c in XCTAssertNil(stored.updateValue(c, forKey: k), "key stored twice") }
+                    XCTAssertEqual(stored, model, "seed \(seed) step \(step)")
+                    XCTAssertEqual(table.count, model.count)
+                }
+            }
+        }
+    }
 }

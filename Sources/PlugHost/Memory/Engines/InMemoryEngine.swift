@@ -76,7 +76,7 @@ public final class InMemoryEngine: MemoryEngine {
         var postings: [Posting] = []
         var heldConcepts = 0
         /// Edge counts by `pack(id(a), id(b))`, `a` preceding `b`.
-        var edges: [UInt64: EdgeCounts] = [:]
+        var edges = EdgeTable()
         /// Shared with the goal's `ClusterState`.
         let pending: PendingMark
         var live = 0
@@ -136,9 +136,7 @@ public final class InMemoryEngine: MemoryEngine {
             edgeCounts.reserveCapacity(batch.edges.count)
             for e in batch.edges {
                 let key = Self.pack(id(e.a, concepts, ids, scan), id(e.b, concepts, ids, scan))
-                // One look-up that inserts when absent; a second only to remove a zeroed edge.
-                let after = Self.add(e, to: &edges[key, default: EdgeCounts(co: 0, dep: 0)])
-                if after.co == 0 && after.dep == 0 { edges.removeValue(forKey: key) }
+                let after = edges.add(key, co: e.co, dep: e.dep)
                 edgeCounts.append(after)
             }
             if !batch.concepts.isEmpty || !batch.edges.isEmpty { pending.value.store(true, ordering: .relaxed) }
@@ -182,13 +180,6 @@ public final class InMemoryEngine: MemoryEngine {
                 for i in concepts.indices where concepts[i].concept == name { return ids[i] }
             }
             return intern(name)
-        }
-
-        @inline(__always)
-        private static func add(_ e: EdgeDelta, to c: inout EdgeCounts) -> EdgeCounts {
-            c.co += e.co
-            c.dep += e.dep
-            return c
         }
     }
 
@@ -344,9 +335,9 @@ public final class InMemoryEngine: MemoryEngine {
             concepts.reserveCapacity(g.heldConcepts)
             for (i, c) in g.conceptSlots.enumerated() where c.count != 0 { concepts[g.conceptNames[i]] = c.count }
             let names = g.conceptNames
-            let edges = g.edges.map { (key, counts) in
-                (a: names[Int(key >> 32)], b: names[Int(key & 0xFFFF_FFFF)], counts: counts)
-            }
+            var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+            edges.reserveCapacity(g.edges.count)
+            g.edges.forEach { key, counts in edges.append((names[Int(key >> 32)], names[Int(key & 0xFFFF_FFFF)], counts)) }
             return ConceptGraphSnapshot(concepts: concepts, edges: edges)
         }
     }
