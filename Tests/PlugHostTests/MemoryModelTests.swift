@@ -512,4 +512,71 @@ final class MemoryModelTests: XCTestCase {
             XCTAssertEqual(try clusterBytes(s), Array(want.utf8), label)
         }
     }
+
+    /// The in-memory engine compacts its indexes once most of a goal's memories are gone;
+    /// recall must give the same answers before and after (newest first, ids reused).
+    func testRecallSurvivesIndexCompaction() throws {
+        let s = try makeMemoryService(optimized: true, clock: ManualClock())
+        var live: [(id: String, concepts: Set<String>, plugin: String)] = []
+        for i in 0..<3000 {
+            let cs = ["k\(i % 7)", "k\(i % 11)"]
+            let plugin = i % 2 == 0 ? "p" : "q"
+            let id = try s.write(MemoryWrite(goal: "g", plugin: plugin, id: "m\(i)", content: "word\(i % 5)", concepts: cs))
+            live.append((id, Set(cs), plugin))
+        }
+        func check(_ label: String) throws {
+            for c in ["k0", "k3", "k6", "k10"] {
+                let want = live.reversed().filter { $0.concepts.contains(c) }.prefix(25).map(\.id)
+                XCTAssertEqual(try s.recall(goal: "g", .concept(c), limit: 25).map(\.memory.id), Array(want), "\(label) \(c)")
+            }
+            for p in ["p", "q"] {
+                let want = live.reversed().filter { $0.plugin == p }.prefix(25).map(\.id)
+                XCTAssertEqual(try s.recall(goal: "g", .plugin(p), limit: 25).map(\.memory.id), Array(want), "\(label) \(p)")
+            }
+            XCTAssertEqual(Set(try s.recall(goal: "g", .text("word3"), limit: 100_000).map(\.memory.id)).count,
+                           live.filter { Int($0.id.dropFirst())! % 5 == 3 }.count, label)
+        }
+        try check("before")
+        // Forget three in four: the goal's index is now mostly tombstones.
+        for i in 0..<3000 where i % 4 != 0 { XCTAssertTrue(try s.forget(id: "m\(i)")) }
+        live.removeAll { Int($0.id.dropFirst())! % 4 != 0 }
+        // Reuse some forgotten ids with other concepts; these writes trigger the compaction.
+        for i in stride(from: 1, to: 400, by: 4) {
+            let cs = ["k\(i % 3)"]
+            _ = try s.write(MemoryWrite(goal: "g", plugin: "q", id: "m\(i)", content: "word\(i % 5)", concepts: cs))
+            live.append(("m\(i)", Set(cs), "q"))
+        }
+        try check("after")
+        try s.flush()
+        XCTAssertEqual(try s.verifyClusters(), [])
+    }
+
+    /// The in-memory engine's edge table (open addressing, deletion by shifting back) against a
+    /// dictionary, through growth, wrap-around and many removals.
+    func testEdgeTableMatchesADictionary() {
+        for seed in UInt64(1)...20 {
+            var rng = SplitMix64(seed: seed)
+            var table = EdgeTable()
+            var model: [UInt64: EdgeCounts] = [:]
+            let ids = Int(2 + rng.next() % 60)
+            for step in 0..<4000 {
+                let a = UInt64(rng.next() % UInt64(ids)), b = UInt64(rng.next() % UInt64(ids))
+                guard a != b else { continue }
+                let key = min(a, b) << 32 | max(a, b)
+                let current = model[key] ?? EdgeCounts(co: 0, dep: 0)
+                // Mostly +1; a removal brings an edge back to zero.
+                let (co, dep): (Int32, Int32) = rng.next() % 3 == 0 ? (-current.co, -current.dep) : (1, Int32(rng.next() % 2))
+                let after = table.add(key, co: co, dep: dep)
+                let want = EdgeCounts(co: current.co + co, dep: current.dep + dep)
+                XCTAssertEqual(after, want, "seed \(seed) step \(step)")
+                if want.co == 0 && want.dep == 0 { model.removeValue(forKey: key) } else { model[key] = want }
+                if step % 97 == 0 || step == 3999 {
+                    var stored: [UInt64: EdgeCounts] = [:]
+                    table.forEach { k, c in XCTAssertNil(stored.updateValue(c, forKey: k), "key stored twice") }
+                    XCTAssertEqual(stored, model, "seed \(seed) step \(step)")
+                    XCTAssertEqual(table.count, model.count)
+                }
+            }
+        }
+    }
 }

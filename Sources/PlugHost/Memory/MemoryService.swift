@@ -14,6 +14,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public let configuration: MemoryConfiguration
 
     private let normalizer: WriteNormalizer
+    /// Copies of `configuration` fields read on every write (reading the struct copies it).
+    private let optimized: Bool
+    private let clock: any WallClock
+    private let theta: Int32
     private let cache: ContextCache
     private let batcher = DependencyBatcher()
     private let clustering: LazyClusteringManager
@@ -31,6 +35,9 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public init(engine: any MemoryEngine, configuration: MemoryConfiguration = MemoryConfiguration()) throws {
         self.engine = engine
         self.configuration = configuration
+        optimized = configuration.optimized
+        clock = configuration.clock
+        theta = configuration.theta
         normalizer = WriteNormalizer(limits: configuration.limits)
         cache = ContextCache(
             capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
@@ -40,9 +47,14 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             timeout: configuration.clusteringTimeout, clock: configuration.clock,
             background: configuration.backgroundClustering && configuration.optimized)
         idPrefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
-        queue = GroupCommitQueue(maxOps: configuration.optimized ? configuration.maxBatchOperations : 1) { [unowned self] ops in
-            self.configuration.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
-        }
+        queue = GroupCommitQueue(
+            maxOps: configuration.optimized ? configuration.maxBatchOperations : 1,
+            commit: { [unowned self] ops in
+                self.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
+            },
+            commitOne: { [unowned self] op in
+                self.optimized ? self.commitOptimized(op) : self.commitEager([op])[0]
+            })
         for goal in try engine.goalsPendingClustering() {
             if configuration.optimized {
                 try clustering.ensureLoaded(goal: goal)
@@ -56,7 +68,42 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     /// Writes one memory; returns its id once the engine acknowledged it.
     public func write(_ write: MemoryWrite) throws -> String {
-        try self.write([write])[0].get()
+        // The same steps as the many-writes path below, for one write without its arrays.
+        guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        let now = clock.now()  // one reading for the sweep check, the write and the cache
+        sweepIfDue(now: now)
+        let cacheStart = DispatchTime.now().uptimeNanoseconds
+        let memory: Memory
+        var handle: ContextCache.Handle?
+        do {
+            memory = try normalizer.normalize(write, id: write.id ?? nextID(), now: now)
+            // Layer 1: the (goal, plugin) context; a fresh one per write in the baseline.
+            let key = ContextCache.Key(goal: memory.goal, plugin: memory.plugin)
+            if optimized {
+                handle = try cache.lookup(key, now: now) { try loadContext(key) }.handle
+            } else {
+                _ = try loadContext(key)
+                statsState.withLock { $0.cacheMisses += 1 }
+            }
+        } catch let e as MemoryError {
+            let cacheNanos = DispatchTime.now().uptimeNanoseconds - cacheStart
+            statsState.withLock {
+                $0.rejected += 1
+                $0.cacheNanos += cacheNanos
+            }
+            throw e
+        } catch {
+            throw MemoryError(.storage, "\(error)")
+        }
+        let cacheNanos = DispatchTime.now().uptimeNanoseconds - cacheStart
+        statsState.withLock { $0.cacheNanos += cacheNanos }
+        switch queue.submit(.write(memory, callerID: write.id != nil)) {
+        case .success(.written(let id)):
+            if let handle { cache.noteWrite(handle, id: id) }
+            return id
+        case .success(.forgotten): throw MemoryError(.storage, "internal: unexpected outcome")
+        case .failure(let e): throw e
+        }
     }
 
     /// Writes many memories through one queue submission (they share commits).
@@ -124,7 +171,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     /// Forgets a memory by id (in `goal` when given); false when there was none.
     public func forget(id: String, goal: String? = nil) throws -> Bool {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
-        let r = queue.submit([.forget(id: id, goal: goal)])[0]
+        let r = queue.submit(.forget(id: id, goal: goal))
         switch r {
         case .success(.forgotten(let removedFrom)):
             if let g = removedFrom { cache.noteForget(goal: g, id: id) }
@@ -163,6 +210,59 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     }
 
     // MARK: - Commits
+
+    /// One operation committed alone (one writer, each write acknowledged before the next):
+    /// a write whose id is free, or a forget of a stored memory, goes straight to a one-memory
+    /// batch; a write whose id is in use takes the general path.
+    private func commitOptimized(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
+        let batchStart = DispatchTime.now().uptimeNanoseconds
+        let m: Memory
+        let isWrite: Bool
+        do {
+            switch op {
+            case .write(let w, _):
+                if try engine.memory(id: w.id) != nil { return commitOptimized([op])[0] }
+                (m, isWrite) = (w, true)
+            case .forget(let id, let goal):
+                guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else { return .success(.forgotten(nil)) }
+                (m, isWrite) = (found, false)
+            }
+        } catch {
+            return .failure(MemoryError(.storage, "reading the engine failed: \(error)"))
+        }
+        let planned = batcher.single(isWrite ? .write(m) : .forget(m))
+        let batch = planned.batch
+        let engineStart = DispatchTime.now().uptimeNanoseconds
+        clustering.beginCommit()
+        defer { clustering.endCommit() }
+        let applied: BatchResult
+        do {
+            try clustering.ensureLoaded(goal: m.goal)
+            applied = try engine.apply([batch])[0]
+        } catch {
+            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+                ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
+            return .failure(e)
+        }
+        let engineEnd = DispatchTime.now().uptimeNanoseconds
+        let changes = GraphChange.from(batch, applied, theta: theta)
+        clustering.record(goal: m.goal, changes: changes, writes: 1)
+        let edgeOps = batch.edges.count
+        statsState.withLock { s in
+            s.commits += 1
+            s.batches += planned.groups
+            if isWrite { s.writes += 1 } else { s.forgets += 1 }
+            s.edgeOps += edgeOps
+            s.edgeOpsUnbatched += planned.unbatchedEdgeOps
+            s.batchNanos += engineStart - batchStart
+            s.engineNanos += engineEnd - engineStart
+        }
+        guard isWrite else {
+            // An expired memory was already gone: forgetting it finds nothing.
+            return .success(.forgotten((m.expiresAt ?? .infinity) > clock.now() ? m.goal : nil))
+        }
+        return .success(.written(m.id))
+    }
 
     private func commitOptimized(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
         var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(nil)), count: ops.count)
@@ -375,8 +475,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     // MARK: - TTL
 
-    private func sweepIfDue() {
-        let now = Int64(configuration.clock.now())
+    private func sweepIfDue() { sweepIfDue(now: clock.now()) }
+
+    private func sweepIfDue(now time: Double) {
+        let now = Int64(time)
         let last = lastSweep.load(ordering: .relaxed)
         guard now > last, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
         _ = try? sweepExpired()

@@ -90,7 +90,7 @@ struct DependencyBatcher: Sendable {
 
     /// The batch of one operation, without the merging dictionaries: its concepts are unique
     /// and sorted, so its pairs are unique too; a dependency marks its pair.
-    private func single(_ op: PlannedOp) -> PlannedBatch {
+    func single(_ op: PlannedOp) -> PlannedBatch {
         let m = op.memory
         let sign: Int32
         switch op {

@@ -71,10 +71,35 @@ final class GroupCommitQueue: @unchecked Sendable {
     private var expected = 1
     private let maxOps: Int
     private let commit: @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>]
+    private let commitOne: @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
 
-    init(maxOps: Int, commit: @escaping @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>]) {
+    /// `commit` commits operations in order; `commitOne` commits a single one (the common case
+    /// of one writer, without the arrays).
+    init(
+        maxOps: Int, commit: @escaping @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>],
+        commitOne: @escaping @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
+    ) {
         self.maxOps = max(1, maxOps)
         self.commit = commit
+        self.commitOne = commitOne
+    }
+
+    /// Submits one operation and returns its result once committed. With no commit under way
+    /// and nothing waiting, the caller commits it at once, without going through the queue.
+    func submit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
+        condition.lock()
+        guard !committing && head == queue.count else {
+            condition.unlock()
+            return submit([op])[0]
+        }
+        committing = true
+        condition.unlock()
+        let r = commitOne(op)
+        condition.lock()
+        committing = false
+        condition.broadcast()
+        condition.unlock()
+        return r
     }
 
     /// Submits `ops` and returns their results once committed (or failed), in order.

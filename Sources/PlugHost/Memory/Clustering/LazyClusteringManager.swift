@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Lazy clustering: per goal, graph changes are queued and clustering runs after
@@ -30,6 +31,16 @@ final class LazyClusteringManager: Sendable {
     /// Goals whose graph is loaded.
     private let loaded = Mutex<Set<String>>([])
     private let queue = DispatchQueue(label: "plughost.clustering", qos: .utility)
+    /// Goals handed to the background worker, and whether it is scheduled or running.
+    private struct Worker {
+        var due: [String] = []
+        var active = false
+        /// Set by `flush`: the worker stops lingering and goes idle as soon as nothing is due.
+        var hurry = false
+    }
+    private let worker = Mutex(Worker())
+    /// What the lingering worker waits on; `flush` signals it to cut the wait short.
+    private let lingerWait = DispatchSemaphore(value: 0)
     private let runs = Atomic<Int>(0)
     private let nanos = Atomic<UInt64>(0)
     private let lastError = Mutex<MemoryError?>(nil)
@@ -109,23 +120,68 @@ final class LazyClusteringManager: Sendable {
 
     /// Queues the changes of a commit for `goal`.
     func record(goal: String, changes: [GraphChange], writes: Int) {
-        let now = clock.now()
         let runNow: Bool = pending.withLock { p in
-            var e = p.removeValue(forKey: goal) ?? Pending()
-            e.changes.append(contentsOf: changes)
-            e.writes += writes
-            if e.oldest == nil { e.oldest = now }
-            let due = e.writes >= threshold && !e.scheduled
-            if due && background { e.scheduled = true }
-            p[goal] = e
-            return due
+            // Updated in place: one hash of the goal, and the queued changes are never copied.
+            add(changes, writes: writes, to: &p[goal, default: Pending()])
         }
         guard runNow else { return }
         if background {
-            queue.async { [self] in run(goal: goal) }
+            schedule(goal)
         } else {
             run(goal: goal)
         }
+    }
+
+    /// Hands a due goal to the background worker, waking it only when it is idle: a worker
+    /// already scheduled or running takes the goal in the same wake-up.
+    private func schedule(_ goal: String) {
+        let wake = worker.withLock { w -> Bool in
+            w.due.append(goal)
+            guard !w.active else { return false }
+            w.active = true
+            return true
+        }
+        if wake { queue.async { [self] in drain() } }
+    }
+
+    /// The background worker: runs due goals until none is left. While writes keep coming it
+    /// stays awake: with nothing due it waits `lingerMicroseconds` and looks again (up to
+    /// `lingerPolls` times) before it goes idle, so that a steady writer finds it active and
+    /// never pays for waking it (a wake-up costs the writer more than a clustering run).
+    private func drain() {
+        var polls = 0
+        while true {
+            let next = worker.withLock { w -> String?? in
+                if !w.due.isEmpty { return .some(w.due.removeFirst()) }
+                if polls < Self.lingerPolls && !w.hurry { return .some(nil) }
+                w.active = false
+                w.hurry = false
+                return .none
+            }
+            switch next {
+            case .some(.some(let goal)):
+                polls = 0
+                run(goal: goal)
+            case .some(.none):
+                polls += 1
+                _ = lingerWait.wait(timeout: .now() + .microseconds(Self.lingerMicroseconds))
+            case .none:
+                return
+            }
+        }
+    }
+
+    private static let lingerPolls = 2
+    private static let lingerMicroseconds = 200
+
+    /// Adds a commit's changes to a goal's pending work; true when a run is due.
+    private func add(_ changes: [GraphChange], writes: Int, to e: inout Pending) -> Bool {
+        if e.changes.isEmpty { e.changes = changes } else { e.changes.append(contentsOf: changes) }
+        e.writes += writes
+        if e.oldest == nil { e.oldest = clock.now() }
+        let due = e.writes >= threshold && !e.scheduled
+        if due && background { e.scheduled = true }
+        return due
     }
 
     /// Runs clustering for goals whose oldest pending write is older than the timeout.
@@ -141,7 +197,7 @@ final class LazyClusteringManager: Sendable {
             return out
         }
         for goal in due {
-            if background { queue.async { [self] in run(goal: goal) } } else { run(goal: goal) }
+            if background { schedule(goal) } else { run(goal: goal) }
         }
     }
 
@@ -162,6 +218,13 @@ final class LazyClusteringManager: Sendable {
             }
         }
         for goal in goals { run(goal: goal) }
+        // A lingering worker would hold up the wait below: it goes idle at once instead.
+        if background && worker.withLock({ w -> Bool in
+            w.hurry = w.active
+            return w.active
+        }) {
+            lingerWait.signal()
+        }
         queue.sync {}
         if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
     }

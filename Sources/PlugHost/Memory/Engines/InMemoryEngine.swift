@@ -3,136 +3,293 @@ import Synchronization
 
 /// The in-memory engine: everything in dictionaries, nothing survives the process.
 /// Used by tests, benchmarks and `--engine memory`.
+///
+/// Each goal interns its concept keys to dense integer ids: holder counts and the
+/// by-concept index are arrays indexed by id, and edges are keyed by the two ids packed into
+/// one `UInt64`, so a write hashes each of its concepts once and never hashes a pair of strings.
 public final class InMemoryEngine: MemoryEngine {
     public var kind: String { "memory" }
 
-    struct Pair: Hashable {
-        var a: String
-        var b: String
+    /// A stored memory and its insertion sequence number (one dictionary for both).
+    struct Record {
+        var memory: Memory
+        var sequence: Int
     }
 
+    /// The records by memory id: the dictionary maps an id to a slot of one array of records
+    /// (slots of deleted records are reused). The dictionary's entries stay small, so that
+    /// growing it moves 20 bytes per memory rather than the whole record, and the records
+    /// themselves are never moved by a rehash.
+    struct RecordStore {
+        private var slotOf: [String: Int32] = [:]
+        private var slots: [Record?] = []
+        private var free: [Int32] = []
+
+        subscript(id: String) -> Record? {
+            get { slotOf[id].flatMap { slots[Int($0)] } }
+            set {
+                if let newValue {
+                    let i = Self.slot(&slotOf[id, default: -1], slots: &slots, free: &free)
+                    slots[Int(i)] = newValue
+                } else {
+                    _ = removeValue(forKey: id)
+                }
+            }
+        }
+
+        /// The slot in `entry`, taking a free one (or a new one) when it holds none (-1).
+        private static func slot(_ entry: inout Int32, slots: inout [Record?], free: inout [Int32]) -> Int32 {
+            if entry < 0 {
+                if let reused = free.popLast() {
+                    entry = reused
+                } else {
+                    slots.append(nil)
+                    entry = Int32(slots.count - 1)
+                }
+            }
+            return entry
+        }
+
+        mutating func removeValue(forKey id: String) -> Record? {
+            guard let i = slotOf.removeValue(forKey: id) else { return nil }
+            free.append(i)
+            defer { slots[Int(i)] = nil }
+            return slots[Int(i)]
+        }
+
+        /// Every stored record.
+        var values: LazyMapSequence<LazyFilterSequence<LazyMapSequence<[Record?], Record?>>, Record> { slots.lazy.compactMap { $0 } }
+    }
+
+    /// One goal's state, kept in `State.goals` and mutated in place there.
     struct GoalState {
         var memoryIDs: [String] = []               // insertion order, with tombstones filtered on read
-        var byConcept: [String: [String]] = [:]
         var byPlugin: [String: [String]] = [:]
-        var conceptCounts: [String: Int32] = [:]
-        var edges: [Pair: EdgeCounts] = [:]
-        var clusters: [String: String] = [:]
-        var pendingClustering = false
+        /// Concept key → dense id, and back. Ids are never reused within a goal.
+        var conceptIDs: [String: Int32] = [:]
+        var conceptNames: [String] = []
+        /// By concept id: holder count and newest posting.
+        var conceptSlots: [ConceptSlot] = []
+        /// The by-concept index: one chain per concept through this array, newest first (stale
+        /// entries filtered on read). One array for all concepts, rather than one per concept:
+        /// a write appends at its end instead of touching (and growing) a small array per concept.
+        var postings: [Posting] = []
+        var heldConcepts = 0
+        /// Edge counts by `pack(id(a), id(b))`, `a` preceding `b`.
+        var edges = EdgeTable()
+        /// Shared with the goal's `ClusterState`.
+        let pending: PendingMark
         var live = 0
+
+        init(pending: PendingMark) { self.pending = pending }
+
+        @inline(__always)
+        mutating func intern(_ name: String) -> Int32 {
+            if let id = conceptIDs[name] { return id }
+            let id = Int32(conceptNames.count)
+            conceptIDs[name] = id
+            conceptNames.append(name)
+            conceptSlots.append(ConceptSlot())
+            return id
+        }
+
+        @inline(__always)
+        static func pack(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+
+        /// Applies one batch of this goal.
+        mutating func apply(_ batch: EngineBatch, records: inout RecordStore, nextSequence: inout Int, expiring: inout Int) -> BatchResult {
+            for id in batch.deletes {
+                if let old = records.removeValue(forKey: id) {
+                    if old.memory.expiresAt != nil { expiring -= 1 }
+                    live -= 1
+                }
+            }
+            // Concept ids of the batch, parallel to `batch.concepts`. The concepts of inserted
+            // memories and the ends of edges are found among them by comparing strings (equal
+            // strings of one batch share storage, so this is a pointer or inline-bits compare)
+            // instead of being hashed again.
+            let concepts = batch.concepts
+            var ids: [Int32] = []
+            ids.reserveCapacity(concepts.count)
+            var conceptCounts: [Int32] = []
+            conceptCounts.reserveCapacity(concepts.count)
+            for d in concepts {
+                let id = intern(d.concept)
+                ids.append(id)
+                let before = conceptSlots[Int(id)].count
+                let n = before + d.delta
+                conceptSlots[Int(id)].count = n
+                if before == 0 && n != 0 { heldConcepts += 1 } else if before != 0 && n == 0 { heldConcepts -= 1 }
+                conceptCounts.append(n)
+            }
+            let scan = concepts.count <= 16
+            for m in batch.inserts {
+                records[m.id] = Record(memory: m, sequence: nextSequence)
+                if m.expiresAt != nil { expiring += 1 }
+                nextSequence += 1
+                memoryIDs.append(m.id)
+                byPlugin[m.plugin, default: []].append(m.id)
+                for c in m.concepts { post(m.id, to: Int(id(c, concepts, ids, scan))) }
+                live += 1
+            }
+            var edgeCounts: [EdgeCounts] = []
+            edgeCounts.reserveCapacity(batch.edges.count)
+            for e in batch.edges {
+                let key = Self.pack(id(e.a, concepts, ids, scan), id(e.b, concepts, ids, scan))
+                let after = edges.add(key, co: e.co, dep: e.dep)
+                edgeCounts.append(after)
+            }
+            if !batch.concepts.isEmpty || !batch.edges.isEmpty { pending.value.store(true, ordering: .relaxed) }
+            // Compact the indexes once tombstones dominate.
+            if memoryIDs.count > 1024 && memoryIDs.count > 2 * live {
+                let goal = batch.goal
+                let records = records
+                let alive = { (id: String) in records[id]?.memory.goal == goal }
+                memoryIDs.removeAll { !alive($0) }
+                // The posting chains are rebuilt from the live memories, oldest first.
+                postings.removeAll(keepingCapacity: true)
+                for k in conceptSlots.indices { conceptSlots[k].head = -1 }
+                for id in memoryIDs {
+                    for c in records[id]!.memory.concepts { post(id, to: Int(intern(c))) }
+                }
+                for k in Array(byPlugin.keys) { byPlugin[k]!.removeAll { !alive($0) || records[$0]!.memory.plugin != k } }
+            }
+            return BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts)
+        }
+
+        @inline(__always)
+        private mutating func post(_ memory: String, to concept: Int) {
+            postings.append(Posting(id: memory, next: conceptSlots[concept].head))
+            conceptSlots[concept].head = Int32(postings.count - 1)
+        }
+
+        /// Memory ids of a concept's chain, newest first.
+        func chain(_ concept: Int32) -> UnfoldSequence<String, Int32> {
+            sequence(state: conceptSlots[Int(concept)].head) { [postings] i in
+                guard i >= 0 else { return nil }
+                defer { i = postings[Int(i)].next }
+                return postings[Int(i)].id
+            }
+        }
+
+        /// The id of a concept of the batch: found among the batch's concepts when they are few,
+        /// else (or when absent, e.g. a concept whose deltas cancelled out) interned.
+        @inline(__always)
+        private mutating func id(_ name: String, _ concepts: [ConceptDelta], _ ids: [Int32], _ scan: Bool) -> Int32 {
+            if scan {
+                for i in concepts.indices where concepts[i].concept == name { return ids[i] }
+            }
+            return intern(name)
+        }
+    }
+
+    /// A concept's holder count and the index of its newest posting (-1: none).
+    struct ConceptSlot {
+        var count: Int32 = 0
+        var head: Int32 = -1
+    }
+
+    /// An entry of a concept's posting chain: a memory id and the next older entry (-1: none).
+    struct Posting {
+        var id: String
+        var next: Int32
+    }
+
+    /// A goal's pending-clustering mark: set by `apply` (under the state lock) and cleared by
+    /// `storeClusters` (under the cluster lock), neither waiting for the other.
+    final class PendingMark: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// A goal's stored cluster assignments. Behind their own lock, so that a clustering run
+    /// storing its results never holds up the writer's `apply`.
+    struct ClusterState {
+        var clusters: [String: String] = [:]
+        let pending = PendingMark()
     }
 
     struct State {
-        var memories: [String: Memory] = [:]
-        var sequence: [String: Int] = [:]
+        var records = RecordStore()
         var nextSequence = 0
-        var goals: [String: GoalState] = [:]
+        var goalIndex: [String: Int] = [:]
+        var goals: [GoalState] = []
         var contexts: [String: [String: [String: String]]] = [:] // goal → plugin → kv
         var expiring = 0                                          // live memories with a TTL
-        var closed = false
+
+        func goal(_ name: String) -> GoalState? { goalIndex[name].map { goals[$0] } }
     }
 
     private let state = Mutex(State())
+    /// Lock order: `state` before `clusterStates`, never the other way.
+    private let clusterStates = Mutex<[String: ClusterState]>([:])
+    private let closed = Atomic<Bool>(false)
+
+    /// The index of a goal in `s.goals`, created when new.
+    private func slot(_ name: String, in s: inout State) -> Int {
+        if let i = s.goalIndex[name] { return i }
+        let mark = clusterStates.withLock { c in
+            if let existing = c[name] { return existing.pending }
+            let new = ClusterState()
+            c[name] = new
+            return new.pending
+        }
+        s.goals.append(GoalState(pending: mark))
+        s.goalIndex[name] = s.goals.count - 1
+        return s.goals.count - 1
+    }
 
     /// Creates an empty engine.
     public init() {}
 
     public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
-        try state.withLock { s in
-            guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        return state.withLock { s in
             var results: [BatchResult] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                // Take the goal out of the dictionary so it is uniquely referenced: mutating a copy
-                // that the dictionary still shares would copy every index of the goal.
-                var g = s.goals.removeValue(forKey: batch.goal) ?? GoalState()
-                for id in batch.deletes {
-                    if let old = s.memories.removeValue(forKey: id) {
-                        if old.expiresAt != nil { s.expiring -= 1 }
-                        s.sequence.removeValue(forKey: id)
-                        g.live -= 1
-                    }
-                }
-                for m in batch.inserts {
-                    s.memories[m.id] = m
-                    if m.expiresAt != nil { s.expiring += 1 }
-                    s.sequence[m.id] = s.nextSequence
-                    s.nextSequence += 1
-                    g.memoryIDs.append(m.id)
-                    g.byPlugin[m.plugin, default: []].append(m.id)
-                    for c in m.concepts { g.byConcept[c, default: []].append(m.id) }
-                    g.live += 1
-                }
-                var conceptCounts: [Int32] = []
-                conceptCounts.reserveCapacity(batch.concepts.count)
-                for d in batch.concepts {
-                    let n = (g.conceptCounts[d.concept] ?? 0) + d.delta
-                    if n == 0 { g.conceptCounts.removeValue(forKey: d.concept) } else { g.conceptCounts[d.concept] = n }
-                    conceptCounts.append(n)
-                }
-                var edgeCounts: [EdgeCounts] = []
-                edgeCounts.reserveCapacity(batch.edges.count)
-                for e in batch.edges {
-                    let key = Pair(a: e.a, b: e.b)
-                    var c = g.edges[key] ?? EdgeCounts(co: 0, dep: 0)
-                    c.co += e.co
-                    c.dep += e.dep
-                    if c.co == 0 && c.dep == 0 { g.edges.removeValue(forKey: key) } else { g.edges[key] = c }
-                    edgeCounts.append(c)
-                }
-                if !batch.concepts.isEmpty || !batch.edges.isEmpty { g.pendingClustering = true }
-                // Compact the indexes once tombstones dominate.
-                if g.memoryIDs.count > 1024 && g.memoryIDs.count > 2 * g.live {
-                    let memories = s.memories
-                    let alive = { (id: String) in memories[id]?.goal == batch.goal }
-                    g.memoryIDs.removeAll { !alive($0) }
-                    for k in Array(g.byConcept.keys) {
-                        g.byConcept[k]!.removeAll { !alive($0) || !(memories[$0]!.concepts.contains(k)) }
-                        if g.byConcept[k]!.isEmpty { g.byConcept.removeValue(forKey: k) }
-                    }
-                    for k in Array(g.byPlugin.keys) { g.byPlugin[k]!.removeAll { !alive($0) || memories[$0]!.plugin != k } }
-                }
-                s.goals[batch.goal] = g
-                results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts))
+                let i = slot(batch.goal, in: &s)
+                results.append(s.goals[i].apply(batch, records: &s.records, nextSequence: &s.nextSequence, expiring: &s.expiring))
             }
             return results
         }
     }
 
     public func memory(id: String) throws -> Memory? {
-        state.withLock { $0.memories[id] }
+        state.withLock { $0.records[id]?.memory }
     }
 
     public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
         state.withLock { s in
             var out: [String: Memory] = [:]
-            for id in ids { if let m = s.memories[id] { out[id] = m } }
+            for id in ids { if let r = s.records[id] { out[id] = r.memory } }
             return out
         }
     }
 
     /// Newest first from an index list that may hold stale entries (forgotten ids, or ids
     /// reused by another memory): `matches` re-checks each entry against the live memory.
-    private func newest(_ ids: [String]?, limit: Int, in s: State, matches: (Memory) -> Bool) -> [Memory] {
-        guard let ids else { return [] }
+    private func newest<S: Sequence<String>>(_ ids: S, limit: Int, in s: State, matches: (Memory) -> Bool) -> [Memory] {
         var out: [Memory] = []
         var seen = Set<String>()
-        for id in ids.reversed() {
+        for id in ids {
             guard out.count < limit else { break }
-            if let m = s.memories[id], matches(m), seen.insert(id).inserted { out.append(m) }
+            if let m = s.records[id]?.memory, matches(m), seen.insert(id).inserted { out.append(m) }
         }
         return out
     }
 
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
-            newest(s.goals[goal]?.byConcept[concept], limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
+            guard let gi = s.goalIndex[goal], let id = s.goals[gi].conceptIDs[concept] else { return [] }
+            return newest(s.goals[gi].chain(id), limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
         }
     }
 
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
-            newest(s.goals[goal]?.byPlugin[plugin], limit: limit, in: s) { $0.goal == goal && $0.plugin == plugin }
+            newest((s.goalIndex[goal].flatMap { s.goals[$0].byPlugin[plugin] } ?? []).reversed(), limit: limit, in: s) {
+                $0.goal == goal && $0.plugin == plugin
+            }
         }
     }
 
@@ -140,18 +297,19 @@ public final class InMemoryEngine: MemoryEngine {
         let terms = Set(TextTerms.terms(text))
         guard !terms.isEmpty else { return [] }
         return state.withLock { s in
-            guard let g = s.goals[goal] else { return [] }
+            guard let g = s.goal(goal) else { return [] }
             var scored: [(RecalledMemory, Int)] = []
             var seen = Set<String>()
             for id in g.memoryIDs {
-                guard let m = s.memories[id], m.goal == goal, seen.insert(id).inserted else { continue }
+                guard let r = s.records[id], r.memory.goal == goal, seen.insert(id).inserted else { continue }
+                let m = r.memory
                 let words = TextTerms.terms(m.content)
                 guard !words.isEmpty else { continue }
                 var hits = 0
                 for w in words where terms.contains(w) { hits += 1 }
                 guard hits > 0 else { continue }
                 let score = Double(hits) / Double(words.count).squareRoot()
-                scored.append((RecalledMemory(memory: m, score: score), s.sequence[id] ?? 0))
+                scored.append((RecalledMemory(memory: m, score: score), r.sequence))
             }
             scored.sort { $0.0.score != $1.0.score ? $0.0.score > $1.0.score : $0.1 > $1.1 }
             return scored.prefix(limit).map(\.0)
@@ -162,8 +320,8 @@ public final class InMemoryEngine: MemoryEngine {
         state.withLock { s in
             var out: [Memory] = []
             guard s.expiring > 0 else { return out }
-            for m in s.memories.values where (m.expiresAt ?? .infinity) <= time {
-                out.append(m)
+            for r in s.records.values where (r.memory.expiresAt ?? .infinity) <= time {
+                out.append(r.memory)
                 if out.count >= limit { break }
             }
             return out
@@ -172,35 +330,45 @@ public final class InMemoryEngine: MemoryEngine {
 
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         state.withLock { s in
-            guard let g = s.goals[goal] else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
-            return ConceptGraphSnapshot(concepts: g.conceptCounts, edges: g.edges.map { ($0.key.a, $0.key.b, $0.value) })
+            guard let g = s.goal(goal) else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
+            var concepts: [String: Int32] = [:]
+            concepts.reserveCapacity(g.heldConcepts)
+            for (i, c) in g.conceptSlots.enumerated() where c.count != 0 { concepts[g.conceptNames[i]] = c.count }
+            let names = g.conceptNames
+            var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+            edges.reserveCapacity(g.edges.count)
+            g.edges.forEach { key, counts in edges.append((names[Int(key >> 32)], names[Int(key & 0xFFFF_FFFF)], counts)) }
+            return ConceptGraphSnapshot(concepts: concepts, edges: edges)
         }
     }
 
     public func goals() throws -> [String] {
-        state.withLock { s in
-            s.goals.filter { $0.value.live > 0 || !$0.value.clusters.isEmpty }.keys.sorted(by: ConceptKey.precedes)
-        }
+        var names = Set(state.withLock { s in s.goalIndex.filter { s.goals[$0.value].live > 0 }.keys })
+        clusterStates.withLock { c in for (goal, state) in c where !state.clusters.isEmpty { names.insert(goal) } }
+        return names.sorted(by: ConceptKey.precedes)
     }
 
     public func clusterAssignments(goal: String) throws -> [String: String] {
-        state.withLock { $0.goals[goal]?.clusters ?? [:] }
+        clusterStates.withLock { $0[goal]?.clusters ?? [:] }
     }
 
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
-        try state.withLock { s in
-            guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
-            var g = s.goals.removeValue(forKey: goal) ?? GoalState()
-            for (concept, cluster) in changes {
-                if let cluster { g.clusters[concept] = cluster } else { g.clusters.removeValue(forKey: concept) }
-            }
-            if complete { g.pendingClustering = false }
-            s.goals[goal] = g
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        clusterStates.withLock { c in
+            // In place: a copy of the state would copy the whole assignment dictionary.
+            Self.store(changes, complete: complete, into: &c[goal, default: ClusterState()])
         }
     }
 
+    private static func store(_ changes: [(concept: String, cluster: String?)], complete: Bool, into c: inout ClusterState) {
+        for (concept, cluster) in changes {
+            if let cluster { c.clusters[concept] = cluster } else { c.clusters.removeValue(forKey: concept) }
+        }
+        if complete { c.pending.value.store(false, ordering: .relaxed) }
+    }
+
     public func goalsPendingClustering() throws -> [String] {
-        state.withLock { s in s.goals.filter(\.value.pendingClustering).keys.sorted(by: ConceptKey.precedes) }
+        clusterStates.withLock { c in c.filter { $0.value.pending.value.load(ordering: .relaxed) }.keys.sorted(by: ConceptKey.precedes) }
     }
 
     public func loadContext(goal: String, plugin: String) throws -> [String: String] {
@@ -208,13 +376,13 @@ public final class InMemoryEngine: MemoryEngine {
     }
 
     public func storeContext(goal: String, plugin: String, key: String, value: String?) throws {
-        try state.withLock { s in
-            guard !s.closed else { throw MemoryError(.closed, "the memory engine is closed") }
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        state.withLock { s in
             s.contexts[goal, default: [:]][plugin, default: [:]][key] = value
         }
     }
 
     public func close() throws {
-        state.withLock { $0.closed = true }
+        closed.store(true, ordering: .releasing)
     }
 }

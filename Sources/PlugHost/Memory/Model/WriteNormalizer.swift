@@ -33,29 +33,52 @@ struct WriteNormalizer: Sendable {
         if let ttl = w.ttlMilliseconds, ttl < 0 {
             throw MemoryError(.invalid, "ttl is negative (\(ttl) ms)")
         }
-        func key(_ raw: String, _ field: String) throws -> String {
+        // Field names are built only for an error message.
+        func key(_ raw: String, _ field: @autoclosure () -> String) throws -> String {
             let k = ConceptKey.normalize(raw)
-            guard !k.isEmpty else { throw MemoryError(.invalid, "\(field) \(raw.debugDescription) is empty after normalisation") }
+            guard !k.isEmpty else { throw MemoryError(.invalid, "\(field()) \(raw.debugDescription) is empty after normalisation") }
             guard k.utf8.count <= limits.maxKeyBytes else {
-                throw MemoryError(.limit, "\(field) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
+                throw MemoryError(.limit, "\(field()) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
             }
             return k
         }
-        var set = Set<String>()
-        set.reserveCapacity(w.concepts.count + 2 * w.dependsOn.count)
-        for (i, c) in w.concepts.enumerated() { set.insert(try key(c, "concepts[\(i)]")) }
+        // The concept set: keys sorted in UTF-8 byte order, duplicates dropped (a sort of a few
+        // keys and one pass, rather than a hash set).
+        var keys: [String] = []
+        keys.reserveCapacity(w.concepts.count + 2 * w.dependsOn.count)
+        for (i, c) in w.concepts.enumerated() { keys.append(try key(c, "concepts[\(i)]")) }
         var deps: [Dependency] = []
-        var seenDeps = Set<Dependency>()
+        deps.reserveCapacity(w.dependsOn.count)
+        var seenDeps = Set<Dependency>()  // only for many pairs; a few are compared directly
         for (i, d) in w.dependsOn.enumerated() {
             let from = try key(d.from, "depends_on[\(i)].from")
             let to = try key(d.to, "depends_on[\(i)].to")
             guard from != to else { continue }
-            set.insert(from)
-            set.insert(to)
+            keys.append(from)
+            keys.append(to)
             let dep = Dependency(from, to)
-            if seenDeps.insert(dep).inserted { deps.append(dep) }
+            if w.dependsOn.count > 8 ? seenDeps.insert(dep).inserted : !deps.contains(dep) { deps.append(dep) }
         }
-        let concepts = set.sorted(by: ConceptKey.precedes)
+        if keys.count <= 8 {  // insertion sort: a write has a few keys
+            for i in keys.indices.dropFirst() {
+                var j = i
+                while j > 0 && ConceptKey.precedes(keys[j], keys[j - 1]) {
+                    keys.swapAt(j, j - 1)
+                    j -= 1
+                }
+            }
+        } else {
+            keys.sort(by: ConceptKey.precedes)
+        }
+        if keys.count > 1 {  // drop duplicates in place (they are adjacent now)
+            var kept = 1
+            for i in 1..<keys.count where keys[i] != keys[kept - 1] {
+                if i != kept { keys.swapAt(i, kept) }
+                kept += 1
+            }
+            keys.removeLast(keys.count - kept)
+        }
+        let concepts = keys
         let expires = w.ttlMilliseconds.flatMap { $0 > 0 ? now + Double($0) / 1000 : nil }
         return Memory(
             id: id, goal: w.goal, plugin: w.plugin, content: w.content, concepts: concepts,
