@@ -27,6 +27,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     private let idCounter = Atomic<UInt64>(0)
     private let lastSweep = Atomic<Int64>(0)
     private let closed = Atomic<Bool>(false)
+    /// True over a ``SharedMemoryEngine`` (several hosts): clustering is the engine's.
+    private let sharedEngine: Bool
     /// Over a shared engine: the context version each cached context was loaded at.
     private let contextVersions = Mutex<[ContextCache.Key: Int64]>([:])
 
@@ -35,6 +37,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public init(engine: any MemoryEngine, configuration: MemoryConfiguration = MemoryConfiguration()) throws {
         self.engine = engine
         self.configuration = configuration
+        sharedEngine = engine is any SharedMemoryEngine
         optimized = configuration.optimized
         clock = configuration.clock
         theta = configuration.theta
@@ -228,7 +231,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                 (m, isWrite) = (found, false)
             }
         } catch {
-            return .failure(MemoryError(.storage, "reading the engine failed: \(error)"))
+            return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)"))
         }
         let planned = batcher.single(isWrite ? .write(m) : .forget(m))
         let batch = planned.batch
@@ -245,7 +248,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             return .failure(e)
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
-        let changes = GraphChange.from(batch, applied, theta: theta)
+        // A shared engine clusters from its stored counts: no graph changes to queue.
+        let changes = sharedEngine ? [] : GraphChange.from(batch, applied, theta: theta)
         clustering.record(goal: m.goal, changes: changes, writes: 1)
         let edgeOps = batch.edges.count
         statsState.withLock { s in
@@ -346,7 +350,6 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
         var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0
-        let sharedEngine = engine is any SharedMemoryEngine
         for (b, r) in zip(batches, applied) {
             // A shared engine clusters from its stored counts: no graph changes to queue.
             let changes = sharedEngine ? [] : GraphChange.from(b.batch, r, theta: configuration.theta)

@@ -72,6 +72,9 @@ final class GroupCommitQueue: @unchecked Sendable {
     private let maxOps: Int
     private let commit: @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>]
     private let commitOne: @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
+    /// Stands for a caller committing alone through `submit(_ op:)` (one at a time: it is the
+    /// leader meanwhile).
+    private let solo = Waiter(count: 0)
 
     /// `commit` commits operations in order; `commitOne` commits a single one (the common case
     /// of one writer, without the arrays).
@@ -84,21 +87,28 @@ final class GroupCommitQueue: @unchecked Sendable {
         self.commitOne = commitOne
     }
 
-    /// Submits one operation and returns its result once committed. With no commit under way
-    /// and nothing waiting, the caller commits it at once, without going through the queue.
+    /// Submits one operation and returns its result once committed. With no leader and nothing
+    /// queued, the caller commits it at once through `commitOne`, without the queue's arrays;
+    /// callers arriving meanwhile queue up, and the oldest of them leads next.
     func submit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
-        condition.lock()
-        guard !committing && head == queue.count else {
-            condition.unlock()
+        lock.lock()
+        guard leader == nil, head == queue.count else {
+            lock.unlock()
             return submit([op])[0]
         }
-        committing = true
-        condition.unlock()
+        leader = solo
+        lock.unlock()
         let r = commitOne(op)
-        condition.lock()
-        committing = false
-        condition.broadcast()
-        condition.unlock()
+        lock.lock()
+        expected = max(1, 1 + queuedSubmissions)
+        if head < queue.count {
+            let next = queue[head].waiter
+            leader = next
+            next.semaphore.signal()
+        } else {
+            leader = nil
+        }
+        lock.unlock()
         return r
     }
 

@@ -161,8 +161,9 @@ final class ContextCache: Sendable {
     /// Drops one entry (another host changed it); a load under way is not cached.
     func invalidate(_ key: Key) {
         state.withLock { s in
-            s.entries.removeValue(forKey: key)
-            s.generation[key, default: 0] += 1
+            let i = s.slot(key)
+            s.drop(i)
+            s.slots[i].generation += 1
         }
     }
 
