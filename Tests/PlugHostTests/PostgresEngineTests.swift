@@ -133,6 +133,23 @@ final class PostgresEngineTests: XCTestCase {
         try s.close()
     }
 
+    func testNULCharactersAreRejectedAloneNotTheWholeCommit() throws {
+        let url = try freshDatabase()
+        let s = try service(url)
+        let results = s.write([
+            MemoryWrite(goal: "g", plugin: "p", content: "fine", concepts: ["a"]),
+            MemoryWrite(goal: "g", plugin: "p", content: "bad\u{0}text", concepts: ["a"]),
+            MemoryWrite(goal: "g", plugin: "p", content: "fine too", concepts: ["a\u{0}b"]),
+            MemoryWrite(goal: "g", plugin: "p", content: "also fine", concepts: ["a", "b"]),
+        ])
+        XCTAssertNoThrow(try results[0].get())
+        XCTAssertThrowsError(try results[1].get()) { XCTAssertTrue("\($0)".contains("content contains a NUL"), "\($0)") }
+        XCTAssertThrowsError(try results[2].get()) { XCTAssertTrue("\($0)".contains("concepts[0] contains a NUL"), "\($0)") }
+        XCTAssertNoThrow(try results[3].get())
+        XCTAssertEqual(try s.recall(goal: "g", .concept("a")).count, 2)
+        try s.close()
+    }
+
     // MARK: - Contexts
 
     func testContextsPersistAndAreNotServedStaleAcrossHosts() throws {

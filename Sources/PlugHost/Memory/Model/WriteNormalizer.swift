@@ -30,6 +30,15 @@ struct WriteNormalizer: Sendable {
                 throw MemoryError(.invalid, "metadata is not a JSON object")
             }
         }
+        // Text storage (PostgreSQL) cannot hold U+0000, and C plugins could never see past one.
+        func noNUL(_ s: String, _ field: String) throws {
+            guard !s.utf8.contains(0) else { throw MemoryError(.invalid, "\(field) contains a NUL character (U+0000)") }
+        }
+        try noNUL(w.goal, "goal")
+        try noNUL(w.plugin, "plugin")
+        if let given = w.id { try noNUL(given, "id") }
+        try noNUL(w.content, "content")
+        if let m = w.metadata { try noNUL(m, "metadata") }
         if let ttl = w.ttlMilliseconds, ttl < 0 {
             throw MemoryError(.invalid, "ttl is negative (\(ttl) ms)")
         }
@@ -37,6 +46,7 @@ struct WriteNormalizer: Sendable {
         func key(_ raw: String, _ field: @autoclosure () -> String) throws -> String {
             let k = ConceptKey.normalize(raw)
             guard !k.isEmpty else { throw MemoryError(.invalid, "\(field()) \(raw.debugDescription) is empty after normalisation") }
+            guard !k.utf8.contains(0) else { throw MemoryError(.invalid, "\(field()) contains a NUL character (U+0000)") }
             guard k.utf8.count <= limits.maxKeyBytes else {
                 throw MemoryError(.limit, "\(field()) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
             }
