@@ -4,6 +4,14 @@ import Foundation
 struct WriteNormalizer: Sendable {
     let limits: MemoryLimits
 
+    /// Whether `s` holds U+0000 (memchr over the contiguous UTF-8 of a native string).
+    @inline(__always)
+    static func hasNUL(_ s: String) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { b in
+            b.count > 0 && memchr(b.baseAddress!, 0, b.count) != nil
+        } ?? s.utf8.contains(0)
+    }
+
     func normalize(_ w: MemoryWrite, id: String, now: Double) throws -> Memory {
         guard !w.goal.isEmpty else { throw MemoryError(.invalid, "goal is empty") }
         guard !w.plugin.isEmpty else { throw MemoryError(.invalid, "plugin is empty") }
@@ -32,7 +40,7 @@ struct WriteNormalizer: Sendable {
         }
         // Text storage (PostgreSQL) cannot hold U+0000, and C plugins could never see past one.
         func noNUL(_ s: String, _ field: String) throws {
-            guard !s.utf8.contains(0) else { throw MemoryError(.invalid, "\(field) contains a NUL character (U+0000)") }
+            guard !Self.hasNUL(s) else { throw MemoryError(.invalid, "\(field) contains a NUL character (U+0000)") }
         }
         try noNUL(w.goal, "goal")
         try noNUL(w.plugin, "plugin")
@@ -46,7 +54,7 @@ struct WriteNormalizer: Sendable {
         func key(_ raw: String, _ field: @autoclosure () -> String) throws -> String {
             let k = ConceptKey.normalize(raw)
             guard !k.isEmpty else { throw MemoryError(.invalid, "\(field()) \(raw.debugDescription) is empty after normalisation") }
-            guard !k.utf8.contains(0) else { throw MemoryError(.invalid, "\(field()) contains a NUL character (U+0000)") }
+            guard !Self.hasNUL(k) else { throw MemoryError(.invalid, "\(field()) contains a NUL character (U+0000)") }
             guard k.utf8.count <= limits.maxKeyBytes else {
                 throw MemoryError(.limit, "\(field()) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
             }
