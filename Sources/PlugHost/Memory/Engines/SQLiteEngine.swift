@@ -21,7 +21,7 @@ import Synchronization
 /// returns only after `COMMIT` did, and any SQLite error rolls everything back. The hot loops
 /// use GRDB's cached prepared statements stepped through the SQLite C API (bind, step, reset),
 /// with hand-encoded JSON columns; the engine maintains both FTS5 indexes (`memory_concepts`,
-/// `memories_fts`; see ``SQLiteSchema``). A second process writing the same file waits up to
+/// `memories_fts`; see `SQLiteSchema`). A second process writing the same file waits up to
 /// `busyTimeout` seconds for the write lock, then fails with an error saying so.
 ///
 /// Every error names the database file.

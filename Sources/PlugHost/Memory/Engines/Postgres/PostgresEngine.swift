@@ -4,7 +4,7 @@ import PostgresNIO
 /// The PostgreSQL engine: one memory shared by many hosts (`--engine postgres --db URL`).
 ///
 /// - Every commit of the write path is one round trip: a call of the server-side function
-///   `plughost.apply` (see ``PostgresSchema``), which deletes and inserts the commit's memories
+///   `plughost.apply` (see `PostgresSchema`), which deletes and inserts the commit's memories
 ///   and applies the count changes as `count = count + delta` upserts, in one statement and so
 ///   in one transaction. A write is acknowledged only after that statement returned.
 /// - Clustering is done from the stored edge counts by one host at a time per goal
