@@ -187,16 +187,7 @@ final class PostgresEngineTests: XCTestCase {
         return (p, input, output)
     }
 
-    /// Reads a line (up to a newline) from `pipe`; nil at end of file.
-    private func readLine(_ pipe: Pipe) -> String? {
-        var bytes: [UInt8] = []
-        while true {
-            let d = pipe.fileHandleForReading.readData(ofLength: 1)
-            guard let b = d.first else { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
-            if b == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
-            bytes.append(b)
-        }
-    }
+    private func readLine(_ pipe: Pipe) -> String? { FleetBenchmark.readLine(pipe) }
 
     /// Every acknowledged write of `ops` (all acknowledged) is stored, every forgotten one is gone.
     private func assertAllPresent(_ ops: [WorkloadOp], engine: any MemoryEngine, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -49,8 +49,6 @@ public enum FleetBenchmark {
         public var seconds: Double
         /// Commits made.
         public var commits: Int
-        /// Digest of the clusters this host read after its flush.
-        public var digest: String
     }
 
     /// The workload of host `host`: the shared seeded workload's shape, with ids of its own.
@@ -119,9 +117,7 @@ public enum FleetBenchmark {
         let seconds = Double(monotonicNanos() - start) / 1e9
         try service.flush()
         let s = service.stats
-        return WorkerReport(
-            writes: s.writes, forgets: s.forgets, seconds: seconds, commits: s.commits,
-            digest: CanonicalClusters.digest(try service.clusters()))
+        return WorkerReport(writes: s.writes, forgets: s.forgets, seconds: seconds, commits: s.commits)
     }
 
     /// Runs every configuration `runs` times, round-robin so that pairs share a round.
@@ -214,6 +210,19 @@ public enum FleetBenchmark {
         return c.string ?? ""
     }
 
+    /// Reads one line (without its newline) from `pipe`, byte by byte so that nothing after it
+    /// is consumed; nil at end of file.
+    static func readLine(_ pipe: Pipe) -> String? {
+        var bytes: [UInt8] = []
+        while true {
+            guard let b = pipe.fileHandleForReading.readData(ofLength: 1).first else {
+                return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+            }
+            if b == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(b)
+        }
+    }
+
     /// Starts `hosts` workers, waits until every one is ready, starts them together and
     /// collects their reports.
     static func runHosts(executable: String, url: String, hosts: Int, operations: Int, writers: Int, optimized: Bool, seed: UInt64) throws -> [WorkerReport] {
@@ -229,16 +238,7 @@ public enum FleetBenchmark {
             try p.run()
             procs.append((p, input, output))
         }
-        func line(_ pipe: Pipe) -> String {
-            var bytes: [UInt8] = []
-            while true {
-                let d = pipe.fileHandleForReading.readData(ofLength: 1)
-                guard let b = d.first, b != UInt8(ascii: "\n") else { break }
-                bytes.append(b)
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        for (i, (p, _, out)) in procs.enumerated() where line(out) != "ready" {
+        for (i, (p, _, out)) in procs.enumerated() where readLine(out) != "ready" {
             for (q, _, _) in procs { q.terminate() }
             p.waitUntilExit()
             throw MemoryError(.storage, "fleet worker \(i) did not start (exit \(p.terminationStatus))")

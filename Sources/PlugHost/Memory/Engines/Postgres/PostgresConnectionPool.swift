@@ -51,30 +51,52 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Runs `body` with a connection of the pool. A connection that failed is closed rather
-    /// than returned to the pool.
-    func withConnection<T>(_ what: @autoclosure () -> String, _ body: (PostgresConnection) throws -> T) throws -> T {
+    /// than returned to the pool. With `retries`, a deadlock or serialization failure between
+    /// hosts (the server rolled the transaction back, so nothing of it happened) runs `body`
+    /// again, up to that many times.
+    func withConnection<T>(_ what: @autoclosure () -> String, retries: Int = 0, _ body: (PostgresConnection) throws -> T) throws -> T {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory engine is closed") }
         slots.wait()
         defer { slots.signal() }
-        let connection = try lease(what())
-        do {
-            let result = try body(connection)
-            giveBack(connection)
-            return result
-        } catch {
-            if connection.isClosed || Self.isConnectionFailure(error) {
-                _ = try? connection.close().wait()
-            } else {
+        var attempt = 0
+        while true {
+            let connection = try lease(what())
+            do {
+                let result = try body(connection)
                 giveBack(connection)
+                return result
+            } catch {
+                if connection.isClosed || Self.isConnectionFailure(error) {
+                    _ = try? connection.close().wait()
+                } else {
+                    giveBack(connection)
+                }
+                let state = Self.sqlState(error)
+                guard attempt < retries, state == "40P01" || state == "40001" else { throw describe(error, what()) }
+                attempt += 1
+                usleep(UInt32.random(in: 100...2000) * UInt32(attempt))
             }
-            throw describe(error, what())
         }
     }
 
     /// Runs one statement on a pooled connection and returns all of its rows.
     @discardableResult
-    func query(_ what: @autoclosure () -> String, _ q: PostgresQuery) throws -> PostgresQueryResult {
-        try withConnection(what()) { try run($0, q) }
+    func query(_ what: @autoclosure () -> String, retries: Int = 0, _ q: PostgresQuery) throws -> PostgresQueryResult {
+        try withConnection(what(), retries: retries) { try run($0, q) }
+    }
+
+    /// Runs `body` between BEGIN (with `mode`, e.g. "ISOLATION LEVEL REPEATABLE READ") and
+    /// COMMIT on `connection`; rolls back when it throws.
+    func transaction<T>(_ connection: PostgresConnection, _ mode: String = "", _ body: () throws -> T) throws -> T {
+        try run(connection, PostgresQuery(unsafeSQL: "BEGIN \(mode)"))
+        do {
+            let result = try body()
+            try run(connection, "COMMIT")
+            return result
+        } catch {
+            _ = try? run(connection, "ROLLBACK")
+            throw error
+        }
     }
 
     /// Runs one statement on `connection` and returns all of its rows.

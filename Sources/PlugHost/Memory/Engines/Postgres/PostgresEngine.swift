@@ -18,6 +18,7 @@ public final class PostgresEngine: SharedMemoryEngine {
     /// Where the engine is connected.
     public let location: PostgresLocation
     private let pool: PostgresConnectionPool
+    /// Attempts again after a deadlock or serialization failure between hosts.
     private static let retries = 5
 
     /// Connects (bounded by the URL's `connect_timeout`, 5 s by default), then creates or
@@ -63,8 +64,7 @@ public final class PostgresEngine: SharedMemoryEngine {
                 throw MemoryError(.storage, "\(location.redacted) was written by a newer plughost (schema \(current); this build knows up to \(PostgresSchema.version)); upgrade plughost")
             }
             guard current < PostgresSchema.version else { return }
-            try pool.run(c, "BEGIN")
-            do {
+            try pool.transaction(c) {
                 try pool.run(c, "CREATE SCHEMA IF NOT EXISTS plughost")
                 try pool.run(c, "CREATE TABLE IF NOT EXISTS plughost.meta (key text PRIMARY KEY, value text NOT NULL)")
                 if current < 1 { for statement in PostgresSchema.v1 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) } }
@@ -73,10 +73,6 @@ public final class PostgresEngine: SharedMemoryEngine {
                     INSERT INTO plughost.meta (key, value) VALUES ('schema_version', \(v))
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value
                     """)
-                try pool.run(c, "COMMIT")
-            } catch {
-                _ = try? pool.run(c, "ROLLBACK")
-                throw error
             }
         }
     }
@@ -97,9 +93,8 @@ public final class PostgresEngine: SharedMemoryEngine {
             }
         }
         json += "]"
-        let rows = try withRetry("committing \(ord) writes and \(deletes.count) forgets") {
-            try pool.query("committing", "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
-        }
+        let rows = try pool.query("committing \(ord) writes and \(deletes.count) forgets", retries: Self.retries,
+                                  "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
         var concepts: [Key: Int32] = [:]
         var edges: [Key: EdgeCounts] = [:]
         for row in rows {
@@ -114,10 +109,10 @@ public final class PostgresEngine: SharedMemoryEngine {
         for b in batches {
             // A key missing from the reply had no net change (another host's commit cancelled
             // it out, e.g. both forgot the same memory): read its count.
-            var missingConcepts = b.concepts.filter { concepts[Key(b.goal, $0.concept, "")] == nil }.map(\.concept)
-            var missingEdges = b.edges.filter { edges[Key(b.goal, $0.a, $0.b)] == nil }
+            let missingConcepts = b.concepts.filter { concepts[Key(b.goal, $0.concept, "")] == nil }.map(\.concept)
+            let missingEdges = b.edges.filter { edges[Key(b.goal, $0.a, $0.b)] == nil }
             if !missingConcepts.isEmpty || !missingEdges.isEmpty {
-                try readCounts(goal: b.goal, concepts: &missingConcepts, edges: &missingEdges, into: &concepts, &edges)
+                try readCounts(goal: b.goal, concepts: missingConcepts, edges: missingEdges, into: &concepts, &edges)
             }
             results.append(BatchResult(
                 conceptCounts: b.concepts.map { concepts[Key(b.goal, $0.concept, "")] ?? 0 },
@@ -131,11 +126,11 @@ public final class PostgresEngine: SharedMemoryEngine {
         init(_ goal: String, _ a: String, _ b: String) { self.goal = goal; self.a = a; self.b = b }
     }
 
-    private func readCounts(goal: String, concepts: inout [String], edges: inout [EdgeDelta],
+    private func readCounts(goal: String, concepts: [String], edges: [EdgeDelta],
                             into conceptCounts: inout [Key: Int32], _ edgeCounts: inout [Key: EdgeCounts]) throws {
-        let cs = concepts, ea = edges.map(\.a), eb = edges.map(\.b)
+        let ea = edges.map(\.a), eb = edges.map(\.b)
         for row in try pool.query("reading counts", """
-            SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND concept = ANY(\(cs))
+            SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND concept = ANY(\(concepts))
             """) {
             let (c, n) = try row.decode((String, Int32).self)
             conceptCounts[Key(goal, c, "")] = n
@@ -146,20 +141,6 @@ public final class PostgresEngine: SharedMemoryEngine {
             """) {
             let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
             edgeCounts[Key(goal, a, b)] = EdgeCounts(co: co, dep: dep)
-        }
-    }
-
-    /// Runs `body`, again after a deadlock or serialization failure between hosts (the server
-    /// rolled the statement back, so nothing of it happened).
-    private func withRetry<T>(_ what: String, _ body: () throws -> T) throws -> T {
-        var attempt = 0
-        while true {
-            do {
-                return try body()
-            } catch let e as MemoryError where attempt < Self.retries && (e.message.contains("SQLSTATE 40P01") || e.message.contains("SQLSTATE 40001")) {
-                attempt += 1
-                usleep(UInt32.random(in: 100...2000) * UInt32(attempt))
-            }
         }
     }
 
@@ -216,7 +197,14 @@ public final class PostgresEngine: SharedMemoryEngine {
     private static func memory(_ row: PostgresRow) throws -> Memory {
         let (id, goal, plugin, content, concepts, from, to, metadata, created, expires) =
             try row.decode((String, String, String, String, [String], [String], [String], String?, Double, Double?).self)
-        return Memory(
+        return memory(id, goal, plugin, content, concepts, from, to, metadata, created, expires)
+    }
+
+    private static func memory(
+        _ id: String, _ goal: String, _ plugin: String, _ content: String, _ concepts: [String],
+        _ from: [String], _ to: [String], _ metadata: String?, _ created: Double, _ expires: Double?
+    ) -> Memory {
+        Memory(
             id: id, goal: goal, plugin: plugin, content: content, concepts: concepts,
             dependsOn: zip(from, to).map { Dependency($0, $1) }, metadata: metadata,
             createdAt: created, expiresAt: expires)
@@ -266,8 +254,9 @@ public final class PostgresEngine: SharedMemoryEngine {
             WHERE goal = \(goal) AND tsv @@ q ORDER BY score DESC, seq DESC LIMIT \(limit)
             """)
         return try rows.map { row in
-            let score = try row.decode((String, String, String, String, [String], [String], [String], String?, Double, Double?, Double).self).10
-            return RecalledMemory(memory: try Self.memory(row), score: score)
+            let (id, g, plugin, content, concepts, from, to, metadata, created, expires, score) =
+                try row.decode((String, String, String, String, [String], [String], [String], String?, Double, Double?, Double).self)
+            return RecalledMemory(memory: Self.memory(id, g, plugin, content, concepts, from, to, metadata, created, expires), score: score)
         }
     }
 
@@ -283,9 +272,7 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         try pool.withConnection("reading the concept graph of goal \(goal.debugDescription)") { c in
-            try pool.run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            defer { _ = try? pool.run(c, "COMMIT") }
-            return try graph(c, goal: goal)
+            try pool.transaction(c, "ISOLATION LEVEL REPEATABLE READ READ ONLY") { try graph(c, goal: goal) }
         }
     }
 
@@ -323,18 +310,13 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         try pool.withConnection("storing the clusters of goal \(goal.debugDescription)") { c in
-            try pool.run(c, "BEGIN")
-            do {
+            try pool.transaction(c) {
                 try writeClusters(c, goal: goal, changes: changes)
                 if complete {
                     // (The write path uses recluster(goal:theta:) over this engine, which clears
                     // only the changes it saw.)
                     try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal)")
                 }
-                try pool.run(c, "COMMIT")
-            } catch {
-                _ = try? pool.run(c, "ROLLBACK")
-                throw error
             }
         }
     }
@@ -363,39 +345,32 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     @discardableResult
     public func recluster(goal: String, theta: Int32) throws -> Int {
-        try withRetry("re-clustering goal \(goal.debugDescription)") {
-            try pool.withConnection("re-clustering goal \(goal.debugDescription)") { c in
-                try pool.run(c, "BEGIN")
-                do {
-                    // One host at a time per goal; released at COMMIT or ROLLBACK.
-                    try pool.run(c, "SELECT pg_advisory_xact_lock(hashtextextended('plughost.cluster:' || \(goal), 0))")
-                    // The pending changes first: a commit landing between this read and the
-                    // graph's stays pending (clustered again later), never cleared unseen.
-                    let seen = try pool.run(c, "SELECT seq FROM plughost.goal_changes WHERE goal = \(goal)")
-                        .map { try $0.decode(Int64.self) }
-                    let snapshot = try graph(c, goal: goal, theta: theta)
-                    let assignments = FullClustering.assignments(snapshot, theta: theta)
-                    var stored: [String: String] = [:]
-                    for row in try pool.run(c, "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
-                        let (k, v) = try row.decode((String, String).self)
-                        stored[k] = v
-                    }
-                    var changes: [(concept: String, cluster: String?)] = []
-                    for (k, v) in assignments where stored[k] != v { changes.append((k, v)) }
-                    for k in stored.keys where assignments[k] == nil { changes.append((k, nil)) }
-                    try writeClusters(c, goal: goal, changes: changes)
-                    // Rows whose counts fell to zero are no longer needed.
-                    try pool.run(c, "DELETE FROM plughost.edges WHERE goal = \(goal) AND co = 0 AND dep = 0")
-                    try pool.run(c, "DELETE FROM plughost.concepts WHERE goal = \(goal) AND count = 0")
-                    if !seen.isEmpty {
-                        try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal) AND seq = ANY(\(seen))")
-                    }
-                    try pool.run(c, "COMMIT")
-                    return snapshot.edges.count
-                } catch {
-                    _ = try? pool.run(c, "ROLLBACK")
-                    throw error
+        try pool.withConnection("re-clustering goal \(goal.debugDescription)", retries: Self.retries) { c in
+            try pool.transaction(c) {
+                // One host at a time per goal; released at COMMIT or ROLLBACK.
+                try pool.run(c, "SELECT pg_advisory_xact_lock(hashtextextended('plughost.cluster:' || \(goal), 0))")
+                // The pending changes first: a commit landing between this read and the
+                // graph's stays pending (clustered again later), never cleared unseen.
+                let seen = try pool.run(c, "SELECT seq FROM plughost.goal_changes WHERE goal = \(goal)")
+                    .map { try $0.decode(Int64.self) }
+                let snapshot = try graph(c, goal: goal, theta: theta)
+                let assignments = FullClustering.assignments(snapshot, theta: theta)
+                var stored: [String: String] = [:]
+                for row in try pool.run(c, "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
+                    let (k, v) = try row.decode((String, String).self)
+                    stored[k] = v
                 }
+                var changes: [(concept: String, cluster: String?)] = []
+                for (k, v) in assignments where stored[k] != v { changes.append((k, v)) }
+                for k in stored.keys where assignments[k] == nil { changes.append((k, nil)) }
+                try writeClusters(c, goal: goal, changes: changes)
+                // Rows whose counts fell to zero are no longer needed.
+                try pool.run(c, "DELETE FROM plughost.edges WHERE goal = \(goal) AND co = 0 AND dep = 0")
+                try pool.run(c, "DELETE FROM plughost.concepts WHERE goal = \(goal) AND count = 0")
+                if !seen.isEmpty {
+                    try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal) AND seq = ANY(\(seen))")
+                }
+                return snapshot.edges.count
             }
         }
     }
@@ -438,7 +413,7 @@ public final class PostgresEngine: SharedMemoryEngine {
                 \(bump)
                 """
         }
-        _ = try withRetry(what) { try pool.query(what, PostgresQuery(unsafeSQL: sql, binds: bindings)) }
+        try pool.query(what, retries: Self.retries, PostgresQuery(unsafeSQL: sql, binds: bindings))
     }
 
     public func contextVersion(goal: String, plugin: String) throws -> Int64 {

@@ -180,13 +180,11 @@ enum PostgresSchema {
                 RETURNING t.goal, t.a, t.b, t.co, t.dep
             ),
             gup AS (
-                INSERT INTO plughost.goal_changes AS g (goal)
-                SELECT DISTINCT c.goal FROM changed c
-                RETURNING g.goal
+                -- Runs although nothing reads it (PostgreSQL runs every data-modifying CTE).
+                INSERT INTO plughost.goal_changes (goal) SELECT DISTINCT c.goal FROM changed c
             )
             SELECT 'c'::text, cup.goal::text, cup.concept::text, NULL::text, cup.count, 0 FROM cup
-            UNION ALL SELECT 'e'::text, eup.goal::text, eup.a::text, eup.b::text, eup.co, eup.dep FROM eup
-            UNION ALL SELECT 'g'::text, gup.goal::text, NULL::text, NULL::text, 0, 0 FROM gup;
+            UNION ALL SELECT 'e'::text, eup.goal::text, eup.a::text, eup.b::text, eup.co, eup.dep FROM eup;
         END
         $fn$
         """,
