@@ -286,7 +286,14 @@ final class PostgresEngineTests: XCTestCase {
             if kind == "w" { live.insert(id) } else { live.remove(id); gone.insert(id) }
         }
         let stored = try reader.engine.existingMemories(Array(live.union(gone)))
-        XCTAssertEqual(Set(stored.keys).intersection(live), live, "every acknowledged write of the killed host is there")
+        // A forget the kill cut off after its commit but before its acknowledgement was printed
+        // may have happened: only writes the workload never forgets must all be there.
+        let forgettable = Set(FleetBenchmark.workload(host: 0, operations: 200_000, seed: 42).compactMap { op -> String? in
+            if case .forget(let id) = op { return id } else { return nil }
+        })
+        let mustStay = live.subtracting(forgettable)
+        XCTAssertGreaterThan(mustStay.count, target / 2)
+        XCTAssertEqual(Set(stored.keys).intersection(mustStay), mustStay, "every acknowledged write of the killed host is there")
         XCTAssertTrue(Set(stored.keys).isDisjoint(with: gone), "every acknowledged forget holds")
         let others_ = (1...2).flatMap { FleetBenchmark.workload(host: $0, operations: 3_000, seed: 42) }
         try assertAllPresent(others_, engine: reader.engine)

@@ -97,8 +97,10 @@ public enum FleetBenchmark {
                         case .write(let w):
                             _ = try service.write(w)
                             if let id = w.id {
-                                done.update { _ = $0.insert(id) }
+                                // Reported before a forget of it may start, so that a reader of
+                                // the acknowledgements never sees its forget first.
                                 acknowledged?("w", id)
+                                done.update { _ = $0.insert(id) }
                             }
                         case .forget(let id):
                             while !done.value.contains(id) { usleep(100) }
