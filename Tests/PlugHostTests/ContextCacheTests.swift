@@ -7,7 +7,7 @@ import XCTest
 /// An engine that forwards to an `InMemoryEngine` and runs a hook right after it read a
 /// plugin's memories (the working-set load of a context), to interleave another writer
 /// deterministically between a cache miss's engine read and the caching of what it read.
-final class HookedMemoryEngine: MemoryEngine, @unchecked Sendable {
+final class HookedMemoryEngine: ClusteringCoordinator, @unchecked Sendable {
     let inner = InMemoryEngine()
     let afterPluginRead = Mutex<(@Sendable () -> Void)?>(nil)
     var kind: String { "hook" }
@@ -41,6 +41,9 @@ final class HookedMemoryEngine: MemoryEngine, @unchecked Sendable {
     func loadContext(goal: String, plugin: String) throws -> [String: String] { try inner.loadContext(goal: goal, plugin: plugin) }
     func storeContext(goal: String, plugin: String, key: String, value: String?) throws {
         try inner.storeContext(goal: goal, plugin: plugin, key: key, value: value)
+    }
+    func withClusteringSession<T>(goal: String, _ body: (any ClusteringSession) throws -> T) throws -> T {
+        try inner.withClusteringSession(goal: goal, body)
     }
     func close() throws { try inner.close() }
 }

@@ -25,6 +25,9 @@ public struct MemoryConfiguration: Sendable {
     /// Run clustering in the background (off the caller's thread). Tests that drive
     /// clustering by hand with a manual clock turn this off.
     public var backgroundClustering: Bool = true
+    /// For commands that only read: writes, forgets and context writes fail, nothing is
+    /// swept, clustered or stored, and pending goals' clusters are computed on reading.
+    public var readOnly: Bool = false
 
     /// The defaults.
     public init() {}

@@ -29,6 +29,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     private let closed = Atomic<Bool>(false)
     /// True over a ``SharedMemoryEngine`` (several hosts): clustering is the engine's.
     private let sharedEngine: Bool
+    /// True for a service of a command that only reads (``MemoryConfiguration/readOnly``).
+    private let readOnly: Bool
     /// Over a shared engine: the context version each cached context was loaded at.
     private let contextVersions = Mutex<[ContextCache.Key: Int64]>([:])
 
@@ -45,10 +47,11 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         cache = ContextCache(
             capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
             workingSetSize: configuration.workingSetSize, clock: configuration.clock)
-        clustering = LazyClusteringManager(
+        readOnly = configuration.readOnly
+        clustering = try LazyClusteringManager(
             engine: engine, theta: configuration.theta, threshold: configuration.clusteringThreshold,
             timeout: configuration.clusteringTimeout, clock: configuration.clock,
-            background: configuration.backgroundClustering && configuration.optimized)
+            background: configuration.backgroundClustering && configuration.optimized && !configuration.readOnly)
         idPrefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
         queue = GroupCommitQueue(
             maxOps: configuration.optimized ? configuration.maxBatchOperations : 1,
@@ -58,13 +61,23 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             commitOne: { [unowned self] op in
                 self.optimized ? self.commitOptimized(op) : self.commitEager([op])[0]
             })
+        // A read-only service never stores clusters: it computes pending goals' clusters
+        // when asked (see `clusters(goal:)`).
+        guard !readOnly else { return }
         for goal in try engine.goalsPendingClustering() {
-            if configuration.optimized {
+            if !configuration.optimized {
+                try recluster(goal: goal, around: [])
+            } else if sharedEngine {
                 try clustering.ensureLoaded(goal: goal)
             } else {
-                try recluster(goal: goal, around: [])
+                try clustering.runNow(goal: goal)
             }
         }
+    }
+
+    /// The error of a write-path operation on a read-only service.
+    private var readOnlyError: MemoryError {
+        MemoryError(.readOnly, "the memory was opened read-only (by a command that only reads); nothing can be written through it")
     }
 
     // MARK: - Writes
@@ -73,6 +86,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public func write(_ write: MemoryWrite) throws -> String {
         // The same steps as the many-writes path below, for one write without its arrays.
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        guard !readOnly else { throw readOnlyError }
         let now = clock.now()  // one reading for the sweep check, the write and the cache
         sweepIfDue(now: now)
         let cacheStart = DispatchTime.now().uptimeNanoseconds
@@ -116,6 +130,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         guard !closed.load(ordering: .relaxed) else {
             return writes.map { _ in .failure(MemoryError(.closed, "the memory service is closed")) }
         }
+        guard !readOnly else { return writes.map { _ in .failure(readOnlyError) } }
         sweepIfDue()
         let now = configuration.clock.now()
         var results = [Result<String, MemoryError>?](repeating: nil, count: writes.count)
@@ -174,6 +189,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     /// Forgets a memory by id (in `goal` when given); false when there was none.
     public func forget(id: String, goal: String? = nil) throws -> Bool {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        guard !readOnly else { throw readOnlyError }
         let r = queue.submit(.forget(id: id, goal: goal))
         switch r {
         case .success(.forgotten(let removedFrom)):
@@ -189,6 +205,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         guard !closed.load(ordering: .relaxed) else {
             return ids.map { _ in .failure(MemoryError(.closed, "the memory service is closed")) }
         }
+        guard !readOnly else { return ids.map { _ in .failure(readOnlyError) } }
         return zip(ids, queue.submit(ids.map { .forget(id: $0, goal: nil) })).map { id, r in
             r.map {
                 guard case .forgotten(let removedFrom) = $0, let g = removedFrom else { return false }
@@ -236,8 +253,6 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         let planned = batcher.single(isWrite ? .write(m) : .forget(m))
         let batch = planned.batch
         let engineStart = DispatchTime.now().uptimeNanoseconds
-        clustering.beginCommit()
-        defer { clustering.endCommit() }
         let applied: BatchResult
         do {
             try clustering.ensureLoaded(goal: m.goal)
@@ -250,7 +265,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         let engineEnd = DispatchTime.now().uptimeNanoseconds
         // A shared engine clusters from its stored counts: no graph changes to queue.
         let changes = sharedEngine ? [] : GraphChange.from(batch, applied, theta: theta)
-        clustering.record(goal: m.goal, changes: changes, writes: 1)
+        clustering.record(goal: m.goal, changes: changes, writes: 1, version: applied.goalVersion)
         let edgeOps = batch.edges.count
         statsState.withLock { s in
             s.commits += 1
@@ -337,11 +352,9 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             }
             return results
         }
-        clustering.beginCommit()
-        defer { clustering.endCommit() }
         let applied: [BatchResult]
         do {
-            for goal in Set(batches.map(\.batch.goal)) { try clustering.ensureLoaded(goal: goal) }
+            if sharedEngine { for goal in Set(batches.map(\.batch.goal)) { try clustering.ensureLoaded(goal: goal) } }
             applied = try engine.apply(batches.map(\.batch))
         } catch {
             let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
@@ -353,7 +366,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         for (b, r) in zip(batches, applied) {
             // A shared engine clusters from its stored counts: no graph changes to queue.
             let changes = sharedEngine ? [] : GraphChange.from(b.batch, r, theta: configuration.theta)
-            clustering.record(goal: b.batch.goal, changes: changes, writes: b.writes + b.forgets)
+            clustering.record(goal: b.batch.goal, changes: changes, writes: b.writes + b.forgets, version: r.goalVersion)
             writes += b.writes
             forgets += b.forgets
             edgeOps += b.batch.edges.count
@@ -461,12 +474,18 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         if let shared = engine as? any SharedMemoryEngine {
             // Several hosts: the engine re-clusters under its per-goal lock.
             try shared.recluster(goal: goal, theta: configuration.theta)
+        } else if let coordinator = engine as? any ClusteringCoordinator {
+            // Under the engine's write lock, from the goal as committed (another process may
+            // have written since `snapshot` was read).
+            try coordinator.withClusteringSession(goal: goal) { session in
+                let stored = try session.read()
+                let assignments = FullClustering.assignments(stored.graph, theta: configuration.theta)
+                var changes: [(concept: String, cluster: String?)] = assignments.map { ($0.key, $0.value) }
+                for c in stored.assignments.keys where assignments[c] == nil { changes.append((c, nil)) }
+                try session.store(changes, through: stored.committed)
+            }
         } else {
-            let assignments = FullClustering.assignments(snapshot, theta: configuration.theta)
-            let stored = try engine.clusterAssignments(goal: goal)
-            var changes: [(concept: String, cluster: String?)] = assignments.map { ($0.key, $0.value) }
-            for c in stored.keys where assignments[c] == nil { changes.append((c, nil)) }
-            try engine.storeClusters(goal: goal, changes: changes, complete: true)
+            throw MemoryError(.invalid, "the \(engine.kind) engine cannot be clustered by the eager path")
         }
         let end = DispatchTime.now().uptimeNanoseconds
         statsState.withLock {
@@ -567,6 +586,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     public func setContextValue(goal: String, plugin: String, key: String, value: String?) throws {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        guard !readOnly else { throw readOnlyError }
         let k = ContextCache.Key(goal: goal, plugin: plugin)
         do {
             try cache.update(k, write: { try engine.storeContext(goal: goal, plugin: plugin, key: key, value: value) }) { ctx in
@@ -588,15 +608,21 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     /// Sweeps expired memories and runs all pending clustering; afterwards cluster assignments
     /// are exact.
     public func flush() throws {
+        guard !readOnly else { return }
         try sweepExpired()
         if configuration.optimized { try clustering.flush() }
     }
 
-    /// The canonical clusters of one goal, or of every goal (sorted by goal).
+    /// The canonical clusters of one goal, or of every goal (sorted by goal): the stored ones,
+    /// except that a read-only service computes those of goals whose clustering is pending
+    /// (another process has not flushed yet) from the stored graph, without storing them.
     public func clusters(goal: String? = nil) throws -> [GoalClusters] {
         let goals = try goal.map { [$0] } ?? engine.goals()
+        let pending = readOnly ? Set(try engine.goalsPendingClustering()) : []
         return try goals.compactMap { g in
-            let a = try engine.clusterAssignments(goal: g)
+            let a = pending.contains(g)
+                ? FullClustering.assignments(try engine.conceptGraph(goal: g), theta: configuration.theta)
+                : try engine.clusterAssignments(goal: g)
             return a.isEmpty ? nil : CanonicalClusters.group(goal: g, assignments: a)
         }
     }
@@ -632,7 +658,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         defer { try? engine.close() }
-        try flush()
+        if !readOnly { try flush() }
     }
 
     /// Clustering runs of the lazy manager (driven by hand in tests with a manual clock).

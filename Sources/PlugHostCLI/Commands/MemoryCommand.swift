@@ -72,8 +72,7 @@ struct ClustersCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let memory = try engine.openMemory()
-        try memory.flush()
+        let memory = try engine.openMemoryForReading()
         let clusters = try memory.clusters(goal: goal)
         try memory.close()
         if json {
@@ -106,7 +105,7 @@ struct RecallCommand: ParsableCommand {
     }
 
     func run() throws {
-        let memory = try engine.openMemory()
+        let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }
         let query: RecallQuery = concept.map { .concept($0) } ?? .text(text!)
         let results = try memory.recall(goal: goal, query, limit: limit)
@@ -150,9 +149,8 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         guard format == "dot" else { throw ValidationError("--format \(format): only dot is supported") }
-        let memory = try engine.openMemory()
+        let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }
-        try memory.flush()
         print(try ConceptGraphExport.dot(memory: memory, goal: goal))
     }
 }

@@ -9,9 +9,8 @@ struct StatsCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let memory = try engine.openMemory()
+        let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }
-        try memory.flush()
         var goals: [[String: Any]] = []
         for g in try memory.engine.goals() {
             let graph = try memory.engine.conceptGraph(goal: g)

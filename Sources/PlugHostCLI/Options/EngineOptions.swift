@@ -26,6 +26,14 @@ struct EngineOptions: ParsableArguments {
         config.backgroundClustering = true
         return try MemoryService(engine: EngineFactory.open(try kind(), location: db), configuration: config)
     }
+
+    /// Opens the memory for a command that only reads: nothing is created, written, swept or
+    /// clustered (a missing SQLite database is an error, a read-only file is fine).
+    func openMemoryForReading() throws -> MemoryService {
+        var config = MemoryConfiguration()
+        config.readOnly = true
+        return try MemoryService(engine: EngineFactory.open(try kind(), location: db, readOnly: true), configuration: config)
+    }
 }
 
 /// Options that extend the plugin search path.

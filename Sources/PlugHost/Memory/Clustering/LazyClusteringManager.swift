@@ -7,18 +7,41 @@ import Synchronization
 /// and at shutdown. Runs are incremental (``ClusterGraph``) and happen in the background,
 /// off the writer's thread.
 ///
+/// Over a ``ClusteringCoordinator`` (SQLite, in-memory) a run happens in a clustering session
+/// under the engine's write lock: when no other process changed the goal since this process's
+/// own last transaction on it, the process's incremental graph is exact and only its changes
+/// are stored; otherwise (and the first time) the goal is re-read inside the session and
+/// re-clustered in full. Commit versions tell which queued changes a re-read already covers.
+///
 /// Over a ``SharedMemoryEngine`` (several hosts writing one memory) there is no per-process
 /// graph: a run asks the engine to re-cluster the goal from its stored edge counts, one host
-/// at a time, and ``flush()`` also finishes goals other hosts left pending.
+/// at a time.
+///
+/// ``flush()`` also finishes goals that other processes left pending (a killed writer).
 final class LazyClusteringManager: Sendable {
     private struct Pending {
-        var changes: [GraphChange] = []
+        /// Graph changes of this process's commits, each with the goal's version after the
+        /// commit, in commit order (commits are recorded by the committing leader, one at a time).
+        var chunks: [(version: Int64, changes: [GraphChange])] = []
+        /// The highest commit version recorded.
+        var through: Int64 = 0
         var writes = 0
         var oldest: Double?
         var scheduled = false
     }
 
+    /// A goal's incremental graph.
+    private struct GoalGraph {
+        var graph: ClusterGraph
+        /// The commit version the graph was read at: changes of commits up to it are in it.
+        var readAt: Int64
+        /// The highest commit version whose changes are in the graph.
+        var through: Int64
+    }
+
     private let engine: any MemoryEngine
+    /// The engine when one process's write path clusters it (SQLite, in-memory).
+    private let coordinator: (any ClusteringCoordinator)?
     /// The engine when it is shared between hosts: clustering is then the engine's.
     private let shared: (any SharedMemoryEngine)?
     private let threshold: Int
@@ -27,8 +50,8 @@ final class LazyClusteringManager: Sendable {
     private let background: Bool
     private let pending = Mutex<[String: Pending]>([:])
     /// Graphs of goals loaded in this process. Held for the whole of a run.
-    private let graphs = Mutex<[String: ClusterGraph]>([:])
-    /// Goals whose graph is loaded.
+    private let graphs = Mutex<[String: GoalGraph]>([:])
+    /// Over a shared engine: goals whose pending work left by a killed host was checked.
     private let loaded = Mutex<Set<String>>([])
     private let queue = DispatchQueue(label: "plughost.clustering", qos: .utility)
     /// Goals handed to the background worker, and whether it is scheduled or running.
@@ -46,16 +69,17 @@ final class LazyClusteringManager: Sendable {
     private let lastError = Mutex<MemoryError?>(nil)
     private let tickInterval: Double
     private let theta: Int32
-    /// Commits between `engine.apply` and `record`: while any is in flight, a run must not
-    /// clear the engine's pending-clustering mark.
-    private let inflight = Atomic<Int>(0)
 
     /// Fewest writes of a goal between runs over a ``SharedMemoryEngine``.
     static let sharedMinimumThreshold = 1000
 
-    init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) {
+    init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) throws {
         self.engine = engine
         shared = engine as? any SharedMemoryEngine
+        coordinator = shared == nil ? engine as? any ClusteringCoordinator : nil
+        guard shared != nil || coordinator != nil else {
+            throw MemoryError(.invalid, "the \(engine.kind) engine is neither a ClusteringCoordinator nor a SharedMemoryEngine: the write path cannot keep its clusters")
+        }
         self.theta = theta
         // Over a shared engine a run re-reads the goal's whole graph from the database, so it
         // waits for more writes (or the timeout, or a flush).
@@ -82,47 +106,23 @@ final class LazyClusteringManager: Sendable {
     /// Time spent clustering, in nanoseconds.
     var nanoseconds: UInt64 { nanos.load(ordering: .relaxed) }
 
-    /// Makes sure the goal's graph is loaded, from the engine's state *before* the commit about
-    /// to be applied. Called by the writer before `engine.apply`.
+    /// Called by the writer before it applies a commit to `goal`. Over a shared engine, finishes
+    /// work a killed host left pending, once per goal; otherwise nothing: a goal's graph is
+    /// read by its first clustering run, inside the run's session.
     func ensureLoaded(goal: String) throws {
-        if let shared {
-            // Nothing to load; finish work a killed host left pending, once per goal.
-            if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
-                try shared.recluster(goal: goal, theta: theta)
-                runs.add(1, ordering: .relaxed)
-            }
-            return
+        guard let shared else { return }
+        if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
+            try shared.recluster(goal: goal, theta: theta)
+            runs.add(1, ordering: .relaxed)
         }
-        // A separate set, so that the writer never waits for a clustering run holding `graphs`.
-        if loaded.withLock({ $0.contains(goal) }) { return }
-        let snapshot = try engine.conceptGraph(goal: goal)
-        let stored = try engine.clusterAssignments(goal: goal)
-        var graph = ClusterGraph()
-        for (concept, cluster) in stored { graph.assumeStored(concept, cluster: cluster) }
-        for c in snapshot.concepts.keys { graph.conceptAppeared(c) }
-        // The graph mirrors edge existence only; the counts stay in the engine.
-        for e in snapshot.edges where e.counts.co >= theta || e.counts.dep >= 1 { graph.edgeAppeared(e.a, e.b) }
-        var changes = graph.settle()
-        // Stored assignments of concepts no longer held (a run was cut short) are removed.
-        for concept in stored.keys where snapshot.concepts[concept] == nil { changes.append((concept, nil)) }
-        let wasPending = try engine.goalsPendingClustering().contains(goal)
-        if !changes.isEmpty || wasPending {
-            try engine.storeClusters(goal: goal, changes: changes, complete: true)
-        }
-        graphs.withLock { g in if g[goal] == nil { g[goal] = graph } }
-        loaded.withLock { _ = $0.insert(goal) }
     }
 
-    /// Called by the writer before it applies a commit.
-    func beginCommit() { inflight.add(1, ordering: .sequentiallyConsistent) }
-    /// Called by the writer after it recorded (or abandoned) a commit's changes.
-    func endCommit() { inflight.subtract(1, ordering: .sequentiallyConsistent) }
-
-    /// Queues the changes of a commit for `goal`.
-    func record(goal: String, changes: [GraphChange], writes: Int) {
+    /// Queues the changes of a commit for `goal`; `version` is the goal's commit version after
+    /// it (``BatchResult/goalVersion``).
+    func record(goal: String, changes: [GraphChange], writes: Int, version: Int64) {
         let runNow: Bool = pending.withLock { p in
             // Updated in place: one hash of the goal, and the queued changes are never copied.
-            add(changes, writes: writes, to: &p[goal, default: Pending()])
+            add(changes, writes: writes, version: version, to: &p[goal, default: Pending()])
         }
         guard runNow else { return }
         if background {
@@ -175,8 +175,9 @@ final class LazyClusteringManager: Sendable {
     private static let lingerMicroseconds = 200
 
     /// Adds a commit's changes to a goal's pending work; true when a run is due.
-    private func add(_ changes: [GraphChange], writes: Int, to e: inout Pending) -> Bool {
-        if e.changes.isEmpty { e.changes = changes } else { e.changes.append(contentsOf: changes) }
+    private func add(_ changes: [GraphChange], writes: Int, version: Int64, to e: inout Pending) -> Bool {
+        if !changes.isEmpty { e.chunks.append((version, changes)) }
+        if version > e.through { e.through = version }
         e.writes += writes
         if e.oldest == nil { e.oldest = clock.now() }
         let due = e.writes >= threshold && !e.scheduled
@@ -205,17 +206,15 @@ final class LazyClusteringManager: Sendable {
     /// already under way. Throws the first engine error any run met.
     func flush() throws {
         var goals = pending.withLock { Array($0.keys) }
-        if shared != nil {
-            // Other hosts' pending work too, so that every host reads the same clusters after
-            // its flush.
-            do {
-                for g in try engine.goalsPendingClustering() where !goals.contains(g) {
-                    pending.withLock { p in if p[g] == nil { p[g] = Pending() } }
-                    goals.append(g)
-                }
-            } catch {
-                throw MemoryError(.storage, "listing goals with clustering pending failed: \(error)")
+        // Other processes' pending work too (a host or process killed before its flush), so
+        // that every process reads the same clusters after its flush.
+        do {
+            for g in try engine.goalsPendingClustering() where !goals.contains(g) {
+                pending.withLock { p in if p[g] == nil { p[g] = Pending() } }
+                goals.append(g)
             }
+        } catch {
+            throw MemoryError(.storage, "listing goals with clustering pending failed: \(error)")
         }
         for goal in goals { run(goal: goal) }
         // A lingering worker would hold up the wait below: it goes idle at once instead.
@@ -230,7 +229,15 @@ final class LazyClusteringManager: Sendable {
     }
 
     /// Number of goals with clustering work pending.
-    var pendingGoals: Int { pending.withLock { $0.values.filter { !$0.changes.isEmpty || $0.writes > 0 }.count } }
+    var pendingGoals: Int { pending.withLock { $0.values.filter { !$0.chunks.isEmpty || $0.writes > 0 }.count } }
+
+    /// Clusters `goal` now, on the caller's thread, whether or not this process has work
+    /// queued for it (used at open for goals left pending). Throws what the run met.
+    func runNow(goal: String) throws {
+        pending.withLock { p in if p[goal] == nil { p[goal] = Pending() } }
+        run(goal: goal)
+        if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
+    }
 
     private func run(goal: String) {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -245,28 +252,63 @@ final class LazyClusteringManager: Sendable {
             }
             return
         }
+        guard let coordinator else { return }
         graphs.withLock { graphs in
             guard let work = pending.withLock({ $0.removeValue(forKey: goal) }) else { return }
             // Taken out so that it is uniquely referenced and mutated in place.
-            guard var graph = graphs.removeValue(forKey: goal) else { return }
-            for change in work.changes {
-                switch change {
-                case .conceptAppeared(let c): graph.conceptAppeared(c)
-                case .conceptDisappeared(let c): graph.conceptDisappeared(c)
-                case .edgeAppeared(let a, let b): graph.edgeAppeared(a, b)
-                case .edgeDisappeared(let a, let b): graph.edgeDisappeared(a, b)
-                }
-            }
-            let changes = graph.settle()
-            graphs[goal] = graph
-            runs.add(1, ordering: .relaxed)
-            let complete = inflight.load(ordering: .sequentiallyConsistent) == 0
-                && pending.withLock { $0[goal] == nil }
+            var entry = graphs.removeValue(forKey: goal)
             do {
-                try engine.storeClusters(goal: goal, changes: changes, complete: complete)
+                try coordinator.withClusteringSession(goal: goal) { session in
+                    var changes: [(concept: String, cluster: String?)]
+                    if var e = entry, !session.changedElsewhere {
+                        // Only this process changed the goal: its changes are exact.
+                        for chunk in work.chunks where chunk.version > e.readAt {
+                            for change in chunk.changes {
+                                switch change {
+                                case .conceptAppeared(let c): e.graph.conceptAppeared(c)
+                                case .conceptDisappeared(let c): e.graph.conceptDisappeared(c)
+                                case .edgeAppeared(let a, let b): e.graph.edgeAppeared(a, b)
+                                case .edgeDisappeared(let a, let b): e.graph.edgeDisappeared(a, b)
+                                }
+                            }
+                        }
+                        e.through = max(e.through, work.through)
+                        changes = e.graph.settle()
+                        entry = e
+                    } else {
+                        // First run, or another process wrote: the goal as committed now (nobody
+                        // can commit until the session ends), re-clustered in full. Queued changes
+                        // of commits up to here are in it already.
+                        let stored = try session.read()
+                        let e: GoalGraph
+                        (e, changes) = Self.load(stored, theta: theta)
+                        entry = e
+                    }
+                    // Clears the pending mark when the graph includes every commit of the goal.
+                    try session.store(changes, through: entry!.through)
+                }
+                runs.add(1, ordering: .relaxed)
             } catch {
-                lastError.withLock { $0 = MemoryError(.storage, "storing clusters of goal \(goal) failed: \(error)") }
+                // Nothing was stored: the graph may be ahead of the file, so it is read anew at
+                // the next run, which a later flush makes (the goal stays pending in the engine).
+                entry = nil
+                pending.withLock { p in if p[goal] == nil { p[goal] = Pending() } }
+                lastError.withLock { $0 = MemoryError(.storage, "clustering goal \(goal) failed: \(error)") }
             }
+            if let entry { graphs[goal] = entry }
         }
+    }
+
+    /// A goal's graph built from its stored state, and the assignment changes that make the
+    /// stored assignments exact (stale ones of concepts no longer held are removed).
+    private static func load(_ stored: StoredGoal, theta: Int32) -> (GoalGraph, [(concept: String, cluster: String?)]) {
+        var graph = ClusterGraph()
+        for (concept, cluster) in stored.assignments { graph.assumeStored(concept, cluster: cluster) }
+        for c in stored.graph.concepts.keys { graph.conceptAppeared(c) }
+        // The graph mirrors edge existence only; the counts stay in the engine.
+        for e in stored.graph.edges where e.counts.co >= theta || e.counts.dep >= 1 { graph.edgeAppeared(e.a, e.b) }
+        var changes = graph.settle()
+        for concept in stored.assignments.keys where stored.graph.concepts[concept] == nil { changes.append((concept, nil)) }
+        return (GoalGraph(graph: graph, readAt: stored.committed, through: stored.committed), changes)
     }
 }

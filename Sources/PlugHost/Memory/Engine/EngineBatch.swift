@@ -60,10 +60,14 @@ public struct BatchResult: Sendable {
     public var conceptCounts: [Int32]
     /// `(co, dep)` of each edge of the batch after it.
     public var edgeCounts: [EdgeCounts]
+    /// The goal's commit version after the commit (see ``ClusteringCoordinator``); 0 for
+    /// engines that keep none.
+    public var goalVersion: Int64
     /// Creates a result.
-    public init(conceptCounts: [Int32], edgeCounts: [EdgeCounts]) {
+    public init(conceptCounts: [Int32], edgeCounts: [EdgeCounts], goalVersion: Int64 = 0) {
         self.conceptCounts = conceptCounts
         self.edgeCounts = edgeCounts
+        self.goalVersion = goalVersion
     }
 }
 

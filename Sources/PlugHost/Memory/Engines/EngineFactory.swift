@@ -20,10 +20,13 @@ public enum EngineFactory {
     /// Opens an engine of `kind` at `location`: a file path for SQLite, a
     /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` URL for PostgreSQL (required; `PLUGHOST_DB`
     /// is read when it is nil), ignored for memory.
-    public static func open(_ kind: EngineKind, location: String? = nil) throws -> any MemoryEngine {
+    ///
+    /// With `readOnly`, a SQLite database must exist already and is opened for reading only
+    /// (nothing is created or written; see ``SQLiteEngine/init(path:busyTimeout:readOnly:)``).
+    public static func open(_ kind: EngineKind, location: String? = nil, readOnly: Bool = false) throws -> any MemoryEngine {
         switch kind {
         case .memory: return InMemoryEngine()
-        case .sqlite: return try SQLiteEngine(path: location ?? defaultSQLitePath)
+        case .sqlite: return try SQLiteEngine(path: location ?? defaultSQLitePath, readOnly: readOnly)
         case .postgres:
             guard let url = location ?? ProcessInfo.processInfo.environment["PLUGHOST_DB"], !url.isEmpty else {
                 throw MemoryError(.invalid, "the postgres engine needs a database URL: --db postgres://USER@HOST:PORT/DB (or PLUGHOST_DB)")

@@ -7,7 +7,7 @@ import Synchronization
 /// Each goal interns its concept keys to dense integer ids: holder counts and the
 /// by-concept index are arrays indexed by id, and edges are keyed by the two ids packed into
 /// one `UInt64`, so a write hashes each of its concepts once and never hashes a pair of strings.
-public final class InMemoryEngine: MemoryEngine {
+public final class InMemoryEngine: ClusteringCoordinator {
     public var kind: String { "memory" }
 
     /// A stored memory and its insertion sequence number (one dictionary for both).
@@ -139,7 +139,10 @@ public final class InMemoryEngine: MemoryEngine {
                 let after = edges.add(key, co: e.co, dep: e.dep)
                 edgeCounts.append(after)
             }
-            if !batch.concepts.isEmpty || !batch.edges.isEmpty { pending.value.store(true, ordering: .relaxed) }
+            // Commits are serialised by the state lock, so versions are handed out in order.
+            let version = !batch.concepts.isEmpty || !batch.edges.isEmpty
+                ? pending.committed.add(1, ordering: .relaxed).newValue
+                : pending.committed.load(ordering: .relaxed)
             // Compact the indexes once tombstones dominate.
             if memoryIDs.count > 1024 && memoryIDs.count > 2 * live {
                 let goal = batch.goal
@@ -154,7 +157,7 @@ public final class InMemoryEngine: MemoryEngine {
                 }
                 for k in Array(byPlugin.keys) { byPlugin[k]!.removeAll { !alive($0) || records[$0]!.memory.plugin != k } }
             }
-            return BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts)
+            return BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts, goalVersion: version)
         }
 
         @inline(__always)
@@ -195,10 +198,25 @@ public final class InMemoryEngine: MemoryEngine {
         var next: Int32
     }
 
-    /// A goal's pending-clustering mark: set by `apply` (under the state lock) and cleared by
-    /// `storeClusters` (under the cluster lock), neither waiting for the other.
+    /// A goal's pending-clustering mark: the version of its last commit, counted by `apply`
+    /// (under the state lock), and the version its stored clusters cover, raised by
+    /// `storeClusters` (under the cluster lock), neither waiting for the other. Clustering is
+    /// pending while the first is ahead.
     final class PendingMark: Sendable {
-        let value = Atomic<Bool>(false)
+        let committed = Atomic<Int64>(0)
+        let clustered = Atomic<Int64>(0)
+
+        var isPending: Bool { committed.load(ordering: .acquiring) > clustered.load(ordering: .acquiring) }
+
+        /// Notes that the stored clusters cover every commit up to `version`.
+        func cover(through version: Int64) {
+            var current = clustered.load(ordering: .relaxed)
+            while current < version {
+                let (exchanged, original) = clustered.compareExchange(expected: current, desired: version, ordering: .acquiringAndReleasing)
+                if exchanged { return }
+                current = original
+            }
+        }
     }
 
     /// A goal's stored cluster assignments. Behind their own lock, so that a clustering run
@@ -329,17 +347,19 @@ public final class InMemoryEngine: MemoryEngine {
     }
 
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
-        state.withLock { s in
-            guard let g = s.goal(goal) else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
-            var concepts: [String: Int32] = [:]
-            concepts.reserveCapacity(g.heldConcepts)
-            for (i, c) in g.conceptSlots.enumerated() where c.count != 0 { concepts[g.conceptNames[i]] = c.count }
-            let names = g.conceptNames
-            var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-            edges.reserveCapacity(g.edges.count)
-            g.edges.forEach { key, counts in edges.append((names[Int(key >> 32)], names[Int(key & 0xFFFF_FFFF)], counts)) }
-            return ConceptGraphSnapshot(concepts: concepts, edges: edges)
-        }
+        state.withLock { s in snapshot(goal, in: s) }
+    }
+
+    private func snapshot(_ goal: String, in s: State) -> ConceptGraphSnapshot {
+        guard let g = s.goal(goal) else { return ConceptGraphSnapshot(concepts: [:], edges: []) }
+        var concepts: [String: Int32] = [:]
+        concepts.reserveCapacity(g.heldConcepts)
+        for (i, c) in g.conceptSlots.enumerated() where c.count != 0 { concepts[g.conceptNames[i]] = c.count }
+        let names = g.conceptNames
+        var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+        edges.reserveCapacity(g.edges.count)
+        g.edges.forEach { key, counts in edges.append((names[Int(key >> 32)], names[Int(key & 0xFFFF_FFFF)], counts)) }
+        return ConceptGraphSnapshot(concepts: concepts, edges: edges)
     }
 
     public func goals() throws -> [String] {
@@ -364,11 +384,40 @@ public final class InMemoryEngine: MemoryEngine {
         for (concept, cluster) in changes {
             if let cluster { c.clusters[concept] = cluster } else { c.clusters.removeValue(forKey: concept) }
         }
-        if complete { c.pending.value.store(false, ordering: .relaxed) }
+        if complete { c.pending.cover(through: c.pending.committed.load(ordering: .acquiring)) }
+    }
+
+    /// One process by definition, and one write path per engine: nobody else changes a goal.
+    /// The session holds no lock (writers go on); ``read()`` takes the graph and its commit
+    /// version under the state lock, so they agree.
+    public func withClusteringSession<T>(goal: String, _ body: (any ClusteringSession) throws -> T) throws -> T {
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        return try body(Session(engine: self, goal: goal))
+    }
+
+    private struct Session: ClusteringSession {
+        let engine: InMemoryEngine
+        let goal: String
+        var changedElsewhere: Bool { false }
+
+        func read() throws -> StoredGoal {
+            let (graph, committed) = engine.state.withLock { s in
+                (engine.snapshot(goal, in: s), s.goal(goal)?.pending.committed.load(ordering: .relaxed) ?? 0)
+            }
+            return StoredGoal(graph: graph, assignments: try engine.clusterAssignments(goal: goal), committed: committed)
+        }
+
+        func store(_ changes: [(concept: String, cluster: String?)], through: Int64) throws {
+            guard !engine.closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+            engine.clusterStates.withLock { c in
+                InMemoryEngine.store(changes, complete: false, into: &c[goal, default: ClusterState()])
+                c[goal]!.pending.cover(through: through)
+            }
+        }
     }
 
     public func goalsPendingClustering() throws -> [String] {
-        clusterStates.withLock { c in c.filter { $0.value.pending.value.load(ordering: .relaxed) }.keys.sorted(by: ConceptKey.precedes) }
+        clusterStates.withLock { c in c.filter { $0.value.pending.isPending }.keys.sorted(by: ConceptKey.precedes) }
     }
 
     public func loadContext(goal: String, plugin: String) throws -> [String: String] {

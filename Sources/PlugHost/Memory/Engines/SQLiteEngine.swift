@@ -25,7 +25,7 @@ import Synchronization
 /// `busyTimeout` seconds for the write lock, then fails with an error saying so.
 ///
 /// Every error names the database file.
-public final class SQLiteEngine: MemoryEngine {
+public final class SQLiteEngine: ClusteringCoordinator {
     public var kind: String { "sqlite" }
 
     /// The database file, as given.
@@ -39,36 +39,86 @@ public final class SQLiteEngine: MemoryEngine {
     /// Concept ids by goal and concept key, as committed (schema 2 never deletes or renumbers a
     /// concept row). Used only inside write transactions, which GRDB serialises.
     private let conceptIDs = Mutex<[String: [String: Int64]]>([:])
+    /// Per goal, the version this engine's own last write transaction left and whether another
+    /// process changed the goal since this engine's clustering last read it (see
+    /// ``ClusteringCoordinator``). Used only inside write transactions, which GRDB serialises.
+    private let goalMarks = Mutex<[String: GoalMark]>([:])
+    /// True when opened read-only.
+    public let readOnly: Bool
 
-    /// Opens (or creates, with its parent directories) the database at `path`.
+    struct GoalMark {
+        var version: Int64
+        var elsewhere: Bool
+    }
+
+    /// Bumps a goal's version and commit version; `ph_capture` receives the new version (no
+    /// capture: the row is new, version 1).
+    static let bumpCommitSQL = """
+        INSERT INTO goal_versions(goal, version, committed) VALUES (?1, 1, 1)
+        ON CONFLICT(goal) DO UPDATE SET version = version + 1, committed = version + 1
+        WHERE ph_capture(version + 1, 0)
+        """
+
+    /// Opens (or creates, with its parent directories) the database at `path`; with
+    /// `readOnly`, opens an existing database for reading only: nothing is created, migrated
+    /// or written, and a read-only file is fine.
     /// - Parameter busyTimeout: seconds to wait for another connection's write lock.
-    public init(path: String, busyTimeout: Double = 5) throws {
+    public init(path: String, busyTimeout: Double = 5, readOnly: Bool = false) throws {
         guard !path.isEmpty else { throw MemoryError(.storage, "the SQLite database path is empty") }
         self.path = path
         self.busyTimeout = busyTimeout
+        self.readOnly = readOnly
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        if exists, isDirectory.boolValue {
             throw MemoryError(.storage, "\(path) is a directory, not a plughost SQLite database")
-        }
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw MemoryError(.storage, "cannot create the database \(path): \(directory) is not a directory")
-            }
-        } else {
-            do {
-                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw MemoryError(.storage, "cannot create the directory \(directory) for the database \(path): \(Self.reason(error))")
-            }
         }
         guard sqlite3_libversion_number() >= 3_035_000 else {
             throw MemoryError(.storage, "cannot open \(path): SQLite \(String(cString: sqlite3_libversion())) is too old, plughost needs 3.35 or later")
         }
+        if readOnly {
+            guard exists else {
+                throw MemoryError(.notFound, "no memory database at \(path): nothing has been written there yet; pass --db or run a pipeline first")
+            }
+        } else if !exists {
+            try Self.createFresh(path)
+        }
 
         let capture = CountCapture()
         self.capture = capture
+        var config = Self.configuration(busyTimeout: busyTimeout, capture: capture)
+        config.readonly = readOnly
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw Self.openError(error, path: path, readOnly: readOnly)
+        }
+        do {
+            let current = try pool.read { db -> Bool in
+                try SQLiteSchema.check(db, path: path)
+                return try SQLiteSchema.isCurrent(db)
+            }
+            if readOnly {
+                try pool.read { try SQLiteSchema.checkReadable($0, path: path) }
+            } else {
+                if !current { try SQLiteSchema.migrate(pool, path: path) }
+                let mode = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+                guard mode?.lowercased() == "wal" else {
+                    throw MemoryError(.storage, "cannot open \(path): SQLite did not switch it to WAL mode (journal_mode is \(mode ?? "unknown"))")
+                }
+            }
+        } catch let e as MemoryError {
+            try? pool.close()
+            throw e
+        } catch {
+            try? pool.close()
+            throw Self.openError(error, path: path, readOnly: readOnly)
+        }
+    }
+
+    /// The connections' configuration: WAL, busy timeout, and per-connection pragmas.
+    private static func configuration(busyTimeout: Double, capture: CountCapture?) -> Configuration {
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
         config.journalMode = .wal
@@ -87,28 +137,49 @@ public final class SQLiteEngine: MemoryEngine {
                 // many commits rewrote it (~20% more writes/s at 100k memories).
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
-                try capture.register(on: db)
+                try capture?.register(on: db)
             }
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-        } catch {
-            throw Self.openError(error, path: path)
+        return config
+    }
+
+    /// Creates a new database at `path` (and its parent directories) so that no process ever
+    /// opens a half-made one: the schema is written to a private file beside it, which is then
+    /// hard-linked into place. `link` fails when the path exists, so of several processes
+    /// creating the same database at once exactly one file wins and the others open it.
+    private static func createFresh(_ path: String) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw MemoryError(.storage, "cannot create the database \(path): \(directory) is not a directory")
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw MemoryError(.storage, "cannot create the directory \(directory) for the database \(path): \(reason(error))")
+            }
+        }
+        let temporary = "\(path).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
         }
         do {
-            try pool.read { try SQLiteSchema.check($0, path: path) }
-            try SQLiteSchema.migrator.migrate(pool)
-            try pool.read { try SQLiteSchema.check($0, path: path) }
-            let mode = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
-            guard mode?.lowercased() == "wal" else {
-                throw MemoryError(.storage, "cannot open \(path): SQLite did not switch it to WAL mode (journal_mode is \(mode ?? "unknown"))")
-            }
+            let queue = try DatabaseQueue(path: temporary, configuration: configuration(busyTimeout: 1, capture: nil))
+            try SQLiteSchema.migrate(queue, path: path)
+            // Closing the only connection checkpoints the WAL into the file and removes it;
+            // the file stays in WAL mode.
+            try queue.close()
         } catch let e as MemoryError {
-            try? pool.close()
             throw e
         } catch {
-            try? pool.close()
-            throw Self.openError(error, path: path)
+            throw openError(error, path: path, readOnly: false)
+        }
+        if link(temporary, path) != 0 && errno != EEXIST {
+            let code = errno
+            throw MemoryError(.storage, "cannot create the database \(path): \(String(cString: strerror(code)))")
         }
     }
 
@@ -133,7 +204,7 @@ public final class SQLiteEngine: MemoryEngine {
         23: "AUTH", 26: "NOTADB",
     ]
 
-    private static func openError(_ error: any Error, path: String) -> MemoryError {
+    private static func openError(_ error: any Error, path: String, readOnly: Bool = false) -> MemoryError {
         if let e = error as? MemoryError { return e }
         guard let e = error as? DatabaseError else {
             return MemoryError(.storage, "cannot open \(path): \(error)")
@@ -142,6 +213,9 @@ public final class SQLiteEngine: MemoryEngine {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             return MemoryError(.storage, "\(path) is not a plughost SQLite database: \(describe(e))")
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
+            if readOnly {
+                return MemoryError(.storage, "cannot open \(path) for reading (is it readable, and is its directory writable or its -shm file present?): \(describe(e))")
+            }
             return MemoryError(.storage, "cannot open \(path) for writing (is it, or its directory, writable?): \(describe(e))")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return MemoryError(.storage, "cannot open \(path): another process holds a lock on it: \(describe(e))")
@@ -189,13 +263,31 @@ public final class SQLiteEngine: MemoryEngine {
         }
     }
 
-    /// One write transaction; durable when it returns.
+    /// One write transaction; durable when it returns. Fails, storing nothing, when the file
+    /// at ``path`` is no longer the one this engine opened (deleted, renamed or replaced).
     private func write<T>(_ action: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         try checkOpen()
+        if readOnly {
+            throw MemoryError(.storage, "\(path): \(action()) failed: the database was opened read-only")
+        }
         do {
-            return try pool.write(body)
+            return try pool.write { db in
+                let result = try body(db)
+                try checkNotMoved(db)
+                return result
+            }
         } catch {
             throw failure(error, action())
+        }
+    }
+
+    /// Throws when the database file was unlinked, renamed or replaced since it was opened:
+    /// a commit would then go to a file nobody can open again.
+    private func checkNotMoved(_ db: Database) throws {
+        var moved: Int32 = 0
+        let rc = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_HAS_MOVED, &moved)
+        if rc == SQLITE_OK && moved != 0 {
+            throw MemoryError(.storage, "\(path) was deleted, moved or replaced while this process had it open; nothing of this transaction was stored (the memory it held is in the file that was moved, if it still exists)")
         }
     }
 
@@ -209,7 +301,18 @@ public final class SQLiteEngine: MemoryEngine {
         var created: [(goal: String, concept: String)] = []
         do {
             let results = try write("committing \(batches.count) batches") { db in
-                try applyInTransaction(db, batches, ids: &ids, created: &created)
+                // The marks are updated inside the transaction (GRDB's writer serialises them
+                // with clustering sessions). Should COMMIT itself fail after this, a mark is
+                // ahead of the file, which only makes the next session re-read the goal.
+                var marks = goalMarks.withLock { m -> [String: GoalMark] in defer { m = [:] }; return m }
+                var undo: [(goal: String, mark: GoalMark?)] = []
+                defer { goalMarks.withLock { $0 = marks } }
+                do {
+                    return try applyInTransaction(db, batches, ids: &ids, created: &created, marks: &marks, undo: &undo)
+                } catch {
+                    for (g, m) in undo.reversed() { marks[g] = m }
+                    throw error
+                }
             }
             conceptIDs.withLock { $0 = ids }
             return results
@@ -231,7 +334,8 @@ public final class SQLiteEngine: MemoryEngine {
     /// same numbers but costs an ephemeral table per execution: 3.5 µs instead of 2.3 µs per
     /// upsert with SQLite 3.40, ×10 upserts per write.
     private func applyInTransaction(
-        _ db: Database, _ batches: [EngineBatch], ids: inout [String: [String: Int64]], created: inout [(goal: String, concept: String)]
+        _ db: Database, _ batches: [EngineBatch], ids: inout [String: [String: Int64]], created: inout [(goal: String, concept: String)],
+        marks: inout [String: GoalMark], undo: inout [(goal: String, mark: GoalMark?)]
     ) throws -> [BatchResult] {
         let delete = try RawStatement(db, "DELETE FROM memories WHERE id = ?1 RETURNING seq, goal, concepts, content")
         let insert = try RawStatement(db, """
@@ -248,16 +352,19 @@ public final class SQLiteEngine: MemoryEngine {
             """)
         let edgeGone = try RawStatement(db, "DELETE FROM edge_counts WHERE a = ?1 AND b = ?2")
         let pending = try RawStatement(db, "INSERT OR IGNORE INTO pending_clustering(goal) VALUES (?1)")
+        let bump = try RawStatement(db, Self.bumpCommitSQL)
         let conceptsFTS = try RawStatement(db, "INSERT INTO memory_concepts(rowid, keys) VALUES (?1, ?2)")
         let conceptsFTSDelete = try RawStatement(db, "INSERT INTO memory_concepts(memory_concepts, rowid, keys) VALUES ('delete', ?1, ?2)")
         let textFTS = try RawStatement(db, "INSERT INTO memories_fts(rowid, goal, content) VALUES (?1, ?2, ?3)")
         let textFTSDelete = try RawStatement(db, "INSERT INTO memories_fts(memories_fts, rowid, goal, content) VALUES ('delete', ?1, ?2, ?3)")
         defer {
-            for s in [delete, insert, concept, conceptFind, conceptNew, edge, edgeGone, pending, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
+            for s in [delete, insert, concept, conceptFind, conceptNew, edge, edgeGone, pending, bump, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
                 s.reset()
             }
         }
         let cell = capture.values
+        /// This transaction's version of each goal it changed.
+        var versions: [String: Int64] = [:]
 
         /// A deleted memory's FTS rows to delete: its seq, content and concept tokens.
         var removed: [(seq: Int64, goal: String, content: String, tokens: [UInt8])] = []
@@ -351,11 +458,22 @@ public final class SQLiteEngine: MemoryEngine {
                 }
                 edgeCounts.append(EdgeCounts(co: Int32(truncatingIfNeeded: co), dep: Int32(truncatingIfNeeded: dep)))
             }
-            if !batch.concepts.isEmpty || !batch.edges.isEmpty {
+            var version = versions[goal] ?? 0
+            if version == 0 && (!batch.concepts.isEmpty || !batch.edges.isEmpty) {
                 try pending.bind(1, goal)
                 try pending.run()
+                // The goal's version, once per goal and transaction; a version other than the
+                // one this engine's own last transaction left means another process wrote.
+                try bump.bind(1, goal)
+                cell[0] = 0
+                try bump.run()
+                version = cell[0] != 0 ? cell[1] : 1
+                versions[goal] = version
+                let old = marks[goal]
+                undo.append((goal, old))
+                marks[goal] = GoalMark(version: version, elsewhere: old.map { $0.elsewhere || $0.version != version - 1 } ?? true)
             }
-            results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts))
+            results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts, goalVersion: version))
         }
 
         // FTS last: deletes before inserts (a new memory can take a deleted one's rowid).
@@ -398,29 +516,109 @@ public final class SQLiteEngine: MemoryEngine {
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         if changes.isEmpty && !complete { return try checkOpen() }
         try write("storing \(changes.count) cluster assignments of goal \(goal.debugDescription)") { db in
-            let upsert = try RawStatement(db, """
-                INSERT INTO clusters(goal, concept, cluster) VALUES (?1, ?2, ?3)
-                ON CONFLICT(goal, concept) DO UPDATE SET cluster = excluded.cluster
-                """)
-            let remove = try RawStatement(db, "DELETE FROM clusters WHERE goal = ?1 AND concept = ?2")
-            defer { upsert.reset(); remove.reset() }
-            try upsert.bind(1, goal)
-            try remove.bind(1, goal)
-            for (concept, cluster) in changes {
-                if let cluster {
-                    try upsert.bind(2, concept)
-                    try upsert.bind(3, cluster)
-                    try upsert.run()
-                } else {
-                    try remove.bind(2, concept)
-                    try remove.run()
-                }
-            }
+            try storeAssignments(db, goal: goal, changes: changes)
             if complete {
                 let done = try RawStatement(db, "DELETE FROM pending_clustering WHERE goal = ?1")
                 try done.bind(1, goal)
                 try done.run()
             }
+            let version = try bumpVersion(db, goal: goal)
+            goalMarks.withLock { marks in
+                let old = marks[goal]
+                marks[goal] = GoalMark(version: version, elsewhere: old.map { $0.elsewhere || $0.version != version - 1 } ?? true)
+            }
+        }
+    }
+
+    private func storeAssignments(_ db: Database, goal: String, changes: [(concept: String, cluster: String?)]) throws {
+        let upsert = try RawStatement(db, """
+            INSERT INTO clusters(goal, concept, cluster) VALUES (?1, ?2, ?3)
+            ON CONFLICT(goal, concept) DO UPDATE SET cluster = excluded.cluster
+            """)
+        let remove = try RawStatement(db, "DELETE FROM clusters WHERE goal = ?1 AND concept = ?2")
+        defer { upsert.reset(); remove.reset() }
+        try upsert.bind(1, goal)
+        try remove.bind(1, goal)
+        for (concept, cluster) in changes {
+            if let cluster {
+                try upsert.bind(2, concept)
+                try upsert.bind(3, cluster)
+                try upsert.run()
+            } else {
+                try remove.bind(2, concept)
+                try remove.run()
+            }
+        }
+    }
+
+    /// Bumps the goal's version for a change of its stored clusters; returns the new version.
+    @discardableResult
+    private func bumpVersion(_ db: Database, goal: String) throws -> Int64 {
+        let s = try RawStatement(db, """
+            INSERT INTO goal_versions(goal, version, committed) VALUES (?1, 1, 0)
+            ON CONFLICT(goal) DO UPDATE SET version = version + 1 WHERE ph_capture(version + 1, 0)
+            """)
+        defer { s.reset() }
+        try s.bind(1, goal)
+        let cell = capture.values
+        cell[0] = 0
+        try s.run()
+        return cell[0] != 0 ? cell[1] : 1
+    }
+
+    // MARK: - Clustering sessions
+
+    /// A clustering run's transaction (see ``ClusteringCoordinator``): `BEGIN IMMEDIATE`, so no
+    /// other process commits to the file until it ends.
+    public func withClusteringSession<T>(goal: String, _ body: (any ClusteringSession) throws -> T) throws -> T {
+        try write("clustering goal \(goal.debugDescription)") { db -> T in
+            let session = try Session(engine: self, db: db, goal: goal, mark: goalMarks.withLock { $0[goal] })
+            let result = try body(session)
+            // Inside the transaction, as in `apply`.
+            let mark = GoalMark(version: session.version, elsewhere: session.changedElsewhere && !session.didRead)
+            goalMarks.withLock { $0[goal] = mark }
+            return result
+        }
+    }
+
+    private final class Session: ClusteringSession {
+        let engine: SQLiteEngine
+        let db: Database
+        let goal: String
+        /// The goal's version now (raised by `store`).
+        var version: Int64
+        let committed: Int64
+        let changedElsewhere: Bool
+        var didRead = false
+
+        init(engine: SQLiteEngine, db: Database, goal: String, mark: GoalMark?) throws {
+            self.engine = engine
+            self.db = db
+            self.goal = goal
+            let s = try RawStatement(db, "SELECT version, committed FROM goal_versions WHERE goal = ?1")
+            defer { s.reset() }
+            try s.bind(1, goal)
+            let (v, c) = try s.step() ? (s.int(0), s.int(1)) : (Int64(0), Int64(0))
+            (version, committed) = (v, c)
+            changedElsewhere = mark.map { $0.elsewhere || $0.version != v } ?? true
+        }
+
+        func read() throws -> StoredGoal {
+            didRead = true
+            return StoredGoal(
+                graph: try SQLiteEngine.readGraph(db, goal: goal), assignments: try SQLiteEngine.readAssignments(db, goal: goal),
+                committed: committed)
+        }
+
+        func store(_ changes: [(concept: String, cluster: String?)], through: Int64) throws {
+            try engine.storeAssignments(db, goal: goal, changes: changes)
+            if through >= committed {
+                let done = try RawStatement(db, "DELETE FROM pending_clustering WHERE goal = ?1")
+                defer { done.reset() }
+                try done.bind(1, goal)
+                try done.run()
+            }
+            version = try engine.bumpVersion(db, goal: goal)
         }
     }
 
@@ -592,6 +790,12 @@ public final class SQLiteEngine: MemoryEngine {
 
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         try read("reading the concept graph of goal \(goal.debugDescription)", snapshot: true) { db in
+            try Self.readGraph(db, goal: goal)
+        }
+    }
+
+    private static func readGraph(_ db: Database, goal: String) throws -> ConceptGraphSnapshot {
+        do {
             var concepts: [String: Int32] = [:]
             let c = try RawStatement(db, "SELECT concept, count FROM concepts WHERE goal = ?1 AND count <> 0")
             defer { c.reset() }
@@ -634,6 +838,12 @@ public final class SQLiteEngine: MemoryEngine {
 
     public func clusterAssignments(goal: String) throws -> [String: String] {
         try read("reading the clusters of goal \(goal.debugDescription)") { db in
+            try Self.readAssignments(db, goal: goal)
+        }
+    }
+
+    private static func readAssignments(_ db: Database, goal: String) throws -> [String: String] {
+        do {
             let s = try RawStatement(db, "SELECT concept, cluster FROM clusters WHERE goal = ?1")
             defer { s.reset() }
             try s.bind(1, goal)
@@ -663,8 +873,18 @@ public final class SQLiteEngine: MemoryEngine {
 
     // MARK: - Closing
 
+    /// Closes the connections. A read-write engine first copies the WAL into the database
+    /// file and truncates it (when no other process is reading), so that the file alone is a
+    /// complete copy of the memory after a clean exit.
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if !readOnly {
+            // A short busy wait: another process reading the WAL keeps it, and that is fine.
+            try? pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA busy_timeout = 100")
+                try db.checkpoint(.truncate)
+            }
+        }
         do {
             try pool.close()
         } catch {

@@ -11,23 +11,65 @@ import GRDB
 /// tables without that mark belongs to someone else and is refused rather than migrated.
 enum SQLiteSchema {
     /// The schema this build writes (`PRAGMA user_version` after migrating).
-    static let version: Int32 = 2
+    static let version: Int32 = 3
     /// `PRAGMA application_id` of plughost memory databases ("PHM1").
     static let applicationID: Int32 = 0x5048_4D31
 
-    /// The migrations, in order.
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
+    /// The migrations, in order: an identifier (recorded in `grdb_migrations`, as GRDB's
+    /// migrator does) and what it runs.
+    static let steps: [(id: String, run: @Sendable (Database) throws -> Void)] = [
+        ("v1", { db in
             try db.execute(sql: v1)
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = 1")
-        }
-        m.registerMigration("v2") { db in
+        }),
+        ("v2", { db in
             try db.execute(sql: v2)
             try db.execute(sql: "PRAGMA user_version = 2")
-        }
+        }),
+        ("v3", { db in
+            try db.execute(sql: v3)
+            try db.execute(sql: "PRAGMA user_version = 3")
+        }),
+    ]
+
+    /// The migrations as a GRDB migrator (tests use it to write files of older schemas).
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        for step in steps { m.registerMigration(step.id, migrate: step.run) }
         return m
+    }
+
+    /// True when the file is at this build's schema (nothing to migrate).
+    static func isCurrent(_ db: Database) throws -> Bool {
+        try Int32.fetchOne(db, sql: "PRAGMA user_version") == version
+    }
+
+    /// Brings the file to this build's schema in ONE immediate transaction: the first process
+    /// to take the write lock migrates, and the others, waiting on the lock (busy timeout),
+    /// then find nothing left to do. (GRDB's migrator reads what is applied before its
+    /// transactions, so two processes migrating at once would both run a migration.)
+    static func migrate(_ writer: any DatabaseWriter, path: String) throws {
+        try writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try check(db, path: path)
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+                for step in steps where !applied.contains(step.id) {
+                    try step.run(db)
+                    try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES (?)", arguments: [step.id])
+                }
+                return .commit
+            }
+        }
+    }
+
+    /// Refuses, for reading without migrating, files whose schema this build cannot read.
+    static func checkReadable(_ db: Database, path: String) throws {
+        let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if userVersion < 2 {
+            throw MemoryError(.storage, "\(path) has the memory schema \(userVersion), older than this build reads without migrating (2 or later); open it once with a command that writes (e.g. `plughost memory replay /dev/null --db \(path)`) to migrate it")
+        }
     }
 
     /// Schema 1.
@@ -148,6 +190,23 @@ enum SQLiteSchema {
         DROP TABLE concept_counts;
         """
 
+    /// Schema 3: goal versions, so that several processes can keep one file's clusters exact.
+    ///
+    /// `goal_versions.version` grows by one with every transaction that changes a goal's graph
+    /// or its stored clusters, whoever makes it; `committed` is the version of the goal's last
+    /// commit. A process compares the version it finds in each of its write transactions with
+    /// the one its own last transaction left: a difference means another process changed the
+    /// goal, and its next clustering run re-reads the goal under the write lock instead of
+    /// trusting its in-memory graph (see `SQLiteEngine.withClusteringSession`). A goal without
+    /// a row has version 0. Schema 2 files get the table, empty.
+    static let v3 = """
+        CREATE TABLE goal_versions (
+            goal TEXT NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL,
+            committed INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+
     /// Appends the `memory_concepts` token of `concept` in the goal whose hex is `goalHex`.
     @inline(__always)
     static func appendConceptToken(goalHex: [UInt8], concept: String, to out: inout [UInt8]) {
@@ -206,7 +265,7 @@ enum SQLiteSchema {
                 throw MemoryError(.storage, "\(path) is not a plughost SQLite database: it holds tables of another application (\(tables.sorted().prefix(5).joined(separator: ", ")))")
             }
         }
-        let known = Set(migrator.migrations)
+        let known = Set(steps.map(\.id))
         var unknown: [String] = []
         if tables.contains("grdb_migrations") {
             unknown = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").filter { !known.contains($0) }.sorted()

@@ -2,7 +2,7 @@
 public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable { case invalid, limit, notFound, storage, closed }
+        private enum Base: String, Hashable, Sendable { case invalid, limit, notFound, storage, closed, readOnly }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// The write is malformed (empty concept key, invalid UTF-8, bad metadata…).
@@ -15,6 +15,8 @@ public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let storage = Code(.storage)
         /// The memory service was closed.
         public static let closed = Code(.closed)
+        /// The memory was opened read-only.
+        public static let readOnly = Code(.readOnly)
         public var description: String { base.rawValue }
     }
     /// The kind of failure.
