@@ -270,16 +270,16 @@ final class SQLiteEngineTests: XCTestCase {
             try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v7')")
         }
         try engine.close()
-        assertStorageError(try SQLiteEngine(path: path), mentions: [path, "newer plughost", "schema 7", "knows 2"])
+        assertStorageError(try SQLiteEngine(path: path), mentions: [path, "newer plughost", "schema 7", "knows 3"])
 
         // Unknown migration identifiers alone also mean newer.
         let path2 = dbPath("newer2.sqlite")
         let engine2 = try SQLiteEngine(path: path2)
         try engine2.pool.writeWithoutTransaction { db in
-            try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v3')")
+            try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v9')")
         }
         try engine2.close()
-        assertStorageError(try SQLiteEngine(path: path2), mentions: [path2, "newer plughost", "v3"])
+        assertStorageError(try SQLiteEngine(path: path2), mentions: [path2, "newer plughost", "v9"])
     }
 
     /// A file written with schema 1 (counts keyed by concept text) opens, is migrated to
