@@ -590,6 +590,53 @@ public final class SQLiteEngine: MemoryEngine {
         }
     }
 
+    /// A page of the goal's memories by `seq`, in one snapshot, through the (goal, plugin, seq)
+    /// index: the goal's plugins (one seek each), the next `limit + 1` sequence numbers of each
+    /// (index entries only), merged; then the page's rows by rowid. A page costs plugins ×
+    /// `limit` index entries, never a scan of the goal's memories or of the table.
+    public func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
+        guard limit > 0 else { try checkOpen(); return MemoryPage(memories: [], next: after) }
+        return try read("listing the memories of goal \(goal.debugDescription)", snapshot: true) { db in
+            let plugins = try RawStatement(db, """
+                WITH RECURSIVE p(plugin) AS (
+                    SELECT (SELECT min(plugin) FROM memories WHERE goal = ?1)
+                    UNION ALL
+                    SELECT (SELECT min(plugin) FROM memories WHERE goal = ?1 AND plugin > p.plugin) FROM p WHERE p.plugin IS NOT NULL)
+                SELECT plugin FROM p WHERE plugin IS NOT NULL
+                """)
+            defer { plugins.reset() }
+            try plugins.bind(1, goal)
+            var names: [String] = []
+            while try plugins.step() { names.append(plugins.text(0)) }
+            let next = try RawStatement(db, """
+                SELECT seq FROM memories INDEXED BY memories_goal_plugin
+                WHERE goal = ?1 AND plugin = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4
+                """)
+            defer { next.reset() }
+            try next.bind(1, goal)
+            try next.bind(3, after?.sequence ?? Int64.min)
+            try next.bind(4, Int64(limit) + 1)
+            var seqs: [Int64] = []
+            for name in names {
+                try next.bind(2, name)
+                while try next.step() { seqs.append(next.int(0)) }
+                next.reset()
+            }
+            seqs.sort()
+            let page = seqs.prefix(limit)
+            let row = try RawStatement(db, "SELECT \(Self.memoryColumns) FROM memories m WHERE m.seq = ?1")
+            defer { row.reset() }
+            var out: [Memory] = []
+            out.reserveCapacity(page.count)
+            for seq in page {
+                try row.bind(1, seq)
+                if try row.step() { out.append(try row.memory(at: 0, path: path)) }
+                row.reset()
+            }
+            return MemoryPage(memories: out, next: seqs.count > limit ? page.last.map { MemoryCursor(sequence: $0) } : nil)
+        }
+    }
+
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         try read("reading the concept graph of goal \(goal.debugDescription)", snapshot: true) { db in
             var concepts: [String: Int32] = [:]
