@@ -26,10 +26,10 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let ops = try WorkloadReplayer.load(path: file)
+        let (ops, lines) = try WorkloadReplayer.loadNumbered(path: file)
         let memory = try engine.openMemory()
         defer { try? memory.close() }
-        let report = try WorkloadReplayer.replay(ops, into: memory, source: file)
+        let report = try WorkloadReplayer.replay(ops, into: memory, source: file, lines: lines)
         if let clustersOut {
             let text = CanonicalClusters.json(try memory.clusters())
             do {
