@@ -70,8 +70,14 @@ public enum WorkloadReplayer {
     /// Applies `ops` in chunks of up to `chunk` writes (or forgets), then flushes. Each op's line
     /// number is `lines[i]`, or its index + 1 when `lines` is nil.
     ///
-    /// A write the write path rejects stops the replay with its line number; what came before
-    /// stays applied and flushed.
+    /// A write the write path rejects (or a forget whose commit fails) stops the replay with
+    /// its line number: everything before it stays applied and is flushed, and **nothing after
+    /// it is applied**, although its chunk was submitted whole. Each chunk is submitted with
+    /// ``MemoryService/write(_:stopAtFirstFailure:)``: a write the normaliser rejects cuts the
+    /// chunk before anything of it after that write is queued, and a rejection only the commit
+    /// can find (a caller id already stored, or used earlier in the chunk) makes the commit
+    /// skip the rest of the chunk, wherever the group-commit queue put it. Writes of other
+    /// callers sharing those commits are not affected.
     public static func replay(
         _ ops: [WorkloadOp], into service: MemoryService, chunk: Int = 512, source: String? = nil, lines: [Int]? = nil
     ) throws -> Report {
@@ -89,7 +95,7 @@ public enum WorkloadReplayer {
                     batch.append(w)
                     j += 1
                 }
-                for (k, r) in service.write(batch).enumerated() {
+                for (k, r) in service.write(batch, stopAtFirstFailure: true).enumerated() {
                     if case .failure(let e) = r {
                         try? service.flush()
                         var err = WorkloadError(message: "write rejected: \(e.message)", file: source)
@@ -104,11 +110,12 @@ public enum WorkloadReplayer {
                     ids.append(id)
                     j += 1
                 }
-                for (k, r) in service.forget(ids: ids).enumerated() {
+                for (k, r) in service.forget(ids: ids, stopAtFirstFailure: true).enumerated() {
                     switch r {
                     case .success(true): forgets += 1
                     case .success(false): unknown += 1
                     case .failure(let e):
+                        try? service.flush()
                         var err = WorkloadError(message: "forget failed: \(e.message)", file: source)
                         err.line = line(i + k)
                         throw err
