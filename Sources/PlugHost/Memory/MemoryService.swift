@@ -299,6 +299,8 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         var insertedAt: [String: Int] = [:]
         var forgotten = Set<String>()
         var rejected = 0
+        /// Writes and forgets that cancelled out within the commit (pairs).
+        var cancelled = 0
         let now = configuration.clock.now()
         let batchStart = DispatchTime.now().uptimeNanoseconds
         do {
@@ -342,6 +344,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                         planned[k] = nil
                         insertedAt.removeValue(forKey: id)
                         forgotten.insert(id)
+                        cancelled += 1
                         results[i] = .success(.forgotten(m.goal))
                     } else if !forgotten.contains(id), let m = stored[id], goal == nil || goal == m.goal {
                         forgotten.insert(id)
@@ -358,7 +361,6 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         let batches = batcher.plan(planned.compactMap { $0 })
         let engineStart = DispatchTime.now().uptimeNanoseconds
-        let cancelled = forgotten.count - batches.reduce(0) { $0 + $1.forgets }
         guard !batches.isEmpty else {
             statsState.withLock { s in
                 s.writes += cancelled
