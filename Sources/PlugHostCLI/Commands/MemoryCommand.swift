@@ -5,8 +5,9 @@ import PlugHost
 /// `plughost memory …`: the memory write path from the command line.
 struct MemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories.",
-        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self])
+        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories, export them.",
+        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self,
+                      ExportCommand.self])
 }
 
 /// `plughost memory replay FILE.jsonl`.

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import PlugHost
+
+/// `plughost memory export [--goal G]`: every live memory, as a replayable JSONL workload.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every live memory to stdout as a JSONL workload that `memory replay` applies to any engine.",
+        discussion: """
+            One write line per live memory (id, goal, plugin, content, concepts, depends_on, \
+            metadata in canonical form, ttl_ms = the TTL left, rounded up), by goal, then oldest \
+            first. Replaying the file into an empty memory gives the same memories and the same \
+            clusters digest. Read-only: nothing is written to the engine.
+            """)
+
+    @Option(help: "Only this goal.")
+    var goal: String?
+
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let store = try openEngineForReading(engine)
+        defer { try? store.close() }
+        let out = FileHandle.standardOutput
+        try MemoryExporter.export(from: store, goal: goal, now: Date().timeIntervalSince1970) { text in
+            do {
+                try out.write(contentsOf: Data(text.utf8))
+            } catch {
+                throw DataCommandError("cannot write the export to stdout: \(error.localizedDescription)")
+            }
+        }
+        try store.close()
+    }
+}
+
+/// Opens the engine `options` name without a write path over it, for commands that only
+/// read: no `MemoryService` (which would finish pending clustering and store clusters), and
+/// no new SQLite file where none exists.
+private func openEngineForReading(_ options: EngineOptions) throws -> any MemoryEngine {
+    let kind = try options.kind()
+    if kind == .sqlite {
+        let path = options.db ?? EngineFactory.defaultSQLitePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DataCommandError("no memory database at \(path): nothing has been written there yet; pass --db or run a pipeline first")
+        }
+    }
+    // TODO(read-only): open the engine read-only once EngineOptions can (SQLite: no migration,
+    // no journal-mode write, works on a read-only file).
+    return try EngineFactory.open(kind, location: options.db)
+}
+
+/// A runtime failure of these commands: printed as `Error: …`, exit status 1 (not a usage
+/// error, so no usage text).
+struct DataCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
