@@ -5,9 +5,9 @@ import PlugHost
 /// `plughost memory …`: the memory write path from the command line.
 struct MemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories, export them.",
+        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories, export and back up.",
         subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self,
-                      ExportCommand.self])
+                      ExportCommand.self, BackupCommand.self])
 }
 
 /// `plughost memory replay FILE.jsonl`.

@@ -34,6 +34,44 @@ struct ExportCommand: ParsableCommand {
     }
 }
 
+/// `plughost memory backup FILE [--force]`: an online copy of the SQLite database.
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the SQLite memory database to FILE with SQLite's online backup API, even while other processes write.",
+        discussion: """
+            The copy holds everything committed before the backup began and opens as a plughost \
+            database (--db FILE). SQLite only: for PostgreSQL use pg_dump, or `plughost memory \
+            export`, which works with every engine.
+            """)
+
+    @Argument(help: "The backup file to create.")
+    var file: String
+
+    @Flag(help: "Replace FILE if it exists.")
+    var force = false
+
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let kind = try engine.kind()
+        guard kind == .sqlite else {
+            throw DataCommandError("memory backup works with --engine sqlite only (this is --engine \(kind.rawValue)); for every engine, `plughost memory export > FILE.jsonl` writes a copy that `plughost memory replay` restores")
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue, !force {
+            throw DataCommandError("\(file) already exists; pass --force to replace it")
+        }
+        guard let sqlite = try openEngineForReading(engine) as? SQLiteEngine else {
+            throw DataCommandError("memory backup works with --engine sqlite only")
+        }
+        defer { try? sqlite.close() }
+        try sqlite.backup(to: file, replacing: force)
+        try sqlite.close()
+        print("backed up \(sqlite.path) to \(file)")
+    }
+}
+
 /// Opens the engine `options` name without a write path over it, for commands that only
 /// read: no `MemoryService` (which would finish pending clustering and store clusters), and
 /// no new SQLite file where none exists.
