@@ -8,11 +8,13 @@ import Foundation
 ///   `content`, `concepts` (the memory's concept set: normalised keys, dependency ends
 ///   included), `depends_on` (the normalised pairs), `metadata` and `ttl_ms`.
 /// - Order: goals in UTF-8 byte order, then each goal's memories in creation (insertion) order,
-///   so that a replay keeps recall's newest-first order.
+///   so that a replay creates them in the same order (within a commit, the batcher may still
+///   store a write that depends on a concept after the writes introducing it).
 /// - `metadata` is written in its canonical form (``JSONTree/canonical``), which a replay keeps
-///   byte for byte: a memory written by a replay, or by the C embedding API, gets back the
-///   exact bytes it had; metadata written in another form through the plugin host API (with
-///   white space, say) comes back as the same JSON value in canonical form.
+///   byte for byte: metadata that was canonical (every memory written by a replay) gets back
+///   its exact bytes; metadata written in another form (through the plugin host API with white
+///   space, or the C embedding API, which sorts keys its own way) comes back as the same JSON
+///   value in canonical form.
 /// - `ttl_ms` is the TTL left at `now`, in whole milliseconds rounded up (at least 1);
 ///   memories without TTL have none. Memories whose TTL has run out but that were not swept
 ///   yet are not exported: they are already gone from the model.
