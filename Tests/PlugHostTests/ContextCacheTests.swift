@@ -31,6 +31,9 @@ final class HookedMemoryEngine: ClusteringCoordinator, @unchecked Sendable {
     }
     func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory] { try inner.search(goal: goal, text: text, limit: limit) }
     func expiredMemories(at time: Double, limit: Int) throws -> [Memory] { try inner.expiredMemories(at: time, limit: limit) }
+    func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
+        try inner.allMemories(goal: goal, after: after, limit: limit)
+    }
     func conceptGraph(goal: String) throws -> ConceptGraphSnapshot { try inner.conceptGraph(goal: goal) }
     func goals() throws -> [String] { try inner.goals() }
     func clusterAssignments(goal: String) throws -> [String: String] { try inner.clusterAssignments(goal: goal) }

@@ -188,12 +188,12 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
     plughost = os.path.abspath(a.plughost)
-    print("| scenario | runs | runs with errors | runs with wrong clusters |")
-    print("|---|---|---|---|")
+    print("| scenario | runs | runs with errors | runs with wrong stored clusters | runs leaving a goal pending | runs losing memories without an error |")
+    print("|---|---|---|---|---|---|")
     for name, fn in SCENARIOS.items():
         if a.only and a.only not in name:
             continue
-        err_runs = wrong_runs = 0
+        err_runs = wrong_runs = pending_runs = lost_runs = 0
         for r in range(a.runs):
             d = tempfile.mkdtemp(prefix="ph-mp-")
             try:
@@ -201,10 +201,13 @@ def main():
             finally:
                 shutil.rmtree(d, ignore_errors=True)
             err_runs += bool(errors)
-            wrong_runs += bool(problems)
+            wrong_runs += any(p.startswith("goal ") for p in problems)
+            pending_runs += any(p.startswith("pending") for p in problems)
+            # Memories a failed process never wrote are explained by its error.
+            lost_runs += not errors and any(p.startswith("memories") for p in problems)
             if a.verbose and (errors or problems):
                 print("  %s run %d: %s %s" % (name, r, errors[:2], problems[:3]), file=sys.stderr)
-        print("| %s | %d | %d | %d |" % (name, a.runs, err_runs, wrong_runs), flush=True)
+        print("| %s | %d | %d | %d | %d | %d |" % (name, a.runs, err_runs, wrong_runs, pending_runs, lost_runs), flush=True)
 
 
 if __name__ == "__main__":

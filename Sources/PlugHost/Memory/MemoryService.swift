@@ -55,11 +55,11 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         idPrefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
         queue = GroupCommitQueue(
             maxOps: configuration.optimized ? configuration.maxBatchOperations : 1,
-            commit: { [unowned self] ops in
-                self.optimized ? self.commitOptimized(ops) : self.commitEager(ops)
+            commit: { [unowned self] ops, stops in
+                self.optimized ? self.commitOptimized(ops, stops: stops) : self.commitEager(ops, stops: stops)
             },
             commitOne: { [unowned self] op in
-                self.optimized ? self.commitOptimized(op) : self.commitEager([op])[0]
+                self.optimized ? self.commitOptimized(op) : self.commitEager([op], stops: [nil])[0]
             })
         // A read-only service never stores clusters: it computes pending goals' clusters
         // when asked (see `clusters(goal:)`).
@@ -124,9 +124,18 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     }
 
     /// Writes many memories through one queue submission (they share commits).
-    /// Each result is the memory's id or why that write was rejected; a rejected write never
-    /// affects the others.
-    public func write(_ writes: [MemoryWrite]) -> [Result<String, MemoryError>] {
+    /// Each result is the memory's id or why that write was rejected.
+    ///
+    /// Without `stopAtFirstFailure`, a rejected write never affects the others. With it, the
+    /// writes are applied in order up to the first one that fails, and none after it: the
+    /// first failure's result says why, and every later result is a
+    /// ``MemoryError/Code/notApplied`` error. A write the normaliser rejects cuts the
+    /// submission before it is queued; a rejection only the commit can find (a caller id
+    /// already stored, or given twice) cuts it in the commit, even when the queue merged it
+    /// with other callers' writes or split it over several commits (see `StopMark`): other
+    /// callers' writes are never affected. This is how `plughost memory replay` stops exactly
+    /// at a rejected line while still submitting chunks.
+    public func write(_ writes: [MemoryWrite], stopAtFirstFailure: Bool = false) -> [Result<String, MemoryError>] {
         guard !closed.load(ordering: .relaxed) else {
             return writes.map { _ in .failure(MemoryError(.closed, "the memory service is closed")) }
         }
@@ -164,13 +173,18 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             } catch {
                 results[i] = .failure(MemoryError(.storage, "\(error)"))
             }
+            if stopAtFirstFailure, results[i] != nil {
+                // Nothing after the first failure is queued.
+                for j in (i + 1)..<writes.count { results[j] = .failure(StopMark.skipped) }
+                break
+            }
         }
         let cacheNanos = DispatchTime.now().uptimeNanoseconds - cacheStart
         statsState.withLock {
             $0.rejected += rejected
             $0.cacheNanos += cacheNanos
         }
-        let outcomes = queue.submit(ops)
+        let outcomes = queue.submit(ops, stopAtFirstFailure: stopAtFirstFailure)
         for (k, outcome) in outcomes.enumerated() {
             let i = opIndex[k]
             switch outcome {
@@ -182,6 +196,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             case .success(.forgotten): results[i] = .failure(MemoryError(.storage, "internal: unexpected outcome"))
             case .failure(let e): results[i] = .failure(e)
             }
+        }
+        if stopAtFirstFailure, let first = results.firstIndex(where: { if case .failure? = $0 { true } else { false } }) {
+            // A commit-time rejection before a normaliser's: only the first failure says why.
+            for j in (first + 1)..<results.count { results[j] = .failure(StopMark.skipped) }
         }
         return results.map { $0! }
     }
@@ -200,13 +218,17 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
     }
 
-    /// Forgets memories by id in one submission; each result says whether it existed.
-    public func forget(ids: [String]) -> [Result<Bool, MemoryError>] {
+    /// Forgets memories by id in one submission; each result says whether it existed. With
+    /// `stopAtFirstFailure`, nothing after the first failed forget (a failed commit) is
+    /// applied; later results are ``MemoryError/Code/notApplied`` errors (see
+    /// ``write(_:stopAtFirstFailure:)``).
+    public func forget(ids: [String], stopAtFirstFailure: Bool = false) -> [Result<Bool, MemoryError>] {
         guard !closed.load(ordering: .relaxed) else {
             return ids.map { _ in .failure(MemoryError(.closed, "the memory service is closed")) }
         }
         guard !readOnly else { return ids.map { _ in .failure(readOnlyError) } }
-        return zip(ids, queue.submit(ids.map { .forget(id: $0, goal: nil) })).map { id, r in
+        let outcomes = queue.submit(ids.map { .forget(id: $0, goal: nil) }, stopAtFirstFailure: stopAtFirstFailure)
+        return zip(ids, outcomes).map { id, r in
             r.map {
                 guard case .forgotten(let removedFrom) = $0, let g = removedFrom else { return false }
                 cache.noteForget(goal: g, id: id)
@@ -241,7 +263,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         do {
             switch op {
             case .write(let w, _):
-                if try engine.memory(id: w.id) != nil { return commitOptimized([op])[0] }
+                if try engine.memory(id: w.id) != nil { return commitOptimized([op], stops: [nil])[0] }
                 (m, isWrite) = (w, true)
             case .forget(let id, let goal):
                 guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else { return .success(.forgotten(nil)) }
@@ -283,13 +305,17 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         return .success(.written(m.id))
     }
 
-    private func commitOptimized(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
+    /// One group commit. `stops[i]` is the stop mark of `ops[i]`'s submission (see `StopMark`):
+    /// an operation whose mark is set is skipped, and a rejected one sets its mark.
+    private func commitOptimized(_ ops: [QueuedOp], stops: [StopMark?]) -> [Result<OpOutcome, MemoryError>] {
         var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(nil)), count: ops.count)
         var planned: [PlannedOp?] = []
         planned.reserveCapacity(ops.count)
         var insertedAt: [String: Int] = [:]
         var forgotten = Set<String>()
         var rejected = 0
+        /// Writes and forgets that cancelled out within the commit (pairs).
+        var cancelled = 0
         let now = configuration.clock.now()
         let batchStart = DispatchTime.now().uptimeNanoseconds
         do {
@@ -304,6 +330,10 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             }
             var stored = try engine.existingMemories(ids)
             for (i, op) in ops.enumerated() {
+                if let stop = stops[i], stop.stopped {
+                    results[i] = .failure(StopMark.skipped)
+                    continue
+                }
                 switch op {
                 case .write(var m, let callerID):
                     if let old = stored[m.id], (old.expiresAt ?? .infinity) <= now, insertedAt[m.id] == nil {
@@ -315,6 +345,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                         guard !callerID else {
                             results[i] = .failure(MemoryError(.invalid, "a memory with id \(m.id.debugDescription) already exists"))
                             rejected += 1
+                            stops[i]?.stop()
                             continue
                         }
                         repeat { m.id = nextID() } while try insertedAt[m.id] != nil || engine.memory(id: m.id) != nil
@@ -328,6 +359,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                         planned[k] = nil
                         insertedAt.removeValue(forKey: id)
                         forgotten.insert(id)
+                        cancelled += 1
                         results[i] = .success(.forgotten(m.goal))
                     } else if !forgotten.contains(id), let m = stored[id], goal == nil || goal == m.goal {
                         forgotten.insert(id)
@@ -339,11 +371,11 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                 }
             }
         } catch {
+            for stop in stops { stop?.stop() }
             return ops.map { _ in .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)")) }
         }
         let batches = batcher.plan(planned.compactMap { $0 })
         let engineStart = DispatchTime.now().uptimeNanoseconds
-        let cancelled = forgotten.count - batches.reduce(0) { $0 + $1.forgets }
         guard !batches.isEmpty else {
             statsState.withLock { s in
                 s.writes += cancelled
@@ -359,6 +391,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         } catch {
             let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
                 ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
+            for stop in stops { stop?.stop() }
             return results.map { r in if case .failure = r { r } else { .failure(e) } }
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
@@ -384,6 +417,17 @@ public final class MemoryService: HostServices, @unchecked Sendable {
             s.engineNanos += engineEnd - engineStart
         }
         return results
+    }
+
+    /// The eager baseline's commits: one per operation, in order. `stops` as for
+    /// ``commitOptimized(_:stops:)``.
+    private func commitEager(_ ops: [QueuedOp], stops: [StopMark?]) -> [Result<OpOutcome, MemoryError>] {
+        zip(ops, stops).map { op, stop in
+            if let stop, stop.stopped { return .failure(StopMark.skipped) }
+            let r = commitEager([op])[0]
+            if case .failure = r { stop?.stop() }
+            return r
+        }
     }
 
     private func commitEager(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {

@@ -5,8 +5,9 @@ import PlugHost
 /// `plughost memory …`: the memory write path from the command line.
 struct MemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories.",
-        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self])
+        commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories, export and back up.",
+        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self,
+                      ExportCommand.self, BackupCommand.self])
 }
 
 /// `plughost memory replay FILE.jsonl`.
@@ -26,10 +27,10 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let ops = try WorkloadReplayer.load(path: file)
+        let (ops, lines) = try WorkloadReplayer.loadNumbered(path: file)
         let memory = try engine.openMemory()
         defer { try? memory.close() }
-        let report = try WorkloadReplayer.replay(ops, into: memory, source: file)
+        let report = try WorkloadReplayer.replay(ops, into: memory, source: file, lines: lines)
         if let clustersOut {
             let text = CanonicalClusters.json(try memory.clusters())
             do {

@@ -41,7 +41,38 @@ struct DependencyBatcher: Sendable {
     /// chains). Groups never share a concept, so merging them into one batch merges nothing
     /// across groups: every touched edge is still written once. The goal's writes keep their
     /// arrival order except where a write depends on a concept another write introduces.
+    ///
+    /// **A delete always precedes the insert of the same id.** Engines apply a batch's deletes
+    /// before its inserts, and batches in order; but batches go by goal, in the order each goal
+    /// first appears. A forget of an id that a write of `ops` inserts again (an expired memory
+    /// that the commit rewriting its id sweeps first, or a forget and a write of the same id)
+    /// may be of another goal than the write, whose goal may appear first: the insert would
+    /// then meet the old row (SQLite: a UNIQUE failure of the whole commit; in memory: the new
+    /// memory deleted right after it was inserted, its counts left behind). Such forgets
+    /// therefore go into leading batches, one per goal, before every other batch. Counts are
+    /// sums, so this changes no count; the other forgets stay with their goal's batch.
     func plan(_ ops: [PlannedOp]) -> [PlannedBatch] {
+        guard !ops.isEmpty else { return [] }
+        if ops.count == 1 { return [single(ops[0])] }
+        // Forgets are few: look for re-inserted ids only when there are some.
+        var forgotten = Set<String>()
+        for op in ops { if case .forget(let m) = op { forgotten.insert(m.id) } }
+        if !forgotten.isEmpty {
+            var reinserted = Set<String>()
+            for op in ops { if case .write(let m) = op, forgotten.contains(m.id) { reinserted.insert(m.id) } }
+            if !reinserted.isEmpty {
+                func leads(_ op: PlannedOp) -> Bool {
+                    if case .forget(let m) = op { return reinserted.contains(m.id) }
+                    return false
+                }
+                return planByGoal(ops.filter(leads)) + planByGoal(ops.filter { !leads($0) })
+            }
+        }
+        return planByGoal(ops)
+    }
+
+    /// One batch per goal of `ops`, goals in order of first appearance.
+    private func planByGoal(_ ops: [PlannedOp]) -> [PlannedBatch] {
         guard !ops.isEmpty else { return [] }
         if ops.count == 1 { return [single(ops[0])] }
         var byGoal: [String: [PlannedOp]] = [:]

@@ -1,10 +1,36 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// An operation submitted to the write queue.
 enum QueuedOp: Sendable {
     case write(Memory, callerID: Bool)
     case forget(id: String, goal: String?)
+}
+
+/// Ties together the operations of one submission made with `stopAtFirstFailure`: once one of
+/// them fails (rejected, or its commit failed), every later one is skipped with
+/// ``MemoryError/Code/notApplied``, in this commit and in later ones.
+///
+/// **Why a mark per submission.** The queue merges several submissions into one commit and
+/// may split one submission over several commits (at `maxOps`, and always in the eager
+/// baseline, which commits one operation at a time). A rejection that only the commit can
+/// find (a caller id already stored, or written earlier in the same commit) must cut the
+/// operations of *its* submission only, wherever they land: the commit walks its operations
+/// in order, skips those whose mark is set, and sets the mark when one fails. Commits run one
+/// at a time and a submission's operations are queued contiguously and in order, so every
+/// operation after the failed one, and none before it nor of another submission, is skipped.
+final class StopMark: Sendable {
+    private let flag = Atomic<Bool>(false)
+    init() {}
+    /// True once an operation of the submission failed.
+    var stopped: Bool { flag.load(ordering: .acquiring) }
+    /// Records that an operation of the submission failed.
+    func stop() { flag.store(true, ordering: .releasing) }
+
+    /// The result of an operation skipped because an earlier one of its submission failed.
+    static let skipped = MemoryError(
+        .notApplied, "not applied: an earlier operation of the same submission failed, and the submission stops at its first failure")
 }
 
 /// What an acknowledged operation gave back.
@@ -36,9 +62,12 @@ final class GroupCommitQueue: @unchecked Sendable {
         let semaphore = DispatchSemaphore(value: 0)
         var results: [Result<OpOutcome, MemoryError>?]
         var remaining: Int
-        init(count: Int) {
+        /// Set when the submission stops at its first failure.
+        let stop: StopMark?
+        init(count: Int, stop: StopMark? = nil) {
             results = Array(repeating: nil, count: count)
             remaining = count
+            self.stop = stop
         }
     }
 
@@ -70,16 +99,18 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// Submissions the next leader expects before it takes the queue.
     private var expected = 1
     private let maxOps: Int
-    private let commit: @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>]
+    private let commit: @Sendable ([QueuedOp], [StopMark?]) -> [Result<OpOutcome, MemoryError>]
     private let commitOne: @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
     /// Stands for a caller committing alone through `submit(_ op:)` (one at a time: it is the
     /// leader meanwhile).
     private let solo = Waiter(count: 0)
 
-    /// `commit` commits operations in order; `commitOne` commits a single one (the common case
-    /// of one writer, without the arrays).
+    /// `commit` commits operations in order, each with the stop mark of its submission (see
+    /// ``StopMark``: it must skip an operation whose mark is set, and set the mark of one that
+    /// fails); `commitOne` commits a single one (the common case of one writer, without the
+    /// arrays).
     init(
-        maxOps: Int, commit: @escaping @Sendable ([QueuedOp]) -> [Result<OpOutcome, MemoryError>],
+        maxOps: Int, commit: @escaping @Sendable ([QueuedOp], [StopMark?]) -> [Result<OpOutcome, MemoryError>],
         commitOne: @escaping @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
     ) {
         self.maxOps = max(1, maxOps)
@@ -112,10 +143,12 @@ final class GroupCommitQueue: @unchecked Sendable {
         return r
     }
 
-    /// Submits `ops` and returns their results once committed (or failed), in order.
-    func submit(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
+    /// Submits `ops` and returns their results once committed (or failed), in order. With
+    /// `stopAtFirstFailure`, the operations after the first one that fails are not applied
+    /// (``StopMark``); without, a failed operation never affects the others.
+    func submit(_ ops: [QueuedOp], stopAtFirstFailure: Bool = false) -> [Result<OpOutcome, MemoryError>] {
         guard !ops.isEmpty else { return [] }
-        let me = Waiter(count: ops.count)
+        let me = Waiter(count: ops.count, stop: stopAtFirstFailure ? StopMark() : nil)
         lock.lock()
         for (i, op) in ops.enumerated() { queue.append(Item(op: op, waiter: me, index: i)) }
         queuedSubmissions += 1
@@ -188,7 +221,7 @@ final class GroupCommitQueue: @unchecked Sendable {
             head = 0
         }
         lock.unlock()
-        let outcome = commit(take.map(\.op))
+        let outcome = commit(take.map(\.op), take.map(\.waiter.stop))
         lock.lock()
         var released = 0
         for (item, r) in zip(take, outcome) {

@@ -25,6 +25,13 @@ public protocol MemoryEngine: AnyObject, Sendable {
     func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory]
     /// Memories whose expiry is at or before `time` (seconds since 1970).
     func expiredMemories(at time: Double, limit: Int) throws -> [Memory]
+    /// Every stored memory of `goal`, in creation (insertion) order, a page of at most `limit`
+    /// at a time: the first page with `after` nil, the next with the previous page's `next`.
+    /// Memories whose TTL ran out but that were not swept yet are included (the caller
+    /// decides). Each page is read at once; a memory written or forgotten between two pages
+    /// may or may not be in the listing (pages are not one snapshot). Used by
+    /// `plughost memory export`.
+    func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage
 
     /// A goal's stored concept graph.
     func conceptGraph(goal: String) throws -> ConceptGraphSnapshot

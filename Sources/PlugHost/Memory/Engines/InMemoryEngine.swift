@@ -346,6 +346,28 @@ public final class InMemoryEngine: ClusteringCoordinator {
         }
     }
 
+    /// The goal's live records after the cursor, from its insertion-order index (whose
+    /// tombstones — ids forgotten, or written again further on — are skipped), sorted by
+    /// sequence: each page costs the goal's index, which is fine for an engine held in memory.
+    public func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        guard limit > 0 else { return MemoryPage(memories: [], next: after) }
+        let from = after?.sequence ?? Int64.min
+        return state.withLock { s in
+            guard let g = s.goal(goal) else { return MemoryPage(memories: [], next: nil) }
+            var found: [Record] = []
+            var seen = Set<String>()
+            for id in g.memoryIDs {
+                guard let r = s.records[id], r.memory.goal == goal, Int64(r.sequence) > from, seen.insert(id).inserted else { continue }
+                found.append(r)
+            }
+            found.sort { $0.sequence < $1.sequence }
+            let page = found.prefix(limit)
+            let next = found.count > limit ? page.last.map { MemoryCursor(sequence: Int64($0.sequence)) } : nil
+            return MemoryPage(memories: page.map(\.memory), next: next)
+        }
+    }
+
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         state.withLock { s in snapshot(goal, in: s) }
     }

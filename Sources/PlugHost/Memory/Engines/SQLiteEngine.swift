@@ -788,6 +788,53 @@ public final class SQLiteEngine: ClusteringCoordinator {
         }
     }
 
+    /// A page of the goal's memories by `seq`, in one snapshot, through the (goal, plugin, seq)
+    /// index: the goal's plugins (one seek each), the next `limit + 1` sequence numbers of each
+    /// (index entries only), merged; then the page's rows by rowid. A page costs plugins ×
+    /// `limit` index entries, never a scan of the goal's memories or of the table.
+    public func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
+        guard limit > 0 else { try checkOpen(); return MemoryPage(memories: [], next: after) }
+        return try read("listing the memories of goal \(goal.debugDescription)", snapshot: true) { db in
+            let plugins = try RawStatement(db, """
+                WITH RECURSIVE p(plugin) AS (
+                    SELECT (SELECT min(plugin) FROM memories WHERE goal = ?1)
+                    UNION ALL
+                    SELECT (SELECT min(plugin) FROM memories WHERE goal = ?1 AND plugin > p.plugin) FROM p WHERE p.plugin IS NOT NULL)
+                SELECT plugin FROM p WHERE plugin IS NOT NULL
+                """)
+            defer { plugins.reset() }
+            try plugins.bind(1, goal)
+            var names: [String] = []
+            while try plugins.step() { names.append(plugins.text(0)) }
+            let next = try RawStatement(db, """
+                SELECT seq FROM memories INDEXED BY memories_goal_plugin
+                WHERE goal = ?1 AND plugin = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4
+                """)
+            defer { next.reset() }
+            try next.bind(1, goal)
+            try next.bind(3, after?.sequence ?? Int64.min)
+            try next.bind(4, Int64(limit) + 1)
+            var seqs: [Int64] = []
+            for name in names {
+                try next.bind(2, name)
+                while try next.step() { seqs.append(next.int(0)) }
+                next.reset()
+            }
+            seqs.sort()
+            let page = seqs.prefix(limit)
+            let row = try RawStatement(db, "SELECT \(Self.memoryColumns) FROM memories m WHERE m.seq = ?1")
+            defer { row.reset() }
+            var out: [Memory] = []
+            out.reserveCapacity(page.count)
+            for seq in page {
+                try row.bind(1, seq)
+                if try row.step() { out.append(try row.memory(at: 0, path: path)) }
+                row.reset()
+            }
+            return MemoryPage(memories: out, next: seqs.count > limit ? page.last.map { MemoryCursor(sequence: $0) } : nil)
+        }
+    }
+
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
         try read("reading the concept graph of goal \(goal.debugDescription)", snapshot: true) { db in
             try Self.readGraph(db, goal: goal)
@@ -868,6 +915,109 @@ public final class SQLiteEngine: ClusteringCoordinator {
             var out: [String: String] = [:]
             while try s.step() { out[s.text(0)] = s.text(1) }
             return out
+        }
+    }
+
+    // MARK: - Backup
+
+    /// Copies the database into a new file at `path` with SQLite's online backup API, while
+    /// other connections and processes keep writing: the copy is made in one step inside one
+    /// read transaction, so it holds exactly what was committed when the backup began (under
+    /// WAL a reader never blocks the writer, and the writer never disturbs the reader's
+    /// snapshot). The copy goes to a temporary file beside `path`, is checked
+    /// (`PRAGMA quick_check`, plughost's application id and schema), closed, then moved into
+    /// place: `path` never holds a partial backup.
+    ///
+    /// - Parameter replacing: replace an existing `path` (and remove a stale `path-wal` /
+    ///   `path-shm` beside it, which SQLite would otherwise replay onto the new file). Without
+    ///   it, an existing `path` (or such a stale file) is refused; the move into place is
+    ///   atomic (`link`), so a file created meanwhile is never overwritten either.
+    ///   `path` may never be the database itself.
+    public func backup(to path: String, replacing: Bool = false) throws {
+        try checkOpen()
+        guard !path.isEmpty else { throw MemoryError(.invalid, "the backup path is empty") }
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: path).standardizedFileURL
+        let directory = target.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): the directory \(directory) does not exist")
+        }
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): it is a directory") }
+            var a = stat(), b = stat()
+            if stat(self.path, &a) == 0, stat(path, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
+                throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): it is the database itself")
+            }
+            if !replacing { throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): the file already exists (refusing to overwrite it)") }
+        }
+        for suffix in ["-wal", "-shm", "-journal"] where fm.fileExists(atPath: path + suffix) {
+            guard replacing else {
+                throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): a stale \(path + suffix) exists beside it (SQLite would apply it to the backup); remove it or replace the file")
+            }
+        }
+        let temporary = directory + "/." + target.lastPathComponent + ".backup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        func removeTemporary() {
+            for suffix in ["", "-journal", "-wal", "-shm"] { try? fm.removeItem(atPath: temporary + suffix) }
+        }
+        do {
+            var config = Configuration()
+            config.label = "plughost.backup"
+            let destination: DatabaseQueue
+            do {
+                destination = try DatabaseQueue(path: temporary, configuration: config)
+            } catch {
+                throw MemoryError(.storage, "cannot back up \(self.path) to \(path): cannot create \(temporary): \(Self.reason(error))")
+            }
+            do {
+                try pool.backup(to: destination)
+                try destination.read { db in
+                    let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+                    guard check == ["ok"] else {
+                        throw MemoryError(.storage, "the copy fails SQLite's quick_check: \(check.prefix(3).joined(separator: "; "))")
+                    }
+                    guard try Int32.fetchOne(db, sql: "PRAGMA application_id") == SQLiteSchema.applicationID else {
+                        throw MemoryError(.storage, "the copy has no plughost application id")
+                    }
+                    try SQLiteSchema.check(db, path: path)
+                }
+                try destination.close()
+            } catch {
+                try? destination.close()
+                throw error
+            }
+            if replacing {
+                for suffix in ["-wal", "-shm", "-journal"] where fm.fileExists(atPath: path + suffix) {
+                    do {
+                        try fm.removeItem(atPath: path + suffix)
+                    } catch {
+                        throw MemoryError(.storage, "cannot remove the stale \(path + suffix): \(Self.reason(error))")
+                    }
+                }
+                guard rename(temporary, path) == 0 else {
+                    throw MemoryError(.storage, "cannot move the backup into place at \(path): \(String(cString: strerror(errno)))")
+                }
+            } else {
+                // link() fails with EEXIST if `path` appeared meanwhile: never an overwrite.
+                guard link(temporary, path) == 0 else {
+                    let e = errno
+                    if e == EEXIST { throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): the file already exists (refusing to overwrite it)") }
+                    throw MemoryError(.storage, "cannot move the backup into place at \(path): \(String(cString: strerror(e)))")
+                }
+            }
+            removeTemporary()
+            // The new directory entry is durable once the directory is synced.
+            if let handle = FileHandle(forReadingAtPath: directory) {
+                try? handle.synchronize()
+                try? handle.close()
+            }
+        } catch let e as MemoryError {
+            removeTemporary()
+            if e.message.hasPrefix("cannot ") { throw e }
+            throw MemoryError(e.code, "cannot back up \(self.path) to \(path): \(e.message)")
+        } catch {
+            removeTemporary()
+            throw failure(error, "backing up to \(path)")
         }
     }
 

@@ -2,7 +2,7 @@
 public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable { case invalid, limit, notFound, storage, closed, readOnly }
+        private enum Base: String, Hashable, Sendable { case invalid, limit, notFound, storage, closed, readOnly, notApplied }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// The write is malformed (empty concept key, invalid UTF-8, bad metadata…).
@@ -17,6 +17,9 @@ public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let closed = Code(.closed)
         /// The memory was opened read-only.
         public static let readOnly = Code(.readOnly)
+        /// Not applied: an earlier operation of the same submission failed, and the submission
+        /// was made to stop at its first failure (``MemoryService/write(_:stopAtFirstFailure:)``).
+        public static let notApplied = Code(.notApplied)
         public var description: String { base.rawValue }
     }
     /// The kind of failure.

@@ -15,32 +15,75 @@ public enum WorkloadReplayer {
     }
 
     /// Reads and parses a JSONL file; a bad line throws with its number, and nothing is applied.
+    /// Lines end with LF or CRLF; blank lines (white space only) are skipped but counted.
     public static func load(path: String) throws -> [WorkloadOp] {
+        try loadNumbered(path: path).ops
+    }
+
+    /// ``load(path:)``, with the 1-based file line of each operation (blank lines are counted
+    /// but hold no operation), for ``replay(_:into:chunk:source:lines:)``'s messages.
+    public static func loadNumbered(path: String) throws -> (ops: [WorkloadOp], lines: [Int]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw WorkloadError(message: "cannot read the file", file: path)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw WorkloadError(message: "the file is not valid UTF-8", file: path)
-        }
-        var ops: [WorkloadOp] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            do {
-                ops.append(try WorkloadOp.parse(Substring(trimmed)))
-            } catch var e as WorkloadError {
-                e.line = i + 1
-                e.file = path
-                throw e
-            }
-        }
-        return ops
+        return try parse(data, source: path)
     }
 
-    /// Applies `ops` (each op's line number is its index + 1 when `lines` is nil) and flushes.
-    /// A write the write path rejects stops the replay with its line number; what came before
-    /// stays applied and flushed.
-    public static func replay(_ ops: [WorkloadOp], into service: MemoryService, chunk: Int = 512, source: String? = nil) throws -> Report {
+    /// Parses JSONL `data` (see ``load(path:)``); errors name `source` and the line. Returns
+    /// the operations and the line of each.
+    public static func parse(_ data: Data, source: String?) throws -> (ops: [WorkloadOp], lines: [Int]) {
+        var ops: [WorkloadOp] = []
+        var lines: [Int] = []
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let all = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            var lineNumber = 0
+            while start < all.count {
+                lineNumber += 1
+                var end = start
+                while end < all.count && all[end] != 0x0A { end += 1 }
+                let next = end + 1
+                if end > start && all[end - 1] == 0x0D { end -= 1 }  // CRLF
+                let line = UnsafeBufferPointer(rebasing: all[start..<end])
+                start = next
+                func fail(_ e: WorkloadError) -> WorkloadError {
+                    var e = e
+                    e.line = lineNumber
+                    e.file = source
+                    return e
+                }
+                guard String(validating: line, as: UTF8.self) != nil else {
+                    throw fail(WorkloadError("the line is not valid UTF-8"))
+                }
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                do {
+                    ops.append(try WorkloadOp.parse(bytes: line))
+                    lines.append(lineNumber)
+                } catch let e as WorkloadError {
+                    throw fail(e)
+                }
+            }
+        }
+        return (ops, lines)
+    }
+
+    /// Applies `ops` in chunks of up to `chunk` writes (or forgets), then flushes. Each op's line
+    /// number is `lines[i]`, or its index + 1 when `lines` is nil.
+    ///
+    /// A write the write path rejects (or a forget whose commit fails) stops the replay with
+    /// its line number: everything before it stays applied and is flushed, and **nothing after
+    /// it is applied**, although its chunk was submitted whole. Each chunk is submitted with
+    /// ``MemoryService/write(_:stopAtFirstFailure:)``: a write the normaliser rejects cuts the
+    /// chunk before anything of it after that write is queued, and a rejection only the commit
+    /// can find (a caller id already stored, or used earlier in the chunk) makes the commit
+    /// skip the rest of the chunk, wherever the group-commit queue put it. Writes of other
+    /// callers sharing those commits are not affected.
+    public static func replay(
+        _ ops: [WorkloadOp], into service: MemoryService, chunk: Int = 512, source: String? = nil, lines: [Int]? = nil
+    ) throws -> Report {
+        precondition(lines == nil || lines!.count == ops.count, "one line number per op")
+        let chunk = max(1, chunk)
+        func line(_ index: Int) -> Int { lines?[index] ?? index + 1 }
         let start = monotonicNanos()
         var writes = 0, forgets = 0, unknown = 0
         var i = 0
@@ -52,11 +95,11 @@ public enum WorkloadReplayer {
                     batch.append(w)
                     j += 1
                 }
-                for (k, r) in service.write(batch).enumerated() {
+                for (k, r) in service.write(batch, stopAtFirstFailure: true).enumerated() {
                     if case .failure(let e) = r {
                         try? service.flush()
                         var err = WorkloadError(message: "write rejected: \(e.message)", file: source)
-                        err.line = i + k + 1
+                        err.line = line(i + k)
                         throw err
                     }
                 }
@@ -67,13 +110,14 @@ public enum WorkloadReplayer {
                     ids.append(id)
                     j += 1
                 }
-                for (k, r) in service.forget(ids: ids).enumerated() {
+                for (k, r) in service.forget(ids: ids, stopAtFirstFailure: true).enumerated() {
                     switch r {
                     case .success(true): forgets += 1
                     case .success(false): unknown += 1
                     case .failure(let e):
+                        try? service.flush()
                         var err = WorkloadError(message: "forget failed: \(e.message)", file: source)
-                        err.line = i + k + 1
+                        err.line = line(i + k)
                         throw err
                     }
                 }

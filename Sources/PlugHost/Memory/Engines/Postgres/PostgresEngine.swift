@@ -268,6 +268,47 @@ public final class PostgresEngine: SharedMemoryEngine {
             """)
     }
 
+    /// A page of the goal's memories by `seq`, in one statement, through the (goal, plugin, seq)
+    /// index: the goal's plugins (a loose index scan, one probe each), the next `limit`
+    /// (plugin, seq) keys of each, the first `limit` of those by `seq`, then their rows. A page
+    /// costs plugins × `limit` index entries, never a scan or a sort of the goal's memories
+    /// (`seq` has no index of its own).
+    public func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
+        guard limit > 0 else { return MemoryPage(memories: [], next: after) }
+        let from = after?.sequence ?? Int64.min
+        let fetch = limit + 1
+        let rows = try pool.query("listing the memories of goal \(goal.debugDescription)", """
+            WITH RECURSIVE plugins(plugin) AS (
+                SELECT min(plugin) FROM plughost.memories WHERE goal = \(goal)
+                UNION ALL
+                SELECT (SELECT min(m.plugin) FROM plughost.memories m WHERE m.goal = \(goal) AND m.plugin > plugins.plugin)
+                FROM plugins WHERE plugins.plugin IS NOT NULL
+            ),
+            keys AS (
+                SELECT k.plugin, k.seq FROM plugins CROSS JOIN LATERAL (
+                    SELECT m.plugin, m.seq FROM plughost.memories m
+                    WHERE m.goal = \(goal) AND m.plugin = plugins.plugin AND m.seq > \(from)
+                    ORDER BY m.seq LIMIT \(fetch)
+                ) k
+                WHERE plugins.plugin IS NOT NULL
+                ORDER BY k.seq LIMIT \(fetch)
+            )
+            SELECT m.id, m.goal, m.plugin, m.content, m.concepts, m.dep_from, m.dep_to, m.metadata, m.created_at, m.expires_at, m.seq
+            FROM keys JOIN plughost.memories m ON m.goal = \(goal) AND m.plugin = keys.plugin AND m.seq = keys.seq
+            ORDER BY m.seq
+            """)
+        var out: [Memory] = []
+        var last: Int64?
+        for row in rows {
+            guard out.count < limit else { break }
+            let (id, g, plugin, content, concepts, depFrom, depTo, metadata, created, expires, seq) =
+                try row.decode((String, String, String, String, [String], [String], [String], String?, Double, Double?, Int64).self)
+            out.append(Self.memory(id, g, plugin, content, concepts, depFrom, depTo, metadata, created, expires))
+            last = seq
+        }
+        return MemoryPage(memories: out, next: rows.count > limit ? last.map { MemoryCursor(sequence: $0) } : nil)
+    }
+
     // MARK: - Graph and clusters
 
     public func conceptGraph(goal: String) throws -> ConceptGraphSnapshot {
