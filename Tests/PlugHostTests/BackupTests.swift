@@ -75,15 +75,17 @@ final class BackupTests: XCTestCase {
         // Created first, so that backups can start at once.
         _ = try TestSupport.runPlughost(["memory", "replay", try TestSupport.write("", to: dir, "empty.jsonl"), "--db", db], cwd: dir)
         let finished = OracleBox<TestSupport.ProcessResult?>(nil)
+        let ended = OracleBox(false)
         let done = DispatchSemaphore(value: 0)
         let started = Date()
         Thread.detachNewThread {
             let r = try? TestSupport.runPlughost(["memory", "replay", workload, "--db", db], cwd: dir, timeout: 600)
             finished.set(r)
+            ended.set(true)
             done.signal()
         }
         var backups: [String] = []
-        while finished.get() == nil {
+        while !ended.get() {
             let path = dir.appendingPathComponent("b\(backups.count).sqlite").path
             let r = try TestSupport.runPlughost(["memory", "backup", path, "--db", db], cwd: dir)
             XCTAssertEqual(r.status, 0, r.description)

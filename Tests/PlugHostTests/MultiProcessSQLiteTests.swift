@@ -245,7 +245,7 @@ final class MultiProcessSQLiteTests: XCTestCase {
         for run in 0..<max(1, repeats / 2) {
             let dir = try temporaryDirectory()
             let db = dir.appendingPathComponent("m.sqlite").path
-            let victimOps = workload(tag: "v\(run)", goals: ["alpha", "beta"], operations: 10000, seed: UInt64(400 + run))
+            let victimOps = workload(tag: "v\(run)", goals: ["alpha", "beta"], operations: 60000, seed: UInt64(400 + run))
             let survivorOps = workload(tag: "s\(run)", goals: ["alpha", "beta"], operations: 3000, seed: UInt64(500 + run))
             let victim = try start(["memory", "replay", try writeWorkload(victimOps, to: dir, "v.jsonl"), "--db", db], cwd: dir)
             /// Waits until the file holds at least `count` memories whose ids start with `prefix`.
@@ -267,6 +267,7 @@ final class MultiProcessSQLiteTests: XCTestCase {
             let survivor = try start(["memory", "replay", try writeWorkload(survivorOps, to: dir, "s.jsonl"), "--db", db], cwd: dir)
             // Kill the victim while both write.
             waitFor("s\(run)-", 100)
+            XCTAssertTrue(victim.process.isRunning, "run \(run): the victim finished before both wrote")
             kill(victim.process.processIdentifier, SIGKILL)
             _ = victim.wait()
             XCTAssertEqual(victim.process.terminationReason, .uncaughtSignal, "run \(run): the victim finished before it was killed")
@@ -289,6 +290,51 @@ final class MultiProcessSQLiteTests: XCTestCase {
             }
             XCTAssertTrue(survivorLive.isSubset(of: Set(ids)), "run \(run): the survivor's memories are not all there")
             try checkStored(db, expected: try expectedClusters([held]), "run \(run) (killed writer + survivor)")
+        }
+    }
+
+    /// Two `SQLiteEngine` objects in one process stand for two processes (each keeps its own
+    /// marks and its write path its own graphs), with a deterministic interleaving: chunks of
+    /// each workload alternate at random, clustering runs synchronously every 3 writes of a
+    /// goal, and either path flushes now and then. After every flush (which finishes every
+    /// goal the file marks pending, the other path's too) the stored clusters are exactly the
+    /// model of everything both committed.
+    func testTwoWritePathsInterleavedDeterministically() throws {
+        for seed in UInt64(1)...UInt64(max(2, repeats)) {
+            let dir = try temporaryDirectory()
+            let db = dir.appendingPathComponent("m.sqlite").path
+            var config = MemoryConfiguration()
+            config.backgroundClustering = false
+            config.clusteringThreshold = 3
+            let services = [try MemoryService(engine: try SQLiteEngine(path: db), configuration: config),
+                            try MemoryService(engine: try SQLiteEngine(path: db), configuration: config)]
+            defer { for s in services { try? s.close() } }
+            let workloads = [workload(tag: "a\(seed)", goals: ["alpha", "beta"], operations: 300, seed: seed),
+                             workload(tag: "b\(seed)", goals: ["alpha", "gamma"], operations: 300, seed: seed + 100)]
+            var next = [0, 0]
+            var done: [[WorkloadOp]] = [[], []]
+            var rng = SplitMix64(seed: seed)
+            var flushes = 0
+            while next[0] < workloads[0].count || next[1] < workloads[1].count {
+                let k = next[0] >= workloads[0].count ? 1 : next[1] >= workloads[1].count ? 0 : Int(rng.next() % 2)
+                let n = 1 + Int(rng.next() % 6)
+                let chunk = Array(workloads[k][next[k]..<min(workloads[k].count, next[k] + n)])
+                next[k] += chunk.count
+                for op in chunk {
+                    switch op {
+                    case .write(let w): _ = try services[k].write(w)
+                    case .forget(let id): _ = try services[k].forget(id: id)
+                    }
+                }
+                done[k] += chunk
+                if rng.next() % 8 == 0 {
+                    try services[Int(rng.next() % 2)].flush()
+                    flushes += 1
+                    try checkStored(db, expected: try expectedClusters(done), "seed \(seed), flush \(flushes)")
+                }
+            }
+            try services[0].flush()
+            try checkStored(db, expected: try expectedClusters(done), "seed \(seed), final flush")
         }
     }
 }

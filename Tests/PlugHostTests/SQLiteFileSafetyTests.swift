@@ -57,6 +57,7 @@ final class SQLiteFileSafetyTests: XCTestCase {
         let expected = CanonicalClusters.json(try reference.clusters())
 
         let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        let listing = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
         let clusters = try TestSupport.runPlughost(["memory", "clusters", "--json", "--db", db], cwd: dir)
         XCTAssertEqual(clusters.status, 0, clusters.description)
@@ -66,6 +67,8 @@ final class SQLiteFileSafetyTests: XCTestCase {
             XCTAssertEqual(r.status, 0, "\(args): \(r.description)")
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before, "a read-only command changed the file")
+        // Nothing written beside it either (a write would go to a -wal file first).
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), listing, "a read-only command left files behind")
         let reopened = try SQLiteEngine(path: db, readOnly: true)
         defer { try? reopened.close() }
         XCTAssertEqual(try reopened.goalsPendingClustering(), ["g"], "a read-only command cleared the pending mark")
@@ -135,9 +138,14 @@ final class SQLiteFileSafetyTests: XCTestCase {
         let db = dir.appendingPathComponent("m.sqlite").path
         let service = try MemoryService(engine: try SQLiteEngine(path: db))
         for k in 0..<20 { try write(service, 500, goal: "g\(k % 3)", prefix: "k\(k)-") }
+        // Another connection stays open (as another process would), so SQLite's own
+        // last-connection checkpoint does not run: the engine's close must truncate the WAL.
+        let other = try SQLiteEngine(path: db, readOnly: true)
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: db + "-wal")[.size] as? Int) ?? 0, 0)
         try service.close()
         let wal = (try? FileManager.default.attributesOfItem(atPath: db + "-wal")[.size] as? Int) ?? 0
         XCTAssertEqual(wal, 0, "the WAL was left with \(wal) bytes")
+        try other.close()
         // The file alone, copied, is the memory.
         let copy = dir.appendingPathComponent("copy.sqlite").path
         try FileManager.default.copyItem(atPath: db, toPath: copy)

@@ -77,7 +77,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
 
     /// The error of a write-path operation on a read-only service.
     private var readOnlyError: MemoryError {
-        MemoryError(.readOnly, "the memory was opened read-only (by a command that only reads); nothing can be written through it")
+        MemoryError(.readOnly, "the memory (\(engine.kind) engine\((engine as? SQLiteEngine).map { " at \($0.path)" } ?? "")) was opened read-only, by a command that only reads; nothing can be written through it")
     }
 
     // MARK: - Writes
@@ -396,15 +396,29 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
         var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0
+        // One record per goal and commit: a goal can have several batches in one commit (a
+        // leading batch of forgets of ids the commit writes again), and a clustering run must
+        // never see part of a commit, or it could clear the goal's pending mark (the commit's
+        // version is covered) without the rest of its changes.
+        var records: [(goal: String, changes: [GraphChange], writes: Int, version: Int64)] = []
+        var recordOf: [String: Int] = [:]
         for (b, r) in zip(batches, applied) {
             // A shared engine clusters from its stored counts: no graph changes to queue.
             let changes = sharedEngine ? [] : GraphChange.from(b.batch, r, theta: configuration.theta)
-            clustering.record(goal: b.batch.goal, changes: changes, writes: b.writes + b.forgets, version: r.goalVersion)
+            if batches.count > 1, let i = recordOf[b.batch.goal] {
+                records[i].changes.append(contentsOf: changes)
+                records[i].writes += b.writes + b.forgets
+                records[i].version = max(records[i].version, r.goalVersion)
+            } else {
+                if batches.count > 1 { recordOf[b.batch.goal] = records.count }
+                records.append((b.batch.goal, changes, b.writes + b.forgets, r.goalVersion))
+            }
             writes += b.writes
             forgets += b.forgets
             edgeOps += b.batch.edges.count
             unbatched += b.unbatchedEdgeOps
         }
+        for r in records { clustering.record(goal: r.goal, changes: r.changes, writes: r.writes, version: r.version) }
         statsState.withLock { s in
             s.rejected += rejected
             s.commits += 1
@@ -464,7 +478,11 @@ public final class MemoryService: HostServices, @unchecked Sendable {
                 // One edge operation per pair of the write (no merging) …
                 let pairs = planned.reduce(0) { $0 + $1.unbatchedEdgeOps }
                 // … then the concept graph re-initialised around the write and a full re-clustering.
-                let reinitialised = try recluster(goal: m.goal, around: m.concepts)
+                // The write is committed by now: a failed re-clustering (e.g. another process
+                // held the write lock past the busy timeout) leaves the goal pending in the
+                // engine, which the next re-clustering of the goal, a flush or the next open
+                // finishes; it does not make the write unacknowledged.
+                let reinitialised = (try? recluster(goal: m.goal, around: m.concepts)) ?? 0
                 statsState.withLock { s in
                     s.commits += 1
                     s.batches += 1
@@ -654,7 +672,13 @@ public final class MemoryService: HostServices, @unchecked Sendable {
     public func flush() throws {
         guard !readOnly else { return }
         try sweepExpired()
-        if configuration.optimized { try clustering.flush() }
+        if configuration.optimized {
+            try clustering.flush()
+        } else {
+            // The eager path re-clusters after every write; a goal is pending only where that
+            // failed, or where another process left it so.
+            for goal in try engine.goalsPendingClustering() { try recluster(goal: goal, around: []) }
+        }
     }
 
     /// The canonical clusters of one goal, or of every goal (sorted by goal): the stored ones,

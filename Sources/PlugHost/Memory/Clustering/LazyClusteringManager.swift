@@ -66,7 +66,8 @@ final class LazyClusteringManager: Sendable {
     private let lingerWait = DispatchSemaphore(value: 0)
     private let runs = Atomic<Int>(0)
     private let nanos = Atomic<UInt64>(0)
-    private let lastError = Mutex<MemoryError?>(nil)
+    /// The last failure of each goal's clustering, until a later run of the goal succeeds.
+    private let errors = Mutex<[String: MemoryError]>([:])
     private let tickInterval: Double
     private let theta: Int32
 
@@ -225,7 +226,10 @@ final class LazyClusteringManager: Sendable {
             lingerWait.signal()
         }
         queue.sync {}
-        if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
+        if let error = errors.withLock({ e -> MemoryError? in
+            defer { e.removeAll() }
+            return e.keys.sorted().first.flatMap { e[$0] }
+        }) { throw error }
     }
 
     /// Number of goals with clustering work pending.
@@ -236,7 +240,7 @@ final class LazyClusteringManager: Sendable {
     func runNow(goal: String) throws {
         pending.withLock { p in if p[goal] == nil { p[goal] = Pending() } }
         run(goal: goal)
-        if let error = lastError.withLock({ e -> MemoryError? in defer { e = nil }; return e }) { throw error }
+        if let error = errors.withLock({ $0.removeValue(forKey: goal) }) { throw error }
     }
 
     private func run(goal: String) {
@@ -247,8 +251,9 @@ final class LazyClusteringManager: Sendable {
             do {
                 try shared.recluster(goal: goal, theta: theta)
                 runs.add(1, ordering: .relaxed)
+                errors.withLock { _ = $0.removeValue(forKey: goal) }
             } catch {
-                lastError.withLock { $0 = MemoryError(.storage, "clustering goal \(goal) failed: \(error)") }
+                errors.withLock { $0[goal] = MemoryError(.storage, "clustering goal \(goal.debugDescription) failed: \(error)") }
             }
             return
         }
@@ -260,8 +265,11 @@ final class LazyClusteringManager: Sendable {
             do {
                 try coordinator.withClusteringSession(goal: goal) { session in
                     var changes: [(concept: String, cluster: String?)]
-                    if var e = entry, !session.changedElsewhere {
-                        // Only this process changed the goal: its changes are exact.
+                    if entry != nil, !session.changedElsewhere {
+                        // Only this process changed the goal: its changes are exact. Taken out
+                        // of `entry` so that the graph is uniquely referenced (no copy).
+                        var e = entry!
+                        entry = nil
                         for chunk in work.chunks where chunk.version > e.readAt {
                             for change in chunk.changes {
                                 switch change {
@@ -288,12 +296,13 @@ final class LazyClusteringManager: Sendable {
                     try session.store(changes, through: entry!.through)
                 }
                 runs.add(1, ordering: .relaxed)
+                errors.withLock { _ = $0.removeValue(forKey: goal) }
             } catch {
                 // Nothing was stored: the graph may be ahead of the file, so it is read anew at
                 // the next run, which a later flush makes (the goal stays pending in the engine).
                 entry = nil
                 pending.withLock { p in if p[goal] == nil { p[goal] = Pending() } }
-                lastError.withLock { $0 = MemoryError(.storage, "clustering goal \(goal) failed: \(error)") }
+                errors.withLock { $0[goal] = MemoryError(.storage, "clustering goal \(goal.debugDescription) failed: \(error)") }
             }
             if let entry { graphs[goal] = entry }
         }

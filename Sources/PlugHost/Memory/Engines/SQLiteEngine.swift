@@ -162,6 +162,12 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 throw MemoryError(.storage, "cannot create the directory \(directory) for the database \(path): \(reason(error))")
             }
         }
+        // A -wal or -shm without its database: the database was deleted while a process had
+        // it open (or was killed). SQLite would replay that WAL into the new file.
+        let leftovers = ["-wal", "-shm"].map { path + $0 }.filter { fm.fileExists(atPath: $0) }
+        if !leftovers.isEmpty {
+            throw MemoryError(.storage, "cannot create the database \(path): \(leftovers.joined(separator: " and ")) exist without it (the database was deleted while a process may still have it open); stop that process or remove them")
+        }
         let temporary = "\(path).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer {
             for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
@@ -265,16 +271,24 @@ public final class SQLiteEngine: ClusteringCoordinator {
 
     /// One write transaction; durable when it returns. Fails, storing nothing, when the file
     /// at ``path`` is no longer the one this engine opened (deleted, renamed or replaced).
-    private func write<T>(_ action: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
+    /// `afterCommit` runs once COMMIT succeeded, still on GRDB's serialised writer.
+    private func write<T>(
+        _ action: @autoclosure () -> String, _ body: (Database) throws -> T, afterCommit: () -> Void = {}
+    ) throws -> T {
         try checkOpen()
         if readOnly {
             throw MemoryError(.storage, "\(path): \(action()) failed: the database was opened read-only")
         }
         do {
-            return try pool.write { db in
-                let result = try body(db)
-                try checkNotMoved(db)
-                return result
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    try checkNotMoved(db)
+                    return .commit
+                }
+                afterCommit()
+                return result!
             }
         } catch {
             throw failure(error, action())
@@ -300,20 +314,15 @@ public final class SQLiteEngine: ClusteringCoordinator {
         var ids = conceptIDs.withLock { c -> [String: [String: Int64]] in defer { c = [:] }; return c }
         var created: [(goal: String, concept: String)] = []
         do {
-            let results = try write("committing \(batches.count) batches") { db in
-                // The marks are updated inside the transaction (GRDB's writer serialises them
-                // with clustering sessions). Should COMMIT itself fail after this, a mark is
-                // ahead of the file, which only makes the next session re-read the goal.
-                var marks = goalMarks.withLock { m -> [String: GoalMark] in defer { m = [:] }; return m }
-                var undo: [(goal: String, mark: GoalMark?)] = []
-                defer { goalMarks.withLock { $0 = marks } }
-                do {
-                    return try applyInTransaction(db, batches, ids: &ids, created: &created, marks: &marks, undo: &undo)
-                } catch {
-                    for (g, m) in undo.reversed() { marks[g] = m }
-                    throw error
-                }
-            }
+            // The goals' new marks are published only once COMMIT succeeded, still on GRDB's
+            // serialised writer (so in order with clustering sessions): a failed transaction
+            // leaves this engine's marks where the file is.
+            var marks: [String: GoalMark] = [:]
+            let results = try write("committing \(batches.count) batches", {
+                db in try applyInTransaction(db, batches, ids: &ids, created: &created, marks: &marks)
+            }, afterCommit: {
+                self.goalMarks.withLock { m in for (g, mark) in marks { m[g] = mark } }
+            })
             conceptIDs.withLock { $0 = ids }
             return results
         } catch {
@@ -335,7 +344,7 @@ public final class SQLiteEngine: ClusteringCoordinator {
     /// upsert with SQLite 3.40, ×10 upserts per write.
     private func applyInTransaction(
         _ db: Database, _ batches: [EngineBatch], ids: inout [String: [String: Int64]], created: inout [(goal: String, concept: String)],
-        marks: inout [String: GoalMark], undo: inout [(goal: String, mark: GoalMark?)]
+        marks: inout [String: GoalMark]
     ) throws -> [BatchResult] {
         let delete = try RawStatement(db, "DELETE FROM memories WHERE id = ?1 RETURNING seq, goal, concepts, content")
         let insert = try RawStatement(db, """
@@ -469,8 +478,7 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 try bump.run()
                 version = cell[0] != 0 ? cell[1] : 1
                 versions[goal] = version
-                let old = marks[goal]
-                undo.append((goal, old))
+                let old = goalMarks.withLock { $0[goal] }
                 marks[goal] = GoalMark(version: version, elsewhere: old.map { $0.elsewhere || $0.version != version - 1 } ?? true)
             }
             results.append(BatchResult(conceptCounts: conceptCounts, edgeCounts: edgeCounts, goalVersion: version))
@@ -515,19 +523,21 @@ public final class SQLiteEngine: ClusteringCoordinator {
 
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         if changes.isEmpty && !complete { return try checkOpen() }
-        try write("storing \(changes.count) cluster assignments of goal \(goal.debugDescription)") { db in
+        var version: Int64 = 0
+        try write("storing \(changes.count) cluster assignments of goal \(goal.debugDescription)", { db in
             try storeAssignments(db, goal: goal, changes: changes)
             if complete {
                 let done = try RawStatement(db, "DELETE FROM pending_clustering WHERE goal = ?1")
                 try done.bind(1, goal)
                 try done.run()
             }
-            let version = try bumpVersion(db, goal: goal)
-            goalMarks.withLock { marks in
+            version = try bumpVersion(db, goal: goal)
+        }, afterCommit: {
+            self.goalMarks.withLock { marks in
                 let old = marks[goal]
                 marks[goal] = GoalMark(version: version, elsewhere: old.map { $0.elsewhere || $0.version != version - 1 } ?? true)
             }
-        }
+        })
     }
 
     private func storeAssignments(_ db: Database, goal: String, changes: [(concept: String, cluster: String?)]) throws {
@@ -571,14 +581,16 @@ public final class SQLiteEngine: ClusteringCoordinator {
     /// A clustering run's transaction (see ``ClusteringCoordinator``): `BEGIN IMMEDIATE`, so no
     /// other process commits to the file until it ends.
     public func withClusteringSession<T>(goal: String, _ body: (any ClusteringSession) throws -> T) throws -> T {
-        try write("clustering goal \(goal.debugDescription)") { db -> T in
+        var mark: GoalMark?
+        return try write("clustering goal \(goal.debugDescription)", { db -> T in
             let session = try Session(engine: self, db: db, goal: goal, mark: goalMarks.withLock { $0[goal] })
             let result = try body(session)
-            // Inside the transaction, as in `apply`.
-            let mark = GoalMark(version: session.version, elsewhere: session.changedElsewhere && !session.didRead)
-            goalMarks.withLock { $0[goal] = mark }
+            mark = GoalMark(version: session.version, elsewhere: session.changedElsewhere && !session.didRead)
             return result
-        }
+        }, afterCommit: {
+            // After COMMIT, as in `apply`.
+            self.goalMarks.withLock { $0[goal] = mark }
+        })
     }
 
     private final class Session: ClusteringSession {
@@ -618,7 +630,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 try done.bind(1, goal)
                 try done.run()
             }
-            version = try engine.bumpVersion(db, goal: goal)
+            // Unchanged assignments are no news to other processes: no bump, so that a run
+            // with nothing to store does not send them re-reading the goal.
+            if !changes.isEmpty { version = try engine.bumpVersion(db, goal: goal) }
         }
     }
 
