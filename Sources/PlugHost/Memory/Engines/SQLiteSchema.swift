@@ -67,6 +67,9 @@ enum SQLiteSchema {
     /// Refuses, for reading without migrating, files whose schema this build cannot read.
     static func checkReadable(_ db: Database, path: String) throws {
         let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if userVersion == 0 {
+            throw MemoryError(.notFound, "\(path) holds no memory database yet (it is empty): nothing has been written there; pass --db or run a pipeline first")
+        }
         if userVersion < 2 {
             throw MemoryError(.storage, "\(path) has the memory schema \(userVersion), older than this build reads without migrating (2 or later); open it once with a command that writes (e.g. `plughost memory replay /dev/null --db \(path)`) to migrate it")
         }
