@@ -166,6 +166,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
         // it open (or was killed). SQLite would replay that WAL into the new file.
         let leftovers = ["-wal", "-shm"].map { path + $0 }.filter { fm.fileExists(atPath: $0) }
         if !leftovers.isEmpty {
+            // A process opens (and so makes the -wal and -shm of) a database only after it is
+            // in place: with the database there now, another process has just created it.
+            if fm.fileExists(atPath: path) { return }
             throw MemoryError(.storage, "cannot create the database \(path): \(leftovers.joined(separator: " and ")) exist without it (the database was deleted while a process may still have it open); stop that process or remove them")
         }
         let temporary = "\(path).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
