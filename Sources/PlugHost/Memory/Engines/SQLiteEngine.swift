@@ -859,25 +859,23 @@ public final class SQLiteEngine: ClusteringCoordinator {
     }
 
     private static func readGraph(_ db: Database, goal: String) throws -> ConceptGraphSnapshot {
-        do {
-            var concepts: [String: Int32] = [:]
-            let c = try RawStatement(db, "SELECT concept, count FROM concepts WHERE goal = ?1 AND count <> 0")
-            defer { c.reset() }
-            try c.bind(1, goal)
-            while try c.step() { concepts[c.text(0)] = Int32(truncatingIfNeeded: c.int(1)) }
-            var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-            let e = try RawStatement(db, """
-                SELECT ca.concept, cb.concept, e.co, e.dep FROM concepts ca
-                JOIN edge_counts e ON e.a = ca.id JOIN concepts cb ON cb.id = e.b
-                WHERE ca.goal = ?1
-                """)
-            defer { e.reset() }
-            try e.bind(1, goal)
-            while try e.step() {
-                edges.append((e.text(0), e.text(1), EdgeCounts(co: Int32(truncatingIfNeeded: e.int(2)), dep: Int32(truncatingIfNeeded: e.int(3)))))
-            }
-            return ConceptGraphSnapshot(concepts: concepts, edges: edges)
+        var concepts: [String: Int32] = [:]
+        let c = try RawStatement(db, "SELECT concept, count FROM concepts WHERE goal = ?1 AND count <> 0")
+        defer { c.reset() }
+        try c.bind(1, goal)
+        while try c.step() { concepts[c.text(0)] = Int32(truncatingIfNeeded: c.int(1)) }
+        var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+        let e = try RawStatement(db, """
+            SELECT ca.concept, cb.concept, e.co, e.dep FROM concepts ca
+            JOIN edge_counts e ON e.a = ca.id JOIN concepts cb ON cb.id = e.b
+            WHERE ca.goal = ?1
+            """)
+        defer { e.reset() }
+        try e.bind(1, goal)
+        while try e.step() {
+            edges.append((e.text(0), e.text(1), EdgeCounts(co: Int32(truncatingIfNeeded: e.int(2)), dep: Int32(truncatingIfNeeded: e.int(3)))))
         }
+        return ConceptGraphSnapshot(concepts: concepts, edges: edges)
     }
 
     public func goals() throws -> [String] {
@@ -907,14 +905,12 @@ public final class SQLiteEngine: ClusteringCoordinator {
     }
 
     private static func readAssignments(_ db: Database, goal: String) throws -> [String: String] {
-        do {
-            let s = try RawStatement(db, "SELECT concept, cluster FROM clusters WHERE goal = ?1")
-            defer { s.reset() }
-            try s.bind(1, goal)
-            var out: [String: String] = [:]
-            while try s.step() { out[s.text(0)] = s.text(1) }
-            return out
-        }
+        let s = try RawStatement(db, "SELECT concept, cluster FROM clusters WHERE goal = ?1")
+        defer { s.reset() }
+        try s.bind(1, goal)
+        var out: [String: String] = [:]
+        while try s.step() { out[s.text(0)] = s.text(1) }
+        return out
     }
 
     public func goalsPendingClustering() throws -> [String] {
