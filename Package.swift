@@ -1,19 +1,42 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
+// The targets are the layers. Data flows one way, and the dependency lists below are what the
+// compiler enforces:
+//
+//   PlugHostCLI ─┬─ PlugHostPipeline ─ PlugHost ─┬─ PlugHostSQLite ──┐
+//                ├─ PlugHostPostgres ────────────┼───────────────────┴─ PlugHostMemory ─ PlugHostCore
+//                └─ PlugHostTools (benchmarks, workload tools; no public API)
+//
+// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; no packages.
+// PlugHostMemory: context cache, dependency batching, lazy clustering, the engine protocol,
+//   the engine registry and the in-memory engine.
+// PlugHostSQLite (GRDB), PlugHostPostgres (postgres-nio): one target per durable engine.
+// PlugHost: the embedding runtime; re-exports Core, Memory and SQLite.
+// See docs/architecture.md.
 let package = Package(
     name: "plughost",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "plughost", targets: ["PlugHostCLI"]),
-        .library(name: "PlugHost", targets: ["PlugHost"]),
+        // The Swift library: the runtime with the embedded engines, and pipelines.
+        .library(name: "PlugHost", targets: ["PlugHost", "PlugHostPipeline"]),
+        // The PostgreSQL engine, for hosts that share one memory. Call
+        // `PostgresEngine.register()` once at start-up.
+        .library(name: "PlugHostPostgres", targets: ["PlugHostPostgres"]),
         // Bundled plugins, built as shared objects: libtext.so, libsig.so.
         .library(name: "text", type: .dynamic, targets: ["PluginText"]),
         .library(name: "sig", type: .dynamic, targets: ["PluginSig"]),
         // The C embedding API (include/plughost/embed.h) as a shared object: libplughost_embed.so.
         // (Not "plughost": that name is the executable's, and SwiftPM drops a second product
-        // of the same name.)
+        // of the same name.) With the PostgreSQL trait it also opens `postgres` engines.
         .library(name: "plughost_embed", type: .dynamic, targets: ["PlugHostEmbed"]),
+    ],
+    traits: [
+        .trait(
+            name: "PostgreSQL",
+            description: "libplughost_embed.so opens PostgreSQL engines too (links swift-nio, swift-nio-ssl and postgres-nio)."
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,31 +58,77 @@ let package = Package(
         ),
         // The public plugin ABI header (include/plughost/plughost.h) as a module.
         .systemLibrary(name: "CPlugHostABI"),
+
+        // Values, loading, calling, the host API and the memory vocabulary. No packages.
         .target(
-            name: "PlugHost",
+            name: "PlugHostCore",
+            dependencies: ["CFFI", "CPlugHostABI"]
+        ),
+        // Context cache → dependency batching → engine → lazy clustering; the engine protocol,
+        // the engine registry and the in-memory engine.
+        .target(
+            name: "PlugHostMemory",
+            dependencies: ["PlugHostCore"]
+        ),
+        // The embedded default engine.
+        .target(
+            name: "PlugHostSQLite",
             dependencies: [
-                "CFFI",
-                "CPlugHostABI",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "PlugHostMemory",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // One memory shared by many hosts.
+        .target(
+            name: "PlugHostPostgres",
+            dependencies: [
+                "PlugHostMemory",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // The embedding runtime and the plugin host: what `import PlugHost` gives.
+        .target(
+            name: "PlugHost",
+            dependencies: ["PlugHostCore", "PlugHostMemory", "PlugHostSQLite"]
+        ),
+        // `plughost run`: pipeline files over a host.
+        .target(
+            name: "PlugHostPipeline",
+            dependencies: [
+                "PlugHost",
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Benchmarks and workload tools (generator, replayer, export): the CLI's, not the library's.
+        .target(
+            name: "PlugHostTools",
+            dependencies: [
+                "PlugHost",
+                "PlugHostPostgres",
+                "CFFI",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
             name: "PlugHostCLI",
             dependencies: [
                 "PlugHost",
+                "PlugHostPipeline",
+                "PlugHostPostgres",
+                "PlugHostTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "PlugHostEmbed",
-            dependencies: ["PlugHost"]
+            dependencies: [
+                "PlugHost",
+                .target(name: "PlugHostPostgres", condition: .when(traits: ["PostgreSQL"])),
+            ]
         ),
         .target(
             name: "PluginText",
@@ -75,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlugHostTests",
-            dependencies: ["PlugHost", "CPlugHostABI"]
+            dependencies: ["PlugHost", "PlugHostPipeline", "PlugHostPostgres", "PlugHostTools", "CPlugHostABI"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PlugHostPostgres
 
 /// The `plughost` command.
 @main
@@ -8,4 +9,10 @@ struct PlugHostCommand: ParsableCommand {
         abstract: "Load plugins, call them, and keep what they remember.",
         subcommands: [RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self]
     )
+
+    /// Registers the engines the CLI has beyond the embedded ones, then runs the command line.
+    static func main() {
+        PostgresEngine.register()
+        main(nil)
+    }
 }

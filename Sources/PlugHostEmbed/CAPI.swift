@@ -1,5 +1,8 @@
 import Foundation
 @_spi(Embedding) import PlugHost
+#if PostgreSQL
+import PlugHostPostgres
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +20,14 @@ import Darwin
 
 /// The C API's helpers.
 enum CAPI {
+    /// Registers the engines this build of the library has beyond the embedded ones: PostgreSQL
+    /// with the package trait `PostgreSQL` (`swift build --traits PostgreSQL`).
+    static func registerEngines() {
+        #if PostgreSQL
+        PostgresEngine.register()
+        #endif
+    }
+
     /// Runs `body` with the thread's last error cleared; on a thrown error records its message
     /// and returns `failure`.
     @inline(__always)
@@ -96,6 +107,7 @@ enum CAPI {
 public func plughost_create(_ configJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
     CAPI.guarded(nil) {
         let text = try CAPI.optionalString(configJSON, "config_json") ?? "{}"
+        CAPI.registerEngines()
         let configuration = try HostConfiguration(json: text)
         let runtime = try PlugHostRuntime.openBlocking(
             configuration, fallbackPluginDirectories: CAPI.libraryDirectory.map { [$0] } ?? [])

@@ -4,6 +4,12 @@ import Synchronization
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// The call path through libffi, with the bundled `sig` plugin (every type, stack-spilled
 /// arguments, every ownership mode) and the `text` plugin (the host API), each in a

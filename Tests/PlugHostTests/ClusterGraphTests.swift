@@ -1,5 +1,11 @@
 import XCTest
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// The incremental connected components of `ClusterGraph` against a from-scratch recompute.
 final class ClusterGraphTests: XCTestCase {

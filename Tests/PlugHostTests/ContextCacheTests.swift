@@ -3,6 +3,12 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// An engine that forwards to an `InMemoryEngine` and runs a hook right after it read a
 /// plugin's memories (the working-set load of a context), to interleave another writer

@@ -2,6 +2,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// Issue 4's durability promises on the SQLite engine, with real processes: a writer killed with
 /// SIGKILL loses nothing it acknowledged, and contexts carry over between processes.

@@ -3,6 +3,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 #if canImport(Glibc)
 import Glibc
@@ -235,6 +241,11 @@ private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?
 // MARK: - Tests
 
 final class EmbeddingTests: XCTestCase {
+    override class func setUp() {
+        super.setUp()
+        PostgresEngine.register()
+    }
+
 
     // MARK: HostConfiguration
 
@@ -278,7 +289,7 @@ final class EmbeddingTests: XCTestCase {
         rejects("[]", ["must be a JSON object"])
         rejects(#"{"engin":"memory"}"#, ["unknown configuration key \"engin\""])
         rejects(#"{"engine":"mongo"}"#, ["unknown engine \"mongo\"", "sqlite", "postgres"])
-        rejects(#"{"engine":"postgres"}"#, ["database_path", "needs a URL"])
+        rejects(#"{"engine":"postgres"}"#, ["database_path", "needs a database URL"])
         rejects(#"{"engine":"postgres","database_path":"mysql://u@h/db"}"#, ["database_path", "not postgres"])
         rejects(#"{"cache_capacity":"50"}"#, ["cache_capacity", "an integer"])
         rejects(#"{"baseline":1}"#, ["baseline"])

@@ -2,6 +2,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// The third-party example plugins of examples/plugins/{c,swift,rust}, built with their own
 /// build commands, loaded through the loader and called; and a plugin written in the test from

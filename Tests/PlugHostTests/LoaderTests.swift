@@ -3,6 +3,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// The loader against the fixture plugins of Tests/Fixtures/plugins (one defect each), and
 /// the plugin search path.

@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// The memory model, case by case, on both paths (eager baseline and optimized), checked
 /// against the oracle.

@@ -2,6 +2,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// Many real `plughost` processes on one SQLite file (issue 12): writers of the same goals and
 /// of different goals, read-only commands looping beside a writer, two pipeline runs on a fresh

@@ -2,6 +2,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 // MARK: - Shared support for the pipeline tests (PipelineRunTests, PipelineValidationTests)
 

@@ -2,6 +2,12 @@ import Foundation
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// One test per validation error: each checks the code, the file, the line (and column), the
 /// step and the field, and that nothing ran (a `text.tally` step placed first did not count).

@@ -3,6 +3,12 @@ import PostgresNIO
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// Issue 6: the PostgreSQL engine against a real server. `.ci/run` starts a throwaway
 /// PostgreSQL 15 (`.ci/postgres.sh`) and sets `PLUGHOST_TEST_POSTGRES_URL`,

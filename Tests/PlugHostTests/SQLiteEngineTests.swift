@@ -4,6 +4,12 @@ import GRDB
 import Synchronization
 import XCTest
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 final class SQLiteEngineTests: XCTestCase {
     private var directory: URL!

@@ -3,6 +3,12 @@ import GRDB
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// The SQLite file's own safety (issue 12): read-only commands are read-only, a deleted or
 /// replaced file is noticed, a clean close leaves a file that is a complete copy.

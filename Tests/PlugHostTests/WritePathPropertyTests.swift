@@ -3,6 +3,12 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// Spellings of concepts, grouped by the key they normalise to (some groups hold non-ASCII and
 /// white-space variants of the same key).

@@ -102,10 +102,9 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         if !(clusteringTimeout > 0) { throw bad(.clusteringTimeout, "must be more than 0 seconds, got \(clusteringTimeout)") }
         if theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
         if let databasePath, databasePath.isEmpty { throw bad(.databasePath, "must not be empty (leave it out for the default)") }
-        if engine == .postgres {
-            guard let databasePath else { throw bad(.databasePath, "the postgres engine needs a URL, postgres://USER@HOST:PORT/DB") }
-            do { _ = try PostgresLocation(url: databasePath) } catch { throw bad(.databasePath, "\(error)") }
-        }
+        let provider: EngineProvider
+        do { provider = try EngineFactory.provider(engine) } catch { throw bad(.engine, "\(error)") }
+        do { try provider.checkLocation(databasePath) } catch { throw bad(.databasePath, "\(error)") }
     }
 
     /// The write path's settings this configuration describes.
@@ -152,10 +151,9 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = HostConfiguration()
         if let name = try c.decodeIfPresent(String.self, forKey: .engine) {
-            guard let kind = EngineKind(rawValue: name) else {
-                throw EmbeddingError(.invalidConfiguration, "configuration key engine: unknown engine \(name.debugDescription); use one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            do { engine = try EngineFactory.provider(EngineKind(rawValue: name)).kind } catch {
+                throw EmbeddingError(.invalidConfiguration, "configuration key engine: \(error)")
             }
-            engine = kind
         } else {
             engine = d.engine
         }

@@ -418,13 +418,7 @@ public final class PlugHostRuntime: Sendable {
             let kind = host.memory.engine.kind
             return RuntimeStats(
                 engine: kind,
-                databasePath: {
-                    switch configuration.engine {
-                    case .sqlite: configuration.databasePath ?? EngineFactory.defaultSQLitePath
-                    case .postgres: configuration.databasePath.map(PostgresLocation.redact)
-                    case .memory: nil
-                    }
-                }(),
+                databasePath: (try? EngineFactory.provider(configuration.engine))?.describeLocation(configuration.databasePath),
                 plugins: host.loadedPlugins.map(\.name), invocations: c.ok, failedInvocations: c.failed,
                 memory: host.memory.stats)
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost bench …`: benchmarks, not tests; figures are medians of several runs.
 struct BenchCommand: ParsableCommand {

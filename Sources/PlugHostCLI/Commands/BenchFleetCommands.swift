@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost bench fleet-worker`: one host of `bench memory --engine postgres` (internal).
 struct BenchFleetWorkerCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost bench seed`.
 struct BenchSeedCommand: ParsableCommand {
@@ -14,7 +16,8 @@ struct BenchSeedCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        guard let kind = EngineKind(rawValue: engine), kind != .postgres else { throw ValidationError("--engine \(engine): use memory or sqlite") }
+        let kind = EngineKind(rawValue: engine)
+        guard kind == .memory || kind == .sqlite else { throw ValidationError("--engine \(engine): use memory or sqlite") }
         let r = try SeedBenchmark.run(operations: ops, engine: kind, runs: runs, searchPath: plugins.searchPath)
         if json {
             print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))

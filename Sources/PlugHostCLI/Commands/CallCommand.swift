@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost call PLUGIN FUNCTION [ARG ...]`: one call, arguments parsed by declared type.
 struct CallCommand: ParsableCommand {

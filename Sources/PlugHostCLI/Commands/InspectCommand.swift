@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost inspect PLUGIN`: what a plugin declares.
 struct InspectCommand: ParsableCommand {

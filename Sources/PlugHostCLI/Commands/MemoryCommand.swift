@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost memory …`: the memory write path from the command line.
 struct MemoryCommand: ParsableCommand {

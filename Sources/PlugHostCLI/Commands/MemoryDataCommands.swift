@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost memory export [--goal G]`: every live memory, as a replayable JSONL workload.
 struct ExportCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost run PIPELINE.yaml`: the main job.
 struct RunCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost stats`: what the engine in use holds.
 struct StatsCommand: ParsableCommand {
@@ -18,8 +20,7 @@ struct StatsCommand: ParsableCommand {
             let edges = graph.edges.filter { $0.counts.co >= memory.configuration.theta || $0.counts.dep >= 1 }.count
             goals.append(["goal": g, "concepts": graph.concepts.count, "edges": edges, "clusters": clusters])
         }
-        let location = engine.db.map { memory.engine.kind == "postgres" ? PostgresLocation.redact($0) : $0 }
-            ?? (memory.engine.kind == "sqlite" ? EngineFactory.defaultSQLitePath : "in memory")
+        let location = try EngineFactory.provider(engine.kind()).describeLocation(engine.db) ?? "in memory"
         if json {
             print(try JSONText.encode(["engine": memory.engine.kind, "location": location, "goals": goals]))
         } else {

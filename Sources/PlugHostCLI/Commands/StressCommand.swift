@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// `plughost memory stress`: applies a seeded workload one operation at a time and prints each
 /// acknowledged operation as `w INDEX ID` or `f INDEX ID`, flushing standard output after each.

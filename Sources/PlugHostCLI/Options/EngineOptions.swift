@@ -1,5 +1,7 @@
 import ArgumentParser
 import PlugHost
+import PlugHostPipeline
+import PlugHostTools
 
 /// Options that choose the memory engine and the write path.
 struct EngineOptions: ParsableArguments {
@@ -14,10 +16,11 @@ struct EngineOptions: ParsableArguments {
 
     /// The engine kind, or a validation error naming the option.
     func kind() throws -> EngineKind {
-        guard let k = EngineKind(rawValue: engine) else {
-            throw ValidationError("--engine \(engine): unknown engine; use one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        let kinds = EngineFactory.kinds
+        guard kinds.contains(EngineKind(rawValue: engine)) else {
+            throw ValidationError("--engine \(engine): unknown engine; use one of \(kinds.map(\.rawValue).joined(separator: ", "))")
         }
-        return k
+        return EngineKind(rawValue: engine)
     }
 
     /// Opens the memory write path these options describe.

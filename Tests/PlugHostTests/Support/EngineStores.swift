@@ -3,6 +3,12 @@ import PostgresNIO
 import XCTest
 
 @testable import PlugHost
+@testable import PlugHostCore
+@testable import PlugHostMemory
+@testable import PlugHostSQLite
+@testable import PlugHostPostgres
+@testable import PlugHostPipeline
+@testable import PlugHostTools
 
 /// One place where a test keeps memories, of each engine kind, that can be opened again by a
 /// fresh engine object (a new "process" view): a SQLite file, a fresh PostgreSQL database (the
@@ -22,6 +28,7 @@ final class TestStore {
 
     /// A fresh, empty store of `kind` for `test` (removed or dropped when it ends).
     static func fresh(_ kind: EngineKind, for test: XCTestCase) throws -> TestStore {
+        PostgresEngine.register()
         switch kind {
         case .memory:
             return TestStore(kind: kind, location: nil, inMemory: InMemoryEngine())
@@ -30,6 +37,8 @@ final class TestStore {
             return TestStore(kind: kind, location: dir.appendingPathComponent("memory.sqlite").path, inMemory: nil)
         case .postgres:
             return TestStore(kind: kind, location: try PostgresTestServer.freshDatabase(for: test), inMemory: nil)
+        default:
+            throw MemoryError(.invalid, "no test store for the \(kind) engine")
         }
     }
 

@@ -1,0 +1,324 @@
+import Dispatch
+import Foundation
+import Synchronization
+import PlugHostCore
+
+/// Lazy clustering: per goal, graph changes are queued and clustering runs after
+/// `threshold` writes, when the oldest pending write is older than `timeout`, on ``flush()``
+/// and at shutdown. Runs are incremental (``ClusterGraph``) and happen in the background,
+/// off the writer's thread.
+///
+/// Over a ``ClusteringCoordinator`` (SQLite, in-memory) a run happens in a clustering session
+/// under the engine's write lock: when no other process changed the goal since this process's
+/// own last transaction on it, the process's incremental graph is exact and only its changes
+/// are stored; otherwise (and the first time) the goal is re-read inside the session and
+/// re-clustered in full. Commit versions tell which queued changes a re-read already covers.
+///
+/// Over a ``SharedMemoryEngine`` (several hosts writing one memory) there is no per-process
+/// graph: a run asks the engine to re-cluster the goal from its stored edge counts, one host
+/// at a time.
+///
+/// ``flush()`` also finishes goals that other processes left pending (a killed writer).
+final class LazyClusteringManager: Sendable {
+    private struct Pending {
+        /// Graph changes of this process's commits, each with the goal's version after the
+        /// commit, in commit order (commits are recorded by the committing leader, one at a time).
+        var chunks: [(version: Int64, changes: [GraphChange])] = []
+        /// The highest commit version recorded.
+        var through: Int64 = 0
+        var writes = 0
+        var oldest: Double?
+        var scheduled = false
+    }
+
+    /// A goal's incremental graph.
+    private struct GoalGraph {
+        var graph: ClusterGraph
+        /// The commit version the graph was read at: changes of commits up to it are in it.
+        var readAt: Int64
+        /// The highest commit version whose changes are in the graph.
+        var through: Int64
+    }
+
+    private let engine: any MemoryEngine
+    /// The engine when one process's write path clusters it (SQLite, in-memory).
+    private let coordinator: (any ClusteringCoordinator)?
+    /// The engine when it is shared between hosts: clustering is then the engine's.
+    private let shared: (any SharedMemoryEngine)?
+    private let threshold: Int
+    private let timeout: Double
+    private let clock: any WallClock
+    private let background: Bool
+    private let pending = Mutex<[String: Pending]>([:])
+    /// Graphs of goals loaded in this process. Held for the whole of a run.
+    private let graphs = Mutex<[String: GoalGraph]>([:])
+    /// Over a shared engine: goals whose pending work left by a killed host was checked.
+    private let loaded = Mutex<Set<String>>([])
+    private let queue = DispatchQueue(label: "plughost.clustering", qos: .utility)
+    /// Goals handed to the background worker, and whether it is scheduled or running.
+    private struct Worker {
+        var due: [String] = []
+        var active = false
+        /// Set by `flush`: the worker stops lingering and goes idle as soon as nothing is due.
+        var hurry = false
+    }
+    private let worker = Mutex(Worker())
+    /// What the lingering worker waits on; `flush` signals it to cut the wait short.
+    private let lingerWait = DispatchSemaphore(value: 0)
+    private let runs = Atomic<Int>(0)
+    private let nanos = Atomic<UInt64>(0)
+    /// The last failure of each goal's clustering, until a later run of the goal succeeds.
+    private let errors = Mutex<[String: MemoryError]>([:])
+    private let tickInterval: Double
+    private let theta: Int32
+
+    /// Fewest writes of a goal between runs over a ``SharedMemoryEngine``.
+    static let sharedMinimumThreshold = 1000
+
+    init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) throws {
+        self.engine = engine
+        shared = engine as? any SharedMemoryEngine
+        coordinator = shared == nil ? engine as? any ClusteringCoordinator : nil
+        guard shared != nil || coordinator != nil else {
+            throw MemoryError(.invalid, "the \(engine.kind) engine is neither a ClusteringCoordinator nor a SharedMemoryEngine: the write path cannot keep its clusters")
+        }
+        self.theta = theta
+        // Over a shared engine a run re-reads the goal's whole graph from the database, so it
+        // waits for more writes (or the timeout, or a flush).
+        self.threshold = shared == nil ? max(1, threshold) : max(Self.sharedMinimumThreshold, threshold)
+        self.timeout = timeout
+        self.clock = clock
+        self.background = background
+        tickInterval = max(0.05, min(timeout / 4, 1))
+        if background { scheduleTick() }
+    }
+
+    /// Checks the timeout every `tickInterval` seconds while the manager lives.
+    private func scheduleTick() {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + tickInterval) { [weak self] in
+            guard let self else { return }
+            self.tick()
+            self.scheduleTick()
+        }
+    }
+
+
+    /// Number of clustering runs so far.
+    var runCount: Int { runs.load(ordering: .relaxed) }
+    /// Time spent clustering, in nanoseconds.
+    var nanoseconds: UInt64 { nanos.load(ordering: .relaxed) }
+
+    /// Called by the writer before it applies a commit to `goal`. Over a shared engine, finishes
+    /// work a killed host left pending, once per goal; otherwise nothing: a goal's graph is
+    /// read by its first clustering run, inside the run's session.
+    func ensureLoaded(goal: String) throws {
+        guard let shared else { return }
+        if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
+            try shared.recluster(goal: goal, theta: theta)
+            runs.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Queues the changes of a commit for `goal`; `version` is the goal's commit version after
+    /// it (``BatchResult/goalVersion``).
+    func record(goal: String, changes: [GraphChange], writes: Int, version: Int64) {
+        let runNow: Bool = pending.withLock { p in
+            // Updated in place: one hash of the goal, and the queued changes are never copied.
+            add(changes, writes: writes, version: version, to: &p[goal, default: Pending()])
+        }
+        guard runNow else { return }
+        if background {
+            schedule(goal)
+        } else {
+            run(goal: goal)
+        }
+    }
+
+    /// Hands a due goal to the background worker, waking it only when it is idle: a worker
+    /// already scheduled or running takes the goal in the same wake-up.
+    private func schedule(_ goal: String) {
+        let wake = worker.withLock { w -> Bool in
+            w.due.append(goal)
+            guard !w.active else { return false }
+            w.active = true
+            return true
+        }
+        if wake { queue.async { [self] in drain() } }
+    }
+
+    /// The background worker: runs due goals until none is left. While writes keep coming it
+    /// stays awake: with nothing due it waits `lingerMicroseconds` and looks again (up to
+    /// `lingerPolls` times) before it goes idle, so that a steady writer finds it active and
+    /// never pays for waking it (a wake-up costs the writer more than a clustering run).
+    private func drain() {
+        var polls = 0
+        while true {
+            let next = worker.withLock { w -> String?? in
+                if !w.due.isEmpty { return .some(w.due.removeFirst()) }
+                if polls < Self.lingerPolls && !w.hurry { return .some(nil) }
+                w.active = false
+                w.hurry = false
+                return .none
+            }
+            switch next {
+            case .some(.some(let goal)):
+                polls = 0
+                run(goal: goal)
+            case .some(.none):
+                polls += 1
+                _ = lingerWait.wait(timeout: .now() + .microseconds(Self.lingerMicroseconds))
+            case .none:
+                return
+            }
+        }
+    }
+
+    private static let lingerPolls = 2
+    private static let lingerMicroseconds = 200
+
+    /// Adds a commit's changes to a goal's pending work; true when a run is due.
+    private func add(_ changes: [GraphChange], writes: Int, version: Int64, to e: inout Pending) -> Bool {
+        if !changes.isEmpty { e.chunks.append((version, changes)) }
+        if version > e.through { e.through = version }
+        e.writes += writes
+        if e.oldest == nil { e.oldest = clock.now() }
+        let due = e.writes >= threshold && !e.scheduled
+        if due && background { e.scheduled = true }
+        return due
+    }
+
+    /// Runs clustering for goals whose oldest pending write is older than the timeout.
+    func tick() {
+        let now = clock.now()
+        let due: [String] = pending.withLock { p in
+            var out: [String] = []
+            for (goal, var e) in p where !e.scheduled && (e.oldest.map { now - $0 >= timeout } ?? false) {
+                if background { e.scheduled = true }
+                p[goal] = e
+                out.append(goal)
+            }
+            return out
+        }
+        for goal in due {
+            if background { schedule(goal) } else { run(goal: goal) }
+        }
+    }
+
+    /// Runs every goal's pending clustering now, on the caller's thread, and waits for runs
+    /// already under way. Throws the first engine error any run met.
+    func flush() throws {
+        var goals = pending.withLock { Array($0.keys) }
+        // Other processes' pending work too (a host or process killed before its flush), so
+        // that every process reads the same clusters after its flush.
+        do {
+            for g in try engine.goalsPendingClustering() where !goals.contains(g) {
+                pending.withLock { p in if p[g] == nil { p[g] = Pending() } }
+                goals.append(g)
+            }
+        } catch {
+            throw MemoryError(.storage, "listing goals with clustering pending failed: \(error)")
+        }
+        for goal in goals { run(goal: goal) }
+        // A lingering worker would hold up the wait below: it goes idle at once instead.
+        if background && worker.withLock({ w -> Bool in
+            w.hurry = w.active
+            return w.active
+        }) {
+            lingerWait.signal()
+        }
+        queue.sync {}
+        if let error = errors.withLock({ e -> MemoryError? in
+            defer { e.removeAll() }
+            return e.keys.sorted().first.flatMap { e[$0] }
+        }) { throw error }
+    }
+
+    /// Number of goals with clustering work pending.
+    var pendingGoals: Int { pending.withLock { $0.values.filter { !$0.chunks.isEmpty || $0.writes > 0 }.count } }
+
+    /// Clusters `goal` now, on the caller's thread, whether or not this process has work
+    /// queued for it (used at open for goals left pending). Throws what the run met.
+    func runNow(goal: String) throws {
+        pending.withLock { p in if p[goal] == nil { p[goal] = Pending() } }
+        run(goal: goal)
+        if let error = errors.withLock({ $0.removeValue(forKey: goal) }) { throw error }
+    }
+
+    private func run(goal: String) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { nanos.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed) }
+        if let shared {
+            guard pending.withLock({ $0.removeValue(forKey: goal) }) != nil else { return }
+            do {
+                try shared.recluster(goal: goal, theta: theta)
+                runs.add(1, ordering: .relaxed)
+                errors.withLock { _ = $0.removeValue(forKey: goal) }
+            } catch {
+                errors.withLock { $0[goal] = MemoryError(.storage, "clustering goal \(goal.debugDescription) failed: \(error)") }
+            }
+            return
+        }
+        guard let coordinator else { return }
+        graphs.withLock { graphs in
+            guard let work = pending.withLock({ $0.removeValue(forKey: goal) }) else { return }
+            // Taken out so that it is uniquely referenced and mutated in place.
+            var entry = graphs.removeValue(forKey: goal)
+            do {
+                try coordinator.withClusteringSession(goal: goal) { session in
+                    var changes: [(concept: String, cluster: String?)]
+                    if entry != nil, !session.changedElsewhere {
+                        // Only this process changed the goal: its changes are exact. Taken out
+                        // of `entry` so that the graph is uniquely referenced (no copy).
+                        var e = entry!
+                        entry = nil
+                        for chunk in work.chunks where chunk.version > e.readAt {
+                            for change in chunk.changes {
+                                switch change {
+                                case .conceptAppeared(let c): e.graph.conceptAppeared(c)
+                                case .conceptDisappeared(let c): e.graph.conceptDisappeared(c)
+                                case .edgeAppeared(let a, let b): e.graph.edgeAppeared(a, b)
+                                case .edgeDisappeared(let a, let b): e.graph.edgeDisappeared(a, b)
+                                }
+                            }
+                        }
+                        e.through = max(e.through, work.through)
+                        changes = e.graph.settle()
+                        entry = e
+                    } else {
+                        // First run, or another process wrote: the goal as committed now (nobody
+                        // can commit until the session ends), re-clustered in full. Queued changes
+                        // of commits up to here are in it already.
+                        let stored = try session.read()
+                        let e: GoalGraph
+                        (e, changes) = Self.load(stored, theta: theta)
+                        entry = e
+                    }
+                    // Clears the pending mark when the graph includes every commit of the goal.
+                    try session.store(changes, through: entry!.through)
+                }
+                runs.add(1, ordering: .relaxed)
+                errors.withLock { _ = $0.removeValue(forKey: goal) }
+            } catch {
+                // Nothing was stored: the graph may be ahead of the file, so it is read anew at
+                // the next run, which a later flush makes (the goal stays pending in the engine).
+                entry = nil
+                pending.withLock { p in if p[goal] == nil { p[goal] = Pending() } }
+                errors.withLock { $0[goal] = MemoryError(.storage, "clustering goal \(goal.debugDescription) failed: \(error)") }
+            }
+            if let entry { graphs[goal] = entry }
+        }
+    }
+
+    /// A goal's graph built from its stored state, and the assignment changes that make the
+    /// stored assignments exact (stale ones of concepts no longer held are removed).
+    private static func load(_ stored: StoredGoal, theta: Int32) -> (GoalGraph, [(concept: String, cluster: String?)]) {
+        var graph = ClusterGraph()
+        for (concept, cluster) in stored.assignments { graph.assumeStored(concept, cluster: cluster) }
+        for c in stored.graph.concepts.keys { graph.conceptAppeared(c) }
+        // The graph mirrors edge existence only; the counts stay in the engine.
+        for e in stored.graph.edges where e.counts.co >= theta || e.counts.dep >= 1 { graph.edgeAppeared(e.a, e.b) }
+        var changes = graph.settle()
+        for concept in stored.assignments.keys where stored.graph.concepts[concept] == nil { changes.append((concept, nil)) }
+        return (GoalGraph(graph: graph, readAt: stored.committed, through: stored.committed), changes)
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import PlugHost
+
+/// Validates a pipeline against the plugins it names, then runs it. Nothing runs unless the
+/// whole file is valid.
+public final class PipelineRunner {
+    struct BoundStep {
+        var step: PipelineDefinition.Step
+        var plugin: LoadedPlugin
+        var function: PluginFunction
+        /// One argument per declared parameter, in order.
+        var arguments: [PipelineDefinition.PlacedArgument]
+    }
+
+    /// The pipeline.
+    public let definition: PipelineDefinition
+    /// The host it runs in.
+    public let host: PluginHost
+    /// The goal the run uses (the file's, or the override).
+    public let goal: String
+    private var inputs: [String: PipelineValue] = [:]
+    private var bound: [BoundStep] = []
+    private var pluginsByLocal: [String: LoadedPlugin] = [:]
+
+    /// Loads the pipeline's plugins into `host` and checks every step, reference and literal.
+    ///
+    /// - Parameters:
+    ///   - goal: Overrides the file's goal.
+    ///   - inputOverrides: `key=value` or `key=@file` strings, as given to `--input`.
+    public init(definition: PipelineDefinition, host: PluginHost, goal: String? = nil, inputOverrides: [String] = []) throws {
+        self.definition = definition
+        self.host = host
+        self.goal = goal ?? definition.goal
+        try validate(inputOverrides: inputOverrides)
+    }
+
+    private func fail(_ code: PipelineError.Code, _ l: PipelineDefinition.Location?, step: String? = nil, field: String? = nil, _ m: String) -> PipelineError {
+        PipelineError(code, file: definition.file, line: l?.line, column: l?.column, step: step, field: field, m)
+    }
+
+    private func validate(inputOverrides: [String]) throws {
+        let d = definition
+        for (name, value) in d.inputs { inputs[name] = value }
+        for raw in inputOverrides {
+            guard let eq = raw.firstIndex(of: "=") else {
+                throw PipelineError(.input, file: d.file, field: "--input", "\(raw.debugDescription) must be key=value or key=@file")
+            }
+            let key = String(raw[..<eq]), rawValue = String(raw[raw.index(after: eq)...])
+            guard let existing = inputs[key] else {
+                throw PipelineError(.input, file: d.file, field: "--input \(key)", "the pipeline has no input \(key) (it has: \(d.inputs.map(\.name).joined(separator: ", ")))")
+            }
+            var text = rawValue
+            if rawValue.hasPrefix("@") {
+                let path = String(rawValue.dropFirst())
+                guard let data = FileManager.default.contents(atPath: path), let s = String(data: data, encoding: .utf8) else {
+                    throw PipelineError(.input, file: d.file, field: "--input \(key)", "cannot read \(path) as UTF-8 text")
+                }
+                text = s
+            }
+            if case .list = existing {
+                inputs[key] = .list(text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) })
+            } else {
+                inputs[key] = .value(.string(text))
+            }
+        }
+
+        for p in d.plugins {
+            do {
+                pluginsByLocal[p.name] = try host.load(p.reference, as: p.name, relativeTo: d.baseDirectory)
+            } catch let e as LoadError {
+                throw fail(.unknownPlugin, p.location, field: "plugins.\(p.name)", e.description)
+            }
+        }
+
+        var earlier = Set<String>()
+        for step in d.steps {
+            let callLoc = step.fieldLocations["call"]
+            guard let plugin = pluginsByLocal[step.plugin] else {
+                throw fail(.unknownPlugin, callLoc, step: step.id, field: "call",
+                           "unknown plugin \(step.plugin) (declared under plugins: \(d.plugins.map(\.name).joined(separator: ", ")))")
+            }
+            guard let function = plugin.function(named: step.function) else {
+                throw fail(.unknownFunction, callLoc, step: step.id, field: "call",
+                           "plugin \(step.plugin) has no function \(step.function) (it has: \(plugin.functions.map(\.name).joined(separator: ", ")))")
+            }
+            let params = function.parameters
+            var args: [PipelineDefinition.PlacedArgument] = []
+            let argsLoc = step.fieldLocations["args"] ?? step.location
+            let signature = params.map { "\($0.name): \($0.type.name)" }.joined(separator: ", ")
+            if let named = step.named {
+                var byName: [String: PipelineDefinition.PlacedArgument] = [:]
+                for (n, v) in named {
+                    guard params.contains(where: { $0.name == n }) else {
+                        throw fail(.argumentCount, v.location ?? argsLoc, step: step.id, field: "args.\(n)",
+                                   "\(step.plugin).\(step.function) has no parameter \(n) (it takes \(signature))")
+                    }
+                    byName[n] = v
+                }
+                for p in params {
+                    guard let v = byName[p.name] else {
+                        throw fail(.argumentCount, argsLoc, step: step.id, field: "args.\(p.name)",
+                                   "missing argument \(p.name) (\(step.plugin).\(step.function) takes \(signature))")
+                    }
+                    args.append(v)
+                }
+            } else {
+                let given = step.positional ?? []
+                guard given.count == params.count else {
+                    throw fail(.argumentCount, argsLoc, step: step.id, field: "args",
+                               "\(step.plugin).\(step.function) takes \(params.count) argument\(params.count == 1 ? "" : "s") (\(signature)), got \(given.count)")
+                }
+                args = given
+            }
+            for (p, a) in zip(params, args) {
+                let field = step.named != nil ? "args.\(p.name)" : "args[\(params.firstIndex(of: p)!)]"
+                switch a.argument {
+                case .literal(let lit):
+                    try checkLiteral(lit.value, p, step: step.id, field: field, location: a.location)
+                case .template(let t):
+                    for r in t.references {
+                        try checkReference(r, inStep: step, earlier: earlier, field: field, location: a.location)
+                    }
+                }
+            }
+            if let f = step.foreach {
+                let l = step.fieldLocations["foreach"]
+                switch f {
+                case .reference(let r):
+                    try checkReference(r, inStep: step, earlier: earlier, field: "foreach", location: l)
+                    if case .item = r { throw fail(.badReference, l, step: step.id, field: "foreach", "foreach cannot iterate over ${item}") }
+                    if case .input(let n) = r, case .value = inputs[n]! {
+                        throw fail(.badReference, l, step: step.id, field: "foreach", "input \(n) is not a list")
+                    }
+                case .lines(let path):
+                    let full = resolve(path)
+                    guard FileManager.default.isReadableFile(atPath: full) else {
+                        throw fail(.badReference, l, step: step.id, field: "foreach", "cannot read \(path) (resolved to \(full))")
+                    }
+                }
+            }
+            bound.append(BoundStep(step: step, plugin: plugin, function: function, arguments: args))
+            earlier.insert(step.id)
+        }
+        for o in d.outputs {
+            for r in o.template.references {
+                switch r {
+                case .item: throw fail(.badReference, o.location, field: "outputs.\(o.name)", "${item} is only defined inside a foreach step")
+                case .context(nil, _):
+                    throw fail(.badReference, o.location, field: "outputs.\(o.name)", "in outputs, name the plugin: ${context.PLUGIN.KEY}")
+                case .context(let p?, _) where pluginsByLocal[p] == nil:
+                    throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown plugin \(p) in \(r)")
+                case .input(let n) where inputs[n] == nil:
+                    throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown input \(n) (inputs: \(d.inputs.map(\.name).joined(separator: ", ")))")
+                case .step(let s) where !earlier.contains(s):
+                    throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown step \(s)")
+                default: break
+                }
+            }
+        }
+    }
+
+    private func checkLiteral(_ v: Value, _ p: Parameter, step: String, field: String, location: PipelineDefinition.Location?) throws {
+        var owned: [UnsafeMutableRawPointer]? = nil
+        defer { owned?.forEach { free($0) } }
+        let slot = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+        defer { slot.deallocate() }
+        do {
+            try ArgumentMarshaller.store(v, as: p.type, into: slot, owned: &owned) { "parameter \(p.name)" }
+        } catch let e as CallError {
+            throw fail(.argumentType, location, step: step, field: field, e.message)
+        }
+    }
+
+    private func checkReference(_ r: Reference, inStep step: PipelineDefinition.Step, earlier: Set<String>, field: String, location: PipelineDefinition.Location?) throws {
+        switch r {
+        case .input(let n):
+            guard inputs[n] != nil else {
+                throw fail(.badReference, location, step: step.id, field: field,
+                           "unknown input \(n) (inputs: \(definition.inputs.map(\.name).joined(separator: ", ")))")
+            }
+        case .step(let s):
+            guard earlier.contains(s) else {
+                let exists = definition.steps.contains { $0.id == s }
+                throw fail(.badReference, location, step: step.id, field: field,
+                           exists ? "step \(s) does not come before step \(step.id)" : "unknown step \(s)")
+            }
+        case .item:
+            guard step.foreach != nil else { throw fail(.badReference, location, step: step.id, field: field, "${item} is only defined in a step with foreach") }
+        case .context(let p, _):
+            if p != nil { throw fail(.badReference, location, step: step.id, field: field, "in args, ${context.KEY} is the step's own plugin's context") }
+        case .clusters:
+            throw fail(.badReference, location, step: step.id, field: field, "${memory.clusters} is only available in outputs")
+        case .goal: break
+        }
+    }
+
+    private func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: definition.baseDirectory, isDirectory: true)).standardizedFileURL.path
+    }
+
+    // MARK: - Running
+
+    /// Runs the steps in order. A failing step stops the run: memory and contexts written so far
+    /// are flushed and kept, and the error names the step and the item.
+    public func run(progress: ((PipelineProgress) -> Void)? = nil) throws -> PipelineReport {
+        let start = monotonicNanos()
+        let before = host.memory.stats
+        var results: [String: PipelineValue] = [:]
+        var timings: [PipelineReport.StepTiming] = []
+        for (index, b) in bound.enumerated() {
+            let stepStart = monotonicNanos()
+            let items: [PipelineValue?]
+            switch b.step.foreach {
+            case nil: items = [nil]
+            case .reference(let r)?:
+                switch try resolveReference(r, results: results, item: nil, plugin: b.plugin) {
+                case .list(let l): items = l
+                case let v: items = [v]
+                }
+            case .lines(let path)?:
+                let text = (try? String(contentsOfFile: resolve(path), encoding: .utf8)) ?? ""
+                items = text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) }.filter { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }
+            }
+            progress?(.stepStarted(index: index, count: bound.count, id: b.step.id, items: items.count))
+            var out: [PipelineValue] = []
+            for (i, item) in items.enumerated() {
+                do {
+                    var values: [Value] = []
+                    for (p, a) in zip(b.function.parameters, b.arguments) {
+                        values.append(try argumentValue(a, param: p, results: results, item: item, plugin: b.plugin))
+                    }
+                    out.append(.value(try b.function.call(values, goal: goal)))
+                } catch {
+                    try? host.memory.flush()
+                    let message = (error as? CallError)?.message ?? (error as? PipelineError)?.message ?? "\(error)"
+                    var e = fail(.stepFailed, b.step.location, step: b.step.id, "\(b.step.plugin).\(b.step.function) failed: \(message)")
+                    if let item { e.item = "\(i + 1) of \(items.count) (\(Self.abbreviate(item.text)))" }
+                    throw e
+                }
+                progress?(.itemFinished(id: b.step.id, done: i + 1, items: items.count))
+            }
+            results[b.step.id] = b.step.foreach == nil ? out.first ?? .value(.void) : .list(out)
+            let seconds = Double(monotonicNanos() - stepStart) / 1e9
+            timings.append(.init(id: b.step.id, calls: items.count, seconds: seconds))
+            progress?(.stepFinished(id: b.step.id, seconds: seconds))
+        }
+        try host.memory.flush()
+        let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []
+        var outputs: [(name: String, value: PipelineValue)] = []
+        for o in definition.outputs {
+            if let r = o.template.single {
+                if case .clusters = r {
+                    outputs.append((o.name, .list(clusters.map { .value(.string($0.concepts.joined(separator: ", "))) })))
+                } else {
+                    outputs.append((o.name, try resolveReference(r, results: results, item: nil, plugin: nil)))
+                }
+            } else {
+                outputs.append((o.name, .value(.string(try interpolate(o.template, results: results, item: nil, plugin: nil)))))
+            }
+        }
+        return PipelineReport(
+            name: definition.name, goal: goal, outputs: outputs, steps: timings, memory: host.memory.stats.since(before),
+            clusters: clusters, seconds: Double(monotonicNanos() - start) / 1e9, baseline: !host.memory.configuration.optimized)
+    }
+
+    private func argumentValue(_ a: PipelineDefinition.PlacedArgument, param: Parameter, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin) throws -> Value {
+        switch a.argument {
+        case .literal(let lit): return lit.value
+        case .template(let t):
+            if let r = t.single {
+                let v = try resolveReference(r, results: results, item: item, plugin: plugin)
+                if case .value(let value) = v {
+                    if param.type == .string || param.type == .buffer { return .string(value.text) }
+                    if case .string(let s) = value { return try Value.parse(s.trimmingCharacters(in: .whitespacesAndNewlines), as: param.type) }
+                    return value
+                }
+                let joined = Self.joined(v)
+                return param.type == .string || param.type == .buffer ? .string(joined) : try Value.parse(joined, as: param.type)
+            }
+            let text = try interpolate(t, results: results, item: item, plugin: plugin)
+            return param.type == .string || param.type == .buffer ? .string(text) : try Value.parse(text, as: param.type)
+        }
+    }
+
+    private func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String {
+        var s = ""
+        for part in t.parts {
+            switch part {
+            case .text(let x): s += x
+            case .ref(let r):
+                s += Self.joined(try resolveReference(r, results: results, item: item, plugin: plugin))
+            }
+        }
+        return s
+    }
+
+    private func resolveReference(_ r: Reference, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> PipelineValue {
+        switch r {
+        case .input(let n): return inputs[n] ?? .value(.string(""))
+        case .step(let s): return results[s] ?? .value(.void)
+        case .item: return item ?? .value(.string(""))
+        case .goal: return .value(.string(goal))
+        case .context(let p, let key):
+            let name = p.flatMap { pluginsByLocal[$0]?.name } ?? plugin?.name ?? ""
+            return .value(.string(try host.memory.contextValue(goal: goal, plugin: name, key: key) ?? ""))
+        case .clusters:
+            let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []
+            return .list(clusters.map { .value(.string($0.concepts.joined(separator: ", "))) })
+        }
+    }
+
+    /// A value as argument text: a list's items joined with "; ".
+    static func joined(_ v: PipelineValue) -> String {
+        switch v {
+        case .list(let items): items.map(joined).joined(separator: "; ")
+        case .value(let x): x.text
+        }
+    }
+
+    static func abbreviate(_ s: String) -> String {
+        let oneLine = s.replacingOccurrences(of: "\n", with: " ")
+        return oneLine.count > 60 ? String(oneLine.prefix(57)) + "…" : oneLine
+    }
+}

@@ -1,0 +1,448 @@
+import GRDB
+import PlugHostCore
+import PlugHostMemory
+
+/// The SQLite engine's schema, its migrations and its version check, plus the encoding of the
+/// JSON columns (`concepts`, `depends_on`).
+///
+/// **Versioning.** Migrations are named `v1`, `v2`, … and migration `vN` sets
+/// `PRAGMA user_version = N`, so `user_version` is the schema number a file was written with.
+/// Opening a file whose `user_version` is above ``version``, or whose `grdb_migrations` lists an
+/// identifier this build does not know, fails with "written by a newer plughost" before anything
+/// is written to it. `PRAGMA application_id` marks the file as plughost's; a database holding
+/// tables without that mark belongs to someone else and is refused rather than migrated.
+enum SQLiteSchema {
+    /// The schema this build writes (`PRAGMA user_version` after migrating).
+    static let version: Int32 = 3
+    /// `PRAGMA application_id` of plughost memory databases ("PHM1").
+    static let applicationID: Int32 = 0x5048_4D31
+
+    /// The migrations, in order: an identifier (recorded in `grdb_migrations`, as GRDB's
+    /// migrator does) and what it runs.
+    static let steps: [(id: String, run: @Sendable (Database) throws -> Void)] = [
+        ("v1", { db in
+            try db.execute(sql: v1)
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+            try db.execute(sql: "PRAGMA user_version = 1")
+        }),
+        ("v2", { db in
+            try db.execute(sql: v2)
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }),
+        ("v3", { db in
+            try db.execute(sql: v3)
+            try db.execute(sql: "PRAGMA user_version = 3")
+        }),
+    ]
+
+    /// The migrations as a GRDB migrator (tests use it to write files of older schemas).
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        for step in steps { m.registerMigration(step.id, migrate: step.run) }
+        return m
+    }
+
+    /// True when the file is at this build's schema (nothing to migrate).
+    static func isCurrent(_ db: Database) throws -> Bool {
+        try Int32.fetchOne(db, sql: "PRAGMA user_version") == version
+    }
+
+    /// Brings the file to this build's schema in ONE immediate transaction: the first process
+    /// to take the write lock migrates, and the others, waiting on the lock (busy timeout),
+    /// then find nothing left to do. (GRDB's migrator reads what is applied before its
+    /// transactions, so two processes migrating at once would both run a migration.)
+    static func migrate(_ writer: any DatabaseWriter, path: String) throws {
+        try writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try check(db, path: path)
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+                for step in steps where !applied.contains(step.id) {
+                    try step.run(db)
+                    try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES (?)", arguments: [step.id])
+                }
+                return .commit
+            }
+        }
+    }
+
+    /// Refuses, for reading without migrating, files whose schema this build cannot read.
+    static func checkReadable(_ db: Database, path: String) throws {
+        let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if userVersion == 0 {
+            throw MemoryError(.notFound, "\(path) holds no memory database yet (it is empty): nothing has been written there; pass --db or run a pipeline first")
+        }
+        if userVersion < 2 {
+            throw MemoryError(.storage, "\(path) has the memory schema \(userVersion), older than this build reads without migrating (2 or later); open it once with a command that writes (e.g. `plughost memory replay /dev/null --db \(path)`) to migrate it")
+        }
+    }
+
+    /// Schema 1.
+    ///
+    /// - `memories.seq` is the rowid (insertion order, newest = largest) and the rowid of both
+    ///   FTS5 indexes. Columns read by filters (`goal`, `plugin`, times) come before the large
+    ///   ones so that filtering rarely decodes `content`.
+    /// - `memory_concepts` is the (goal, concept) → memory index for recall by concept, newest
+    ///   first. It is a contentless FTS5 table (`detail=none`: rowids only) whose row for a
+    ///   memory holds one token per concept, `k<hex(goal)>x<hex(concept)>` (exact, no
+    ///   tokenizer ambiguity). FTS5 buffers a transaction's postings and writes them as one
+    ///   sorted segment, where a B-tree keyed by (goal, concept, seq) takes a random insert per
+    ///   concept: measured at 100k memories, 2 µs per memory instead of 14 µs, and growing with
+    ///   the table for the B-tree. `MATCH` + `ORDER BY rowid DESC LIMIT n` reads the newest
+    ///   postings first (no sort).
+    /// - `memories_fts` indexes `content` for text recall, plus the goal as one exact token
+    ///   `k<hex(goal)>` so that a search ANDs it in and FTS5 ranks only the goal's matches
+    ///   (p99 at 100k memories in 4 goals: 17 ms when filtering by joining `memories`).
+    ///   Contentless: the text lives only in `memories`; a delete passes the old values back.
+    /// - Both FTS tables are written by the engine, last in each transaction (see
+    ///   `SQLiteEngine.apply`), not by triggers: FTS5 flushes its buffer to a new segment at
+    ///   every statement savepoint, and trigger programs open one per row.
+    /// - Clusters are a `WITHOUT ROWID` table keyed by goal: one B-tree. (Schema 1 kept the
+    ///   counts the same way, keyed by concept text; schema 2 replaced them, see ``v2``.)
+    static let v1 = """
+        CREATE TABLE memories (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            goal TEXT NOT NULL,
+            plugin TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            concepts TEXT NOT NULL,
+            depends_on TEXT NOT NULL,
+            metadata TEXT,
+            content TEXT NOT NULL
+        );
+        CREATE INDEX memories_goal_plugin ON memories(goal, plugin, seq);
+        CREATE INDEX memories_expiry ON memories(expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TRIGGER memories_no_update BEFORE UPDATE ON memories BEGIN
+            SELECT RAISE(ABORT, 'plughost memories are immutable');
+        END;
+        CREATE VIRTUAL TABLE memory_concepts USING fts5(
+            keys, content='', detail=none, columnsize=0, tokenize='ascii'
+        );
+        CREATE VIRTUAL TABLE memories_fts USING fts5(
+            goal, content, content='', tokenize='unicode61 remove_diacritics 0'
+        );
+        CREATE TABLE concept_counts (
+            goal TEXT NOT NULL,
+            concept TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (goal, concept)
+        ) WITHOUT ROWID;
+        CREATE TABLE edges (
+            goal TEXT NOT NULL,
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            co INTEGER NOT NULL,
+            dep INTEGER NOT NULL,
+            PRIMARY KEY (goal, a, b)
+        ) WITHOUT ROWID;
+        CREATE TABLE clusters (
+            goal TEXT NOT NULL,
+            concept TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            PRIMARY KEY (goal, concept)
+        ) WITHOUT ROWID;
+        CREATE TABLE pending_clustering (goal TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE contexts (
+            goal TEXT NOT NULL,
+            plugin TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (goal, plugin, key)
+        ) WITHOUT ROWID;
+        """
+
+    /// Schema 2: integer concept ids. Schema 1's `concept_counts` and `edges`, keyed by
+    /// (goal, concept text) and (goal, a text, b text), become
+    ///
+    /// - `concepts`: one row per (goal, concept) ever counted, `id INTEGER PRIMARY KEY`, with its
+    ///   holder count. Rows are never deleted (a count of 0 means not held), so an id, once
+    ///   committed, names the same concept for good and the writer caches it (see
+    ///   `SQLiteEngine.apply`); the unique (goal, concept) index finds ids on a cache miss and
+    ///   serves `conceptGraph`.
+    /// - `edge_counts`: (a id, b id) → (co, dep), `WITHOUT ROWID`, rows removed at (0, 0).
+    ///
+    /// An edge row is ~10 bytes instead of ~40 and compares integers: a group commit dirties
+    /// far fewer pages of the two count B-trees, which was most of its cost (at 100k memories,
+    /// commits of 1000 writes: edges upserts were ~60% of the engine's time).
+    ///
+    /// Files of schema 1 are migrated in place (the counts are copied over; edges whose ends
+    /// have no count row get a concept row with count 0).
+    static let v2 = """
+        CREATE TABLE concepts (
+            id INTEGER PRIMARY KEY,
+            goal TEXT NOT NULL,
+            concept TEXT NOT NULL,
+            count INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX concepts_goal_concept ON concepts(goal, concept);
+        CREATE TABLE edge_counts (
+            a INTEGER NOT NULL,
+            b INTEGER NOT NULL,
+            co INTEGER NOT NULL,
+            dep INTEGER NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID;
+        INSERT INTO concepts(goal, concept, count) SELECT goal, concept, count FROM concept_counts ORDER BY goal, concept;
+        INSERT OR IGNORE INTO concepts(goal, concept, count)
+            SELECT goal, a, 0 FROM edges UNION SELECT goal, b, 0 FROM edges;
+        INSERT INTO edge_counts(a, b, co, dep)
+            SELECT ca.id, cb.id, e.co, e.dep FROM edges e
+            JOIN concepts ca ON ca.goal = e.goal AND ca.concept = e.a
+            JOIN concepts cb ON cb.goal = e.goal AND cb.concept = e.b;
+        DROP TABLE edges;
+        DROP TABLE concept_counts;
+        """
+
+    /// Schema 3: goal versions, so that several processes can keep one file's clusters exact.
+    ///
+    /// `goal_versions.version` grows by one with every transaction that changes a goal's graph
+    /// or its stored clusters, whoever makes it; `committed` is the version of the goal's last
+    /// commit. A process compares the version it finds in each of its write transactions with
+    /// the one its own last transaction left: a difference means another process changed the
+    /// goal, and its next clustering run re-reads the goal under the write lock instead of
+    /// trusting its in-memory graph (see `SQLiteEngine.withClusteringSession`). A goal without
+    /// a row has version 0. Schema 2 files get the table, empty.
+    static let v3 = """
+        CREATE TABLE goal_versions (
+            goal TEXT NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL,
+            committed INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// Appends the `memory_concepts` token of `concept` in the goal whose hex is `goalHex`.
+    @inline(__always)
+    static func appendConceptToken(goalHex: [UInt8], concept: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "k"))
+        out.append(contentsOf: goalHex)
+        out.append(UInt8(ascii: "x"))
+        appendHex(concept, to: &out)
+    }
+
+    /// The `memories_fts.goal` token of a goal.
+    static func goalToken(_ goal: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "k")]
+        appendHex(goal, to: &out)
+        return out
+    }
+
+    /// The `memory_concepts` text of a memory: its concepts' tokens, space-separated.
+    static func appendConceptTokens(goalHex: [UInt8], concepts: [String], to out: inout [UInt8]) {
+        for (i, c) in concepts.enumerated() {
+            if i > 0 { out.append(0x20) }
+            appendConceptToken(goalHex: goalHex, concept: c, to: &out)
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    @inline(__always)
+    static func appendHex(_ s: String, to out: inout [UInt8]) {
+        for b in s.utf8 {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0xF)])
+        }
+    }
+
+    static func hex(_ s: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(2 * s.utf8.count)
+        appendHex(s, to: &out)
+        return out
+    }
+
+    /// Refuses files that are not plughost's or were written by a newer schema. Run before
+    /// migrating (so nothing is written to such a file) and after (another process may have
+    /// migrated in between).
+    static func check(_ db: Database, path: String) throws {
+        let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        let tables = try String.fetchAll(db, sql: """
+            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name <> 'grdb_issue_102'
+            """)
+        if appID != applicationID {
+            if appID != 0 {
+                throw MemoryError(.storage, "\(path) is not a plughost SQLite database: its application_id is \(appID), not plughost's \(applicationID)")
+            }
+            if !tables.isEmpty {
+                throw MemoryError(.storage, "\(path) is not a plughost SQLite database: it holds tables of another application (\(tables.sorted().prefix(5).joined(separator: ", ")))")
+            }
+        }
+        let known = Set(steps.map(\.id))
+        var unknown: [String] = []
+        if tables.contains("grdb_migrations") {
+            unknown = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").filter { !known.contains($0) }.sorted()
+        }
+        if userVersion > version || !unknown.isEmpty {
+            let n = userVersion > version ? "\(userVersion)" : "\(userVersion)+, with unknown migrations \(unknown.joined(separator: ", "))"
+            throw MemoryError(.storage, "\(path) was written by a newer plughost (schema \(n), this build knows \(version)); open it with a newer plughost or use another --db file")
+        }
+    }
+}
+
+/// The JSON text of the `concepts` and `depends_on` columns, hand-rolled: the write path encodes
+/// a few short strings per memory and `JSONEncoder` would cost more than the insert. Strings are
+/// escaped exactly as JSON requires (`"`, `\`, control characters); other characters, including
+/// non-ASCII, are written as UTF-8. SQLite's `json_each` (used by the triggers) reads it back.
+enum SQLiteJSON {
+    /// Appends `["a","b",…]`.
+    static func encode(_ strings: [String], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (i, s) in strings.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendString(s, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// Appends `[["from","to"],…]`.
+    static func encode(_ dependencies: [Dependency], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (i, d) in dependencies.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            appendString(d.from, to: &out)
+            out.append(UInt8(ascii: ","))
+            appendString(d.to, to: &out)
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    @inline(__always)
+    static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Every string of a JSON array of strings, or of arrays of strings, flattened in order.
+    static func strings(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [String] {
+        var p = Parser(bytes: bytes)
+        var out: [String] = []
+        p.skipSpace()
+        try p.array(&out, depth: 0)
+        p.skipSpace()
+        guard p.i == bytes.count else { throw Malformed(description: "trailing characters after JSON array") }
+        return out
+    }
+
+    private struct Parser {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        mutating func skipSpace() {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        }
+
+        mutating func expect(_ c: UInt8) throws {
+            guard i < bytes.count, bytes[i] == c else { throw Malformed(description: "expected '\(Character(Unicode.Scalar(c)))' at offset \(i)") }
+            i += 1
+        }
+
+        mutating func array(_ out: inout [String], depth: Int) throws {
+            guard depth < 4 else { throw Malformed(description: "JSON nested too deeply") }
+            try expect(UInt8(ascii: "["))
+            skipSpace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
+            while true {
+                skipSpace()
+                guard i < bytes.count else { throw Malformed(description: "unterminated JSON array") }
+                if bytes[i] == UInt8(ascii: "[") {
+                    try array(&out, depth: depth + 1)
+                } else {
+                    out.append(try string())
+                }
+                skipSpace()
+                guard i < bytes.count else { throw Malformed(description: "unterminated JSON array") }
+                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                try expect(UInt8(ascii: "]"))
+                return
+            }
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard i + 4 <= bytes.count else { throw Malformed(description: "truncated \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = bytes[i]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                default: throw Malformed(description: "bad \\u escape")
+                }
+                v = v << 4 | d
+                i += 1
+            }
+            return v
+        }
+
+        mutating func string() throws -> String {
+            try expect(UInt8(ascii: "\""))
+            let start = i
+            // Fast path: no escapes.
+            while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+            guard i < bytes.count else { throw Malformed(description: "unterminated JSON string") }
+            if bytes[i] == UInt8(ascii: "\"") {
+                defer { i += 1 }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+            }
+            var buf = Array(bytes[start..<i])
+            while true {
+                guard i < bytes.count else { throw Malformed(description: "unterminated JSON string") }
+                let c = bytes[i]
+                i += 1
+                if c == UInt8(ascii: "\"") { break }
+                guard c == UInt8(ascii: "\\") else { buf.append(c); continue }
+                guard i < bytes.count else { throw Malformed(description: "unterminated JSON string") }
+                let e = bytes[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): buf.append(e)
+                case UInt8(ascii: "n"): buf.append(0x0A)
+                case UInt8(ascii: "r"): buf.append(0x0D)
+                case UInt8(ascii: "t"): buf.append(0x09)
+                case UInt8(ascii: "b"): buf.append(0x08)
+                case UInt8(ascii: "f"): buf.append(0x0C)
+                case UInt8(ascii: "u"):
+                    var v = try hex4()
+                    if v >= 0xD800 && v < 0xDC00, i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                        i += 2
+                        let lo = try hex4()
+                        if lo >= 0xDC00 && lo < 0xE000 {
+                            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)
+                        } else {
+                            i -= 6 // not a pair: decode the second escape on its own
+                        }
+                    }
+                    buf.append(contentsOf: String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}").utf8)
+                default: throw Malformed(description: "bad escape \\\(Character(Unicode.Scalar(e)))")
+                }
+            }
+            return String(decoding: buf, as: UTF8.self)
+        }
+    }
+}
