@@ -14,6 +14,10 @@ import PackageDescription
 // PlugHostSQLite (GRDB), PlugHostPostgres (postgres-nio): one target per durable engine.
 // PlugHost: the embedding runtime; re-exports Core, Memory and SQLite.
 // See docs/architecture.md.
+let testDependencies: [Target.Dependency] = [
+    "PlugHostTestSupport", "PlugHost", "PlugHostPipeline", "PlugHostPostgres", "PlugHostTools", "CPlugHostABI",
+]
+
 let package = Package(
     name: "plughost",
     platforms: [.macOS(.v15)],
@@ -142,10 +146,18 @@ let package = Package(
             publicHeadersPath: ".",
             cSettings: [.headerSearchPath("../../include")]
         ),
-        .testTarget(
-            name: "PlugHostTests",
-            dependencies: ["PlugHost", "PlugHostPipeline", "PlugHostPostgres", "PlugHostTools", "CPlugHostABI"]
+        // Tests, split by layer, over one support target (temporary directories, the built
+        // binaries, the independent oracle, engine stores, a PostgreSQL test server).
+        .target(
+            name: "PlugHostTestSupport",
+            dependencies: ["PlugHost", "PlugHostPipeline", "PlugHostPostgres", "PlugHostTools"],
+            path: "Tests/PlugHostTestSupport"
         ),
+        .testTarget(name: "PlugHostCoreTests", dependencies: testDependencies),
+        .testTarget(name: "PlugHostMemoryTests", dependencies: testDependencies),
+        .testTarget(name: "PlugHostEngineTests", dependencies: testDependencies),
+        .testTarget(name: "PlugHostPipelineTests", dependencies: testDependencies),
+        .testTarget(name: "PlugHostRuntimeTests", dependencies: testDependencies),
     ],
     swiftLanguageModes: [.v6]
 )

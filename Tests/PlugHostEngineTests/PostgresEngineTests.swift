@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory
@@ -314,9 +315,9 @@ final class PostgresEngineTests: XCTestCase {
         }
         let url = try freshDatabase()
         let s = try service(url)
-        let acked = LockedBox<[String]>([])
-        let failures = LockedBox<[String]>([])
-        let stop = LockedBox(false)
+        let acked = ThreadBox<[String]>([])
+        let failures = ThreadBox<[String]>([])
+        let stop = ThreadBox(false)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             defer { done.signal() }

@@ -14,10 +14,10 @@ import XCTest
 /// fresh engine object (a new "process" view): a SQLite file, a fresh PostgreSQL database (the
 /// test is skipped without a server, as `PostgresEngineTests` are), or one in-memory engine
 /// (which lives only in its object, so "opening again" returns that object).
-final class TestStore {
-    let kind: EngineKind
+package final class TestStore {
+    package let kind: EngineKind
     /// The SQLite path or PostgreSQL URL; nil for the in-memory engine.
-    let location: String?
+    package let location: String?
     private let inMemory: InMemoryEngine?
 
     private init(kind: EngineKind, location: String?, inMemory: InMemoryEngine?) {
@@ -27,7 +27,7 @@ final class TestStore {
     }
 
     /// A fresh, empty store of `kind` for `test` (removed or dropped when it ends).
-    static func fresh(_ kind: EngineKind, for test: XCTestCase) throws -> TestStore {
+    package static func fresh(_ kind: EngineKind, for test: XCTestCase) throws -> TestStore {
         PostgresEngine.register()
         switch kind {
         case .memory:
@@ -43,13 +43,13 @@ final class TestStore {
     }
 
     /// A new engine object over the store (the same object for the in-memory engine).
-    func open() throws -> any MemoryEngine {
+    package func open() throws -> any MemoryEngine {
         if let inMemory { return inMemory }
         return try EngineFactory.open(kind, location: location)
     }
 
     /// A write path over a new engine object.
-    func service(optimized: Bool, clock: (any WallClock)? = nil, configure: (inout MemoryConfiguration) -> Void = { _ in }) throws -> MemoryService {
+    package func service(optimized: Bool, clock: (any WallClock)? = nil, configure: (inout MemoryConfiguration) -> Void = { _ in }) throws -> MemoryService {
         var c = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
         c.backgroundClustering = false
         if let clock { c.clock = clock }
@@ -59,19 +59,19 @@ final class TestStore {
 
     /// Ends a service: flushed, and closed unless the store is the in-memory engine (closing
     /// would close the one engine object the store is).
-    func finish(_ s: MemoryService) throws {
+    package func finish(_ s: MemoryService) throws {
         if kind == .memory { try s.flush() } else { try s.close() }
     }
 
     /// The engine arguments of the `plughost` command line.
-    var cliArguments: [String] {
+    package var cliArguments: [String] {
         ["--engine", kind.rawValue] + (location.map { ["--db", $0] } ?? [])
     }
 }
 
 /// The test PostgreSQL server of `PLUGHOST_TEST_POSTGRES_URL`, as `PostgresEngineTests` use it.
-enum PostgresTestServer {
-    static var url: String {
+package enum PostgresTestServer {
+    package static var url: String {
         get throws {
             if let url = ProcessInfo.processInfo.environment["PLUGHOST_TEST_POSTGRES_URL"], !url.isEmpty { return url }
             if ProcessInfo.processInfo.environment["PLUGHOST_REQUIRE_POSTGRES"] == "1" {
@@ -82,7 +82,7 @@ enum PostgresTestServer {
     }
 
     /// A fresh, empty database on the test server, dropped when `test` ends; its URL.
-    static func freshDatabase(for test: XCTestCase) throws -> String {
+    package static func freshDatabase(for test: XCTestCase) throws -> String {
         var location = try PostgresLocation(url: try url)
         let admin = try PostgresConnectionPool(location)
         defer { admin.close() }
@@ -101,7 +101,7 @@ enum PostgresTestServer {
 
 /// Every memory an engine holds (expired ones not swept yet included), by goal then creation
 /// order, through `allMemories` pages of `pageSize`.
-func allStoredMemories(_ engine: any MemoryEngine, pageSize: Int = 7) throws -> [Memory] {
+package func allStoredMemories(_ engine: any MemoryEngine, pageSize: Int = 7) throws -> [Memory] {
     var out: [Memory] = []
     for goal in try engine.goals() {
         var cursor: MemoryCursor?
@@ -116,7 +116,7 @@ func allStoredMemories(_ engine: any MemoryEngine, pageSize: Int = 7) throws -> 
 }
 
 /// The canonical-clusters digest of replaying `ops` into a fresh in-memory engine.
-func inMemoryDigest(_ ops: [WorkloadOp]) throws -> String {
+package func inMemoryDigest(_ ops: [WorkloadOp]) throws -> String {
     let s = try MemoryService(engine: InMemoryEngine())
     for op in ops {
         switch op {
@@ -129,10 +129,10 @@ func inMemoryDigest(_ ops: [WorkloadOp]) throws -> String {
 }
 
 /// The engine kinds, for tests that run in each.
-let allEngineKinds: [EngineKind] = [.memory, .sqlite, .postgres]
+package let allEngineKinds: [EngineKind] = [.memory, .sqlite, .postgres]
 
 /// Runs `body` for each engine kind, skipping PostgreSQL (only) when there is no server.
-func forEachKind(_ test: XCTestCase, _ body: (EngineKind) throws -> Void) throws {
+package func forEachKind(_ test: XCTestCase, _ body: (EngineKind) throws -> Void) throws {
     var skipped: XCTSkip?
     for kind in allEngineKinds {
         do {

@@ -2,6 +2,7 @@ import CPlugHostABI
 import Foundation
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory

@@ -13,24 +13,23 @@ import XCTest
 /// Shared helpers of the loader, call-path, CLI and example-plugin tests: the repository
 /// root, fixture plugins compiled once per test run, the folder holding the built `plughost`
 /// executable and the bundled plugins, and running processes.
-enum TestSupport {
+package enum TestSupport {
     // MARK: - Paths
 
-    /// The repository root (this file is Tests/PlugHostTests/Support/TestSupport.swift).
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // Support
-        .deletingLastPathComponent()  // PlugHostTests
+    /// The repository root (this file is Tests/PlugHostTestSupport/TestSupport.swift).
+    package static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // PlugHostTestSupport
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // root
 
     /// `<root>/include`, the folder of `plughost/plughost.h`.
-    static var includeDirectory: String { repoRoot.appendingPathComponent("include").path }
+    package static var includeDirectory: String { repoRoot.appendingPathComponent("include").path }
 
     /// `<root>/Tests/Fixtures/plugins`.
-    static var fixturesDirectory: URL { repoRoot.appendingPathComponent("Tests/Fixtures/plugins") }
+    package static var fixturesDirectory: URL { repoRoot.appendingPathComponent("Tests/Fixtures/plugins") }
 
     /// The running test binary, with symbolic links resolved (`/proc/self/exe`).
-    static var runningBinary: String? {
+    package static var runningBinary: String? {
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return exe }
         return CommandLine.arguments.first
     }
@@ -38,7 +37,7 @@ enum TestSupport {
     /// The folder that holds the `plughost` executable and `libtext.so` / `libsig.so`: the
     /// folder of the running test binary (SwiftPM puts the test bundle next to the products),
     /// else other places a build may have put them. `PLUGHOST_TEST_BUILD_DIR` overrides.
-    static let binaryDirectory: String? = {
+    package static let binaryDirectory: String? = {
         let fm = FileManager.default
         func complete(_ dir: String) -> Bool {
             fm.isExecutableFile(atPath: (dir as NSString).appendingPathComponent("plughost"))
@@ -77,7 +76,7 @@ enum TestSupport {
     }()
 
     /// The folder of the built products, or a test failure that says where it looked.
-    static func requireBinaryDirectory(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    package static func requireBinaryDirectory(file: StaticString = #filePath, line: UInt = #line) throws -> String {
         try XCTUnwrap(
             binaryDirectory,
             "cannot find the folder holding plughost, libtext.so and libsig.so (test binary: \(runningBinary ?? "?")); run `swift build` first",
@@ -85,14 +84,14 @@ enum TestSupport {
     }
 
     /// The built `plughost` executable.
-    static func plughostExecutable(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    package static func plughostExecutable(file: StaticString = #filePath, line: UInt = #line) throws -> String {
         (try requireBinaryDirectory(file: file, line: line) as NSString).appendingPathComponent("plughost")
     }
 
     // MARK: - Temp folders
 
     /// A fresh temp folder, removed when the test ends.
-    static func makeTempDirectory(for test: XCTestCase, _ label: String = "plughost-tests") throws -> URL {
+    package static func makeTempDirectory(for test: XCTestCase, _ label: String = "plughost-tests") throws -> URL {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(label)-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -102,7 +101,7 @@ enum TestSupport {
 
     /// Writes `text` to `dir/name` and returns the path.
     @discardableResult
-    static func write(_ text: String, to dir: URL, _ name: String) throws -> String {
+    package static func write(_ text: String, to dir: URL, _ name: String) throws -> String {
         let url = dir.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(text.utf8).write(to: url)
@@ -112,7 +111,7 @@ enum TestSupport {
     // MARK: - Fixture plugins
 
     /// Where this test run's compiled fixtures go (one folder per process).
-    static let fixtureBuildDirectory: URL = {
+    package static let fixtureBuildDirectory: URL = {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("plughost-fixtures-\(getpid())-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -125,7 +124,7 @@ enum TestSupport {
 
     /// The fixture `NAME.c` of Tests/Fixtures/plugins compiled to `NAME.so` (once per test
     /// run) with the strict flags the fixtures' README promises; `not_elf` is the file kept as is.
-    static func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    package static func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         if name == "not_elf" { return fixturesDirectory.appendingPathComponent("not_elf.so").path }
         return try compiled.withLock { cache -> String in
             if let path = cache[name] { return path }
@@ -141,7 +140,7 @@ enum TestSupport {
     }
 
     /// Compiles one C plugin source with `cc -std=c11 -Wall -Wextra -pedantic -Werror -shared -fPIC`.
-    static func compileC(source: String, output: String, extraArguments: [String] = []) throws {
+    package static func compileC(source: String, output: String, extraArguments: [String] = []) throws {
         let args = ["-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC",
                     "-I\(includeDirectory)", "-o", output, source] + extraArguments
         let r = try run("cc", args)
@@ -154,7 +153,7 @@ enum TestSupport {
 
     /// A host over `MemoryService(engine: InMemoryEngine())` whose search path is the folder
     /// of the built products only (no environment), with `plugins` loaded by bare name.
-    static func makeHost(loading plugins: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> PluginHost {
+    package static func makeHost(loading plugins: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> PluginHost {
         let dir = try requireBinaryDirectory(file: file, line: line)
         let host = PluginHost(
             memory: try MemoryService(engine: InMemoryEngine()),
@@ -165,17 +164,17 @@ enum TestSupport {
 
     // MARK: - Processes
 
-    struct ProcessResult: CustomStringConvertible {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var timedOut = false
-        var description: String { "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(stdout)\nstderr: \(stderr)" }
+    package struct ProcessResult: CustomStringConvertible {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
+        package var timedOut = false
+        package var description: String { "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(stdout)\nstderr: \(stderr)" }
     }
 
     /// Runs the real `plughost` with `arguments` in `cwd` (a fresh temp folder when nil, so
     /// that a default SQLite file never lands in the repository).
-    static func runPlughost(
+    package static func runPlughost(
         _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil,
         timeout: TimeInterval = 120, file: StaticString = #filePath, line: UInt = #line
     ) throws -> ProcessResult {
@@ -194,7 +193,7 @@ enum TestSupport {
 
     /// Runs `executable` (a path, or a name looked up in PATH) and collects its output; stdout
     /// and stderr go to files, so neither is a terminal and neither pipe can fill up.
-    static func run(
+    package static func run(
         _ executable: String, _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil,
         timeout: TimeInterval = 600
     ) throws -> ProcessResult {
@@ -235,7 +234,7 @@ enum TestSupport {
     }
 
     /// `name` if it is a path, else its first match in PATH (plus ~/.cargo/bin), or nil.
-    static func resolveExecutable(_ name: String) -> String? {
+    package static func resolveExecutable(_ name: String) -> String? {
         let fm = FileManager.default
         if name.contains("/") { return fm.isExecutableFile(atPath: name) ? name : nil }
         var dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
@@ -249,7 +248,7 @@ enum TestSupport {
     }
 
     /// The environment of this process with some keys changed (nil values removed).
-    static func environment(_ changes: [String: String?]) -> [String: String] {
+    package static func environment(_ changes: [String: String?]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in changes { env[k] = v }
         return env
@@ -258,7 +257,7 @@ enum TestSupport {
     // MARK: - Errors
 
     /// Runs `body`, which must throw a `T`; returns it (or fails the test and returns nil).
-    static func expectError<T: Error, R>(
+    package static func expectError<T: Error, R>(
         _ type: T.Type, _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line,
         _ body: () throws -> R
     ) -> T? {
@@ -275,7 +274,7 @@ enum TestSupport {
     }
 }
 
-struct TestSupportError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+package struct TestSupportError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ d: String) { description = d }
 }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import XCTest
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory
@@ -55,15 +56,6 @@ final class HookedMemoryEngine: ClusteringCoordinator, @unchecked Sendable {
         try inner.withClusteringSession(goal: goal, body)
     }
     func close() throws { try inner.close() }
-}
-
-/// A locked value that escaping closures can share.
-final class OracleBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ value: T) { self.value = value }
-    func get() -> T { lock.withLock { value } }
-    func set(_ v: T) { lock.withLock { value = v } }
 }
 
 /// Runs `body` on another thread and waits for it.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory

@@ -15,9 +15,9 @@ import XCTest
 
 // MARK: - Byte order and keys
 
-enum OracleOrder {
+package enum OracleOrder {
     /// True when `a` sorts before `b` comparing UTF-8 bytes.
-    static func less(_ a: String, _ b: String) -> Bool {
+    package static func less(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         var i = 0
         while i < x.count && i < y.count {
@@ -27,13 +27,13 @@ enum OracleOrder {
         return x.count < y.count
     }
 
-    static func sorted(_ s: some Sequence<String>) -> [String] { s.sorted(by: less) }
+    package static func sorted(_ s: some Sequence<String>) -> [String] { s.sorted(by: less) }
 }
 
-enum OracleKey {
+package enum OracleKey {
     /// The model's concept key: NFC, lower-cased, runs of white space folded to one space,
     /// trimmed.
-    static func key(_ raw: String) -> String {
+    package static func key(_ raw: String) -> String {
         let lower = raw.precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
         var words: [String] = []
         var current = String.UnicodeScalarView()
@@ -53,49 +53,49 @@ enum OracleKey {
 }
 
 /// An unordered concept pair, `lo` before `hi` in byte order.
-struct OraclePair: Hashable {
-    let lo: String
-    let hi: String
-    init(_ x: String, _ y: String) {
+package struct OraclePair: Hashable {
+    package let lo: String
+    package let hi: String
+    package init(_ x: String, _ y: String) {
         if OracleOrder.less(x, y) { lo = x; hi = y } else { lo = y; hi = x }
     }
 }
 
 // MARK: - The model
 
-struct OracleMemory {
-    var id: String
-    var goal: String
-    var plugin: String
-    var content: String
+package struct OracleMemory {
+    package var id: String
+    package var goal: String
+    package var plugin: String
+    package var content: String
     /// The concept set: keys of the concepts and of both ends of each non-degenerate pair.
-    var concepts: Set<String>
+    package var concepts: Set<String>
     /// Unordered dependency pairs, once per memory.
-    var depPairs: Set<OraclePair>
-    var expiresAt: Double?
+    package var depPairs: Set<OraclePair>
+    package var expiresAt: Double?
     /// Insertion sequence (for working-set checks).
-    var sequence: Int
+    package var sequence: Int
 
-    func live(at now: Double) -> Bool { expiresAt.map { $0 > now } ?? true }
-    var sortedConcepts: [String] { OracleOrder.sorted(concepts) }
+    package func live(at now: Double) -> Bool { expiresAt.map { $0 > now } ?? true }
+    package var sortedConcepts: [String] { OracleOrder.sorted(concepts) }
 }
 
-enum OracleRejection: Equatable {
+package enum OracleRejection: Equatable {
     case invalid(String)
     case limit(String)
     case duplicate
 }
 
 /// The whole model: live memories and what follows from them.
-final class Oracle {
-    var theta: Int
-    private(set) var memories: [String: OracleMemory] = [:]
+package final class Oracle {
+    package var theta: Int
+    package var memories: [String: OracleMemory] = [:]
     private var nextSequence = 0
 
-    init(theta: Int = 2) { self.theta = theta }
+    package init(theta: Int = 2) { self.theta = theta }
 
     /// Validates a write as the model says; nil when it is acceptable.
-    static func validate(_ w: MemoryWrite) -> OracleRejection? {
+    package static func validate(_ w: MemoryWrite) -> OracleRejection? {
         if w.goal.isEmpty { return .invalid("goal") }
         if w.plugin.isEmpty { return .invalid("plugin") }
         if let id = w.id, id.isEmpty { return .invalid("id") }
@@ -119,7 +119,7 @@ final class Oracle {
     }
 
     /// The concept set and dependency pairs of a (valid) write.
-    static func conceptSet(_ w: MemoryWrite) -> (Set<String>, Set<OraclePair>) {
+    package static func conceptSet(_ w: MemoryWrite) -> (Set<String>, Set<OraclePair>) {
         var set = Set<String>()
         var deps = Set<OraclePair>()
         for c in w.concepts { set.insert(OracleKey.key(c)) }
@@ -134,11 +134,11 @@ final class Oracle {
     }
 
     /// Whether a live (or not yet removed) memory holds `id`.
-    func exists(_ id: String) -> Bool { memories[id] != nil }
+    package func exists(_ id: String) -> Bool { memories[id] != nil }
 
     /// Applies a write with its final id; returns why it is rejected, or nil.
     @discardableResult
-    func write(_ w: MemoryWrite, id: String, now: Double) -> OracleRejection? {
+    package func write(_ w: MemoryWrite, id: String, now: Double) -> OracleRejection? {
         if let r = Oracle.validate(w) { return r }
         if memories[id] != nil { return .duplicate }
         let (cs, deps) = Oracle.conceptSet(w)
@@ -152,7 +152,7 @@ final class Oracle {
 
     /// Forgets `id` (only in `goal` when given); whether it was there.
     @discardableResult
-    func forget(_ id: String, goal: String? = nil) -> Bool {
+    package func forget(_ id: String, goal: String? = nil) -> Bool {
         guard let m = memories[id] else { return false }
         if let goal, goal != m.goal { return false }
         memories.removeValue(forKey: id)
@@ -160,22 +160,22 @@ final class Oracle {
     }
 
     /// Drops memories expired at `now` (what a sweep does).
-    func sweep(now: Double) {
+    package func sweep(now: Double) {
         for (id, m) in memories where !m.live(at: now) { memories.removeValue(forKey: id) }
     }
 
-    func liveMemories(goal: String, now: Double) -> [OracleMemory] {
+    package func liveMemories(goal: String, now: Double) -> [OracleMemory] {
         memories.values.filter { $0.goal == goal && $0.live(at: now) }
     }
 
-    func goals(now: Double) -> [String] {
+    package func goals(now: Double) -> [String] {
         var gs = Set<String>()
         for m in memories.values where m.live(at: now) { gs.insert(m.goal) }
         return OracleOrder.sorted(gs)
     }
 
     /// Holder counts, co and dep counts of a goal, from scratch.
-    func counts(goal: String, now: Double) -> (concepts: [String: Int], co: [OraclePair: Int], dep: [OraclePair: Int]) {
+    package func counts(goal: String, now: Double) -> (concepts: [String: Int], co: [OraclePair: Int], dep: [OraclePair: Int]) {
         var concepts: [String: Int] = [:]
         var co: [OraclePair: Int] = [:]
         var dep: [OraclePair: Int] = [:]
@@ -197,7 +197,7 @@ final class Oracle {
     }
 
     /// The canonical clusters of every goal with at least one held concept.
-    func clusters(now: Double) -> [GoalClusters] {
+    package func clusters(now: Double) -> [GoalClusters] {
         var out: [GoalClusters] = []
         for goal in goals(now: now) {
             let (concepts, co, dep) = counts(goal: goal, now: now)
@@ -232,7 +232,7 @@ final class Oracle {
     }
 
     /// Counts of a goal as text lines, for comparing with an engine's snapshot.
-    func countsText(goal: String, now: Double) -> String {
+    package func countsText(goal: String, now: Double) -> String {
         let (concepts, co, dep) = counts(goal: goal, now: now)
         var lines: [String] = []
         for (c, n) in concepts { lines.append("c \(c) \(n)") }
@@ -243,13 +243,13 @@ final class Oracle {
     }
 
     /// The ids of live memories of `goal` holding concept key `key`.
-    func holders(goal: String, key: String, now: Double) -> Set<String> {
+    package func holders(goal: String, key: String, now: Double) -> Set<String> {
         Set(liveMemories(goal: goal, now: now).filter { $0.concepts.contains(key) }.map(\.id))
     }
 }
 
 /// The same counts text for an engine snapshot.
-func engineCountsText(_ s: ConceptGraphSnapshot) -> String {
+package func engineCountsText(_ s: ConceptGraphSnapshot) -> String {
     var lines: [String] = []
     for (c, n) in s.concepts { lines.append("c \(c) \(n)") }
     for e in s.edges { lines.append("e \(e.a)|\(e.b) \(e.counts.co) \(e.counts.dep)") }
@@ -258,8 +258,8 @@ func engineCountsText(_ s: ConceptGraphSnapshot) -> String {
 
 // MARK: - Canonical JSON, written independently
 
-enum OracleJSON {
-    static func string(_ s: String) -> String {
+package enum OracleJSON {
+    package static func string(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar.value {
@@ -279,7 +279,7 @@ enum OracleJSON {
         return out + "\""
     }
 
-    static func json(_ goals: [GoalClusters]) -> String {
+    package static func json(_ goals: [GoalClusters]) -> String {
         let gs = goals.map { g in
             let cs = g.clusters.map { c in
                 "{\"id\":\(string(c.id)),\"concepts\":[\(c.concepts.map(string).joined(separator: ","))]}"
@@ -292,20 +292,20 @@ enum OracleJSON {
 
 // MARK: - A seeded PRNG for the tests (xorshift64*), independent of the product's.
 
-struct OracleRNG {
+package struct OracleRNG {
     private var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D | 1 }
-    mutating func next() -> UInt64 {
+    package init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D | 1 }
+    package mutating func next() -> UInt64 {
         state ^= state >> 12
         state ^= state << 25
         state ^= state >> 27
         return state &* 0x2545_F491_4F6C_DD1D
     }
-    mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-    mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + int(r.count) }
-    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
-    mutating func shuffle<T>(_ a: inout [T]) {
+    package mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+    package mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + int(r.count) }
+    package mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+    package mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
+    package mutating func shuffle<T>(_ a: inout [T]) {
         if a.count < 2 { return }
         for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, int(i + 1)) }
     }
@@ -314,12 +314,12 @@ struct OracleRNG {
 // MARK: - Helpers shared by the tests
 
 /// Canonical JSON bytes of a service's clusters.
-func clusterBytes(_ s: MemoryService) throws -> [UInt8] { Array(CanonicalClusters.json(try s.clusters()).utf8) }
+package func clusterBytes(_ s: MemoryService) throws -> [UInt8] { Array(CanonicalClusters.json(try s.clusters()).utf8) }
 
 /// Readable form of a bytes array for failure messages.
-func oracleText(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+package func oracleText(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
 
-func makeMemoryService(
+package func makeMemoryService(
     optimized: Bool, clock: ManualClock, engine: InMemoryEngine = InMemoryEngine(), theta: Int32 = 2,
     background: Bool = false, threshold: Int = 10, timeout: Double = 5,
     configure: (inout MemoryConfiguration) -> Void = { _ in }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory
@@ -22,7 +23,7 @@ import Glibc
 
 /// Where the build put the bundled plugins and libplughost_embed.so, and how to run things.
 enum EmbeddingSupport {
-    /// The repository root (this file is Tests/PlugHostTests/EmbeddingTests.swift).
+    /// The repository root (this file is Tests/PlugHostRuntimeTests/EmbeddingTests.swift).
     static let repoRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -95,18 +96,6 @@ enum EmbeddingSupport {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
-    }
-}
-
-/// A thread-safe box for results collected on other threads.
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ value: T) { self.value = value }
-    func with<R>(_ body: (inout T) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }
 
@@ -885,7 +874,7 @@ final class EmbeddingTests: XCTestCase {
         defer { c.destroy(h) }
         XCTAssertEqual(c.load(h, "sig"), 0, c.lastError())
         let hostBits = Int(bitPattern: UnsafeRawPointer(h))
-        let record = LockedBox<[String: String]>([:])
+        let record = ThreadBox<[String: String]>([:])
         let aFailed = DispatchSemaphore(value: 0), bDone = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
 
         let a = Thread {
@@ -932,7 +921,7 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertEqual(c.load(h, "sig"), 0, c.lastError())
         XCTAssertEqual(c.load(h, "text"), 0, c.lastError())
         let hostBits = Int(bitPattern: UnsafeRawPointer(h))
-        let wrong = LockedBox<[String]>([])
+        let wrong = ThreadBox<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { t in
             let h = OpaquePointer(bitPattern: hostBits)
             for i in 0..<50 {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory

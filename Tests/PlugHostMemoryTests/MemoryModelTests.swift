@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory
@@ -14,7 +15,7 @@ import XCTest
 /// Base class of the pipeline tests: temp folders, in-process hosts over the in-memory engine,
 /// and the real `plughost` executable.
 class PipelineTestCase: XCTestCase {
-    /// The repository root (this file is Tests/PlugHostTests/PipelineRunTests.swift).
+    /// The repository root (this file is Tests/PlugHostPipelineTests/PipelineRunTests.swift).
     static let repoRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var examplesDirectory: URL { repoRoot.appendingPathComponent("examples/pipelines") }

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import XCTest
 
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory
@@ -452,7 +453,7 @@ final class CallPathTests: XCTestCase {
             return
         }
         let exe = try XCTUnwrap(TestSupport.runningBinary)
-        let r = try TestSupport.run(exe, ["PlugHostTests.CallPathTests/\(name)"], environment: TestSupport.environment([marker: name]), timeout: 300)
+        let r = try TestSupport.run(exe, ["PlugHostCoreTests.CallPathTests/\(name)"], environment: TestSupport.environment([marker: name]), timeout: 300)
         let lines = (r.stdout + r.stderr).split(separator: "\n")
         let telling = lines.filter { $0.contains("error:") || $0.contains("crash") || $0.contains("free()") || $0.contains("Fatal") || $0.contains("Signal") }
         let summary = (telling.prefix(10) + lines.suffix(4)).joined(separator: "\n")

@@ -1,4 +1,5 @@
 import XCTest
+import PlugHostTestSupport
 @testable import PlugHost
 @testable import PlugHostCore
 @testable import PlugHostMemory
