@@ -34,6 +34,7 @@ final class JSONLayerTests: XCTestCase {
         if case .number(let n) = items[1] { XCTAssertFalse(n.isIntegerLiteral, "but not an integer literal (ttl_ms refuses it)") }
         XCTAssertEqual(items[4].integer, .unsigned(UInt64.max))
         XCTAssertNil(items[5].integer, "beyond 64 bits: not an integer, and the literal is kept")
+        XCTAssertEqual(JSONNumber(literal: "-0").double.sign, .plus, "an integer literal's double is its integer's (as JSONSerialization reads it)")
         XCTAssertEqual(try JSONReader.parse("\"\\ud83d\\ude00\\/\"").text, "\"😀/\"")
     }
 

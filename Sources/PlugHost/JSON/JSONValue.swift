@@ -140,8 +140,14 @@ package struct JSONNumber: Sendable {
         !literal.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
     }
 
-    /// Its value as a double.
-    package var double: Double { Double(literal) ?? .nan }
+    /// Its value as a double (an integer literal by way of its integer, so `-0` is 0).
+    package var double: Double {
+        if isIntegerLiteral {
+            if let v = Int64(literal) { return Double(v) }
+            if let u = UInt64(literal) { return Double(u) }
+        }
+        return Double(literal) ?? .nan
+    }
 
     /// Its value as a 64-bit integer, when it is integral (`3`, `3.0`, `3e0`) and fits.
     package var integer: JSONValue.Integer? {
