@@ -1,10 +1,9 @@
 import Foundation
+import PlugHost
 
-/// JSON output of the CLI: sorted keys, slashes unescaped.
+/// JSON output of the CLI: the one writer's canonical text (keys sorted, `/` not escaped).
 enum JSONText {
-    static func encode(_ object: Any, pretty: Bool = false) throws -> String {
-        var options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
-        if pretty { options.insert(.prettyPrinted) }
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: options), as: UTF8.self)
+    static func encode(_ object: Any) -> String {
+        JSONValue.canonicalText(of: object)
     }
 }

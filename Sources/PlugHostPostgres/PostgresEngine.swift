@@ -83,18 +83,19 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
         guard !batches.isEmpty else { return [] }
-        var json = "["
+        var writer = JSONWriter(capacity: 512 * batches.reduce(0) { $0 + $1.inserts.count })
+        writer.beginArray()
         var ord = 0
         var deletes: [String] = []
         for b in batches {
             deletes.append(contentsOf: b.deletes)
             for m in b.inserts {
-                if ord > 0 { json += "," }
-                Self.appendInput(m, ord: ord, to: &json)
+                Self.appendInput(m, ord: ord, to: &writer)
                 ord += 1
             }
         }
-        json += "]"
+        writer.endArray()
+        let json = writer.text
         let rows = try pool.query("committing \(ord) writes and \(deletes.count) forgets", retries: Self.retries,
                                   "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
         var concepts: [Key: Int32] = [:]
@@ -147,16 +148,7 @@ public final class PostgresEngine: SharedMemoryEngine {
     }
 
     /// One element of `plughost.apply`'s JSON input (a `plughost.memory_input`).
-    static func appendInput(_ m: Memory, ord: Int, to out: inout String) {
-        func strings(_ xs: [String]) {
-            out += "["
-            for (i, x) in xs.enumerated() {
-                if i > 0 { out += "," }
-                CanonicalClusters.appendString(x, to: &out)
-            }
-            out += "]"
-        }
-        func number(_ d: Double) { out += d.isFinite ? "\(d)" : "null" }
+    static func appendInput(_ m: Memory, ord: Int, to out: inout JSONWriter) {
         var pairs = Set<[String]>()
         var depA: [String] = [], depB: [String] = []
         for d in m.dependsOn {
@@ -165,31 +157,23 @@ public final class PostgresEngine: SharedMemoryEngine {
             depA.append(a)
             depB.append(b)
         }
-        out += "{\"ord\":\(ord),\"id\":"
-        CanonicalClusters.appendString(m.id, to: &out)
-        out += ",\"goal\":"
-        CanonicalClusters.appendString(m.goal, to: &out)
-        out += ",\"plugin\":"
-        CanonicalClusters.appendString(m.plugin, to: &out)
-        out += ",\"created_at\":"
-        number(m.createdAt)
-        out += ",\"expires_at\":"
-        if let e = m.expiresAt { number(e) } else { out += "null" }
-        out += ",\"concepts\":"
-        strings(m.concepts)
-        out += ",\"dep_from\":"
-        strings(m.dependsOn.map(\.from))
-        out += ",\"dep_to\":"
-        strings(m.dependsOn.map(\.to))
-        out += ",\"dep_a\":"
-        strings(depA)
-        out += ",\"dep_b\":"
-        strings(depB)
-        out += ",\"metadata\":"
-        if let md = m.metadata { CanonicalClusters.appendString(md, to: &out) } else { out += "null" }
-        out += ",\"content\":"
-        CanonicalClusters.appendString(m.content, to: &out)
-        out += "}"
+        out.beginObject()
+        out.key("ord"); out.int(ord)
+        out.key("id"); out.string(m.id)
+        out.key("goal"); out.string(m.goal)
+        out.key("plugin"); out.string(m.plugin)
+        out.key("created_at"); out.double(m.createdAt)
+        out.key("expires_at")
+        if let e = m.expiresAt { out.double(e) } else { out.null() }
+        out.key("concepts"); out.strings(m.concepts)
+        out.key("dep_from"); out.strings(m.dependsOn.lazy.map(\.from))
+        out.key("dep_to"); out.strings(m.dependsOn.lazy.map(\.to))
+        out.key("dep_a"); out.strings(depA)
+        out.key("dep_b"); out.strings(depB)
+        // The metadata column is text: the object's text goes in as a JSON string.
+        out.key("metadata"); out.string(m.metadata)
+        out.key("content"); out.string(m.content)
+        out.endObject()
     }
 
     // MARK: - Reads

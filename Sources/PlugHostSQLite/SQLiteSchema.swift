@@ -282,17 +282,17 @@ enum SQLiteSchema {
     }
 }
 
-/// The JSON text of the `concepts` and `depends_on` columns, hand-rolled: the write path encodes
-/// a few short strings per memory and `JSONEncoder` would cost more than the insert. Strings are
-/// escaped exactly as JSON requires (`"`, `\`, control characters); other characters, including
-/// non-ASCII, are written as UTF-8. SQLite's `json_each` (used by the triggers) reads it back.
+/// The JSON text of the `concepts` and `depends_on` columns: the write path encodes a few short
+/// strings per memory straight into the statement's bytes with ``JSONWriter``'s escaping
+/// (`JSONEncoder` would cost more than the insert), and reads them back with ``JSONReader``'s
+/// byte fast path. SQLite's `json_each` (used by the triggers) reads them too.
 enum SQLiteJSON {
     /// Appends `["a","b",…]`.
     static func encode(_ strings: [String], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         for (i, s) in strings.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(s, to: &out)
+            JSONWriter.appendQuoted(s, to: &out)
         }
         out.append(UInt8(ascii: "]"))
     }
@@ -303,146 +303,16 @@ enum SQLiteJSON {
         for (i, d) in dependencies.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "["))
-            appendString(d.from, to: &out)
+            JSONWriter.appendQuoted(d.from, to: &out)
             out.append(UInt8(ascii: ","))
-            appendString(d.to, to: &out)
+            JSONWriter.appendQuoted(d.to, to: &out)
             out.append(UInt8(ascii: "]"))
         }
         out.append(UInt8(ascii: "]"))
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    @inline(__always)
-    static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    struct Malformed: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// Every string of a JSON array of strings, or of arrays of strings, flattened in order.
     static func strings(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [String] {
-        var p = Parser(bytes: bytes)
-        var out: [String] = []
-        p.skipSpace()
-        try p.array(&out, depth: 0)
-        p.skipSpace()
-        guard p.i == bytes.count else { throw Malformed(description: "trailing characters after JSON array") }
-        return out
-    }
-
-    private struct Parser {
-        let bytes: UnsafeBufferPointer<UInt8>
-        var i = 0
-
-        mutating func skipSpace() {
-            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
-        }
-
-        mutating func expect(_ c: UInt8) throws {
-            guard i < bytes.count, bytes[i] == c else { throw Malformed(description: "expected '\(Character(Unicode.Scalar(c)))' at offset \(i)") }
-            i += 1
-        }
-
-        mutating func array(_ out: inout [String], depth: Int) throws {
-            guard depth < 4 else { throw Malformed(description: "JSON nested too deeply") }
-            try expect(UInt8(ascii: "["))
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
-            while true {
-                skipSpace()
-                guard i < bytes.count else { throw Malformed(description: "unterminated JSON array") }
-                if bytes[i] == UInt8(ascii: "[") {
-                    try array(&out, depth: depth + 1)
-                } else {
-                    out.append(try string())
-                }
-                skipSpace()
-                guard i < bytes.count else { throw Malformed(description: "unterminated JSON array") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                try expect(UInt8(ascii: "]"))
-                return
-            }
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= bytes.count else { throw Malformed(description: "truncated \\u escape") }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let c = bytes[i]
-                let d: UInt32
-                switch c {
-                case 0x30...0x39: d = UInt32(c - 0x30)
-                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-                default: throw Malformed(description: "bad \\u escape")
-                }
-                v = v << 4 | d
-                i += 1
-            }
-            return v
-        }
-
-        mutating func string() throws -> String {
-            try expect(UInt8(ascii: "\""))
-            let start = i
-            // Fast path: no escapes.
-            while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
-            guard i < bytes.count else { throw Malformed(description: "unterminated JSON string") }
-            if bytes[i] == UInt8(ascii: "\"") {
-                defer { i += 1 }
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-            }
-            var buf = Array(bytes[start..<i])
-            while true {
-                guard i < bytes.count else { throw Malformed(description: "unterminated JSON string") }
-                let c = bytes[i]
-                i += 1
-                if c == UInt8(ascii: "\"") { break }
-                guard c == UInt8(ascii: "\\") else { buf.append(c); continue }
-                guard i < bytes.count else { throw Malformed(description: "unterminated JSON string") }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): buf.append(e)
-                case UInt8(ascii: "n"): buf.append(0x0A)
-                case UInt8(ascii: "r"): buf.append(0x0D)
-                case UInt8(ascii: "t"): buf.append(0x09)
-                case UInt8(ascii: "b"): buf.append(0x08)
-                case UInt8(ascii: "f"): buf.append(0x0C)
-                case UInt8(ascii: "u"):
-                    var v = try hex4()
-                    if v >= 0xD800 && v < 0xDC00, i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let lo = try hex4()
-                        if lo >= 0xDC00 && lo < 0xE000 {
-                            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)
-                        } else {
-                            i -= 6 // not a pair: decode the second escape on its own
-                        }
-                    }
-                    buf.append(contentsOf: String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}").utf8)
-                default: throw Malformed(description: "bad escape \\\(Character(Unicode.Scalar(e)))")
-                }
-            }
-            return String(decoding: buf, as: UTF8.self)
-        }
+        try JSONReader.flattenedStrings(bytes: bytes)
     }
 }

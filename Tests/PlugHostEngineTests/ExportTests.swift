@@ -98,7 +98,7 @@ final class ExportTests: XCTestCase {
                 XCTAssertEqual(got.content, want.content, "\(kind) \(id)")
                 XCTAssertEqual(got.concepts, want.concepts, "\(kind) \(id)")
                 XCTAssertEqual(got.dependsOn, want.dependsOn, "\(kind) \(id)")
-                XCTAssertEqual(got.metadata, try want.metadata.map(JSONTree.canonicalObject), "\(kind) \(id)")
+                XCTAssertEqual(got.metadata, try want.metadata.map(JSONValue.canonicalObject), "\(kind) \(id)")
                 XCTAssertEqual(got.expiresAt, want.expiresAt, "\(kind) \(id): the TTL left, from the same clock")
             }
             XCTAssertEqual(copied["a1"]?.metadata, #"{"a":"x/y","b":1.50,"c":[true,null]}"#)

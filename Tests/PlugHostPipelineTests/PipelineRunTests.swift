@@ -838,7 +838,7 @@ final class PipelineRunTests: PipelineTestCase {
         }
         let memory = try XCTUnwrap(obj["memory"] as? [String: Any])
         for key in ["writes", "forgets", "cache_hits", "cache_misses", "cache_hit_ratio", "edge_ops", "edge_ops_saved",
-                    "clusterings", "clusterings_saved", "batches", "commits"] {
+                    "clustering_runs", "clustering_runs_saved", "batches", "commits"] {
             XCTAssertNotNil(memory[key], "memory has no \(key): \(memory.keys.sorted())")
         }
         XCTAssertEqual(memory["writes"] as? Int, 4)

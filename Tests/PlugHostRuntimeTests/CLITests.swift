@@ -304,7 +304,7 @@ final class CLITests: XCTestCase {
         let clustersOut = dir.appendingPathComponent("clusters.json").path
         let out = try succeed(["memory", "replay", workload, "--engine", "memory", "--json", "--clusters-out", clustersOut], cwd: dir)
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], out)
-        for key in ["ops", "seconds", "us_per_op", "cache_hit_ratio", "edge_ops", "clusterings", "digest"] {
+        for key in ["ops", "seconds", "us_per_op", "memory", "digest"] {
             XCTAssertNotNil(obj[key], "replay --json lacks \(key): \(out)")
         }
         XCTAssertEqual(obj["ops"] as? Int, 11)
@@ -316,10 +316,13 @@ final class CLITests: XCTestCase {
         XCTAssertLessThan(seconds, 60)
         let usPerOp = try XCTUnwrap(obj["us_per_op"] as? Double)
         XCTAssertEqual(usPerOp, seconds * 1e6 / 11, accuracy: max(1e-6, usPerOp * 1e-9))
-        let ratio = try XCTUnwrap(obj["cache_hit_ratio"] as? Double)
+        // The memory counters, in the one stats schema (StatsJSON).
+        let memory = try XCTUnwrap(obj["memory"] as? [String: Any], out)
+        let ratio = try XCTUnwrap(memory["cache_hit_ratio"] as? Double)
         XCTAssertTrue((0...1).contains(ratio), "cache_hit_ratio \(ratio)")
-        XCTAssertGreaterThanOrEqual(try XCTUnwrap(obj["edge_ops"] as? Int), 0)
-        XCTAssertGreaterThanOrEqual(try XCTUnwrap(obj["clusterings"] as? Int), 1)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(memory["edge_ops"] as? Int), 0)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(memory["clustering_runs"] as? Int), 1)
+        XCTAssertNil(memory["clusterings"], "the old name is gone")
 
         // The export, byte for byte, against the hand-written literal.
         let written = try Data(contentsOf: URL(fileURLWithPath: clustersOut))

@@ -67,7 +67,7 @@ final class WorkloadFormatTests: XCTestCase {
         guard case .write(let w)? = try parse(text).first else { return XCTFail() }
         let canonical = #"{"Z":[true,null,"x/yé\n"],"a":{"x":-0,"y":2},"b":2E+3,"é":1}"#
         XCTAssertEqual(w.metadata, canonical, "sorted by UTF-8 bytes, last of a repeated key, numbers as written")
-        XCTAssertEqual(try JSONTree.canonicalObject(canonical), canonical, "canonical text is a fixed point")
+        XCTAssertEqual(try JSONValue.canonicalObject(canonical), canonical, "canonical text is a fixed point")
         // The line this write gives back parses to the same bytes.
         guard case .write(let again)? = try parse(WorkloadOp.write(w).jsonLine).first else { return XCTFail() }
         XCTAssertEqual(again.metadata, canonical)

@@ -171,9 +171,14 @@ char *plughost_invoke(plughost_host *host, const char *plugin, const char *funct
  *    "content": "text",                default ""
  *    "concepts": ["a", "b c"],         concepts (normalised: NFC, lower case …)
  *    "depends_on": [["a", "b c"]],     concept a depends on concept b c
- *    "metadata": {…},                  optional JSON object
- *    "ttl_ms": 60000}                  optional time to live; 0 = forever
- * Unknown keys are an error; a write over a limit is rejected whole.
+ *    "metadata": {…},                  optional JSON object, or null; stored
+ *                                      in canonical form (keys sorted, no
+ *                                      white space, numbers as written)
+ *    "ttl_ms": 60000}                  optional time to live: an integer
+ *                                      0 … 2^63-1 of milliseconds; 0 = forever
+ * The schema of `plughost memory replay` lines (docs/memory-model.md).
+ * Unknown keys, a key given twice and null for other keys are errors; a write
+ * over a limit is rejected whole.
  * Returns the memory's id [owner: caller, free] once the engine acknowledged
  * it (recall sees it from then on), or NULL on failure. [thread: any]
  */
@@ -220,8 +225,11 @@ char *plughost_clusters(plughost_host *host, const char *goal);
 
 /**
  * Counters as a JSON object:
- *   {"engine":"memory","database_path":…,"plugins":[…],"invocations":N,
- *    "failed_invocations":N,"memory":{"writes":N,"commits":N,"cache_hits":N,…}}
+ *   {"database_path":…,"engine":"memory","failed_invocations":N,
+ *    "invocations":N,"memory":{"writes":N,"commits":N,"cache_hits":N,
+ *    "clustering_runs":N,"cache_hit_ratio":X,…},"plugins":[…]}
+ * keys sorted; database_path is null for the memory engine. The same names as
+ * `plughost stats --json` and the "memory" object of `plughost run --json`.
  * Returns [owner: caller, free], or NULL on failure. [thread: any]
  */
 char *plughost_stats(plughost_host *host);

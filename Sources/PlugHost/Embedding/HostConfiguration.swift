@@ -67,11 +67,12 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     ///   value has the wrong type, or a value is out of range.
     public init(json: String) throws {
         let data = Data(json.utf8)
-        guard let object = try? JSONSerialization.jsonObject(with: data) else {
-            throw EmbeddingError(.invalidConfiguration, "configuration is not valid JSON")
-        }
-        guard object is [String: Any] else {
-            throw EmbeddingError(.invalidConfiguration, "configuration must be a JSON object")
+        // The one reader checks the text (strictly, a key given twice included); the
+        // decoder then maps the keys.
+        do {
+            _ = try JSONReader.object(json, what: "configuration")
+        } catch {
+            throw EmbeddingError(.invalidConfiguration, error.message)
         }
         do {
             self = try JSONDecoder().decode(HostConfiguration.self, from: data)

@@ -217,7 +217,7 @@ public final class PlugHostRuntime: Sendable {
                 let f = try resolve(plugin, function)
                 let json: JSONValue
                 do {
-                    json = try JSONValue.parse(jsonArguments)
+                    json = try JSONReader.parse(jsonArguments)
                 } catch {
                     throw EmbeddingError(.invalidArgument, "\(f.qualifiedName): arguments are not valid JSON (\(error)): \(Self.excerpt(jsonArguments))")
                 }
@@ -283,7 +283,13 @@ public final class PlugHostRuntime: Sendable {
                                 "takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(signature)), got \(list.count)")
             }
             return try list.enumerated().map { try convert($0.element, $0.offset) }
-        case .object(let object):
+        case .object(let members):
+            let object: [String: JSONValue]
+            do {
+                object = try JSONValue.uniqueMembers(members)
+            } catch {
+                throw EmbeddingError(.invalidArgument, "\(f.qualifiedName): arguments: \(error)")
+            }
             if let unknown = object.keys.sorted().first(where: { n in !f.parameters.contains { $0.name == n } }) {
                 throw CallError(.argumentCount, function: f.qualifiedName, "has no parameter \(unknown) (it takes \(signature))")
             }

@@ -27,7 +27,7 @@ struct BenchCallsCommand: ParsableCommand {
         guard let add3 = sig.function(named: "add3") else { throw ValidationError("the sig plugin has no add3") }
         let r = try CallBenchmark.run(function: add3, callsPerRound: calls, rounds: rounds)
         if json {
-            print(try JSONText.encode([
+            print(JSONText.encode([
                 "direct_ns": r.direct.median, "ffi_raw_ns": r.ffiRaw.median,
                 "invoke_prepared_ns": r.invokePrepared.median, "invoke_dynamic_ns": r.invokeDynamic.median,
                 "ratio_prepared_to_raw": r.ratioPreparedToRaw.median,

@@ -48,7 +48,7 @@ struct CallCommand: ParsableCommand {
         let result = try f.call(values, goal: goal)
         try host.close()
         if json {
-            print(try JSONText.encode(["plugin": p.name, "function": f.name, "goal": goal, "result": result.jsonObject]))
+            print(JSONText.encode(["plugin": p.name, "function": f.name, "goal": goal, "result": result.jsonObject]))
         } else if result != .void {
             print(result.text)
         }

@@ -33,7 +33,7 @@ struct InspectCommand: ParsableCommand {
                 "abi": "\(p.abiMajor).\(p.abiMinor)", "abi_major": p.abiMajor, "abi_minor": p.abiMinor,
                 "functions": functions,
             ]
-            print(try JSONText.encode(obj))
+            print(JSONText.encode(obj))
         } else {
             print("\(p.name) \(p.version) (plugin ABI \(p.abiMajor).\(p.abiMinor))")
             if !p.description.isEmpty { print(p.description) }

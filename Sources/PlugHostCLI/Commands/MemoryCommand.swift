@@ -44,12 +44,10 @@ struct ReplayCommand: ParsableCommand {
         try memory.close()
         let s = report.stats
         if json {
-            print(try JSONText.encode([
+            print(JSONText.encode([
                 "ops": report.ops, "writes": report.writes, "forgets": report.forgets,
                 "forgets_unknown": report.forgetsOfUnknownIDs, "seconds": report.seconds, "us_per_op": report.usPerOp,
-                "cache_hit_ratio": s.cacheHitRatio, "edge_ops": s.edgeOps, "edge_ops_saved": s.edgeOpsSaved,
-                "clusterings": s.clusteringRuns, "clusterings_saved": s.clusteringRunsSaved, "batches": s.batches,
-                "digest": report.digest, "baseline": engine.baseline,
+                "memory": StatsJSON.memory(s), "digest": report.digest, "baseline": engine.baseline,
             ]))
         } else {
             print("""
@@ -113,7 +111,7 @@ struct RecallCommand: ParsableCommand {
         let query: RecallQuery = concept.map { .concept($0) } ?? .text(text!)
         let results = try memory.recall(goal: goal, query, limit: limit)
         if json {
-            print(try JSONText.encode(results.map { r -> [String: Any] in
+            print(JSONText.encode(results.map { r -> [String: Any] in
                 ["id": r.memory.id, "plugin": r.memory.plugin, "content": r.memory.content,
                  "concepts": r.memory.concepts, "score": r.score, "metadata": r.memory.metadata as Any? ?? NSNull()]
             }))

@@ -43,7 +43,7 @@ struct RunCommand: ParsableCommand {
         display.finish()
         try host.close()
         if json {
-            print(try JSONText.encode(RunCommand.jsonObject(report)))
+            print(JSONText.encode(RunCommand.jsonObject(report)))
         } else {
             print(RunCommand.summary(report))
         }
@@ -57,12 +57,7 @@ struct RunCommand: ParsableCommand {
             "name": r.name, "goal": r.goal, "outputs": outputs, "seconds": r.seconds, "baseline": r.baseline,
             "steps": r.steps.map { ["id": $0.id, "calls": $0.calls, "seconds": $0.seconds] },
             "clusters": r.clusters.map { ["id": $0.id, "concepts": $0.concepts] },
-            "memory": [
-                "writes": m.writes, "forgets": m.forgets, "cache_hits": m.cacheHits, "cache_misses": m.cacheMisses,
-                "cache_hit_ratio": m.cacheHitRatio, "edge_ops": m.edgeOps, "edge_ops_saved": m.edgeOpsSaved,
-                "clusterings": m.clusteringRuns, "clusterings_saved": m.clusteringRunsSaved, "batches": m.batches,
-                "commits": m.commits,
-            ] as [String: Any],
+            "memory": StatsJSON.memory(m),
         ]
     }
 

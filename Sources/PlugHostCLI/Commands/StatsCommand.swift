@@ -20,11 +20,17 @@ struct StatsCommand: ParsableCommand {
             let edges = graph.edges.filter { $0.counts.co >= memory.configuration.theta || $0.counts.dep >= 1 }.count
             goals.append(["goal": g, "concepts": graph.concepts.count, "edges": edges, "clusters": clusters])
         }
-        let location = try EngineFactory.provider(engine.kind()).describeLocation(engine.db) ?? "in memory"
+        let databasePath = try EngineFactory.provider(engine.kind()).describeLocation(engine.db)
         if json {
-            print(try JSONText.encode(["engine": memory.engine.kind, "location": location, "goals": goals]))
+            // The one stats schema (StatsJSON): `database_path` (null in memory), `engine`, `goals`.
+            var out = JSONWriter()
+            out.beginObject()
+            StatsJSON.writeEngine(kind: memory.engine.kind, databasePath: databasePath, into: &out)
+            out.key("goals"); out.raw(JSONText.encode(goals))
+            out.endObject()
+            print(out.text)
         } else {
-            print("engine: \(memory.engine.kind) (\(location))")
+            print("engine: \(memory.engine.kind) (\(databasePath ?? "in memory"))")
             if goals.isEmpty { print("no goals yet") }
             for g in goals { print("goal \(g["goal"]!): \(g["concepts"]!) concepts, \(g["edges"]!) edges, \(g["clusters"]!) clusters") }
         }

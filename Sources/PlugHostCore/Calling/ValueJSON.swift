@@ -117,23 +117,29 @@ extension Value {
     /// `"nan"`, `"inf"` and `"-inf"`, which ``init(json:as:)`` reads back. Strings are
     /// not ASCII-escaped and `/` is not escaped.
     public var jsonText: String {
-        switch self {
-        case .void: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .uint(let u): return String(u)
-        case .pointer(let p): return String(p)
+        var out = JSONWriter()
+        out.value(self)
+        return out.text
+    }
+}
+
+extension JSONWriter {
+    /// Writes `value` as ``Value/jsonText`` describes.
+    package mutating func value(_ value: Value) {
+        switch value {
+        case .void: null()
+        case .bool(let b): bool(b)
+        case .int(let i): int(i)
+        case .uint(let u): int(u)
+        case .pointer(let p): int(p)
         case .double(let d):
-            if d.isNaN { return "\"nan\"" }
-            if d.isInfinite { return d < 0 ? "\"-inf\"" : "\"inf\"" }
-            // The shortest text that reads back as the same double.
-            return "\(d)"
-        case .string(let s):
-            var out = ""
-            JSONString.append(s, to: &out)
-            return out
+            // The shortest text that reads back as the same double; the strings for the others.
+            if d.isFinite { double(d) } else { string(Value.format(d)) }
+        case .string(let s): string(s)
         case .buffer(let b):
-            return "[" + b.map { String($0) }.joined(separator: ",") + "]"
+            beginArray()
+            for byte in b { int(byte) }
+            endArray()
         }
     }
 }

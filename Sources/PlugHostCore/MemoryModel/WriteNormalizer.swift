@@ -36,7 +36,7 @@ package struct WriteNormalizer: Sendable {
             guard m.utf8.count <= limits.maxMetadataBytes else {
                 throw MemoryError(.limit, "metadata is \(m.utf8.count) bytes, over the limit of \(limits.maxMetadataBytes)")
             }
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(m.utf8)), obj is [String: Any] else {
+            guard case .object? = try? JSONReader.parse(m) else {
                 throw MemoryError(.invalid, "metadata is not a JSON object")
             }
         }

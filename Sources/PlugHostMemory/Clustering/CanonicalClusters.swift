@@ -20,8 +20,8 @@ public struct GoalClusters: Sendable, Hashable, Codable {
 /// The canonical cluster export and its digest.
 ///
 /// The export is a JSON array sorted by goal, each `{"goal":…,"clusters":[{"id":…,"concepts":[…]}]}`
-/// with clusters sorted by id; serialised with no white space, keys in that order, and only `"`,
-/// `\` and control characters escaped (non-ASCII characters unescaped). The digest is the
+/// with clusters sorted by id; serialised by ``JSONWriter`` with no white space, keys in that order,
+/// and only `"`, `\` and control characters escaped (not `/`, nor non-ASCII characters). The digest is the
 /// SHA-256 of those bytes, in lower-case hex.
 public enum CanonicalClusters {
     /// Groups concept → cluster-id assignments into sorted clusters.
@@ -36,29 +36,24 @@ public enum CanonicalClusters {
 
     /// The canonical JSON text of `goals` (which must already be sorted by goal).
     public static func json(_ goals: [GoalClusters]) -> String {
-        var out = "["
-        for (gi, g) in goals.enumerated() {
-            if gi > 0 { out += "," }
-            out += "{\"goal\":"
-            appendString(g.goal, to: &out)
-            out += ",\"clusters\":["
-            for (ci, c) in g.clusters.enumerated() {
-                if ci > 0 { out += "," }
-                out += "{\"id\":"
-                appendString(c.id, to: &out)
-                out += ",\"concepts\":["
-                for (k, concept) in c.concepts.enumerated() {
-                    if k > 0 { out += "," }
-                    appendString(concept, to: &out)
-                }
-                out += "]}"
+        var out = JSONWriter()
+        out.beginArray()
+        for g in goals {
+            out.beginObject()
+            out.key("goal"); out.string(g.goal)
+            out.key("clusters")
+            out.beginArray()
+            for c in g.clusters {
+                out.beginObject()
+                out.key("id"); out.string(c.id)
+                out.key("concepts"); out.strings(c.concepts)
+                out.endObject()
             }
-            out += "]}"
+            out.endArray()
+            out.endObject()
         }
-        out += "]"
-        return out
+        out.endArray()
+        return out.text
     }
 
-    /// Appends `s` as a JSON string literal.
-    package static func appendString(_ s: String, to out: inout String) { JSONString.append(s, to: &out) }
 }

@@ -12,11 +12,11 @@ import PlugHostPostgres
 /// - Order: goals in UTF-8 byte order, then each goal's memories in creation (insertion) order,
 ///   so that a replay creates them in the same order (within a commit, the batcher may still
 ///   store a write that depends on a concept after the writes introducing it).
-/// - `metadata` is written in its canonical form (``JSONTree/canonical``), which a replay keeps
-///   byte for byte: metadata that was canonical (every memory written by a replay) gets back
-///   its exact bytes; metadata written in another form (through the plugin host API with white
-///   space, or the C embedding API, which sorts keys its own way) comes back as the same JSON
-///   value in canonical form.
+/// - `metadata` is written in its canonical form (``JSONValue/canonical``), which a replay keeps
+///   byte for byte: metadata that was canonical (every memory written by a replay or the C
+///   embedding API, which read it with ``MemoryWriteJSON``) gets back its exact bytes; metadata
+///   written in another form (through the plugin host API with white space) comes back as the
+///   same JSON value in canonical form.
 /// - `ttl_ms` is the TTL left at `now`, in whole milliseconds rounded up (at least 1);
 ///   memories without TTL have none. Memories whose TTL has run out but that were not swept
 ///   yet are not exported: they are already gone from the model.
@@ -80,7 +80,7 @@ package enum MemoryExporter {
         var metadata: String?
         if let text = m.metadata {
             do {
-                metadata = try JSONTree.canonicalObject(text)
+                metadata = try JSONValue.canonicalObject(text)
             } catch {
                 throw MemoryError(.invalid, "memory \(m.id.debugDescription) of goal \(m.goal.debugDescription) cannot be exported: its metadata is not JSON object text (\(error))")
             }

@@ -2,117 +2,71 @@ import Foundation
 import PlugHost
 import PlugHostPostgres
 
-/// JSON text parsed without loss (RFC 8259): numbers keep their literal text, booleans are
-/// not numbers, and objects keep their members in order, duplicates included.
+/// The one JSON reader: strict RFC 8259 over UTF-8 bytes.
 ///
-/// Workload lines are read with it so that `ttl_ms` can be checked for exactly what was
-/// written (`true`, `1.9` and `"5"` are not integers), and so that `metadata` has one
-/// **canonical form** (``canonical``) that an export → replay round trip keeps byte for byte.
-enum JSONTree: Sendable {
-    case null
-    case bool(Bool)
-    /// The number's literal, as written (valid RFC 8259 number grammar).
-    case number(String)
-    case string(String)
-    case array([JSONTree])
-    /// Members in the order written.
-    case object([Member])
-
-    /// One member of an object.
-    struct Member: Sendable {
-        var key: String
-        var value: JSONTree
-    }
-
+/// One value at the top, white space around it and nothing else; no trailing commas, no
+/// comments, no leading zeros, no lone surrogates in `\u` escapes, no raw control characters
+/// in strings; nesting at most ``maxDepth`` deep. Numbers keep their literal text and objects
+/// their members in order (see ``JSONValue``); a repeated key is left to the schema to refuse
+/// (``JSONValue/uniqueMembers(_:at:)``). Strings without escapes are sliced straight out of
+/// the bytes (the fast path of workload replay and of the SQLite JSON columns).
+package enum JSONReader {
     /// Why text is not JSON: what, and the 1-based byte position in the text.
-    struct SyntaxError: Error, Sendable, CustomStringConvertible {
-        let message: String
-        let position: Int
-        var description: String { "\(message) at byte \(position)" }
+    package struct SyntaxError: Error, Sendable, CustomStringConvertible {
+        package let message: String
+        package let position: Int
+        package var description: String { "\(message) at byte \(position)" }
     }
 
     /// Nesting deeper than this is refused (the parser recurses).
-    static let maxDepth = 512
+    package static let maxDepth = 512
 
     /// Parses `text`: one JSON value, white space around it, nothing else.
-    static func parse(_ text: some StringProtocol) throws -> JSONTree {
+    package static func parse(_ text: some StringProtocol) throws -> JSONValue {
         var copy = String(text)
         return try copy.withUTF8 { try parse(bytes: $0) }
     }
 
-    /// Parses UTF-8 `bytes` (already valid UTF-8): one JSON value, white space around it.
-    static func parse(bytes: UnsafeBufferPointer<UInt8>) throws -> JSONTree {
+    /// Parses UTF-8 `bytes`: one JSON value, white space around it, nothing else.
+    package static func parse(bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
         var p = Parser(bytes: bytes)
         p.skipSpace()
         let v = try p.value(depth: 0)
-        p.skipSpace()
-        guard p.i == bytes.count else { throw p.error("unexpected text after the JSON value") }
+        try p.end()
         return v
     }
 
-    // MARK: - Canonical form
+    /// Parses `text` that must be one JSON object without a key given twice: its members, in
+    /// order. Errors begin with `what` (`memory_json is not valid JSON (…)`,
+    /// `configuration must be a JSON object, not an array`, `query_json: the key "a" appears
+    /// twice`).
+    package static func object(_ text: String, what: String) throws(JSONSchemaError) -> [JSONValue.Member] {
+        let v: JSONValue
+        do {
+            v = try parse(text)
+        } catch {
+            throw JSONSchemaError("\(what) is not valid JSON (\(error))")
+        }
+        guard case .object(let members) = v else { throw JSONSchemaError("\(what) must be a JSON object, not \(v.kind)") }
+        do {
+            _ = try JSONValue.uniqueMembers(members)
+        } catch {
+            throw JSONSchemaError("\(what): \(error)")
+        }
+        return members
+    }
 
-    /// The canonical text of this value: no white space; object members sorted by key in UTF-8
-    /// byte order, a key given twice keeping its last value (as most JSON readers do); strings
-    /// escaped as the canonical cluster export escapes them (only `"`, `\` and control
-    /// characters); numbers exactly as written. The canonical text of canonical text is itself,
-    /// byte for byte, and nothing of the value is lost (numbers are not rounded).
-    var canonical: String {
-        var out = ""
-        appendCanonical(to: &out)
+    /// Every string of a JSON array whose items are strings or such arrays (at most 4 deep),
+    /// flattened in order: `[["a","b"],["c","d"]]` gives a, b, c, d. The SQLite engine's
+    /// `concepts` and `depends_on` columns are read with it, without building a tree.
+    package static func flattenedStrings(bytes: UnsafeBufferPointer<UInt8>) throws -> [String] {
+        var p = Parser(bytes: bytes)
+        var out: [String] = []
+        p.skipSpace()
+        try p.strings(into: &out, depth: 0)
+        try p.end()
         return out
     }
-
-    func appendCanonical(to out: inout String) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let literal): out += literal
-        case .string(let s): CanonicalClusters.appendString(s, to: &out)
-        case .array(let items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.appendCanonical(to: &out)
-            }
-            out += "]"
-        case .object(let members):
-            var last: [String: Int] = [:]
-            for (i, m) in members.enumerated() { last[m.key] = i }
-            let kept = members.indices.filter { last[members[$0].key] == $0 }
-                .sorted { ConceptKey.precedes(members[$0].key, members[$1].key) }
-            out += "{"
-            for (n, i) in kept.enumerated() {
-                if n > 0 { out += "," }
-                CanonicalClusters.appendString(members[i].key, to: &out)
-                out += ":"
-                members[i].value.appendCanonical(to: &out)
-            }
-            out += "}"
-        }
-    }
-
-    /// The canonical text of JSON object text (what a memory's `metadata` holds), or an error
-    /// saying why it is not a JSON object.
-    static func canonicalObject(_ text: String) throws -> String {
-        let tree = try parse(text)
-        guard case .object = tree else { throw SyntaxError(message: "not a JSON object (it is \(tree.kind))", position: 1) }
-        return tree.canonical
-    }
-
-    /// What the value is, for messages: `true`, `the number 1.9`, `the string "5"`, `an array`.
-    var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool(let b): b ? "true" : "false"
-        case .number(let literal): "the number \(literal)"
-        case .string(let s): "the string \(s.count > 40 ? String(s.prefix(40)).debugDescription + "…" : s.debugDescription)"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
-    // MARK: - Parser
 
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
@@ -131,7 +85,12 @@ enum JSONTree: Sendable {
             }
         }
 
-        mutating func literal(_ word: StaticString, _ v: JSONTree) throws -> JSONTree {
+        mutating func end() throws {
+            skipSpace()
+            guard i == bytes.count else { throw error("unexpected text after the JSON value") }
+        }
+
+        mutating func literal(_ word: StaticString, _ v: JSONValue) throws -> JSONValue {
             let n = word.utf8CodeUnitCount
             guard i + n <= bytes.count, memcmp(bytes.baseAddress! + i, word.utf8Start, n) == 0 else {
                 throw error("invalid literal (expected \(word))")
@@ -140,57 +99,67 @@ enum JSONTree: Sendable {
             return v
         }
 
-        mutating func value(depth: Int) throws -> JSONTree {
-            guard depth < JSONTree.maxDepth else { throw error("nesting deeper than \(JSONTree.maxDepth)") }
+        /// The items of an array or the members of an object at `i` (its opening bracket):
+        /// `item` reads one (after the white space before it), the separators are checked here.
+        mutating func items(close: UInt8, _ what: String, _ item: (inout Parser) throws -> Void) throws {
+            i += 1
+            skipSpace()
+            if i < bytes.count, bytes[i] == close {
+                i += 1
+                return
+            }
+            while true {
+                skipSpace()
+                try item(&self)
+                skipSpace()
+                guard i < bytes.count else { throw error("unterminated \(what)") }
+                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                if bytes[i] == close { i += 1; return }
+                throw error("expected , or \(Character(Unicode.Scalar(close))) in an \(what)")
+            }
+        }
+
+        mutating func value(depth: Int) throws -> JSONValue {
+            guard depth < JSONReader.maxDepth else { throw error("nesting deeper than \(JSONReader.maxDepth)") }
             guard i < bytes.count else { throw error("unexpected end of text") }
             switch bytes[i] {
             case UInt8(ascii: "n"): return try literal("null", .null)
             case UInt8(ascii: "t"): return try literal("true", .bool(true))
             case UInt8(ascii: "f"): return try literal("false", .bool(false))
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(JSONNumber(literal: try number()))
             case UInt8(ascii: "["):
-                i += 1
-                var items: [JSONTree] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
-                    i += 1
-                    return .array(items)
-                }
-                while true {
-                    skipSpace()
-                    items.append(try value(depth: depth + 1))
-                    skipSpace()
-                    guard i < bytes.count else { throw error("unterminated array") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-                    throw error("expected , or ] in an array")
-                }
+                var list: [JSONValue] = []
+                try items(close: UInt8(ascii: "]"), "array") { list.append(try $0.value(depth: depth + 1)) }
+                return .array(list)
             case UInt8(ascii: "{"):
-                i += 1
-                var members: [Member] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-                    i += 1
-                    return .object(members)
+                var members: [JSONValue.Member] = []
+                try items(close: UInt8(ascii: "}"), "object") { p in
+                    guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a string key in an object") }
+                    let key = try p.string()
+                    p.skipSpace()
+                    guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: ":") else { throw p.error("expected : after an object key") }
+                    p.i += 1
+                    p.skipSpace()
+                    members.append(JSONValue.Member(key: key, value: try p.value(depth: depth + 1)))
                 }
-                while true {
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a string key in an object") }
-                    let key = try string()
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected : after an object key") }
-                    i += 1
-                    skipSpace()
-                    members.append(Member(key: key, value: try value(depth: depth + 1)))
-                    skipSpace()
-                    guard i < bytes.count else { throw error("unterminated object") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
-                    throw error("expected , or } in an object")
-                }
+                return .object(members)
             default:
                 throw error("unexpected character")
+            }
+        }
+
+        /// An array of strings or of such arrays at `i`, its strings appended to `out`.
+        mutating func strings(into out: inout [String], depth: Int) throws {
+            guard depth < 4 else { throw error("nesting deeper than 4 in an array of strings") }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else { throw error("expected an array of strings") }
+            try items(close: UInt8(ascii: "]"), "array") { p in
+                guard p.i < p.bytes.count else { throw p.error("unterminated array") }
+                switch p.bytes[p.i] {
+                case UInt8(ascii: "["): try p.strings(into: &out, depth: depth + 1)
+                case UInt8(ascii: "\""): out.append(try p.string())
+                default: throw p.error("expected a string in an array of strings")
+                }
             }
         }
 
@@ -241,9 +210,7 @@ enum JSONTree: Sendable {
                     let e = bytes[i]
                     i += 1
                     switch e {
-                    case UInt8(ascii: "\""): out.append(0x22)
-                    case UInt8(ascii: "\\"): out.append(0x5C)
-                    case UInt8(ascii: "/"): out.append(0x2F)
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
                     case UInt8(ascii: "b"): out.append(0x08)
                     case UInt8(ascii: "f"): out.append(0x0C)
                     case UInt8(ascii: "n"): out.append(0x0A)
