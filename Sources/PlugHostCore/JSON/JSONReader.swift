@@ -1,6 +1,4 @@
 import Foundation
-import PlugHost
-import PlugHostPostgres
 
 /// The one JSON reader: strict RFC 8259 over UTF-8 bytes.
 ///

@@ -1,5 +1,4 @@
 import Foundation
-import PlugHostCore
 
 /// The one JSON schema of counters, written by the C API (`plughost_stats`) and the CLI
 /// (`plughost stats --json`, `run --json`, `memory replay --json`).
