@@ -22,9 +22,6 @@ class PipelineTestCase: XCTestCase {
     static var quickstartPath: String { examplesDirectory.appendingPathComponent("quickstart.yaml").path }
     static var journalPath: String { examplesDirectory.appendingPathComponent("journal.yaml").path }
 
-    /// The reason the SQLite engine gives while it is not wired in yet.
-    static let sqliteNotWired = "TEMPORARY: sqlite engine not wired yet"
-
     /// The folder holding libtext.so / libsig.so: next to the test binary, or found in the build
     /// folder.
     static let pluginDirectory: String? = {
@@ -135,13 +132,6 @@ class PipelineTestCase: XCTestCase {
             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 
-    /// Skips the test when the SQLite engine is not wired in yet (and only then).
-    func skipIfSQLiteNotWired(_ r: ProcessResult) throws {
-        if r.status != 0 && (r.stderr + r.stdout).contains(Self.sqliteNotWired) {
-            throw XCTSkip("\(Self.sqliteNotWired): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-    }
-
     /// Parses the JSON object `plughost run --json` printed.
     func jsonObject(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let data = Data(text.utf8)
@@ -239,7 +229,6 @@ final class PipelineRunTests: PipelineTestCase {
         let dir = try makeTempDirectory()
         let db = dir.appendingPathComponent("m.sqlite").path
         let r = try runPlughost(["run", Self.quickstartPath, "--db", db], cwd: dir)
-        try skipIfSQLiteNotWired(r)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("summaries:\n  - SQLite keeps the whole database in one file."), r.stdout)
         let clusterLines = r.stdout.components(separatedBy: "clusters:\n").last!
@@ -253,7 +242,6 @@ final class PipelineRunTests: PipelineTestCase {
         let dir = try makeTempDirectory()
         let db = dir.appendingPathComponent("m.sqlite").path
         let r = try runPlughost(["run", Self.journalPath, "--db", db], cwd: dir)
-        try skipIfSQLiteNotWired(r)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("run: run number 1 of goal garden-journal\n"), r.stdout)
         XCTAssertTrue(r.stdout.contains("summaries_so_far: 1\n"), r.stdout)
@@ -554,7 +542,6 @@ final class PipelineRunTests: PipelineTestCase {
         let dir = try makeTempDirectory()
         let db = dir.appendingPathComponent("m.sqlite").path
         let r1 = try runPlughost(["run", Self.journalPath, "--db", db], cwd: dir)
-        try skipIfSQLiteNotWired(r1)
         XCTAssertEqual(r1.status, 0, r1.stderr)
         let r2 = try runPlughost(["run", Self.journalPath, "--db", db], cwd: dir)
         XCTAssertEqual(r2.status, 0, r2.stderr)
@@ -595,7 +582,6 @@ final class PipelineRunTests: PipelineTestCase {
         let cwd = try makeTempDirectory()
         let db = cwd.appendingPathComponent("m.sqlite").path
         let s1 = try runPlughost(["run", Self.journalPath, "--db", db], cwd: cwd)
-        try skipIfSQLiteNotWired(s1)
         XCTAssertEqual(s1.status, 0, s1.stderr)
         let s2 = try runPlughost(["run", Self.journalPath, "--db", db, "--goal", "fresh"], cwd: cwd)
         XCTAssertEqual(s2.status, 0, s2.stderr)
@@ -806,7 +792,6 @@ final class PipelineRunTests: PipelineTestCase {
         let path = try failingForeachPipeline(in: dir)
         let db = dir.appendingPathComponent("m.sqlite").path
         let r = try runPlughost(["run", path, "--db", db], cwd: dir)
-        try skipIfSQLiteNotWired(r)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("step kw, item 2 of 3"), r.stderr)
         let memory = try MemoryService(engine: EngineFactory.open(.sqlite, location: db))

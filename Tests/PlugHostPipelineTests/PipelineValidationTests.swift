@@ -94,38 +94,100 @@ final class PipelineValidationTests: PipelineTestCase {
     /// Checks the code, line, column, step and field of `e` (nil = must be absent) and that its
     /// message contains `message`.
     func check(_ f: Failure, _ code: PipelineError.Code, at pos: (line: Int, column: Int)?, step: String?, field: String?,
-               message: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
+               message: String? = nil, label: String = "", file: StaticString = #filePath, line: UInt = #line) {
         let e = f.error
-        XCTAssertEqual(e.code, code, "code (\(e))", file: file, line: line)
-        XCTAssertEqual(e.line, pos?.line, "line (\(e))", file: file, line: line)
-        XCTAssertEqual(e.column, pos?.column, "column (\(e))", file: file, line: line)
-        XCTAssertEqual(e.step, step, "step (\(e))", file: file, line: line)
-        XCTAssertEqual(e.field, field, "field (\(e))", file: file, line: line)
-        if let message { XCTAssertTrue(e.message.contains(message), "message \(e.message.debugDescription) lacks \(message.debugDescription)", file: file, line: line) }
+        let label = label.isEmpty ? "" : "[\(label)] "
+        XCTAssertEqual(e.code, code, "\(label)code (\(e))", file: file, line: line)
+        XCTAssertEqual(e.line, pos?.line, "\(label)line (\(e))", file: file, line: line)
+        XCTAssertEqual(e.column, pos?.column, "\(label)column (\(e))", file: file, line: line)
+        XCTAssertEqual(e.step, step, "\(label)step (\(e))", file: file, line: line)
+        XCTAssertEqual(e.field, field, "\(label)field (\(e))", file: file, line: line)
+        if let message { XCTAssertTrue(e.message.contains(message), "\(label)message \(e.message.debugDescription) lacks \(message.debugDescription)", file: file, line: line) }
         var prefix = f.path
         if let pos { prefix += ":\(pos.line):\(pos.column)" }
-        XCTAssertTrue(e.description.hasPrefix(prefix + ": "), "description \(e.description)", file: file, line: line)
-        if let step { XCTAssertTrue(e.description.contains("step \(step)"), e.description, file: file, line: line) }
-        if let field { XCTAssertTrue(e.description.contains("field \(field)"), e.description, file: file, line: line) }
+        XCTAssertTrue(e.description.hasPrefix(prefix + ": "), "\(label)description \(e.description)", file: file, line: line)
+        if let step { XCTAssertTrue(e.description.contains("step \(step)"), label + e.description, file: file, line: line) }
+        if let field { XCTAssertTrue(e.description.contains("field \(field)"), label + e.description, file: file, line: line) }
     }
+
+    // MARK: the table
+
+    /// Where a case expects its error: nowhere, at the `occurrence`-th `needle` of the case's
+    /// text (plus `offset` columns), or at a fixed line and column.
+    enum Where {
+        case none
+        case at(String, occurrence: Int = 1, offset: Int = 0)
+        case fixed(Int, Int)
+    }
+
+    /// One validation case: a pipeline (and its file name, `--input`s and side files), the
+    /// error expected (code, position, step, field, a message fragment), and any assertions of
+    /// its own. Failures are reported at the case's line in the table, and name the case.
+    struct Case {
+        var name: String
+        var text: String
+        var fileName = "p.yaml"
+        var inputs: [String] = []
+        var files: [String: String] = [:]
+        var code: PipelineError.Code
+        var position: Where
+        var step: String?
+        var field: String?
+        var message: String?
+        var extra: ((PipelineValidationTests, Failure) -> Void)?
+        var line: UInt
+
+        init(_ name: String, _ text: String, fileName: String = "p.yaml", inputs: [String] = [], files: [String: String] = [:],
+             _ code: PipelineError.Code, at position: Where, step: String?, field: String?, message: String? = nil,
+             line: UInt = #line, extra: ((PipelineValidationTests, Failure) -> Void)? = nil) {
+            self.name = name
+            self.text = text
+            self.fileName = fileName
+            self.inputs = inputs
+            self.files = files
+            self.code = code
+            self.position = position
+            self.step = step
+            self.field = field
+            self.message = message
+            self.extra = extra
+            self.line = line
+        }
+    }
+
+    /// Runs every case of `cases` (all of them, whichever fail).
+    func run(_ cases: [Case]) throws {
+        XCTAssertEqual(Set(cases.map(\.name)).count, cases.count, "case names are unique")
+        for c in cases {
+            let f = try validationFailure(c.text, name: c.fileName, inputs: c.inputs, files: c.files, file: #filePath, line: c.line)
+            let pos: (line: Int, column: Int)?
+            switch c.position {
+            case .none: pos = nil
+            case .at(let needle, let occurrence, let offset):
+                pos = position(of: needle, in: c.text, occurrence: occurrence, offset: offset, file: #filePath, line: c.line)
+            case .fixed(let l, let col): pos = (l, col)
+            }
+            check(f, c.code, at: pos, step: c.step, field: c.field, message: c.message, label: c.name, file: #filePath, line: c.line)
+            c.extra?(self, f)
+        }
+    }
+
+    /// A pipeline of `header` plus these lines.
+    static func withHeader(_ lines: String) -> String { header + lines }
 
     // MARK: syntax
 
-    func testYAMLSyntaxErrorHasLineAndColumn() throws {
-        let text = Self.header + """
+    static var syntaxCases: [Case] { [
+        Case("YAML syntax error has line and column", withHeader("""
               - id: second
                 call: text.tally: oops
                 args: [x]
 
-            """
-        let f = try validationFailure(text)
-        check(f, .syntax, at: position(of: ": oops", in: text), step: nil, field: nil, message: "mapping values are not allowed")
-        XCTAssertEqual(f.error.line, 13)
-        XCTAssertEqual(f.error.column, 21)
-    }
-
-    func testJSONSyntaxErrorHasLineAndColumn() throws {
-        let text = """
+            """), .syntax, at: .at(": oops"), step: nil, field: nil, message: "mapping values are not allowed") { _, f in
+            XCTAssertEqual(f.error.line, 13)
+            XCTAssertEqual(f.error.column, 21)
+        },
+        Case("JSON syntax error has line and column", """
             {
               "goal": "g",
               "plugins": {"text": "text"},
@@ -135,10 +197,322 @@ final class PipelineValidationTests: PipelineTestCase {
               ]
             }
 
+            """, fileName: "p.json", .syntax, at: .fixed(6, 5), step: nil, field: nil, message: "did not find expected ',' or ']'"),
+        Case("empty file", "# only a comment\n", .syntax, at: .none, step: nil, field: nil, message: "empty"),
+    ] }
+
+    func testSyntaxErrors() throws { try run(Self.syntaxCases) }
+
+    // MARK: keys
+
+    static var keyCases: [Case] { [
+        Case("unknown top-level key", withHeader("""
+            colour: red
+
+            """), .unknownKey, at: .at("colour"), step: nil, field: "colour", message: "unknown key \"colour\""),
+        Case("unknown step key", withHeader("""
+              - id: second
+                call: text.tally
+                argz: [x]
+
+            """), .unknownKey, at: .at("argz"), step: "second", field: "argz", message: "unknown key \"argz\""),
+        // The error points at the top-level mapping (its first key).
+        Case("missing goal", """
+            # a pipeline without a goal
+            name: v
+            plugins:
+              text: text
+            steps:
+              - id: first
+                call: text.tally
+                args: [ran]
+
+            """, .missingKey, at: .fixed(2, 1), step: nil, field: "goal", message: "missing key \"goal\""),
+        Case("missing steps", """
+            goal: g
+            plugins:
+              text: text
+            outputs:
+              x: ${goal}
+
+            """, .missingKey, at: .fixed(1, 1), step: nil, field: "steps", message: "missing key \"steps\""),
+    ] + ["tally", "text.tally.more", ".tally", "text."].map { call in
+        Case("call not in plugin.function form: \(call)", withHeader("""
+              - id: second
+                call: \(call)
+                args: [x]
+
+            """), .wrongType, at: .at("call: \(call)\n", offset: 6), step: "second", field: "call", message: "must be plugin.function")
+    } + [
+        Case("duplicate step id", withHeader("""
+              - id: first
+                call: text.tally
+                args: [again]
+
+            """), .wrongType, at: .at("id: first", occurrence: 2, offset: 4), step: "first", field: "id",
+             message: "step id first is used twice"),
+    ] }
+
+    func testKeyErrors() throws { try run(Self.keyCases) }
+
+    // MARK: plugins and functions
+
+    static var pluginCases: [Case] { [
+        Case("unknown plugin not declared", withHeader("""
+              - id: second
+                call: nope.tally
+                args: [x]
+
+            """), .unknownPlugin, at: .at("nope.tally"), step: "second", field: "call", message: "unknown plugin nope"),
+        Case("plugin path to a missing file", """
+            goal: g
+            plugins:
+              text: text
+              gone: plugins/libgone.so
+            steps:
+              - id: first
+                call: text.tally
+                args: [ran]
+              - id: second
+                call: gone.anything
+
+            """, .unknownPlugin, at: .at("plugins/libgone.so"), step: nil, field: "plugins.gone", message: "no such file") { _, f in
+            // The relative path was resolved against the file's folder.
+            let folder = (f.path as NSString).deletingLastPathComponent
+            XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("plugins/libgone.so")), f.error.message)
+        },
+        Case("plugin bare name not found", """
+            goal: g
+            plugins:
+              text: text
+              ghost: ghostplugin
+            steps:
+              - id: first
+                call: text.tally
+                args: [ran]
+
+            """, .unknownPlugin, at: .at("ghostplugin"), step: nil, field: "plugins.ghost", message: "no ghostplugin.so or libghostplugin.so"),
+        Case("plugin that is not a shared object", """
+            goal: g
+            plugins:
+              text: text
+              junk: junk.so
+            steps:
+              - id: first
+                call: text.tally
+                args: [ran]
+
+            """, files: ["junk.so": "not an ELF file"], .unknownPlugin, at: .at("junk.so"), step: nil, field: "plugins.junk",
+             message: "not an ELF shared object"),
+        Case("unknown function", withHeader("""
+              - id: second
+                call: text.nothing
+                args: [x]
+
+            """), .unknownFunction, at: .at("text.nothing"), step: "second", field: "call", message: "plugin text has no function nothing"),
+    ] }
+
+    func testPluginAndFunctionErrors() throws { try run(Self.pluginCases) }
+
+    // MARK: arguments
+
+    static var argumentCases: [Case] { [
+        Case("wrong positional argument count", withHeader("""
+              - id: second
+                call: text.keywords
+                args: [hello]
+
+            """), .argumentCount, at: .at("[hello]"), step: "second", field: "args",
+             message: "text.keywords takes 2 arguments (text: string, k: int32), got 1"),
+        Case("unknown named argument", withHeader("""
+              - id: second
+                call: text.keywords
+                args: {text: hi, k: 2, colour: red}
+
+            """), .argumentCount, at: .at("red}"), step: "second", field: "args.colour", message: "text.keywords has no parameter colour"),
+        Case("missing named argument", withHeader("""
+              - id: second
+                call: text.keywords
+                args: {text: hi}
+
+            """), .argumentCount, at: .at("{text: hi}"), step: "second", field: "args.k", message: "missing argument k"),
+        Case("literal of wrong type", withHeader("""
+              - id: second
+                call: text.keywords
+                args: {text: hi, k: five}
+
+            """), .argumentType, at: .at("five"), step: "second", field: "args.k", message: "parameter k"),
+        Case("literal of wrong type, quoted, by position", withHeader("""
+              - id: second
+                call: text.keywords
+                args: [hi, "five"]
+
+            """), .argumentType, at: .at("\"five\""), step: "second", field: "args[1]", message: "parameter k"),
+        Case("literal of wrong type, a number for a string parameter", withHeader("""
+              - id: second
+                call: text.word_count
+                args: {text: 5}
+
+            """), .argumentType, at: .at("5}"), step: "second", field: "args.text", message: "parameter text"),
+        Case("literal out of range", withHeader("""
+              - id: second
+                call: sig.id_i8
+                args: [300]
+
+            """), .argumentType, at: .at("300"), step: "second", field: "args[0]", message: "300 is out of range for int8"),
+        Case("literal out of range, named", withHeader("""
+              - id: big
+                call: sig.id_i8
+                args: {v: -129}
+
+            """), .argumentType, at: .at("-129"), step: "big", field: "args.v", message: "out of range"),
+        Case("literal out of range, unsigned", withHeader("""
+              - id: neg
+                call: sig.id_u8
+                args: [-1]
+
+            """), .argumentType, at: .at("-1]"), step: "neg", field: "args[0]", message: "out of range"),
+    ] }
+
+    func testArgumentErrors() throws { try run(Self.argumentCases) }
+
+    func testOmittedArgsForAFunctionWithParameters() throws {
+        let text = Self.header + """
+              - id: second
+                call: text.word_count
+
             """
-        let f = try validationFailure(text, name: "p.json")
-        check(f, .syntax, at: (6, 5), step: nil, field: nil, message: "did not find expected ',' or ']'")
+        let f = try validationFailure(text)
+        XCTAssertEqual(f.error.code, .argumentCount)
+        XCTAssertEqual(f.error.step, "second")
+        XCTAssertEqual(f.error.field, "args")
+        XCTAssertEqual(f.error.line, position(of: "- id: second", in: text).line)
     }
+
+    // MARK: references
+
+    static var referenceCases: [Case] { [
+        Case("reference to a later step", withHeader("""
+              - id: second
+                call: text.word_count
+                args: ["${steps.third}"]
+              - id: third
+                call: text.tally
+                args: [x]
+
+            """), .badReference, at: .at("\"${steps.third}\""), step: "second", field: "args[0]",
+             message: "step third does not come before step second"),
+        Case("reference to a later step, in foreach", withHeader("""
+              - id: second
+                call: text.word_count
+                foreach: ${steps.third}
+                args: ["${item}"]
+              - id: third
+                call: text.tally
+                args: [x]
+
+            """), .badReference, at: .at("${steps.third}"), step: "second", field: "foreach",
+             message: "step third does not come before step second"),
+        Case("reference to its own step", withHeader("""
+              - id: second
+                call: text.word_count
+                args: {text: "${steps.second}"}
+
+            """), .badReference, at: .at("\"${steps.second}\""), step: "second", field: "args.text", message: "does not come before"),
+        Case("reference to an unknown step", withHeader("""
+              - id: second
+                call: text.word_count
+                args: {text: "count ${steps.nosuch} words"}
+
+            """), .badReference, at: .at("\"count"), step: "second", field: "args.text", message: "unknown step nosuch"),
+        Case("unknown step in outputs", withHeader("""
+            outputs:
+              x: ${steps.nosuch}
+
+            """), .badReference, at: .at("${steps.nosuch}"), step: nil, field: "outputs.x", message: "unknown step nosuch"),
+        Case("outputs context of an unknown plugin", withHeader("""
+            outputs:
+              x: ${context.nope.summaries}
+              y: ${context.summaries}
+
+            """), .badReference, at: .at("${context.nope"), step: nil, field: "outputs.x", message: "unknown plugin nope"),
+        Case("unknown input", withHeader("""
+              - id: second
+                call: text.word_count
+                args: ["${inputs.nosuch}"]
+
+            """), .badReference, at: .at("\"${inputs.nosuch}\""), step: "second", field: "args[0]", message: "unknown input nosuch"),
+        Case("unknown input, in foreach", withHeader("""
+              - id: second
+                call: text.word_count
+                foreach: ${inputs.nosuch}
+                args: ["${item}"]
+
+            """), .badReference, at: .at("${inputs.nosuch}"), step: "second", field: "foreach", message: "unknown input nosuch"),
+        Case("item outside foreach", withHeader("""
+              - id: second
+                call: text.word_count
+                args: ["${item}"]
+
+            """), .badReference, at: .at("\"${item}\""), step: "second", field: "args[0]", message: "${item}"),
+        Case("item outside foreach, in outputs", withHeader("""
+            outputs:
+              x: "the ${item}"
+
+            """), .badReference, at: .at("\"the ${item}\""), step: nil, field: "outputs.x", message: "${item}"),
+        Case("memory clusters in args", withHeader("""
+              - id: second
+                call: text.word_count
+                args: {text: "${memory.clusters}"}
+
+            """), .badReference, at: .at("\"${memory.clusters}\""), step: "second", field: "args.text", message: "only available in outputs"),
+        Case("foreach over a scalar input", withHeader("""
+              - id: second
+                call: text.word_count
+                foreach: ${inputs.topic}
+                args: ["${item}"]
+
+            """), .badReference, at: .at("${inputs.topic}"), step: "second", field: "foreach", message: "input topic is not a list"),
+        Case("foreach lines file missing", withHeader("""
+              - id: second
+                call: text.word_count
+                foreach: {lines: data/nowhere.txt}
+                args: ["${item}"]
+
+            """), .badReference, at: .at("{lines:"), step: "second", field: "foreach", message: "cannot read data/nowhere.txt") { _, f in
+            let folder = (f.path as NSString).deletingLastPathComponent
+            XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("data/nowhere.txt")), f.error.message)
+        },
+        Case("bad reference syntax: unclosed", withHeader("""
+              - id: second
+                call: text.word_count
+                args: ["${steps.first"]
+
+            """), .badReference, at: .at("\"${steps.first\""), step: "second", field: "args[0]", message: "unclosed ${"),
+        Case("bad reference syntax: unknown namespace", withHeader("""
+              - id: second
+                call: text.word_count
+                args: {text: "home is ${env.HOME}"}
+
+            """), .badReference, at: .at("\"home is"), step: "second", field: "args.text", message: "unknown reference ${env.HOME}"),
+        Case("bad reference syntax: unknown namespace, in foreach", withHeader("""
+              - id: second
+                call: text.word_count
+                foreach: ${nothing.here}
+                args: ["${item}"]
+
+            """), .badReference, at: .at("${nothing.here}"), step: "second", field: "foreach", message: "unknown reference"),
+        Case("bad reference syntax: context in args", withHeader("""
+              - id: second
+                call: text.word_count
+                args: ["${context.text.summaries}"]
+
+            """), .badReference, at: .at("\"${context.text.summaries}\""), step: "second", field: "args[0]", message: "unknown reference"),
+    ] }
+
+    func testReferenceErrors() throws { try run(Self.referenceCases) }
+
+    // MARK: a valid pipeline in JSON
 
     /// The same pipeline written as JSON parses and runs as the YAML does.
     func testJSONFormOfAValidPipelineRunsTheSame() throws {
@@ -193,487 +567,18 @@ final class PipelineValidationTests: PipelineTestCase {
         XCTAssertTrue(r.stdout.contains("run: run number 1 of goal garden-journal\n"), r.stdout)
     }
 
-    func testEmptyFile() throws {
-        let f = try validationFailure("# only a comment\n")
-        check(f, .syntax, at: nil, step: nil, field: nil, message: "empty")
-    }
-
-    // MARK: keys
-
-    func testUnknownTopLevelKey() throws {
-        let text = Self.header + """
-            colour: red
-
-            """
-        let f = try validationFailure(text)
-        check(f, .unknownKey, at: position(of: "colour", in: text), step: nil, field: "colour", message: "unknown key \"colour\"")
-    }
-
-    func testUnknownStepKey() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.tally
-                argz: [x]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .unknownKey, at: position(of: "argz", in: text), step: "second", field: "argz", message: "unknown key \"argz\"")
-    }
-
-    func testMissingGoal() throws {
-        let text = """
-            # a pipeline without a goal
-            name: v
-            plugins:
-              text: text
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
-
-            """
-        let f = try validationFailure(text)
-        // The error points at the top-level mapping (its first key).
-        check(f, .missingKey, at: (2, 1), step: nil, field: "goal", message: "missing key \"goal\"")
-    }
-
-    func testMissingSteps() throws {
-        let text = """
-            goal: g
-            plugins:
-              text: text
-            outputs:
-              x: ${goal}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .missingKey, at: (1, 1), step: nil, field: "steps", message: "missing key \"steps\"")
-    }
-
-    func testCallNotInPluginFunctionForm() throws {
-        for call in ["tally", "text.tally.more", ".tally", "text."] {
-            let text = Self.header + """
-                  - id: second
-                    call: \(call)
-                    args: [x]
-
-                """
-            let f = try validationFailure(text)
-            check(f, .wrongType, at: position(of: "call: \(call)\n", in: text, offset: 6), step: "second", field: "call", message: "must be plugin.function")
-        }
-    }
-
-    // MARK: plugins and functions
-
-    func testUnknownPluginNotDeclared() throws {
-        let text = Self.header + """
-              - id: second
-                call: nope.tally
-                args: [x]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .unknownPlugin, at: position(of: "nope.tally", in: text), step: "second", field: "call", message: "unknown plugin nope")
-    }
-
-    func testPluginPathToMissingFile() throws {
-        let text = """
-            goal: g
-            plugins:
-              text: text
-              gone: plugins/libgone.so
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
-              - id: second
-                call: gone.anything
-
-            """
-        let f = try validationFailure(text)
-        check(f, .unknownPlugin, at: position(of: "plugins/libgone.so", in: text), step: nil, field: "plugins.gone", message: "no such file")
-        // The relative path was resolved against the file's folder.
-        let folder = (f.path as NSString).deletingLastPathComponent
-        XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("plugins/libgone.so")), f.error.message)
-    }
-
-    func testPluginBareNameNotFound() throws {
-        let text = """
-            goal: g
-            plugins:
-              text: text
-              ghost: ghostplugin
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .unknownPlugin, at: position(of: "ghostplugin", in: text), step: nil, field: "plugins.ghost",
-              message: "no ghostplugin.so or libghostplugin.so")
-    }
-
-    func testPluginThatIsNotASharedObject() throws {
-        let text = """
-            goal: g
-            plugins:
-              text: text
-              junk: junk.so
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
-
-            """
-        let f = try validationFailure(text, files: ["junk.so": "not an ELF file"])
-        check(f, .unknownPlugin, at: position(of: "junk.so", in: text), step: nil, field: "plugins.junk", message: "not an ELF shared object")
-    }
-
-    func testUnknownFunction() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.nothing
-                args: [x]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .unknownFunction, at: position(of: "text.nothing", in: text), step: "second", field: "call",
-              message: "plugin text has no function nothing")
-    }
-
-    // MARK: arguments
-
-    func testWrongPositionalArgumentCount() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.keywords
-                args: [hello]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .argumentCount, at: position(of: "[hello]", in: text), step: "second", field: "args",
-              message: "text.keywords takes 2 arguments (text: string, k: int32), got 1")
-    }
-
-    func testOmittedArgsForAFunctionWithParameters() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-
-            """
-        let f = try validationFailure(text)
-        XCTAssertEqual(f.error.code, .argumentCount)
-        XCTAssertEqual(f.error.step, "second")
-        XCTAssertEqual(f.error.field, "args")
-        XCTAssertEqual(f.error.line, position(of: "- id: second", in: text).line)
-    }
-
-    func testUnknownNamedArgument() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.keywords
-                args: {text: hi, k: 2, colour: red}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .argumentCount, at: position(of: "red}", in: text), step: "second", field: "args.colour",
-              message: "text.keywords has no parameter colour")
-    }
-
-    func testMissingNamedArgument() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.keywords
-                args: {text: hi}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .argumentCount, at: position(of: "{text: hi}", in: text), step: "second", field: "args.k", message: "missing argument k")
-    }
-
-    func testLiteralOfWrongType() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.keywords
-                args: {text: hi, k: five}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .argumentType, at: position(of: "five", in: text), step: "second", field: "args.k", message: "parameter k")
-
-        // Quoted, and by position.
-        let quoted = Self.header + """
-              - id: second
-                call: text.keywords
-                args: [hi, "five"]
-
-            """
-        let g = try validationFailure(quoted)
-        check(g, .argumentType, at: position(of: "\"five\"", in: quoted), step: "second", field: "args[1]", message: "parameter k")
-
-        // A number for a string parameter.
-        let number = Self.header + """
-              - id: second
-                call: text.word_count
-                args: {text: 5}
-
-            """
-        let h = try validationFailure(number)
-        check(h, .argumentType, at: position(of: "5}", in: number), step: "second", field: "args.text", message: "parameter text")
-    }
-
-    func testLiteralOutOfRange() throws {
-        let text = Self.header + """
-              - id: second
-                call: sig.id_i8
-                args: [300]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .argumentType, at: position(of: "300", in: text), step: "second", field: "args[0]", message: "300 is out of range for int8")
-
-        let named = Self.header + """
-              - id: big
-                call: sig.id_i8
-                args: {v: -129}
-
-            """
-        let g = try validationFailure(named)
-        check(g, .argumentType, at: position(of: "-129", in: named), step: "big", field: "args.v", message: "out of range")
-
-        let unsigned = Self.header + """
-              - id: neg
-                call: sig.id_u8
-                args: [-1]
-
-            """
-        let h = try validationFailure(unsigned)
-        check(h, .argumentType, at: position(of: "-1]", in: unsigned), step: "neg", field: "args[0]", message: "out of range")
-    }
-
-    // MARK: references
-
-    func testReferenceToALaterStep() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: ["${steps.third}"]
-              - id: third
-                call: text.tally
-                args: [x]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"${steps.third}\"", in: text), step: "second", field: "args[0]",
-              message: "step third does not come before step second")
-
-        let inForeach = Self.header + """
-              - id: second
-                call: text.word_count
-                foreach: ${steps.third}
-                args: ["${item}"]
-              - id: third
-                call: text.tally
-                args: [x]
-
-            """
-        let g = try validationFailure(inForeach)
-        check(g, .badReference, at: position(of: "${steps.third}", in: inForeach), step: "second", field: "foreach",
-              message: "step third does not come before step second")
-    }
-
-    func testReferenceToItsOwnStep() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: {text: "${steps.second}"}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"${steps.second}\"", in: text), step: "second", field: "args.text",
-              message: "does not come before")
-    }
-
-    func testReferenceToAnUnknownStep() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: {text: "count ${steps.nosuch} words"}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"count", in: text), step: "second", field: "args.text", message: "unknown step nosuch")
-    }
-
-    func testUnknownStepInOutputs() throws {
-        let text = Self.header + """
-            outputs:
-              x: ${steps.nosuch}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "${steps.nosuch}", in: text), step: nil, field: "outputs.x", message: "unknown step nosuch")
-    }
-
-    func testOutputsContextOfAnUnknownPlugin() throws {
-        let text = Self.header + """
-            outputs:
-              x: ${context.nope.summaries}
-              y: ${context.summaries}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "${context.nope", in: text), step: nil, field: "outputs.x", message: "unknown plugin nope")
-    }
-
-    func testUnknownInput() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: ["${inputs.nosuch}"]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"${inputs.nosuch}\"", in: text), step: "second", field: "args[0]", message: "unknown input nosuch")
-
-        let inForeach = Self.header + """
-              - id: second
-                call: text.word_count
-                foreach: ${inputs.nosuch}
-                args: ["${item}"]
-
-            """
-        let g = try validationFailure(inForeach)
-        check(g, .badReference, at: position(of: "${inputs.nosuch}", in: inForeach), step: "second", field: "foreach", message: "unknown input nosuch")
-    }
-
-    func testItemOutsideForeach() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: ["${item}"]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"${item}\"", in: text), step: "second", field: "args[0]", message: "${item}")
-
-        let inOutputs = Self.header + """
-            outputs:
-              x: "the ${item}"
-
-            """
-        let g = try validationFailure(inOutputs)
-        check(g, .badReference, at: position(of: "\"the ${item}\"", in: inOutputs), step: nil, field: "outputs.x", message: "${item}")
-    }
-
-    func testMemoryClustersInArgs() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: {text: "${memory.clusters}"}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"${memory.clusters}\"", in: text), step: "second", field: "args.text",
-              message: "only available in outputs")
-    }
-
-    func testForeachOverAScalarInput() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                foreach: ${inputs.topic}
-                args: ["${item}"]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "${inputs.topic}", in: text), step: "second", field: "foreach", message: "input topic is not a list")
-    }
-
-    func testForeachLinesFileMissing() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                foreach: {lines: data/nowhere.txt}
-                args: ["${item}"]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "{lines:", in: text), step: "second", field: "foreach", message: "cannot read data/nowhere.txt")
-        let folder = (f.path as NSString).deletingLastPathComponent
-        XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("data/nowhere.txt")), f.error.message)
-    }
-
-    func testBadReferenceSyntaxUnclosed() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: ["${steps.first"]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"${steps.first\"", in: text), step: "second", field: "args[0]", message: "unclosed ${")
-    }
-
-    func testBadReferenceSyntaxUnknownNamespace() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
-                args: {text: "home is ${env.HOME}"}
-
-            """
-        let f = try validationFailure(text)
-        check(f, .badReference, at: position(of: "\"home is", in: text), step: "second", field: "args.text", message: "unknown reference ${env.HOME}")
-
-        let foreach = Self.header + """
-              - id: second
-                call: text.word_count
-                foreach: ${nothing.here}
-                args: ["${item}"]
-
-            """
-        let g = try validationFailure(foreach)
-        check(g, .badReference, at: position(of: "${nothing.here}", in: foreach), step: "second", field: "foreach", message: "unknown reference")
-
-        let context = Self.header + """
-              - id: second
-                call: text.word_count
-                args: ["${context.text.summaries}"]
-
-            """
-        let h = try validationFailure(context)
-        check(h, .badReference, at: position(of: "\"${context.text.summaries}\"", in: context), step: "second", field: "args[0]", message: "unknown reference")
-    }
-
-    func testDuplicateStepID() throws {
-        let text = Self.header + """
-              - id: first
-                call: text.tally
-                args: [again]
-
-            """
-        let f = try validationFailure(text)
-        check(f, .wrongType, at: position(of: "id: first", in: text, occurrence: 2, offset: 4), step: "first", field: "id",
-              message: "step id first is used twice")
-    }
-
     // MARK: --input
 
-    func testInputNamingAnUnknownInput() throws {
-        let f = try validationFailure(Self.header, inputs: ["colour=red"])
-        check(f, .input, at: nil, step: nil, field: "--input colour", message: "the pipeline has no input colour")
-    }
+    static var inputCases: [Case] { [
+        Case("--input naming an unknown input", header, inputs: ["colour=red"], .input, at: .none, step: nil, field: "--input colour",
+             message: "the pipeline has no input colour"),
+        Case("--input malformed", header, inputs: ["topic"], .input, at: .none, step: nil, field: "--input",
+             message: "must be key=value or key=@file"),
+        Case("--input from an unreadable file", header, inputs: ["topic=@/nonexistent/plughost/topic.txt"], .input, at: .none,
+             step: nil, field: "--input topic", message: "cannot read /nonexistent/plughost/topic.txt"),
+    ] }
 
-    func testInputMalformed() throws {
-        let f = try validationFailure(Self.header, inputs: ["topic"])
-        check(f, .input, at: nil, step: nil, field: "--input", message: "must be key=value or key=@file")
-    }
-
-    func testInputFromAnUnreadableFile() throws {
-        let f = try validationFailure(Self.header, inputs: ["topic=@/nonexistent/plughost/topic.txt"])
-        check(f, .input, at: nil, step: nil, field: "--input topic", message: "cannot read /nonexistent/plughost/topic.txt")
-    }
+    func testInputErrors() throws { try run(Self.inputCases) }
 
     // MARK: through the executable
 

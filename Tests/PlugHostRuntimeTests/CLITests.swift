@@ -12,9 +12,6 @@ import PlugHostTestSupport
 
 /// The real `plughost` executable, run as a child process.
 final class CLITests: XCTestCase {
-    /// The reason the SQLite engine gives while it is not wired in yet.
-    static let sqliteNotWired = "TEMPORARY: sqlite engine not wired yet"
-
     private func plughost(_ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
                           file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
         let r = try TestSupport.runPlughost(args, cwd: cwd, environment: environment, file: file, line: line)
@@ -230,8 +227,6 @@ final class CLITests: XCTestCase {
         let db = dir.appendingPathComponent("m.sqlite").path
         let args = ["call", "text", "tally", "visits", "--engine", "sqlite", "--db", db]
         let first = try plughost(args, cwd: dir)
-        try XCTSkipIf(first.status != 0 && (first.stderr + first.stdout).contains(Self.sqliteNotWired),
-                      "\(Self.sqliteNotWired): \(first.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         XCTAssertEqual(first.status, 0, "\(first)")
         XCTAssertEqual(first.stdout, "1\n")
         let second = try plughost(args, cwd: dir)
@@ -355,7 +350,6 @@ final class CLITests: XCTestCase {
         let clustersOut = dir.appendingPathComponent("clusters.json").path
         let r = try plughost(["memory", "replay", workload, "--engine", "sqlite", "--db", dir.appendingPathComponent("r.sqlite").path,
                               "--clusters-out", clustersOut], cwd: dir)
-        try XCTSkipIf(r.status != 0 && (r.stderr + r.stdout).contains(Self.sqliteNotWired), Self.sqliteNotWired)
         XCTAssertEqual(r.status, 0, "\(r)")
         XCTAssertEqual(try String(contentsOfFile: clustersOut, encoding: .utf8), Self.expectedClustersJSON)
     }

@@ -672,12 +672,7 @@ final class EmbeddingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = HostConfiguration(engine: .sqlite, databasePath: dir.appendingPathComponent("sub/memory.sqlite").path,
                                        pluginDirectories: [try EmbeddingSupport.requireBuildDirectory()])
-        let runtime: PlugHostRuntime
-        do {
-            runtime = try await PlugHostRuntime.open(config)
-        } catch let e as MemoryError where e.message.contains("TEMPORARY: sqlite engine not wired yet") {
-            throw XCTSkip("the SQLite engine is not wired in yet: \(e.message)")
-        }
+        let runtime = try await PlugHostRuntime.open(config)
         _ = try await runtime.load("text")
         _ = try await runtime.invoke("text", "summarize", [.string("Durable memory survives. It is SQLite."), .int(1)], goal: "d")
         let id = try await runtime.write(MemoryWrite(goal: "d", plugin: "agent", content: "kept", concepts: ["durable"]))
