@@ -532,7 +532,8 @@ final class EngineConformanceSuite {
 
     /// ``SharedMemoryEngine``: re-clustering from the stored counts (`co >= theta || dep >= 1`).
     func reclusterShared() throws {
-        let e = try XCTUnwrap(try makeEngine() as? any SharedMemoryEngine)
+        let opened = try makeEngine()
+        let e = try XCTUnwrap(opened as? any SharedMemoryEngine)
         try commit(e, writes: [
             mem("r1", concepts: ["a", "b"]), mem("r2", concepts: ["a", "b"], at: 1001),
             mem("r3", concepts: ["c", "d"], at: 1002), mem("r4", concepts: ["e", "f"], deps: [Dependency("e", "f")], at: 1003),
