@@ -315,7 +315,7 @@ final class LazyClusteringManager: Sendable {
         for (concept, cluster) in stored.assignments { graph.assumeStored(concept, cluster: cluster) }
         for c in stored.graph.concepts.keys { graph.conceptAppeared(c) }
         // The graph mirrors edge existence only; the counts stay in the engine.
-        for e in stored.graph.edges where e.counts.co >= theta || e.counts.dep >= 1 { graph.edgeAppeared(e.a, e.b) }
+        for e in stored.graph.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) { graph.edgeAppeared(e.a, e.b) }
         var changes = graph.settle()
         for concept in stored.assignments.keys where stored.graph.concepts[concept] == nil { changes.append((concept, nil)) }
         return (GoalGraph(graph: graph, readAt: stored.committed, through: stored.committed), changes)
