@@ -535,7 +535,7 @@ public final class MemoryService: HostServices, @unchecked Sendable {
         }
         if let shared = engine as? any SharedMemoryEngine {
             // Several hosts: the engine re-clusters under its per-goal lock.
-            try shared.recluster(goal: goal, theta: configuration.theta)
+            try SharedClustering.recluster(shared, goal: goal, theta: configuration.theta)
         } else if let coordinator = engine as? any ClusteringCoordinator {
             // Under the engine's write lock, from the goal as committed (another process may
             // have written since `snapshot` was read).

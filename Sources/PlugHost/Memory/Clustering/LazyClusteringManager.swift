@@ -14,8 +14,8 @@ import Synchronization
 /// re-clustered in full. Commit versions tell which queued changes a re-read already covers.
 ///
 /// Over a ``SharedMemoryEngine`` (several hosts writing one memory) there is no per-process
-/// graph: a run asks the engine to re-cluster the goal from its stored edge counts, one host
-/// at a time.
+/// graph: a run re-clusters the goal in full from the engine's stored edge counts inside the
+/// engine's clustering session, one host at a time (``SharedClustering``).
 ///
 /// ``flush()`` also finishes goals that other processes left pending (a killed writer).
 final class LazyClusteringManager: Sendable {
@@ -113,7 +113,7 @@ final class LazyClusteringManager: Sendable {
     func ensureLoaded(goal: String) throws {
         guard let shared else { return }
         if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
-            try shared.recluster(goal: goal, theta: theta)
+            try SharedClustering.recluster(shared, goal: goal, theta: theta)
             runs.add(1, ordering: .relaxed)
         }
     }
@@ -249,7 +249,7 @@ final class LazyClusteringManager: Sendable {
         if let shared {
             guard pending.withLock({ $0.removeValue(forKey: goal) }) != nil else { return }
             do {
-                try shared.recluster(goal: goal, theta: theta)
+                try SharedClustering.recluster(shared, goal: goal, theta: theta)
                 runs.add(1, ordering: .relaxed)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
             } catch {
