@@ -265,10 +265,10 @@ final class LazyClusteringManager: Sendable {
             do {
                 try coordinator.withClusteringSession(goal: goal) { session in
                     var changes: [(concept: String, cluster: String?)]
-                    if entry != nil, !session.changedElsewhere {
+                    let through: Int64
+                    if var e = entry, !session.changedElsewhere {
                         // Only this process changed the goal: its changes are exact. Taken out
                         // of `entry` so that the graph is uniquely referenced (no copy).
-                        var e = entry!
                         entry = nil
                         for chunk in work.chunks where chunk.version > e.readAt {
                             for change in chunk.changes {
@@ -282,6 +282,7 @@ final class LazyClusteringManager: Sendable {
                         }
                         e.through = max(e.through, work.through)
                         changes = e.graph.settle()
+                        through = e.through
                         entry = e
                     } else {
                         // First run, or another process wrote: the goal as committed now (nobody
@@ -290,10 +291,11 @@ final class LazyClusteringManager: Sendable {
                         let stored = try session.read()
                         let e: GoalGraph
                         (e, changes) = Self.load(stored, theta: theta)
+                        through = e.through
                         entry = e
                     }
                     // Clears the pending mark when the graph includes every commit of the goal.
-                    try session.store(changes, through: entry!.through)
+                    try session.store(changes, through: through)
                 }
                 runs.add(1, ordering: .relaxed)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
