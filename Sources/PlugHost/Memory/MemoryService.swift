@@ -40,17 +40,17 @@ public final class MemoryService: HostServices, Sendable {
         clock = configuration.clock
         theta = configuration.theta
         normalizer = WriteNormalizer(limits: configuration.limits)
-        cache = ContextCache(
+        let cache = ContextCache(
             capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
             workingSetSize: configuration.workingSetSize, clock: configuration.clock)
+        self.cache = cache
         readOnly = configuration.readOnly
         let counters = WritePathCounters()
         self.counters = counters
-        if configuration.optimized {
-            path = try OptimizedWritePath(engine: engine, configuration: configuration, cache: cache, counters: counters)
-        } else {
-            path = try EagerWritePath(engine: engine, configuration: configuration, counters: counters)
-        }
+        let path: any WritePath = configuration.optimized
+            ? try OptimizedWritePath(engine: engine, configuration: configuration, cache: cache, counters: counters)
+            : try EagerWritePath(engine: engine, configuration: configuration, counters: counters)
+        self.path = path
         queue = path.queue
         // A read-only service never stores clusters: it computes pending goals' clusters
         // when asked (see `clusters(goal:)`).

@@ -64,11 +64,13 @@ final class OptimizedWritePath: WritePath {
     init(engine: any MemoryEngine, configuration: MemoryConfiguration, cache: ContextCache, counters: WritePathCounters) throws {
         self.cache = cache
         loader = ContextLoader(engine: engine, workingSetSize: configuration.workingSetSize)
-        shared = engine as? any SharedMemoryEngine
-        clustering = try LazyClusteringManager(
+        let shared = engine as? any SharedMemoryEngine
+        let clustering = try LazyClusteringManager(
             engine: engine, theta: configuration.theta, threshold: configuration.clusteringThreshold,
             timeout: configuration.clusteringTimeout, clock: configuration.clock,
             background: configuration.backgroundClustering && !configuration.readOnly)
+        self.shared = shared
+        self.clustering = clustering
         let committer = OptimizedCommitter(
             engine: engine, clustering: clustering, shared: shared != nil, clock: configuration.clock,
             theta: configuration.theta, counters: counters)
@@ -146,8 +148,9 @@ final class EagerWritePath: WritePath {
         self.engine = engine
         self.counters = counters
         loader = ContextLoader(engine: engine, workingSetSize: configuration.workingSetSize)
-        clustering = try EagerClustering(
+        let clustering = try EagerClustering(
             engine: engine, theta: configuration.theta, maxDependencyDepth: configuration.maxDependencyDepth, counters: counters)
+        self.clustering = clustering
         let committer = EagerCommitter(engine: engine, clustering: clustering, clock: configuration.clock, counters: counters)
         queue = GroupCommitQueue(maxOps: 1, committer: committer)
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Foundation
 
 /// The eager baseline's commit stage: one engine commit per operation, in order, each

@@ -69,7 +69,7 @@ final class GroupCommitQueue: Sendable {
         init(count: Int, stop: StopMark? = nil) {
             self.count = count
             self.stop = stop
-            slots = Mutex((Array(repeating: nil, count: count), count))
+            slots = Mutex((results: Array(repeating: nil, count: count), remaining: count))
         }
         /// Stores the result of operation `index`; true when it was the last one missing.
         func deliver(_ result: Result<OpOutcome, MemoryError>, at index: Int) -> Bool {

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Foundation
 
 /// The optimized path's commit stage: looks the commit's ids up in one engine read, resolves

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// The eager baseline's clustering stage: after every write, the goal's concept graph is
 /// re-read, the edges around the write re-initialised and the whole goal re-clustered

@@ -394,13 +394,13 @@ public final class PostgresEngine: SharedMemoryEngine {
                 // graph's stays pending (clustered again later), never cleared unseen.
                 let seen = try pool.run(c, "SELECT seq FROM plughost.goal_changes WHERE goal = \(goal)")
                     .map { try $0.decode(Int64.self) }
-                return try body(ClusteringSession(engine: self, connection: c, goal: goal, seen: seen))
+                return try body(GoalClusteringSession(engine: self, connection: c, goal: goal, seen: seen))
             }
         }
     }
 
     /// A goal under its clustering lock (``withSharedClusteringSession(goal:_:)``).
-    private struct ClusteringSession: SharedClusteringSession {
+    private struct GoalClusteringSession: SharedClusteringSession {
         let engine: PostgresEngine
         let connection: PostgresConnection
         let goal: String
