@@ -60,7 +60,7 @@ public final class MemoryService: HostServices, Sendable {
 
     /// The error of a write-path operation on a read-only service.
     private var readOnlyError: MemoryError {
-        MemoryError(.readOnly, "the memory (\(engine.kind) engine\((engine as? SQLiteEngine).map { " at \($0.path)" } ?? "")) was opened read-only, by a command that only reads; nothing can be written through it")
+        MemoryError(.readOnly, "the memory (\(engine.kind) engine\(engine.storeDescription.map { " at \($0)" } ?? "")) was opened read-only, by a command that only reads; nothing can be written through it")
     }
 
     // MARK: - Writes

@@ -56,9 +56,15 @@ public protocol MemoryEngine: AnyObject, Sendable {
 
     /// Closes the engine. Later calls fail.
     func close() throws
+
+    /// Where the engine keeps the memory, for messages (a file path), or nil.
+    var storeDescription: String? { get }
 }
 
 extension MemoryEngine {
+    /// Default: none.
+    public var storeDescription: String? { nil }
+
     /// Default: one `memory(id:)` per id.
     public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
         var out: [String: Memory] = [:]

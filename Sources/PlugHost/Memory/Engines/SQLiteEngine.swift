@@ -30,6 +30,7 @@ public final class SQLiteEngine: ClusteringCoordinator {
 
     /// The database file, as given.
     public let path: String
+    public var storeDescription: String? { path }
     /// The connections. Internal so that tests can reach the writer.
     let pool: DatabasePool
     private let busyTimeout: Double
