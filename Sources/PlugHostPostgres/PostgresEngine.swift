@@ -10,8 +10,9 @@ import PlugHostMemory
 ///   and applies the count changes as `count = count + delta` upserts, in one statement and so
 ///   in one transaction. A write is acknowledged only after that statement returned.
 /// - Clustering is done from the stored edge counts by one host at a time per goal
-///   (``recluster(goal:theta:)``, under a transaction-level advisory lock), so every host reads
-///   the same clusters after a flush.
+///   by the memory layer, inside a ``withSharedClusteringSession(goal:_:)`` that holds a
+///   transaction-level advisory lock, so every host reads the same clusters after a flush. The
+///   engine reads and stores; it does not run the clustering itself.
 /// - Context writes bump a per-(goal, plugin) version that readers check (``contextVersion(goal:plugin:)``).
 /// - Deadlocks and serialization failures between hosts are retried; a lost connection fails
 ///   the operation with a clear error (nothing is acknowledged) and the next one reconnects.
@@ -303,15 +304,15 @@ public final class PostgresEngine: SharedMemoryEngine {
         }
     }
 
-    /// The goal's graph; with `theta`, only the edges that link their ends (what clustering reads).
-    private func graph(_ c: PostgresConnection, goal: String, theta: Int32? = nil) throws -> ConceptGraphSnapshot {
+    /// The goal's graph; with `minimumCo`, without the edge rows whose `co` is below it and
+    /// whose `dep` is 0 (what a clustering session reads, see ``SharedClusteringSession``).
+    private func graph(_ c: PostgresConnection, goal: String, minimumCo: Int32 = 1) throws -> ConceptGraphSnapshot {
         var concepts: [String: Int32] = [:]
         for row in try pool.run(c, "SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND count > 0") {
             let (k, n) = try row.decode((String, Int32).self)
             concepts[k] = n
         }
         var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-        let minimumCo = theta ?? 1
         for row in try pool.run(c, "SELECT a, b, co, dep FROM plughost.edges WHERE goal = \(goal) AND (co >= \(minimumCo) OR dep > 0)") {
             let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
             edges.append((a, b, EdgeCounts(co: co, dep: dep)))
@@ -340,8 +341,8 @@ public final class PostgresEngine: SharedMemoryEngine {
             try pool.transaction(c) {
                 try writeClusters(c, goal: goal, changes: changes)
                 if complete {
-                    // (The write path uses recluster(goal:theta:) over this engine, which clears
-                    // only the changes it saw.)
+                    // (The write path uses a shared clustering session over this engine,
+                    // which clears only the changes it saw.)
                     try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal)")
                 }
             }
@@ -370,8 +371,7 @@ public final class PostgresEngine: SharedMemoryEngine {
             .map { try $0.decode(String.self) }
     }
 
-    @discardableResult
-    public func recluster(goal: String, theta: Int32) throws -> Int {
+    public func withSharedClusteringSession<T>(goal: String, _ body: (any SharedClusteringSession) throws -> T) throws -> T {
         try pool.withConnection("re-clustering goal \(goal.debugDescription)", retries: Self.retries) { c in
             try pool.transaction(c) {
                 // One host at a time per goal; released at COMMIT or ROLLBACK.
@@ -380,24 +380,38 @@ public final class PostgresEngine: SharedMemoryEngine {
                 // graph's stays pending (clustered again later), never cleared unseen.
                 let seen = try pool.run(c, "SELECT seq FROM plughost.goal_changes WHERE goal = \(goal)")
                     .map { try $0.decode(Int64.self) }
-                let snapshot = try graph(c, goal: goal, theta: theta)
-                let assignments = FullClustering.assignments(snapshot, theta: theta)
-                var stored: [String: String] = [:]
-                for row in try pool.run(c, "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
-                    let (k, v) = try row.decode((String, String).self)
-                    stored[k] = v
-                }
-                var changes: [(concept: String, cluster: String?)] = []
-                for (k, v) in assignments where stored[k] != v { changes.append((k, v)) }
-                for k in stored.keys where assignments[k] == nil { changes.append((k, nil)) }
-                try writeClusters(c, goal: goal, changes: changes)
-                // Rows whose counts fell to zero are no longer needed.
-                try pool.run(c, "DELETE FROM plughost.edges WHERE goal = \(goal) AND co = 0 AND dep = 0")
-                try pool.run(c, "DELETE FROM plughost.concepts WHERE goal = \(goal) AND count = 0")
-                if !seen.isEmpty {
-                    try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal) AND seq = ANY(\(seen))")
-                }
-                return snapshot.edges.count
+                return try body(GoalClusteringSession(engine: self, connection: c, goal: goal, seen: seen))
+            }
+        }
+    }
+
+    /// A goal under its clustering lock (``withSharedClusteringSession(goal:_:)``).
+    private struct GoalClusteringSession: SharedClusteringSession {
+        let engine: PostgresEngine
+        let connection: PostgresConnection
+        let goal: String
+        /// The goal's pending changes when the session began.
+        let seen: [Int64]
+
+        func read(minimumCo: Int32) throws -> (graph: ConceptGraphSnapshot, assignments: [String: String]) {
+            let pool = engine.pool
+            let snapshot = try engine.graph(connection, goal: goal, minimumCo: minimumCo)
+            var stored: [String: String] = [:]
+            for row in try pool.run(connection, "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
+                let (k, v) = try row.decode((String, String).self)
+                stored[k] = v
+            }
+            return (snapshot, stored)
+        }
+
+        func store(_ changes: [(concept: String, cluster: String?)]) throws {
+            let pool = engine.pool, c = connection
+            try engine.writeClusters(c, goal: goal, changes: changes)
+            // Rows whose counts fell to zero are no longer needed.
+            try pool.run(c, "DELETE FROM plughost.edges WHERE goal = \(goal) AND co = 0 AND dep = 0")
+            try pool.run(c, "DELETE FROM plughost.concepts WHERE goal = \(goal) AND count = 0")
+            if !seen.isEmpty {
+                try pool.run(c, "DELETE FROM plughost.goal_changes WHERE goal = \(goal) AND seq = ANY(\(seen))")
             }
         }
     }

@@ -18,7 +18,7 @@ import PlugHostMemory
 ///   an update. `fillfactor = 70` leaves room on each page so that a count update is a HOT
 ///   update (no new index entry).
 /// - `clusters`: concept → cluster id per goal, written by one host at a time (see
-///   ``PostgresEngine/recluster(goal:theta:)``).
+///   ``PostgresEngine/withSharedClusteringSession(goal:_:)``).
 /// - `goal_changes`: one row per goal per commit, appended in the commit; clustering work of a
 ///   goal is pending while it has rows. A clustering run deletes exactly the rows it saw before
 ///   reading the graph, so a commit landing meanwhile stays pending.

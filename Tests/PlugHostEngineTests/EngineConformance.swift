@@ -403,7 +403,7 @@ final class EngineConformanceSuite {
             expectError(.closed, "withClusteringSession") { try c.withClusteringSession(goal: "g") { _ in 1 } }
         }
         if let s = e as? any SharedMemoryEngine {
-            expectError(.closed, "recluster") { try s.recluster(goal: "g", theta: 2) }
+            expectError(.closed, "recluster") { try s.withSharedClusteringSession(goal: "g") { _ in 1 } }
         }
         let reads: [(String, () throws -> Any)] = [
             ("memory(id:)", { try e.memory(id: "m1") as Any }),
@@ -530,7 +530,7 @@ final class EngineConformanceSuite {
         }
     }
 
-    /// ``SharedMemoryEngine``: re-clustering from the stored counts (`co >= theta || dep >= 1`).
+    /// ``SharedMemoryEngine``: re-clustering (by the memory layer, in the engine's session) from the stored counts (`co >= theta || dep >= 1`).
     func reclusterShared() throws {
         let opened = try makeEngine()
         let e = try XCTUnwrap(opened as? any SharedMemoryEngine)
@@ -539,7 +539,7 @@ final class EngineConformanceSuite {
             mem("r3", concepts: ["c", "d"], at: 1002), mem("r4", concepts: ["e", "f"], deps: [Dependency("e", "f")], at: 1003),
         ])
         XCTAssertEqual(try e.goalsPendingClustering(), ["g"])
-        try e.recluster(goal: "g", theta: 2)
+        try SharedClustering.recluster(e, goal: "g", theta: 2)
         let assignments = try e.clusterAssignments(goal: "g")
         XCTAssertEqual(Set(assignments.keys), ["a", "b", "c", "d", "e", "f"])
         let partition = Set(Dictionary(grouping: assignments.keys, by: { assignments[$0]! }).values.map { Set($0) })

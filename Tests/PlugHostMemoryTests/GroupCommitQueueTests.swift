@@ -118,10 +118,7 @@ private func ids(_ results: [Result<OpOutcome, MemoryError>]) -> [String] {
 final class GroupCommitQueueTests: XCTestCase {
     /// The one place that knows how a queue is built and handed its committer.
     func makeQueue(_ c: RecordingCommitter, maxOps: Int = 4096) -> GroupCommitQueue {
-        GroupCommitQueue(
-            maxOps: maxOps,
-            commit: { ops, marks in c.commit(ops, marks, solo: false) },
-            commitOne: { op in c.commit([op], [nil], solo: true)[0] })
+        GroupCommitQueue(maxOps: maxOps, committer: c)
     }
 
     /// Runs `body` on a new thread; the returned semaphore is signalled when it returns.
@@ -331,4 +328,9 @@ final class GroupCommitQueueTests: XCTestCase {
             XCTAssertEqual(($0 as? MemoryError)?.code, .closed)
         }
     }
+}
+
+extension RecordingCommitter: BatchCommitter {
+    func commit(_ ops: [QueuedOp], stops: [StopMark?]) -> [Result<OpOutcome, MemoryError>] { commit(ops, stops, solo: false) }
+    func commit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> { commit([op], [nil], solo: true)[0] }
 }

@@ -58,9 +58,8 @@ enum HostAPITable {
             var concepts: [String] = []
             if w.concept_count > 0 {
                 guard let list = w.concepts else { return fail(PH_ERR_INVALID, "concepts is NULL but concept_count is \(w.concept_count)") }
-                guard w.concept_count <= MemoryLimits.default.maxConcepts else {
-                    return fail(PH_ERR_INVALID, "\(w.concept_count) concepts, over the limit of \(MemoryLimits.default.maxConcepts)")
-                }
+                // Before the array is read; a `.limit` error is PH_ERR_INVALID below.
+                try MemoryLimits.default.check(concepts: w.concept_count)
                 concepts.reserveCapacity(w.concept_count)
                 for i in 0..<w.concept_count {
                     guard let c = list[i] else { return fail(PH_ERR_INVALID, "concepts[\(i)] is NULL") }
@@ -70,9 +69,7 @@ enum HostAPITable {
             var deps: [Dependency] = []
             if w.depends_on_count > 0 {
                 guard let list = w.depends_on else { return fail(PH_ERR_INVALID, "depends_on is NULL but depends_on_count is \(w.depends_on_count)") }
-                guard w.depends_on_count <= MemoryLimits.default.maxDependencies else {
-                    return fail(PH_ERR_INVALID, "\(w.depends_on_count) dependencies, over the limit of \(MemoryLimits.default.maxDependencies)")
-                }
+                try MemoryLimits.default.check(dependencies: w.depends_on_count)
                 for i in 0..<w.depends_on_count {
                     guard let f = list[i].from, let t = list[i].to else { return fail(PH_ERR_INVALID, "depends_on[\(i)] has a NULL end") }
                     deps.append(Dependency(try CStrings.utf8(f, field: "depends_on[\(i)].from"), try CStrings.utf8(t, field: "depends_on[\(i)].to")))

@@ -19,23 +19,13 @@ package struct WriteNormalizer: Sendable {
         guard !w.plugin.isEmpty else { throw MemoryError(.invalid, "plugin is empty") }
         if let given = w.id {
             guard !given.isEmpty else { throw MemoryError(.invalid, "id is empty") }
-            guard given.utf8.count <= limits.maxIdBytes else {
-                throw MemoryError(.limit, "id is \(given.utf8.count) bytes, over the limit of \(limits.maxIdBytes)")
-            }
+            try limits.check(id: given)
         }
-        guard w.content.utf8.count <= limits.maxContentBytes else {
-            throw MemoryError(.limit, "content is \(w.content.utf8.count) bytes, over the limit of \(limits.maxContentBytes)")
-        }
-        guard w.concepts.count <= limits.maxConcepts else {
-            throw MemoryError(.limit, "\(w.concepts.count) concepts, over the limit of \(limits.maxConcepts)")
-        }
-        guard w.dependsOn.count <= limits.maxDependencies else {
-            throw MemoryError(.limit, "\(w.dependsOn.count) depends_on pairs, over the limit of \(limits.maxDependencies)")
-        }
+        try limits.check(content: w.content)
+        try limits.check(concepts: w.concepts.count)
+        try limits.check(dependencies: w.dependsOn.count)
         if let m = w.metadata {
-            guard m.utf8.count <= limits.maxMetadataBytes else {
-                throw MemoryError(.limit, "metadata is \(m.utf8.count) bytes, over the limit of \(limits.maxMetadataBytes)")
-            }
+            try limits.check(metadata: m)
             guard case .object? = try? JSONReader.parse(m) else {
                 throw MemoryError(.invalid, "metadata is not a JSON object")
             }
@@ -57,9 +47,7 @@ package struct WriteNormalizer: Sendable {
             let k = ConceptKey.normalize(raw)
             guard !k.isEmpty else { throw MemoryError(.invalid, "\(field()) \(raw.debugDescription) is empty after normalisation") }
             guard !Self.hasNUL(k) else { throw MemoryError(.invalid, "\(field()) contains a NUL character (U+0000)") }
-            guard k.utf8.count <= limits.maxKeyBytes else {
-                throw MemoryError(.limit, "\(field()) is \(k.utf8.count) bytes after normalisation, over the limit of \(limits.maxKeyBytes)")
-            }
+            try limits.check(key: k, field: field())
             return k
         }
         // The concept set: keys sorted in UTF-8 byte order, duplicates dropped (a sort of a few

@@ -57,22 +57,36 @@ enum OpOutcome: Sendable {
 /// soon as that many are queued, `maxOps` operations are, no new submission arrived for
 /// ``idleGap`` seconds, or ``maxPile`` seconds passed. A lone writer (cycle of one) never
 /// waits; 64 writers share commits of ~64 instead of taking turns with commits of a few.
-final class GroupCommitQueue: @unchecked Sendable {
-    /// One `submit` call waiting for its results.
-    private final class Waiter {
+final class GroupCommitQueue: Sendable {
+    /// One `submit` call waiting for its results. Its results are written by the committing
+    /// leader and read by its caller once complete.
+    private final class Waiter: Sendable {
         let semaphore = DispatchSemaphore(value: 0)
-        var results: [Result<OpOutcome, MemoryError>?]
-        var remaining: Int
+        /// Operations of the submission.
+        let count: Int
         /// Set when the submission stops at its first failure.
         let stop: StopMark?
+        private let slots: Mutex<(results: [Result<OpOutcome, MemoryError>?], remaining: Int)>
         init(count: Int, stop: StopMark? = nil) {
-            results = Array(repeating: nil, count: count)
-            remaining = count
+            self.count = count
             self.stop = stop
+            slots = Mutex((results: Array(repeating: nil, count: count), remaining: count))
+        }
+        /// Stores the result of operation `index`; true when it was the last one missing.
+        func deliver(_ result: Result<OpOutcome, MemoryError>, at index: Int) -> Bool {
+            slots.withLock { s in
+                s.results[index] = result
+                s.remaining -= 1
+                return s.remaining == 0
+            }
+        }
+        /// The results once every one is in, else nil.
+        var results: [Result<OpOutcome, MemoryError>]? {
+            slots.withLock { s in s.remaining == 0 ? s.results.compactMap { $0 } : nil }
         }
     }
 
-    private struct Item {
+    private struct Item: Sendable {
         let op: QueuedOp
         let waiter: Waiter
         let index: Int
@@ -83,66 +97,75 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// Most seconds a leader waits for submissions to pile up.
     static let maxPile = 0.002
 
-    // All mutable state is guarded by `lock`.
-    private let lock = NSLock()
-    private var queue: [Item] = []
-    private var head = 0
-    /// Submissions with operations in `queue[head...]`.
-    private var queuedSubmissions = 0
-    /// Submissions ever made (arrival counter, for the idle gap).
-    private var arrivals = 0
-    /// The leader (committing, or piling up, or woken to lead), if any.
-    private var leader: Waiter?
-    /// True while the leader waits for submissions to pile up.
-    private var piling = false
-    /// True once the piling leader was signalled that its target is reached.
-    private var pileSignalled = false
-    /// Submissions the next leader expects before it takes the queue.
-    private var expected = 1
+    /// The queue's mutable state, all under one lock.
+    private struct State: Sendable {
+        var queue: [Item] = []
+        var head = 0
+        /// Submissions with operations in `queue[head...]`.
+        var queuedSubmissions = 0
+        /// Submissions ever made (arrival counter, for the idle gap).
+        var arrivals = 0
+        /// The leader (committing, or piling up, or woken to lead), if any.
+        var leader: Waiter?
+        /// True while the leader waits for submissions to pile up.
+        var piling = false
+        /// True once the piling leader was signalled that its target is reached.
+        var pileSignalled = false
+        /// Submissions the next leader expects before it takes the queue.
+        var expected = 1
+
+        /// True when the queue holds what the leader waits for.
+        func pileReached(_ maxOps: Int) -> Bool {
+            queuedSubmissions >= expected || queue.count - head >= maxOps
+        }
+
+        /// Hands the leadership to the oldest caller still queued (signalled unless it is
+        /// `me`), or to nobody.
+        mutating func passLeadership(from me: Waiter?) {
+            if head < queue.count {
+                let next = queue[head].waiter
+                leader = next
+                if next !== me { next.semaphore.signal() }
+            } else {
+                leader = nil
+            }
+        }
+    }
+
+    private let state = Mutex(State())
     private let maxOps: Int
-    private let commit: @Sendable ([QueuedOp], [StopMark?]) -> [Result<OpOutcome, MemoryError>]
-    private let commitOne: @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
+    /// Commits what the queue takes (the write path's commit stage).
+    private let committer: any BatchCommitter
     /// Stands for a caller committing alone through `submit(_ op:)` (one at a time: it is the
     /// leader meanwhile).
     private let solo = Waiter(count: 0)
 
-    /// `commit` commits operations in order, each with the stop mark of its submission (see
-    /// ``StopMark``: it must skip an operation whose mark is set, and set the mark of one that
-    /// fails); `commitOne` commits a single one (the common case of one writer, without the
-    /// arrays).
-    init(
-        maxOps: Int, commit: @escaping @Sendable ([QueuedOp], [StopMark?]) -> [Result<OpOutcome, MemoryError>],
-        commitOne: @escaping @Sendable (QueuedOp) -> Result<OpOutcome, MemoryError>
-    ) {
+    /// `committer` commits the operations taken, in order (see ``BatchCommitter``).
+    init(maxOps: Int, committer: any BatchCommitter) {
         self.maxOps = max(1, maxOps)
-        self.commit = commit
-        self.commitOne = commitOne
+        self.committer = committer
     }
 
     /// Submits one operation and returns its result once committed. With no leader and nothing
-    /// queued, the caller commits it at once through `commitOne`, without the queue's arrays;
-    /// callers arriving meanwhile queue up, and the oldest of them leads next.
+    /// queued, the caller commits it at once through ``BatchCommitter/commit(_:)``, without the
+    /// queue's arrays; callers arriving meanwhile queue up, and the oldest of them leads next.
     func submit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
-        lock.lock()
-        guard leader == nil, head == queue.count else {
-            lock.unlock()
-            return submit([op])[0]
+        let alone = state.withLock { s -> Bool in
+            guard s.leader == nil, s.head == s.queue.count else { return false }
+            s.leader = solo
+            return true
         }
-        leader = solo
-        lock.unlock()
-        let r = commitOne(op)
-        lock.lock()
-        expected = max(1, 1 + queuedSubmissions)
-        if head < queue.count {
-            let next = queue[head].waiter
-            leader = next
-            next.semaphore.signal()
-        } else {
-            leader = nil
+        guard alone else { return submit([op])[0] }
+        let r = committer.commit(op)
+        state.withLock { s in
+            s.expected = max(1, 1 + s.queuedSubmissions)
+            s.passLeadership(from: nil)
         }
-        lock.unlock()
         return r
     }
+
+    /// What a submitting caller does next.
+    private enum Step { case done([Result<OpOutcome, MemoryError>]), lead, wait }
 
     /// Submits `ops` and returns their results once committed (or failed), in order. With
     /// `stopAtFirstFailure`, the operations after the first one that fails are not applied
@@ -150,98 +173,96 @@ final class GroupCommitQueue: @unchecked Sendable {
     func submit(_ ops: [QueuedOp], stopAtFirstFailure: Bool = false) -> [Result<OpOutcome, MemoryError>] {
         guard !ops.isEmpty else { return [] }
         let me = Waiter(count: ops.count, stop: stopAtFirstFailure ? StopMark() : nil)
-        lock.lock()
-        for (i, op) in ops.enumerated() { queue.append(Item(op: op, waiter: me, index: i)) }
-        queuedSubmissions += 1
-        arrivals += 1
-        if leader == nil {
-            leader = me
-        } else if piling, !pileSignalled, pileReached() {
-            pileSignalled = true
-            leader!.semaphore.signal()
+        var step = state.withLock { s -> Step in
+            for (i, op) in ops.enumerated() { s.queue.append(Item(op: op, waiter: me, index: i)) }
+            s.queuedSubmissions += 1
+            s.arrivals += 1
+            if s.leader == nil {
+                s.leader = me
+                return .lead
+            }
+            if s.piling, !s.pileSignalled, s.pileReached(maxOps) {
+                s.pileSignalled = true
+                s.leader?.semaphore.signal()
+            }
+            return .wait
         }
         while true {
-            if me.remaining == 0 {
-                lock.unlock()
-                return me.results.map { $0! }
+            switch step {
+            case .done(let results): return results
+            case .lead: lead(me)
+            case .wait: me.semaphore.wait()
             }
-            if leader === me {
-                lead(me) // returns with the lock held
-                continue
+            // Only the leader changes the leadership (or a submitter finding none): what is
+            // read here stays true until this caller acts on it.
+            step = state.withLock { s -> Step in
+                if let results = me.results { return .done(results) }
+                return s.leader === me ? .lead : .wait
             }
-            lock.unlock()
-            me.semaphore.wait()
-            lock.lock()
         }
-    }
-
-    /// True when the queue holds what the leader waits for. Lock held.
-    private func pileReached() -> Bool {
-        queuedSubmissions >= expected || queue.count - head >= maxOps
     }
 
     /// One commit led by `me`: pile up, take, commit, deliver, pass the leadership on.
-    /// Called and returns with the lock held.
     private func lead(_ me: Waiter) {
-        if !pileReached() {
-            piling = true
-            pileSignalled = false
+        let pile = state.withLock { s -> Int? in
+            guard !s.pileReached(maxOps) else { return nil }
+            s.piling = true
+            s.pileSignalled = false
+            return s.arrivals
+        }
+        var consumed = false
+        if var seen = pile {
             let start = DispatchTime.now().uptimeNanoseconds
-            var seen = arrivals
-            var consumed = false
-            while !pileReached() {
-                lock.unlock()
-                let woken = me.semaphore.wait(timeout: .now() + Self.idleGap) == .success
-                lock.lock()
-                if woken {
+            while true {
+                if me.semaphore.wait(timeout: .now() + Self.idleGap) == .success {
                     // Only a piling leader is signalled: this is the target signal.
                     consumed = true
                     break
                 }
-                if arrivals == seen { break } // idle: nobody else is coming soon
-                seen = arrivals
-                if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 >= Self.maxPile { break }
+                let stop = state.withLock { s -> Bool in
+                    if s.arrivals == seen { return true }  // idle: nobody else is coming soon
+                    seen = s.arrivals
+                    if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 >= Self.maxPile { return true }
+                    return s.pileReached(maxOps)
+                }
+                if stop { break }
             }
-            piling = false
+        }
+        let (take, pendingSignal) = state.withLock { s -> ([Item], Bool) in
             // A target signal sent while the wait timed out is still on the semaphore (it was
-            // sent under the lock, so it is there now): take it so that it cannot end a later
-            // wait early.
-            if pileSignalled && !consumed { me.semaphore.wait() }
-            pileSignalled = false
-        }
-        let end = min(queue.count, head + maxOps)
-        let take = Array(queue[head..<end])
-        head = end
-        // Submissions fully taken leave the queued count; a split one stays queued.
-        queuedSubmissions -= take.reduce(0) { $0 + ($1.index == $1.waiter.results.count - 1 ? 1 : 0) }
-        if head == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 4096 {
-            queue.removeFirst(head)
-            head = 0
-        }
-        lock.unlock()
-        let outcome = commit(take.map(\.op), take.map(\.waiter.stop))
-        lock.lock()
-        var released = 0
-        for (item, r) in zip(take, outcome) {
-            let w = item.waiter
-            w.results[item.index] = r
-            w.remaining -= 1
-            if w.remaining == 0 {
-                released += 1
-                if w !== me { w.semaphore.signal() }
+            // sent under the lock, and none is sent once `piling` is off): taken below so that
+            // it cannot end a later wait early.
+            let pendingSignal = pile != nil && s.pileSignalled && !consumed
+            s.piling = false
+            s.pileSignalled = false
+            let end = min(s.queue.count, s.head + maxOps)
+            let take = Array(s.queue[s.head..<end])
+            s.head = end
+            // Submissions fully taken leave the queued count; a split one stays queued.
+            s.queuedSubmissions -= take.reduce(0) { $0 + ($1.index == $1.waiter.count - 1 ? 1 : 0) }
+            if s.head == s.queue.count {
+                s.queue.removeAll(keepingCapacity: true)
+                s.head = 0
+            } else if s.head > 4096 {
+                s.queue.removeFirst(s.head)
+                s.head = 0
             }
+            return (take, pendingSignal)
         }
-        // The next cycle expects the callers just released back, plus those still queued.
-        expected = max(1, released + queuedSubmissions)
-        if head < queue.count {
-            let next = queue[head].waiter
-            leader = next
-            if next !== me { next.semaphore.signal() }
-        } else {
-            leader = nil
+        if pendingSignal { me.semaphore.wait() }
+        let outcome = committer.commit(take.map(\.op), stops: take.map(\.waiter.stop))
+        state.withLock { s in
+            var released = 0
+            for (item, r) in zip(take, outcome) {
+                let w = item.waiter
+                if w.deliver(r, at: item.index) {
+                    released += 1
+                    if w !== me { w.semaphore.signal() }
+                }
+            }
+            // The next cycle expects the callers just released back, plus those still queued.
+            s.expected = max(1, released + s.queuedSubmissions)
+            s.passLeadership(from: me)
         }
     }
 }

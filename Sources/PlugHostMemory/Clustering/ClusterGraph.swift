@@ -270,7 +270,7 @@ package enum FullClustering {
             }
             return x
         }
-        for e in snapshot.edges where e.counts.co >= theta || e.counts.dep >= 1 {
+        for e in snapshot.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) {
             guard let a = index[e.a], let b = index[e.b] else { continue }
             let ra = find(a), rb = find(b)
             if ra != rb { parent[ra] = rb }

@@ -17,7 +17,7 @@ public enum ConceptGraphExport {
         }
         let theta = memory.configuration.theta
         for e in snapshot.edges.sorted(by: { ($0.a, $0.b) < ($1.a, $1.b) })
-        where e.counts.co >= theta || e.counts.dep >= 1 {
+        where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) {
             let label = e.counts.dep > 0 ? "co=\(e.counts.co) dep=\(e.counts.dep)" : "co=\(e.counts.co)"
             out += "  \(q(e.a)) -- \(q(e.b)) [label=\(q(label))\(e.counts.dep > 0 ? ", style=bold" : "")];\n"
         }

@@ -18,8 +18,8 @@ enum GraphChange: Sendable {
         }
         for (i, e) in batch.edges.enumerated() {
             let after = result.edgeCounts[i]
-            let existsAfter = after.co >= theta || after.dep >= 1
-            let existedBefore = after.co - e.co >= theta || after.dep - e.dep >= 1
+            let existsAfter = EdgeRule.isEdge(co: after.co, dep: after.dep, threshold: theta)
+            let existedBefore = EdgeRule.isEdge(co: after.co - e.co, dep: after.dep - e.dep, threshold: theta)
             if existsAfter && !existedBefore { out.append(.edgeAppeared(e.a, e.b)) }
             if !existsAfter && existedBefore { out.append(.edgeDisappeared(e.a, e.b)) }
         }

@@ -15,8 +15,8 @@ import PlugHostCore
 /// re-clustered in full. Commit versions tell which queued changes a re-read already covers.
 ///
 /// Over a ``SharedMemoryEngine`` (several hosts writing one memory) there is no per-process
-/// graph: a run asks the engine to re-cluster the goal from its stored edge counts, one host
-/// at a time.
+/// graph: a run re-clusters the goal in full from the engine's stored edge counts inside the
+/// engine's clustering session, one host at a time (``SharedClustering``).
 ///
 /// ``flush()`` also finishes goals that other processes left pending (a killed writer).
 final class LazyClusteringManager: Sendable {
@@ -114,7 +114,7 @@ final class LazyClusteringManager: Sendable {
     func ensureLoaded(goal: String) throws {
         guard let shared else { return }
         if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
-            try shared.recluster(goal: goal, theta: theta)
+            try SharedClustering.recluster(shared, goal: goal, theta: theta)
             runs.add(1, ordering: .relaxed)
         }
     }
@@ -250,7 +250,7 @@ final class LazyClusteringManager: Sendable {
         if let shared {
             guard pending.withLock({ $0.removeValue(forKey: goal) }) != nil else { return }
             do {
-                try shared.recluster(goal: goal, theta: theta)
+                try SharedClustering.recluster(shared, goal: goal, theta: theta)
                 runs.add(1, ordering: .relaxed)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
             } catch {
@@ -266,10 +266,10 @@ final class LazyClusteringManager: Sendable {
             do {
                 try coordinator.withClusteringSession(goal: goal) { session in
                     var changes: [(concept: String, cluster: String?)]
-                    if entry != nil, !session.changedElsewhere {
+                    let through: Int64
+                    if var e = entry, !session.changedElsewhere {
                         // Only this process changed the goal: its changes are exact. Taken out
                         // of `entry` so that the graph is uniquely referenced (no copy).
-                        var e = entry!
                         entry = nil
                         for chunk in work.chunks where chunk.version > e.readAt {
                             for change in chunk.changes {
@@ -283,6 +283,7 @@ final class LazyClusteringManager: Sendable {
                         }
                         e.through = max(e.through, work.through)
                         changes = e.graph.settle()
+                        through = e.through
                         entry = e
                     } else {
                         // First run, or another process wrote: the goal as committed now (nobody
@@ -291,10 +292,11 @@ final class LazyClusteringManager: Sendable {
                         let stored = try session.read()
                         let e: GoalGraph
                         (e, changes) = Self.load(stored, theta: theta)
+                        through = e.through
                         entry = e
                     }
                     // Clears the pending mark when the graph includes every commit of the goal.
-                    try session.store(changes, through: entry!.through)
+                    try session.store(changes, through: through)
                 }
                 runs.add(1, ordering: .relaxed)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
@@ -316,7 +318,7 @@ final class LazyClusteringManager: Sendable {
         for (concept, cluster) in stored.assignments { graph.assumeStored(concept, cluster: cluster) }
         for c in stored.graph.concepts.keys { graph.conceptAppeared(c) }
         // The graph mirrors edge existence only; the counts stay in the engine.
-        for e in stored.graph.edges where e.counts.co >= theta || e.counts.dep >= 1 { graph.edgeAppeared(e.a, e.b) }
+        for e in stored.graph.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) { graph.edgeAppeared(e.a, e.b) }
         var changes = graph.settle()
         for concept in stored.assignments.keys where stored.graph.concepts[concept] == nil { changes.append((concept, nil)) }
         return (GoalGraph(graph: graph, readAt: stored.committed, through: stored.committed), changes)

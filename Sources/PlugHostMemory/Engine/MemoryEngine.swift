@@ -47,7 +47,7 @@ public protocol MemoryEngine: AnyObject, Sendable {
     /// Updates cluster assignments (nil removes a concept) and, when `complete`, clears the
     /// goal's pending-clustering mark. The write path does not use it: it stores clusters in a
     /// ``ClusteringSession`` (which clears the mark only when the clusters cover the goal's last
-    /// commit) or through ``SharedMemoryEngine/recluster(goal:theta:)``; this is for tools and
+    /// commit) or a ``SharedClusteringSession``; this is for tools and
     /// tests that own the engine alone.
     func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws
     /// Goals whose clustering work was pending when last stored (e.g. a process was killed).

@@ -1,0 +1,12 @@
+/// The memory model's one rule for when two concepts of a goal are linked: an edge `a–b`
+/// exists when `co(a,b) ≥ θ` (live memories holding both) or `dep(a,b) ≥ 1` (live memories
+/// declaring a dependency between them). Every engine, the clustering layer, the exports and
+/// the CLI ask this rule; nothing else spells it out. (The test oracle keeps an independent
+/// copy on purpose: it checks this one.)
+public enum EdgeRule {
+    /// True when counts `co` and `dep` link their two concepts under threshold `θ`.
+    @inlinable @inline(__always)
+    public static func isEdge(co: Int32, dep: Int32, threshold theta: Int32) -> Bool {
+        co >= theta || dep >= 1
+    }
+}

@@ -1,0 +1,209 @@
+import Dispatch
+import Synchronization
+import Foundation
+import PlugHostCore
+
+/// The optimized path's commit stage: looks the commit's ids up in one engine read, resolves
+/// id conflicts and writes forgotten in the same commit, groups the operations with the
+/// ``DependencyBatcher``, applies the batches in one engine transaction and hands the graph
+/// changes to the ``LazyClusteringManager``.
+final class OptimizedCommitter: BatchCommitter {
+    private let engine: any MemoryEngine
+    private let batcher = DependencyBatcher()
+    private let clustering: LazyClusteringManager
+    /// True over a ``SharedMemoryEngine``: clustering reads the stored counts, so no graph
+    /// changes are derived from the commits (fixed when the path is built).
+    private let shared: Bool
+    private let clock: any WallClock
+    private let theta: Int32
+    private let counters: WritePathCounters
+
+    init(engine: any MemoryEngine, clustering: LazyClusteringManager, shared: Bool, clock: any WallClock, theta: Int32, counters: WritePathCounters) {
+        self.engine = engine
+        self.clustering = clustering
+        self.shared = shared
+        self.clock = clock
+        self.theta = theta
+        self.counters = counters
+    }
+
+    /// One operation committed alone (one writer, each write acknowledged before the next):
+    /// a write whose id is free, or a forget of a stored memory, goes straight to a one-memory
+    /// batch; a write whose id is in use takes the general path.
+    func commit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
+        let batchStart = DispatchTime.now().uptimeNanoseconds
+        let m: Memory
+        let isWrite: Bool
+        do {
+            switch op {
+            case .write(let w, _):
+                if try engine.memory(id: w.id) != nil { return commit([op], stops: [nil])[0] }
+                (m, isWrite) = (w, true)
+            case .forget(let id, let goal):
+                guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else { return .success(.forgotten(nil)) }
+                (m, isWrite) = (found, false)
+            }
+        } catch {
+            return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)"))
+        }
+        let planned = batcher.single(isWrite ? .write(m) : .forget(m))
+        let batch = planned.batch
+        let engineStart = DispatchTime.now().uptimeNanoseconds
+        let applied: BatchResult
+        do {
+            try clustering.ensureLoaded(goal: m.goal)
+            applied = try engine.apply([batch])[0]
+        } catch {
+            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+                ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
+            return .failure(e)
+        }
+        let engineEnd = DispatchTime.now().uptimeNanoseconds
+        // A shared engine clusters from its stored counts: no graph changes to queue.
+        let changes = shared ? [] : GraphChange.from(batch, applied, theta: theta)
+        clustering.record(goal: m.goal, changes: changes, writes: 1, version: applied.goalVersion)
+        let edgeOps = batch.edges.count
+        counters.stats.withLock { s in
+            s.commits += 1
+            s.batches += planned.groups
+            if isWrite { s.writes += 1 } else { s.forgets += 1 }
+            s.edgeOps += edgeOps
+            s.edgeOpsUnbatched += planned.unbatchedEdgeOps
+            s.batchNanos += engineStart - batchStart
+            s.engineNanos += engineEnd - engineStart
+        }
+        guard isWrite else {
+            // An expired memory was already gone: forgetting it finds nothing.
+            return .success(.forgotten((m.expiresAt ?? .infinity) > clock.now() ? m.goal : nil))
+        }
+        return .success(.written(m.id))
+    }
+
+    /// One group commit. `stops[i]` is the stop mark of `ops[i]`'s submission (see `StopMark`):
+    /// an operation whose mark is set is skipped, and a rejected one sets its mark.
+    func commit(_ ops: [QueuedOp], stops: [StopMark?]) -> [Result<OpOutcome, MemoryError>] {
+        var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(nil)), count: ops.count)
+        var planned: [PlannedOp?] = []
+        planned.reserveCapacity(ops.count)
+        var insertedAt: [String: Int] = [:]
+        var forgotten = Set<String>()
+        var rejected = 0
+        /// Writes and forgets that cancelled out within the commit (pairs).
+        var cancelled = 0
+        let now = clock.now()
+        let batchStart = DispatchTime.now().uptimeNanoseconds
+        do {
+            // One engine look-up for every id of the commit: caller ids must be new, and a
+            // host id that happens to equal a stored caller id is replaced.
+            var ids: [String] = []
+            for op in ops {
+                switch op {
+                case .write(let m, _): ids.append(m.id)
+                case .forget(let id, _): ids.append(id)
+                }
+            }
+            var stored = try engine.existingMemories(ids)
+            for (i, op) in ops.enumerated() {
+                if let stop = stops[i], stop.stopped {
+                    results[i] = .failure(StopMark.skipped)
+                    continue
+                }
+                switch op {
+                case .write(var m, let callerID):
+                    if let old = stored[m.id], (old.expiresAt ?? .infinity) <= now, insertedAt[m.id] == nil {
+                        // Expired but not swept yet: it is gone; sweep it now so the id is free.
+                        planned.append(.forget(old))
+                        stored.removeValue(forKey: m.id)
+                    }
+                    if insertedAt[m.id] != nil || stored[m.id] != nil {
+                        guard !callerID else {
+                            results[i] = .failure(MemoryError(.invalid, "a memory with id \(m.id.debugDescription) already exists"))
+                            rejected += 1
+                            stops[i]?.stop()
+                            continue
+                        }
+                        repeat { m.id = counters.nextID() } while try insertedAt[m.id] != nil || engine.memory(id: m.id) != nil
+                    }
+                    insertedAt[m.id] = planned.count
+                    planned.append(.write(m))
+                    results[i] = .success(.written(m.id))
+                case .forget(let id, let goal):
+                    if let k = insertedAt[id], case .write(let m)? = planned[k], goal == nil || goal == m.goal {
+                        // Written and forgotten in the same commit: neither reaches the engine.
+                        planned[k] = nil
+                        insertedAt.removeValue(forKey: id)
+                        forgotten.insert(id)
+                        cancelled += 1
+                        results[i] = .success(.forgotten(m.goal))
+                    } else if !forgotten.contains(id), let m = stored[id], goal == nil || goal == m.goal {
+                        forgotten.insert(id)
+                        stored.removeValue(forKey: id)
+                        planned.append(.forget(m))
+                        // An expired memory was already gone: forgetting it finds nothing.
+                        results[i] = .success(.forgotten((m.expiresAt ?? .infinity) > now ? m.goal : nil))
+                    }
+                }
+            }
+        } catch {
+            for stop in stops { stop?.stop() }
+            return ops.map { _ in .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)")) }
+        }
+        let batches = batcher.plan(planned.compactMap { $0 })
+        let engineStart = DispatchTime.now().uptimeNanoseconds
+        guard !batches.isEmpty else {
+            counters.stats.withLock { s in
+                s.writes += cancelled
+                s.forgets += cancelled
+                s.rejected += rejected
+            }
+            return results
+        }
+        let applied: [BatchResult]
+        do {
+            if shared { for goal in Set(batches.map(\.batch.goal)) { try clustering.ensureLoaded(goal: goal) } }
+            applied = try engine.apply(batches.map(\.batch))
+        } catch {
+            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+                ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
+            for stop in stops { stop?.stop() }
+            return results.map { r in if case .failure = r { r } else { .failure(e) } }
+        }
+        let engineEnd = DispatchTime.now().uptimeNanoseconds
+        var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0
+        // One record per goal and commit: a goal can have several batches in one commit (a
+        // leading batch of forgets of ids the commit writes again), and a clustering run must
+        // never see part of a commit, or it could clear the goal's pending mark (the commit's
+        // version is covered) without the rest of its changes.
+        var records: [(goal: String, changes: [GraphChange], writes: Int, version: Int64)] = []
+        var recordOf: [String: Int] = [:]
+        for (b, r) in zip(batches, applied) {
+            // A shared engine clusters from its stored counts: no graph changes to queue.
+            let changes = shared ? [] : GraphChange.from(b.batch, r, theta: theta)
+            if batches.count > 1, let i = recordOf[b.batch.goal] {
+                records[i].changes.append(contentsOf: changes)
+                records[i].writes += b.writes + b.forgets
+                records[i].version = max(records[i].version, r.goalVersion)
+            } else {
+                if batches.count > 1 { recordOf[b.batch.goal] = records.count }
+                records.append((b.batch.goal, changes, b.writes + b.forgets, r.goalVersion))
+            }
+            writes += b.writes
+            forgets += b.forgets
+            edgeOps += b.batch.edges.count
+            unbatched += b.unbatchedEdgeOps
+        }
+        for r in records { clustering.record(goal: r.goal, changes: r.changes, writes: r.writes, version: r.version) }
+        counters.stats.withLock { s in
+            s.rejected += rejected
+            s.commits += 1
+            s.batches += batches.reduce(0) { $0 + $1.groups }
+            s.writes += writes + cancelled
+            s.forgets += forgets + cancelled
+            s.edgeOps += edgeOps
+            s.edgeOpsUnbatched += unbatched
+            s.batchNanos += engineStart - batchStart
+            s.engineNanos += engineEnd - engineStart
+        }
+        return results
+    }
+}
