@@ -40,7 +40,7 @@ let package = Package(
         .trait(
             name: "PostgreSQL",
             description: "libplughost_embed.so opens PostgreSQL engines too (links swift-nio, swift-nio-ssl and postgres-nio)."
-        ),
+        )
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

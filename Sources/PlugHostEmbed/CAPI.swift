@@ -25,6 +25,8 @@ enum CAPI {
     static func registerEngines() {
         #if PostgreSQL
         PostgresEngine.register()
+        #else
+        EngineRegistry.noteAbsent("postgres", "this libplughost_embed.so was built without the PostgreSQL trait (swift build --traits PostgreSQL)")
         #endif
     }
 
@@ -94,7 +96,8 @@ enum CAPI {
             guard path.hasPrefix("/") else { continue }
             let range = fields[0].split(separator: "-")
             guard range.count == 2, let lo = UInt(range[0], radix: 16), let hi = UInt(range[1], radix: 16),
-                  lo <= address, address < hi else { continue }
+                lo <= address, address < hi
+            else { continue }
             let dir = (path as NSString).deletingLastPathComponent
             return dir.isEmpty ? nil : dir
         }

@@ -29,7 +29,10 @@ enum EmbedJSON {
         for m in try object(text, "query_json") { o[m.key] = m.value }
         let keys = o.keys.sorted()
         guard keys.count == 1, let key = keys.first, ["concept", "text", "plugin"].contains(key) else {
-            throw EmbeddingError(.invalidArgument, "query_json must have exactly one of the keys \"concept\", \"text\", \"plugin\" (got \(keys.isEmpty ? "none" : keys.joined(separator: ", ")))")
+            throw EmbeddingError(
+                .invalidArgument,
+                "query_json must have exactly one of the keys \"concept\", \"text\", \"plugin\" (got \(keys.isEmpty ? "none" : keys.joined(separator: ", ")))"
+            )
         }
         guard case .string(let value)? = o[key] else {
             throw EmbeddingError(.invalidArgument, "query_json: \"\(key)\" must be a string")
@@ -61,19 +64,20 @@ enum EmbedJSON {
 
     /// Loaded plugins as a JSON array.
     static func plugins(_ plugins: [PluginInfo]) throws -> String {
-        text(plugins.map { p -> [String: Any] in
-            [
-                "name": p.name, "descriptor_name": p.descriptorName, "version": p.version,
-                "description": p.description, "path": p.path,
-                "functions": p.functions.map { f -> [String: Any] in
-                    [
-                        "name": f.name, "doc": f.doc, "signature": f.signature,
-                        "returns": f.returnType.name, "thread_safe": f.threadSafe,
-                        "parameters": f.parameters.map { ["name": $0.name, "type": $0.type.name] },
-                    ]
-                },
-            ]
-        })
+        text(
+            plugins.map { p -> [String: Any] in
+                [
+                    "name": p.name, "descriptor_name": p.descriptorName, "version": p.version,
+                    "description": p.description, "path": p.path,
+                    "functions": p.functions.map { f -> [String: Any] in
+                        [
+                            "name": f.name, "doc": f.doc, "signature": f.signature,
+                            "returns": f.returnType.name, "thread_safe": f.threadSafe,
+                            "parameters": f.parameters.map { ["name": $0.name, "type": $0.type.name] },
+                        ]
+                    },
+                ]
+            })
     }
 
     /// Stats in the one stats schema (``StatsJSON``).

@@ -48,7 +48,8 @@ public final class MemoryService: HostServices, Sendable {
         readOnly = configuration.readOnly
         let counters = WritePathCounters()
         self.counters = counters
-        let path: any WritePath = configuration.optimized
+        let path: any WritePath =
+            configuration.optimized
             ? try OptimizedWritePath(engine: engine, configuration: configuration, cache: cache, counters: counters)
             : try EagerWritePath(engine: engine, configuration: configuration, counters: counters)
         self.path = path
@@ -61,7 +62,10 @@ public final class MemoryService: HostServices, Sendable {
 
     /// The error of a write-path operation on a read-only service.
     private var readOnlyError: MemoryError {
-        MemoryError(.readOnly, "the memory (\(engine.kind) engine\(engine.location.map { " at \($0)" } ?? "")) was opened read-only, by a command that only reads; nothing can be written through it")
+        MemoryError(
+            .readOnly,
+            "the memory (\(engine.kind) engine\(engine.location.map { " at \($0)" } ?? "")) was opened read-only, by a command that only reads; nothing can be written through it"
+        )
     }
 
     // MARK: - Writes
@@ -314,7 +318,8 @@ public final class MemoryService: HostServices, Sendable {
         let goals = try goal.map { [$0] } ?? engine.goals()
         let pending = readOnly ? Set(try engine.goalsPendingClustering()) : []
         return try goals.compactMap { g in
-            let a = pending.contains(g)
+            let a =
+                pending.contains(g)
                 ? FullClustering.assignments(try engine.conceptGraph(goal: g), theta: theta)
                 : try engine.clusterAssignments(goal: g)
             return a.isEmpty ? nil : CanonicalClusters.group(goal: g, assignments: a)

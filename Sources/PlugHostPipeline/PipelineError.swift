@@ -53,7 +53,10 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
     public var message: String
 
     /// Creates an error.
-    public init(_ code: Code, file: String, line: Int? = nil, column: Int? = nil, step: String? = nil, field: String? = nil, item: String? = nil, _ message: String) {
+    public init(
+        _ code: Code, file: String, line: Int? = nil, column: Int? = nil, step: String? = nil, field: String? = nil, item: String? = nil,
+        _ message: String
+    ) {
         self.code = code
         self.file = file
         self.line = line

@@ -33,8 +33,9 @@ public enum PipelineParser {
             switch e {
             case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
                 .composer(let context, let problem, let mark, _):
-                throw PipelineError(.syntax, file: file, line: mark.line, column: mark.column,
-                                    "syntax error: \(problem)\(context.map { " (\($0.text))" } ?? "")")
+                throw PipelineError(
+                    .syntax, file: file, line: mark.line, column: mark.column,
+                    "syntax error: \(problem)\(context.map { " (\($0.text))" } ?? "")")
             default:
                 throw PipelineError(.syntax, file: file, "syntax error: \(e)")
             }
@@ -44,13 +45,16 @@ public enum PipelineParser {
             let l = n.flatMap(loc)
             return PipelineError(code, file: file, line: l?.line, column: l?.column, step: step, field: field, msg)
         }
-        guard let top = root.mapping else { throw err(.wrongType, root, "the file must be a mapping with name, goal, plugins, inputs, steps and outputs") }
+        guard let top = root.mapping else {
+            throw err(.wrongType, root, "the file must be a mapping with name, goal, plugins, inputs, steps and outputs")
+        }
 
         var fields: [String: Node] = [:]
         for (k, v) in top {
             guard let key = k.string else { throw err(.wrongType, k, "keys must be strings") }
             guard topKeys.contains(key) else {
-                throw err(.unknownKey, k, field: key, "unknown key \(key.debugDescription) (known: \(topKeys.sorted().joined(separator: ", ")))")
+                throw err(
+                    .unknownKey, k, field: key, "unknown key \(key.debugDescription) (known: \(topKeys.sorted().joined(separator: ", ")))")
             }
             fields[key] = v
         }
@@ -58,13 +62,19 @@ public enum PipelineParser {
             guard let s = n.scalar?.string else { throw err(.wrongType, n, step: step, field: field, "must be a string") }
             return s
         }
-        let name = try fields["name"].map { try scalarString($0, field: "name") } ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-        guard let goalNode = fields["goal"] else { throw err(.missingKey, root, field: "goal", "missing key \"goal\" (the goal id every step's memory and context belong to)") }
+        let name =
+            try fields["name"].map { try scalarString($0, field: "name") }
+            ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard let goalNode = fields["goal"] else {
+            throw err(.missingKey, root, field: "goal", "missing key \"goal\" (the goal id every step's memory and context belong to)")
+        }
         let goal = try scalarString(goalNode, field: "goal")
 
         var plugins: [(name: String, reference: String, location: PipelineDefinition.Location?)] = []
         if let p = fields["plugins"] {
-            guard let m = p.mapping else { throw err(.wrongType, p, field: "plugins", "must map local names to plugin paths or bare names") }
+            guard let m = p.mapping else {
+                throw err(.wrongType, p, field: "plugins", "must map local names to plugin paths or bare names")
+            }
             for (k, v) in m {
                 guard let local = k.string, PluginLoader.isIdentifier(local) || PluginLoader.isValidPluginName(local) else {
                     throw err(.wrongType, k, field: "plugins", "plugin names must be identifiers")
@@ -81,7 +91,9 @@ public enum PipelineParser {
                 if let seq = v.sequence {
                     var items: [PipelineValue] = []
                     for item in seq {
-                        guard let lit = literal(item) else { throw err(.wrongType, item, field: "inputs.\(n)", "list items must be scalars") }
+                        guard let lit = literal(item) else {
+                            throw err(.wrongType, item, field: "inputs.\(n)", "list items must be scalars")
+                        }
                         items.append(.value(lit.value))
                     }
                     inputs.append((n, .list(items)))
@@ -98,7 +110,9 @@ public enum PipelineParser {
         var steps: [PipelineDefinition.Step] = []
         var seenIDs = Set<String>()
         for (index, s) in stepList.enumerated() {
-            guard let m = s.mapping else { throw err(.wrongType, s, field: "steps[\(index)]", "a step must be a mapping with id, call and args") }
+            guard let m = s.mapping else {
+                throw err(.wrongType, s, field: "steps[\(index)]", "a step must be a mapping with id, call and args")
+            }
             var sf: [String: Node] = [:]
             var fieldLocations: [String: PipelineDefinition.Location] = [:]
             let idNode = m.first(where: { $0.key.string == "id" })?.value
@@ -106,16 +120,22 @@ public enum PipelineParser {
             for (k, v) in m {
                 guard let key = k.string else { throw err(.wrongType, k, step: stepName, "keys must be strings") }
                 guard stepKeys.contains(key) else {
-                    throw err(.unknownKey, k, step: stepName, field: key, "unknown key \(key.debugDescription) (known: \(stepKeys.sorted().joined(separator: ", ")))")
+                    throw err(
+                        .unknownKey, k, step: stepName, field: key,
+                        "unknown key \(key.debugDescription) (known: \(stepKeys.sorted().joined(separator: ", ")))")
                 }
                 sf[key] = v
                 fieldLocations[key] = loc(v)
             }
             guard let idN = sf["id"] else { throw err(.missingKey, s, step: stepName, field: "id", "missing key \"id\"") }
             let id = try scalarString(idN, field: "id", step: stepName)
-            guard PluginLoader.isIdentifier(id) else { throw err(.wrongType, idN, step: id, field: "id", "step ids must be identifiers (letters, digits, _)") }
+            guard PluginLoader.isIdentifier(id) else {
+                throw err(.wrongType, idN, step: id, field: "id", "step ids must be identifiers (letters, digits, _)")
+            }
             guard seenIDs.insert(id).inserted else { throw err(.wrongType, idN, step: id, field: "id", "step id \(id) is used twice") }
-            guard let callN = sf["call"] else { throw err(.missingKey, s, step: id, field: "call", "missing key \"call\" (plugin.function)") }
+            guard let callN = sf["call"] else {
+                throw err(.missingKey, s, step: id, field: "call", "missing key \"call\" (plugin.function)")
+            }
             let call = try scalarString(callN, field: "call", step: id)
             let parts = call.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -124,7 +144,9 @@ public enum PipelineParser {
             var named: [(name: String, value: PipelineDefinition.PlacedArgument)]?
             var positional: [PipelineDefinition.PlacedArgument]?
             func argument(_ n: Node, field: String) throws -> PipelineDefinition.PlacedArgument {
-                guard let lit = literal(n) else { throw err(.argumentType, n, step: id, field: field, "arguments must be scalars (numbers, booleans, strings)") }
+                guard let lit = literal(n) else {
+                    throw err(.argumentType, n, step: id, field: field, "arguments must be scalars (numbers, booleans, strings)")
+                }
                 if case .string(let text) = lit, text.contains("${") {
                     do {
                         return .init(argument: .template(try Template.parse(text)), location: loc(n))
@@ -167,16 +189,19 @@ public enum PipelineParser {
                     throw err(.wrongType, f, step: id, field: "foreach", "must be ${inputs.NAME}, ${steps.ID} or {lines: FILE}")
                 }
             }
-            steps.append(.init(
-                id: id, plugin: String(parts[0]), function: String(parts[1]), named: named, positional: positional,
-                foreach: foreach, location: loc(s), fieldLocations: fieldLocations))
+            steps.append(
+                .init(
+                    id: id, plugin: String(parts[0]), function: String(parts[1]), named: named, positional: positional,
+                    foreach: foreach, location: loc(s), fieldLocations: fieldLocations))
         }
 
         var outputs: [(name: String, template: Template, location: PipelineDefinition.Location?)] = []
         if let o = fields["outputs"] {
             guard let m = o.mapping else { throw err(.wrongType, o, field: "outputs", "must map output names to ${…} references") }
             for (k, v) in m {
-                guard let n = k.string, let text = v.string else { throw err(.wrongType, v, field: "outputs", "output names and values must be strings") }
+                guard let n = k.string, let text = v.string else {
+                    throw err(.wrongType, v, field: "outputs", "output names and values must be strings")
+                }
                 do {
                     outputs.append((n, try Template.parse(text, allowContextPlugin: true), loc(v)))
                 } catch {

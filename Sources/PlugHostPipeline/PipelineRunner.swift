@@ -34,7 +34,9 @@ public final class PipelineRunner {
         try validate(inputOverrides: inputOverrides)
     }
 
-    private func fail(_ code: PipelineError.Code, _ l: PipelineDefinition.Location?, step: String? = nil, field: String? = nil, _ m: String) -> PipelineError {
+    private func fail(
+        _ code: PipelineError.Code, _ l: PipelineDefinition.Location?, step: String? = nil, field: String? = nil, _ m: String
+    ) -> PipelineError {
         PipelineError(code, file: definition.file, line: l?.line, column: l?.column, step: step, field: field, m)
     }
 
@@ -47,7 +49,9 @@ public final class PipelineRunner {
             }
             let key = String(raw[..<eq]), rawValue = String(raw[raw.index(after: eq)...])
             guard let existing = inputs[key] else {
-                throw PipelineError(.input, file: d.file, field: "--input \(key)", "the pipeline has no input \(key) (it has: \(d.inputs.map(\.name).joined(separator: ", ")))")
+                throw PipelineError(
+                    .input, file: d.file, field: "--input \(key)",
+                    "the pipeline has no input \(key) (it has: \(d.inputs.map(\.name).joined(separator: ", ")))")
             }
             var text = rawValue
             if rawValue.hasPrefix("@") {
@@ -76,12 +80,15 @@ public final class PipelineRunner {
         for step in d.steps {
             let callLoc = step.fieldLocations["call"]
             guard let plugin = pluginsByLocal[step.plugin] else {
-                throw fail(.unknownPlugin, callLoc, step: step.id, field: "call",
-                           "unknown plugin \(step.plugin) (declared under plugins: \(d.plugins.map(\.name).joined(separator: ", ")))")
+                throw fail(
+                    .unknownPlugin, callLoc, step: step.id, field: "call",
+                    "unknown plugin \(step.plugin) (declared under plugins: \(d.plugins.map(\.name).joined(separator: ", ")))")
             }
             guard let function = plugin.function(named: step.function) else {
-                throw fail(.unknownFunction, callLoc, step: step.id, field: "call",
-                           "plugin \(step.plugin) has no function \(step.function) (it has: \(plugin.functions.map(\.name).joined(separator: ", ")))")
+                throw fail(
+                    .unknownFunction, callLoc, step: step.id, field: "call",
+                    "plugin \(step.plugin) has no function \(step.function) (it has: \(plugin.functions.map(\.name).joined(separator: ", ")))"
+                )
             }
             let params = function.parameters
             var args: [PipelineDefinition.PlacedArgument] = []
@@ -91,23 +98,27 @@ public final class PipelineRunner {
                 var byName: [String: PipelineDefinition.PlacedArgument] = [:]
                 for (n, v) in named {
                     guard params.contains(where: { $0.name == n }) else {
-                        throw fail(.argumentCount, v.location ?? argsLoc, step: step.id, field: "args.\(n)",
-                                   "\(step.plugin).\(step.function) has no parameter \(n) (it takes \(signature))")
+                        throw fail(
+                            .argumentCount, v.location ?? argsLoc, step: step.id, field: "args.\(n)",
+                            "\(step.plugin).\(step.function) has no parameter \(n) (it takes \(signature))")
                     }
                     byName[n] = v
                 }
                 for p in params {
                     guard let v = byName[p.name] else {
-                        throw fail(.argumentCount, argsLoc, step: step.id, field: "args.\(p.name)",
-                                   "missing argument \(p.name) (\(step.plugin).\(step.function) takes \(signature))")
+                        throw fail(
+                            .argumentCount, argsLoc, step: step.id, field: "args.\(p.name)",
+                            "missing argument \(p.name) (\(step.plugin).\(step.function) takes \(signature))")
                     }
                     args.append(v)
                 }
             } else {
                 let given = step.positional ?? []
                 guard given.count == params.count else {
-                    throw fail(.argumentCount, argsLoc, step: step.id, field: "args",
-                               "\(step.plugin).\(step.function) takes \(params.count) argument\(params.count == 1 ? "" : "s") (\(signature)), got \(given.count)")
+                    throw fail(
+                        .argumentCount, argsLoc, step: step.id, field: "args",
+                        "\(step.plugin).\(step.function) takes \(params.count) argument\(params.count == 1 ? "" : "s") (\(signature)), got \(given.count)"
+                    )
                 }
                 args = given
             }
@@ -127,7 +138,9 @@ public final class PipelineRunner {
                 switch f {
                 case .reference(let r):
                     try checkReference(r, inStep: step, earlier: earlier, field: "foreach", location: l)
-                    if case .item = r { throw fail(.badReference, l, step: step.id, field: "foreach", "foreach cannot iterate over ${item}") }
+                    if case .item = r {
+                        throw fail(.badReference, l, step: step.id, field: "foreach", "foreach cannot iterate over ${item}")
+                    }
                     if case .input(let n) = r, case .value = inputs[n]! {
                         throw fail(.badReference, l, step: step.id, field: "foreach", "input \(n) is not a list")
                     }
@@ -144,13 +157,16 @@ public final class PipelineRunner {
         for o in d.outputs {
             for r in o.template.references {
                 switch r {
-                case .item: throw fail(.badReference, o.location, field: "outputs.\(o.name)", "${item} is only defined inside a foreach step")
+                case .item:
+                    throw fail(.badReference, o.location, field: "outputs.\(o.name)", "${item} is only defined inside a foreach step")
                 case .context(nil, _):
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "in outputs, name the plugin: ${context.PLUGIN.KEY}")
                 case .context(let p?, _) where pluginsByLocal[p] == nil:
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown plugin \(p) in \(r)")
                 case .input(let n) where inputs[n] == nil:
-                    throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown input \(n) (inputs: \(d.inputs.map(\.name).joined(separator: ", ")))")
+                    throw fail(
+                        .badReference, o.location, field: "outputs.\(o.name)",
+                        "unknown input \(n) (inputs: \(d.inputs.map(\.name).joined(separator: ", ")))")
                 case .step(let s) where !earlier.contains(s):
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown step \(s)")
                 default: break
@@ -171,23 +187,32 @@ public final class PipelineRunner {
         }
     }
 
-    private func checkReference(_ r: Reference, inStep step: PipelineDefinition.Step, earlier: Set<String>, field: String, location: PipelineDefinition.Location?) throws {
+    private func checkReference(
+        _ r: Reference, inStep step: PipelineDefinition.Step, earlier: Set<String>, field: String, location: PipelineDefinition.Location?
+    ) throws {
         switch r {
         case .input(let n):
             guard inputs[n] != nil else {
-                throw fail(.badReference, location, step: step.id, field: field,
-                           "unknown input \(n) (inputs: \(definition.inputs.map(\.name).joined(separator: ", ")))")
+                throw fail(
+                    .badReference, location, step: step.id, field: field,
+                    "unknown input \(n) (inputs: \(definition.inputs.map(\.name).joined(separator: ", ")))")
             }
         case .step(let s):
             guard earlier.contains(s) else {
                 let exists = definition.steps.contains { $0.id == s }
-                throw fail(.badReference, location, step: step.id, field: field,
-                           exists ? "step \(s) does not come before step \(step.id)" : "unknown step \(s)")
+                throw fail(
+                    .badReference, location, step: step.id, field: field,
+                    exists ? "step \(s) does not come before step \(step.id)" : "unknown step \(s)")
             }
         case .item:
-            guard step.foreach != nil else { throw fail(.badReference, location, step: step.id, field: field, "${item} is only defined in a step with foreach") }
+            guard step.foreach != nil else {
+                throw fail(.badReference, location, step: step.id, field: field, "${item} is only defined in a step with foreach")
+            }
         case .context(let p, _):
-            if p != nil { throw fail(.badReference, location, step: step.id, field: field, "in args, ${context.KEY} is the step's own plugin's context") }
+            if p != nil {
+                throw fail(
+                    .badReference, location, step: step.id, field: field, "in args, ${context.KEY} is the step's own plugin's context")
+            }
         case .clusters:
             throw fail(.badReference, location, step: step.id, field: field, "${memory.clusters} is only available in outputs")
         case .goal: break
@@ -195,7 +220,10 @@ public final class PipelineRunner {
     }
 
     private func resolve(_ path: String) -> String {
-        path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: definition.baseDirectory, isDirectory: true)).standardizedFileURL.path
+        path.hasPrefix("/")
+            ? path
+            : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: definition.baseDirectory, isDirectory: true)).standardizedFileURL
+                .path
     }
 
     // MARK: - Running
@@ -219,7 +247,9 @@ public final class PipelineRunner {
                 }
             case .lines(let path)?:
                 let text = (try? String(contentsOfFile: resolve(path), encoding: .utf8)) ?? ""
-                items = text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) }.filter { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }
+                items = text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) }.filter {
+                    !$0.text.trimmingCharacters(in: .whitespaces).isEmpty
+                }
             }
             progress?(.stepStarted(index: index, count: bound.count, id: b.step.id, items: items.count))
             var out: [PipelineValue] = []
@@ -263,7 +293,10 @@ public final class PipelineRunner {
             clusters: clusters, seconds: Double(monotonicNanos() - start) / 1e9, baseline: !host.memory.configuration.optimized)
     }
 
-    private func argumentValue(_ a: PipelineDefinition.PlacedArgument, param: Parameter, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin) throws -> Value {
+    private func argumentValue(
+        _ a: PipelineDefinition.PlacedArgument, param: Parameter, results: [String: PipelineValue], item: PipelineValue?,
+        plugin: LoadedPlugin
+    ) throws -> Value {
         switch a.argument {
         case .literal(let lit): return lit.value
         case .template(let t):
@@ -271,7 +304,9 @@ public final class PipelineRunner {
                 let v = try resolveReference(r, results: results, item: item, plugin: plugin)
                 if case .value(let value) = v {
                     if param.type == .string || param.type == .buffer { return .string(value.text) }
-                    if case .string(let s) = value { return try Value.parse(s.trimmingCharacters(in: .whitespacesAndNewlines), as: param.type) }
+                    if case .string(let s) = value {
+                        return try Value.parse(s.trimmingCharacters(in: .whitespacesAndNewlines), as: param.type)
+                    }
                     return value
                 }
                 let joined = Self.joined(v)
@@ -282,7 +317,8 @@ public final class PipelineRunner {
         }
     }
 
-    private func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String {
+    private func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String
+    {
         var s = ""
         for part in t.parts {
             switch part {
@@ -294,7 +330,9 @@ public final class PipelineRunner {
         return s
     }
 
-    private func resolveReference(_ r: Reference, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> PipelineValue {
+    private func resolveReference(
+        _ r: Reference, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?
+    ) throws -> PipelineValue {
         switch r {
         case .input(let n): return inputs[n] ?? .value(.string(""))
         case .step(let s): return results[s] ?? .value(.void)

@@ -86,7 +86,9 @@ public struct Template: Sendable, Hashable {
         case "context" where pieces.count == 2 && !pieces[1].isEmpty: return .context(plugin: nil, key: pieces[1])
         case "context" where pieces.count == 3 && allowContextPlugin: return .context(plugin: pieces[1], key: pieces[2])
         default:
-            throw TemplateError("unknown reference ${\(body)} (use ${inputs.NAME}, ${steps.ID}, ${context.KEY}, ${item}, ${goal}\(allowContextPlugin ? ", ${context.PLUGIN.KEY}, ${memory.clusters}" : ""))")
+            throw TemplateError(
+                "unknown reference ${\(body)} (use ${inputs.NAME}, ${steps.ID}, ${context.KEY}, ${item}, ${goal}\(allowContextPlugin ? ", ${context.PLUGIN.KEY}, ${memory.clusters}" : ""))"
+            )
         }
     }
 }

@@ -33,8 +33,9 @@ package final class PostgresConnectionPool: Sendable {
         var config: PostgresConnection.Configuration
         switch location.tls {
         case .disable:
-            config = .init(host: location.host, port: location.port, username: location.user,
-                           password: location.password, database: location.database, tls: .disable)
+            config = .init(
+                host: location.host, port: location.port, username: location.user,
+                password: location.password, database: location.database, tls: .disable)
         case .prefer, .require:
             let context: NIOSSLContext
             do {
@@ -42,9 +43,10 @@ package final class PostgresConnectionPool: Sendable {
             } catch {
                 throw MemoryError(.storage, "PostgreSQL \(location.redacted): cannot set up TLS: \(error)")
             }
-            config = .init(host: location.host, port: location.port, username: location.user,
-                           password: location.password, database: location.database,
-                           tls: location.tls == .require ? .require(context) : .prefer(context))
+            config = .init(
+                host: location.host, port: location.port, username: location.user,
+                password: location.password, database: location.database,
+                tls: location.tls == .require ? .require(context) : .prefer(context))
         }
         config.options.connectTimeout = .milliseconds(Int64(location.connectTimeout * 1000))
         configuration = config
@@ -131,7 +133,9 @@ package final class PostgresConnectionPool: Sendable {
     /// Closes every idle connection; later leases fail.
     package func close() {
         closed.store(true, ordering: .relaxed)
-        let all = idle.withLock { pool -> [PostgresConnection] in defer { pool.removeAll() }; return pool }
+        let all = idle.withLock { pool -> [PostgresConnection] in
+            defer { pool.removeAll() }; return pool
+        }
         for c in all { _ = try? c.close().wait() }
     }
 

@@ -48,12 +48,17 @@ public final class PostgresEngine: SharedMemoryEngine {
         try pool.withConnection("opening the memory") { c in
             try pool.run(c, "SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))")
             defer { _ = try? pool.run(c, "SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))") }
-            let schemaExists = try pool.run(c, "SELECT count(*)::int FROM pg_namespace WHERE nspname = 'plughost'")
+            let schemaExists =
+                try pool.run(c, "SELECT count(*)::int FROM pg_namespace WHERE nspname = 'plughost'")
                 .first.map { try $0.decode(Int.self) } ?? 0
-            let metaExists = try pool.run(c, "SELECT to_regclass('plughost.meta') IS NOT NULL")
+            let metaExists =
+                try pool.run(c, "SELECT to_regclass('plughost.meta') IS NOT NULL")
                 .first.map { try $0.decode(Bool.self) } ?? false
             if schemaExists > 0 && !metaExists {
-                throw MemoryError(.storage, "database \(location.database.debugDescription) at \(location.redacted) has a schema \"plughost\" that plughost did not create (no plughost.meta); refusing to use it")
+                throw MemoryError(
+                    .storage,
+                    "database \(location.database.debugDescription) at \(location.redacted) has a schema \"plughost\" that plughost did not create (no plughost.meta); refusing to use it"
+                )
             }
             var current = 0
             if metaExists {
@@ -64,7 +69,10 @@ public final class PostgresEngine: SharedMemoryEngine {
                 current = v
             }
             if current > PostgresSchema.version {
-                throw MemoryError(.storage, "\(location.redacted) was written by a newer plughost (schema \(current); this build knows up to \(PostgresSchema.version)); upgrade plughost")
+                throw MemoryError(
+                    .storage,
+                    "\(location.redacted) was written by a newer plughost (schema \(current); this build knows up to \(PostgresSchema.version)); upgrade plughost"
+                )
             }
             guard current < PostgresSchema.version else { return }
             try pool.transaction(c) {
@@ -72,7 +80,9 @@ public final class PostgresEngine: SharedMemoryEngine {
                 try pool.run(c, "CREATE TABLE IF NOT EXISTS plughost.meta (key text PRIMARY KEY, value text NOT NULL)")
                 if current < 1 { for statement in PostgresSchema.v1 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) } }
                 let v = String(PostgresSchema.version)
-                try pool.run(c, """
+                try pool.run(
+                    c,
+                    """
                     INSERT INTO plughost.meta (key, value) VALUES ('schema_version', \(v))
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value
                     """)
@@ -97,8 +107,9 @@ public final class PostgresEngine: SharedMemoryEngine {
         }
         writer.endArray()
         let json = writer.text
-        let rows = try pool.query("committing \(ord) writes and \(deletes.count) forgets", retries: Self.retries,
-                                  "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
+        let rows = try pool.query(
+            "committing \(ord) writes and \(deletes.count) forgets", retries: Self.retries,
+            "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
         var concepts: [Key: Int32] = [:]
         var edges: [Key: EdgeCounts] = [:]
         for row in rows {
@@ -118,9 +129,10 @@ public final class PostgresEngine: SharedMemoryEngine {
             if !missingConcepts.isEmpty || !missingEdges.isEmpty {
                 try readCounts(goal: b.goal, concepts: missingConcepts, edges: missingEdges, into: &concepts, &edges)
             }
-            results.append(BatchResult(
-                conceptCounts: b.concepts.map { concepts[Key(b.goal, $0.concept, "")] ?? 0 },
-                edgeCounts: b.edges.map { edges[Key(b.goal, $0.a, $0.b)] ?? EdgeCounts(co: 0, dep: 0) }))
+            results.append(
+                BatchResult(
+                    conceptCounts: b.concepts.map { concepts[Key(b.goal, $0.concept, "")] ?? 0 },
+                    edgeCounts: b.edges.map { edges[Key(b.goal, $0.a, $0.b)] ?? EdgeCounts(co: 0, dep: 0) }))
         }
         return results
     }
@@ -130,19 +142,27 @@ public final class PostgresEngine: SharedMemoryEngine {
         init(_ goal: String, _ a: String, _ b: String) { self.goal = goal; self.a = a; self.b = b }
     }
 
-    private func readCounts(goal: String, concepts: [String], edges: [EdgeDelta],
-                            into conceptCounts: inout [Key: Int32], _ edgeCounts: inout [Key: EdgeCounts]) throws {
+    private func readCounts(
+        goal: String, concepts: [String], edges: [EdgeDelta],
+        into conceptCounts: inout [Key: Int32], _ edgeCounts: inout [Key: EdgeCounts]
+    ) throws {
         let ea = edges.map(\.a), eb = edges.map(\.b)
-        for row in try pool.query("reading counts", """
+        for row in try pool.query(
+            "reading counts",
+            """
             SELECT concept, count FROM plughost.concepts WHERE goal = \(goal) AND concept = ANY(\(concepts))
-            """) {
+            """)
+        {
             let (c, n) = try row.decode((String, Int32).self)
             conceptCounts[Key(goal, c, "")] = n
         }
-        for row in try pool.query("reading counts", """
+        for row in try pool.query(
+            "reading counts",
+            """
             SELECT e.a, e.b, e.co, e.dep FROM unnest(\(ea)::text[], \(eb)::text[]) AS k(a, b)
             JOIN plughost.edges e ON e.goal = \(goal) AND e.a = k.a COLLATE "C" AND e.b = k.b COLLATE "C"
-            """) {
+            """)
+        {
             let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
             edgeCounts[Key(goal, a, b)] = EdgeCounts(co: co, dep: dep)
         }
@@ -202,13 +222,16 @@ public final class PostgresEngine: SharedMemoryEngine {
     }
 
     public func memory(id: String) throws -> Memory? {
-        try memories("reading memory \(id.debugDescription)", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = \(id)").first
+        try memories("reading memory \(id.debugDescription)", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = \(id)")
+            .first
     }
 
     public func existingMemories(_ ids: [String]) throws -> [String: Memory] {
         guard !ids.isEmpty else { return [:] }
         var out: [String: Memory] = [:]
-        for m in try memories("reading \(ids.count) memories", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = ANY(\(ids))") {
+        for m in try memories(
+            "reading \(ids.count) memories", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = ANY(\(ids))")
+        {
             out[m.id] = m
         }
         return out
@@ -216,7 +239,9 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         guard limit > 0 else { return [] }
-        return try memories("recalling concept \(concept.debugDescription) in goal \(goal.debugDescription)", """
+        return try memories(
+            "recalling concept \(concept.debugDescription) in goal \(goal.debugDescription)",
+            """
             SELECT \(unescaped: Self.columns) FROM plughost.memories
             WHERE goal = \(goal) AND concepts @> ARRAY[\(concept)]::text[] ORDER BY seq DESC LIMIT \(limit)
             """)
@@ -224,7 +249,9 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         guard limit > 0 else { return [] }
-        return try memories("recalling plugin \(plugin.debugDescription) in goal \(goal.debugDescription)", """
+        return try memories(
+            "recalling plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
+            """
             SELECT \(unescaped: Self.columns) FROM plughost.memories
             WHERE goal = \(goal) AND plugin = \(plugin) ORDER BY seq DESC LIMIT \(limit)
             """)
@@ -235,7 +262,9 @@ public final class PostgresEngine: SharedMemoryEngine {
         let terms = Array(Set(TextTerms.terms(text))).sorted()
         guard limit > 0, !terms.isEmpty else { return [] }
         let query = terms.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: " | ")
-        let rows = try pool.query("searching goal \(goal.debugDescription) for \(text.debugDescription)", """
+        let rows = try pool.query(
+            "searching goal \(goal.debugDescription) for \(text.debugDescription)",
+            """
             SELECT \(unescaped: Self.columns), ts_rank(tsv, q)::float8 AS score
             FROM plughost.memories, to_tsquery('simple', \(query)) q
             WHERE goal = \(goal) AND tsv @@ q ORDER BY score DESC, seq DESC LIMIT \(limit)
@@ -249,7 +278,9 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func expiredMemories(at time: Double, limit: Int) throws -> [Memory] {
         guard limit > 0 else { return [] }
-        return try memories("listing expired memories", """
+        return try memories(
+            "listing expired memories",
+            """
             SELECT \(unescaped: Self.columns) FROM plughost.memories
             WHERE expires_at IS NOT NULL AND expires_at <= \(time) ORDER BY expires_at, seq LIMIT \(limit)
             """)
@@ -264,7 +295,9 @@ public final class PostgresEngine: SharedMemoryEngine {
         guard limit > 0 else { return MemoryPage(memories: [], next: after) }
         let from = after?.sequence ?? Int64.min
         let fetch = limit + 1
-        let rows = try pool.query("listing the memories of goal \(goal.debugDescription)", """
+        let rows = try pool.query(
+            "listing the memories of goal \(goal.debugDescription)",
+            """
             WITH RECURSIVE plugins(plugin) AS (
                 SELECT min(plugin) FROM plughost.memories WHERE goal = \(goal)
                 UNION ALL
@@ -321,15 +354,20 @@ public final class PostgresEngine: SharedMemoryEngine {
     }
 
     public func goals() throws -> [String] {
-        try pool.query("listing goals", """
+        try pool.query(
+            "listing goals",
+            """
             SELECT DISTINCT goal FROM plughost.memories UNION SELECT DISTINCT goal FROM plughost.clusters ORDER BY 1
-            """).map { try $0.decode(String.self) }
+            """
+        ).map { try $0.decode(String.self) }
     }
 
     public func clusterAssignments(goal: String) throws -> [String: String] {
         var out: [String: String] = [:]
-        for row in try pool.query("reading the clusters of goal \(goal.debugDescription)",
-                                  "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)") {
+        for row in try pool.query(
+            "reading the clusters of goal \(goal.debugDescription)",
+            "SELECT concept, cluster FROM plughost.clusters WHERE goal = \(goal)")
+        {
             let (k, c) = try row.decode((String, String).self)
             out[k] = c
         }
@@ -357,7 +395,9 @@ public final class PostgresEngine: SharedMemoryEngine {
         }
         if !set.isEmpty {
             let ks = set.map(\.0), vs = set.map(\.1)
-            try pool.run(c, """
+            try pool.run(
+                c,
+                """
                 INSERT INTO plughost.clusters (goal, concept, cluster)
                 SELECT \(goal), k, v FROM unnest(\(ks)::text[], \(vs)::text[]) AS u(k, v)
                 ON CONFLICT (goal, concept) DO UPDATE SET cluster = excluded.cluster
@@ -366,9 +406,11 @@ public final class PostgresEngine: SharedMemoryEngine {
     }
 
     public func goalsPendingClustering() throws -> [String] {
-        try pool.query("listing goals with clustering pending",
-                       "SELECT DISTINCT goal FROM plughost.goal_changes ORDER BY goal")
-            .map { try $0.decode(String.self) }
+        try pool.query(
+            "listing goals with clustering pending",
+            "SELECT DISTINCT goal FROM plughost.goal_changes ORDER BY goal"
+        )
+        .map { try $0.decode(String.self) }
     }
 
     public func withSharedClusteringSession<T>(goal: String, _ body: (any SharedClusteringSession) throws -> T) throws -> T {
@@ -420,8 +462,10 @@ public final class PostgresEngine: SharedMemoryEngine {
 
     public func loadContext(goal: String, plugin: String) throws -> [String: String] {
         var out: [String: String] = [:]
-        for row in try pool.query("loading the context of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
-                                  "SELECT key, value FROM plughost.contexts WHERE goal = \(goal) AND plugin = \(plugin)") {
+        for row in try pool.query(
+            "loading the context of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
+            "SELECT key, value FROM plughost.contexts WHERE goal = \(goal) AND plugin = \(plugin)")
+        {
             let (k, v) = try row.decode((String, String).self)
             out[k] = v
         }
@@ -458,9 +502,11 @@ public final class PostgresEngine: SharedMemoryEngine {
     }
 
     public func contextVersion(goal: String, plugin: String) throws -> Int64 {
-        try pool.query("reading the context version of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
-                       "SELECT version FROM plughost.context_versions WHERE goal = \(goal) AND plugin = \(plugin)")
-            .first.map { try $0.decode(Int64.self) } ?? 0
+        try pool.query(
+            "reading the context version of plugin \(plugin.debugDescription) in goal \(goal.debugDescription)",
+            "SELECT version FROM plughost.context_versions WHERE goal = \(goal) AND plugin = \(plugin)"
+        )
+        .first.map { try $0.decode(Int64.self) } ?? 0
     }
 
     public func close() throws {

@@ -42,7 +42,9 @@ public struct PostgresLocation: Sendable, Hashable {
     /// Parses `url`; throws a ``MemoryError`` naming the part that is wrong.
     public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func bad(_ why: String) -> MemoryError {
-            MemoryError(.invalid, "PostgreSQL URL \(Self.redact(url).debugDescription): \(why); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+            MemoryError(
+                .invalid,
+                "PostgreSQL URL \(Self.redact(url).debugDescription): \(why); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
         }
         guard let c = URLComponents(string: url), let scheme = c.scheme else { throw bad("not a URL") }
         guard scheme == "postgres" || scheme == "postgresql" else { throw bad("the scheme is \(scheme.debugDescription), not postgres") }
@@ -67,7 +69,9 @@ public struct PostgresLocation: Sendable, Hashable {
                 }
                 tls = mode
             case "connect_timeout":
-                guard let v = item.value.flatMap(Double.init), v > 0, v <= 600 else { throw bad("connect_timeout must be seconds in (0, 600]") }
+                guard let v = item.value.flatMap(Double.init), v > 0, v <= 600 else {
+                    throw bad("connect_timeout must be seconds in (0, 600]")
+                }
                 connectTimeout = v
             case "pool":
                 guard let v = item.value.flatMap(Int.init), (1...256).contains(v) else { throw bad("pool must be 1…256 connections") }

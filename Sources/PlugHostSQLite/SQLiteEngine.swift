@@ -78,11 +78,13 @@ public final class SQLiteEngine: ClusteringCoordinator {
             throw MemoryError(.storage, "\(path) is a directory, not a plughost SQLite database")
         }
         guard sqlite3_libversion_number() >= 3_035_000 else {
-            throw MemoryError(.storage, "cannot open \(path): SQLite \(String(cString: sqlite3_libversion())) is too old, plughost needs 3.35 or later")
+            throw MemoryError(
+                .storage, "cannot open \(path): SQLite \(String(cString: sqlite3_libversion())) is too old, plughost needs 3.35 or later")
         }
         if readOnly {
             guard exists else {
-                throw MemoryError(.notFound, "no memory database at \(path): nothing has been written there yet; pass --db or run a pipeline first")
+                throw MemoryError(
+                    .notFound, "no memory database at \(path): nothing has been written there yet; pass --db or run a pipeline first")
             }
         } else if !exists {
             try Self.createFresh(path)
@@ -108,7 +110,8 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 if !current { try SQLiteSchema.migrate(pool, path: path) }
                 let mode = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
                 guard mode?.lowercased() == "wal" else {
-                    throw MemoryError(.storage, "cannot open \(path): SQLite did not switch it to WAL mode (journal_mode is \(mode ?? "unknown"))")
+                    throw MemoryError(
+                        .storage, "cannot open \(path): SQLite did not switch it to WAL mode (journal_mode is \(mode ?? "unknown"))")
                 }
             }
         } catch let e as MemoryError {
@@ -130,11 +133,11 @@ public final class SQLiteEngine: ClusteringCoordinator {
             // Temporary B-trees (ORDER BY of text recall) stay in memory.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if db.configuration.readonly {
-                try db.execute(sql: "PRAGMA cache_size = -8192")      // 8 MiB per reader
+                try db.execute(sql: "PRAGMA cache_size = -8192")  // 8 MiB per reader
             } else {
                 // See the type's documentation: NORMAL is crash-safe under WAL.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                try db.execute(sql: "PRAGMA cache_size = -65536")     // 64 MiB for the writer
+                try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB for the writer
                 // Checkpoint every 8192 pages (32 MiB of WAL) rather than 1000: a group commit
                 // dirties hundreds of count pages, and a checkpoint copies each page once however
                 // many commits rewrote it (~20% more writes/s at 100k memories).
@@ -172,7 +175,10 @@ public final class SQLiteEngine: ClusteringCoordinator {
             // A process opens (and so makes the -wal and -shm of) a database only after it is
             // in place: with the database there now, another process has just created it.
             if fm.fileExists(atPath: path) { return }
-            throw MemoryError(.storage, "cannot create the database \(path): \(leftovers.joined(separator: " and ")) exist without it (the database was deleted while a process may still have it open); stop that process or remove them")
+            throw MemoryError(
+                .storage,
+                "cannot create the database \(path): \(leftovers.joined(separator: " and ")) exist without it (the database was deleted while a process may still have it open); stop that process or remove them"
+            )
         }
         let temporary = "\(path).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer {
@@ -226,7 +232,10 @@ public final class SQLiteEngine: ClusteringCoordinator {
             return MemoryError(.storage, "\(path) is not a plughost SQLite database: \(describe(e))")
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
             if readOnly {
-                return MemoryError(.storage, "cannot open \(path) for reading (is it readable, and is its directory writable or its -shm file present?): \(describe(e))")
+                return MemoryError(
+                    .storage,
+                    "cannot open \(path) for reading (is it readable, and is its directory writable or its -shm file present?): \(describe(e))"
+                )
             }
             return MemoryError(.storage, "cannot open \(path) for writing (is it, or its directory, writable?): \(describe(e))")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
@@ -307,7 +316,10 @@ public final class SQLiteEngine: ClusteringCoordinator {
         var moved: Int32 = 0
         let rc = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_HAS_MOVED, &moved)
         if rc == SQLITE_OK && moved != 0 {
-            throw MemoryError(.storage, "\(path) was deleted, moved or replaced while this process had it open; nothing of this transaction was stored (the memory it held is in the file that was moved, if it still exists)")
+            throw MemoryError(
+                .storage,
+                "\(path) was deleted, moved or replaced while this process had it open; nothing of this transaction was stored (the memory it held is in the file that was moved, if it still exists)"
+            )
         }
     }
 
@@ -317,18 +329,23 @@ public final class SQLiteEngine: ClusteringCoordinator {
         guard !batches.isEmpty else { try checkOpen(); return [] }
         // The id cache is taken out for the transaction and put back after it; ids the
         // transaction created are dropped again if it does not commit.
-        var ids = conceptIDs.withLock { c -> [String: [String: Int64]] in defer { c = [:] }; return c }
+        var ids = conceptIDs.withLock { c -> [String: [String: Int64]] in
+            defer { c = [:] }; return c
+        }
         var created: [(goal: String, concept: String)] = []
         do {
             // The goals' new marks are published only once COMMIT succeeded, still on GRDB's
             // serialised writer (so in order with clustering sessions): a failed transaction
             // leaves this engine's marks where the file is.
             var marks: [String: GoalMark] = [:]
-            let results = try write("committing \(batches.count) batches", {
-                db in try applyInTransaction(db, batches, ids: &ids, created: &created, marks: &marks)
-            }, afterCommit: {
-                self.goalMarks.withLock { m in for (g, mark) in marks { m[g] = mark } }
-            })
+            let results = try write(
+                "committing \(batches.count) batches",
+                {
+                    db in try applyInTransaction(db, batches, ids: &ids, created: &created, marks: &marks)
+                },
+                afterCommit: {
+                    self.goalMarks.withLock { m in for (g, mark) in marks { m[g] = mark } }
+                })
             conceptIDs.withLock { $0 = ids }
             return results
         } catch {
@@ -353,14 +370,18 @@ public final class SQLiteEngine: ClusteringCoordinator {
         marks: inout [String: GoalMark]
     ) throws -> [BatchResult] {
         let delete = try RawStatement(db, "DELETE FROM memories WHERE id = ?1 RETURNING seq, goal, concepts, content")
-        let insert = try RawStatement(db, """
+        let insert = try RawStatement(
+            db,
+            """
             INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
         let concept = try RawStatement(db, "UPDATE concepts SET count = count + ?2 WHERE id = ?1 AND ph_capture(count + ?2, 0)")
         let conceptFind = try RawStatement(db, "SELECT id FROM concepts WHERE goal = ?1 AND concept = ?2")
         let conceptNew = try RawStatement(db, "INSERT INTO concepts(goal, concept, count) VALUES (?1, ?2, 0)")
-        let edge = try RawStatement(db, """
+        let edge = try RawStatement(
+            db,
+            """
             INSERT INTO edge_counts(a, b, co, dep) VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT(a, b) DO UPDATE SET co = co + excluded.co, dep = dep + excluded.dep
             WHERE ph_capture(co + excluded.co, dep + excluded.dep)
@@ -371,9 +392,13 @@ public final class SQLiteEngine: ClusteringCoordinator {
         let conceptsFTS = try RawStatement(db, "INSERT INTO memory_concepts(rowid, keys) VALUES (?1, ?2)")
         let conceptsFTSDelete = try RawStatement(db, "INSERT INTO memory_concepts(memory_concepts, rowid, keys) VALUES ('delete', ?1, ?2)")
         let textFTS = try RawStatement(db, "INSERT INTO memories_fts(rowid, goal, content) VALUES (?1, ?2, ?3)")
-        let textFTSDelete = try RawStatement(db, "INSERT INTO memories_fts(memories_fts, rowid, goal, content) VALUES ('delete', ?1, ?2, ?3)")
+        let textFTSDelete = try RawStatement(
+            db, "INSERT INTO memories_fts(memories_fts, rowid, goal, content) VALUES ('delete', ?1, ?2, ?3)")
         defer {
-            for s in [delete, insert, concept, conceptFind, conceptNew, edge, edgeGone, pending, bump, conceptsFTS, conceptsFTSDelete, textFTS, textFTSDelete] {
+            for s in [
+                delete, insert, concept, conceptFind, conceptNew, edge, edgeGone, pending, bump, conceptsFTS, conceptsFTSDelete, textFTS,
+                textFTSDelete,
+            ] {
                 s.reset()
             }
         }
@@ -451,7 +476,8 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 cell[0] = 0
                 try concept.run()
                 guard cell[0] != 0 else {
-                    throw MemoryError(.storage, "\(path): internal: concept \(d.concept.debugDescription) of goal \(goal.debugDescription) has no row")
+                    throw MemoryError(
+                        .storage, "\(path): internal: concept \(d.concept.debugDescription) of goal \(goal.debugDescription) has no row")
                 }
                 conceptCounts.append(Int32(truncatingIfNeeded: cell[1]))
             }
@@ -530,24 +556,29 @@ public final class SQLiteEngine: ClusteringCoordinator {
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         if changes.isEmpty && !complete { return try checkOpen() }
         var version: Int64 = 0
-        try write("storing \(changes.count) cluster assignments of goal \(goal.debugDescription)", { db in
-            try storeAssignments(db, goal: goal, changes: changes)
-            if complete {
-                let done = try RawStatement(db, "DELETE FROM pending_clustering WHERE goal = ?1")
-                try done.bind(1, goal)
-                try done.run()
-            }
-            version = try bumpVersion(db, goal: goal)
-        }, afterCommit: {
-            self.goalMarks.withLock { marks in
-                let old = marks[goal]
-                marks[goal] = GoalMark(version: version, elsewhere: old.map { $0.elsewhere || $0.version != version - 1 } ?? true)
-            }
-        })
+        try write(
+            "storing \(changes.count) cluster assignments of goal \(goal.debugDescription)",
+            { db in
+                try storeAssignments(db, goal: goal, changes: changes)
+                if complete {
+                    let done = try RawStatement(db, "DELETE FROM pending_clustering WHERE goal = ?1")
+                    try done.bind(1, goal)
+                    try done.run()
+                }
+                version = try bumpVersion(db, goal: goal)
+            },
+            afterCommit: {
+                self.goalMarks.withLock { marks in
+                    let old = marks[goal]
+                    marks[goal] = GoalMark(version: version, elsewhere: old.map { $0.elsewhere || $0.version != version - 1 } ?? true)
+                }
+            })
     }
 
     private func storeAssignments(_ db: Database, goal: String, changes: [(concept: String, cluster: String?)]) throws {
-        let upsert = try RawStatement(db, """
+        let upsert = try RawStatement(
+            db,
+            """
             INSERT INTO clusters(goal, concept, cluster) VALUES (?1, ?2, ?3)
             ON CONFLICT(goal, concept) DO UPDATE SET cluster = excluded.cluster
             """)
@@ -570,7 +601,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     /// Bumps the goal's version for a change of its stored clusters; returns the new version.
     @discardableResult
     private func bumpVersion(_ db: Database, goal: String) throws -> Int64 {
-        let s = try RawStatement(db, """
+        let s = try RawStatement(
+            db,
+            """
             INSERT INTO goal_versions(goal, version, committed) VALUES (?1, 1, 0)
             ON CONFLICT(goal) DO UPDATE SET version = version + 1 WHERE ph_capture(version + 1, 0)
             """)
@@ -588,15 +621,18 @@ public final class SQLiteEngine: ClusteringCoordinator {
     /// other process commits to the file until it ends.
     public func withClusteringSession<T>(goal: String, _ body: (any ClusteringSession) throws -> T) throws -> T {
         var mark: GoalMark?
-        return try write("clustering goal \(goal.debugDescription)", { db -> T in
-            let session = try Session(engine: self, db: db, goal: goal, mark: goalMarks.withLock { $0[goal] })
-            let result = try body(session)
-            mark = GoalMark(version: session.version, elsewhere: session.changedElsewhere && !session.didRead)
-            return result
-        }, afterCommit: {
-            // After COMMIT, as in `apply`.
-            self.goalMarks.withLock { $0[goal] = mark }
-        })
+        return try write(
+            "clustering goal \(goal.debugDescription)",
+            { db -> T in
+                let session = try Session(engine: self, db: db, goal: goal, mark: goalMarks.withLock { $0[goal] })
+                let result = try body(session)
+                mark = GoalMark(version: session.version, elsewhere: session.changedElsewhere && !session.didRead)
+                return result
+            },
+            afterCommit: {
+                // After COMMIT, as in `apply`.
+                self.goalMarks.withLock { $0[goal] = mark }
+            })
     }
 
     private final class Session: ClusteringSession {
@@ -646,7 +682,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
         try write("storing context key \(key.debugDescription) of plugin \(plugin.debugDescription), goal \(goal.debugDescription)") { db in
             // Cached statements: preparing one costs more than the upsert itself.
             if let value {
-                let s = try RawStatement(db, """
+                let s = try RawStatement(
+                    db,
+                    """
                     INSERT INTO contexts(goal, plugin, key, value) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT(goal, plugin, key) DO UPDATE SET value = excluded.value
                     """)
@@ -703,7 +741,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         guard limit > 0 else { try checkOpen(); return [] }
         return try read("recalling concept \(concept.debugDescription) in goal \(goal.debugDescription)") { db in
-            let s = try RawStatement(db, """
+            let s = try RawStatement(
+                db,
+                """
                 SELECT \(Self.memoryColumns) FROM memory_concepts CROSS JOIN memories m ON m.seq = memory_concepts.rowid
                 WHERE memory_concepts MATCH ?1 ORDER BY memory_concepts.rowid DESC LIMIT ?2
                 """)
@@ -722,7 +762,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         guard limit > 0 else { try checkOpen(); return [] }
         return try read("recalling plugin \(plugin.debugDescription) in goal \(goal.debugDescription)") { db in
-            let s = try RawStatement(db, """
+            let s = try RawStatement(
+                db,
+                """
                 SELECT \(Self.memoryColumns) FROM memories m INDEXED BY memories_goal_plugin
                 WHERE m.goal = ?1 AND m.plugin = ?2 ORDER BY m.seq DESC LIMIT ?3
                 """)
@@ -769,7 +811,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
         return try read("searching goal \(goal.debugDescription) for \(text.debugDescription)") { db in
             // Ranks sequence numbers only (the goal column weighs 0), then reads the few
             // winning rows: the sorter never carries contents.
-            let s = try RawStatement(db, """
+            let s = try RawStatement(
+                db,
+                """
                 SELECT \(Self.memoryColumns), r.rank FROM (
                     SELECT seq, rank FROM (
                         SELECT rowid AS seq, bm25(memories_fts, 0.0, 1.0) AS rank FROM memories_fts
@@ -795,7 +839,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     public func expiredMemories(at time: Double, limit: Int) throws -> [Memory] {
         guard limit > 0 else { try checkOpen(); return [] }
         return try read("listing expired memories") { db in
-            let s = try RawStatement(db, """
+            let s = try RawStatement(
+                db,
+                """
                 SELECT \(Self.memoryColumns) FROM memories m
                 WHERE m.expires_at IS NOT NULL AND m.expires_at <= ?1 ORDER BY m.expires_at, m.seq LIMIT ?2
                 """)
@@ -815,7 +861,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     public func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
         guard limit > 0 else { try checkOpen(); return MemoryPage(memories: [], next: after) }
         return try read("listing the memories of goal \(goal.debugDescription)", snapshot: true) { db in
-            let plugins = try RawStatement(db, """
+            let plugins = try RawStatement(
+                db,
+                """
                 WITH RECURSIVE p(plugin) AS (
                     SELECT (SELECT min(plugin) FROM memories WHERE goal = ?1)
                     UNION ALL
@@ -826,7 +874,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
             try plugins.bind(1, goal)
             var names: [String] = []
             while try plugins.step() { names.append(plugins.text(0)) }
-            let next = try RawStatement(db, """
+            let next = try RawStatement(
+                db,
+                """
                 SELECT seq FROM memories INDEXED BY memories_goal_plugin
                 WHERE goal = ?1 AND plugin = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4
                 """)
@@ -868,7 +918,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
         try c.bind(1, goal)
         while try c.step() { concepts[c.text(0)] = Int32(truncatingIfNeeded: c.int(1)) }
         var edges: [(a: String, b: String, counts: EdgeCounts)] = []
-        let e = try RawStatement(db, """
+        let e = try RawStatement(
+            db,
+            """
             SELECT ca.concept, cb.concept, e.co, e.dep FROM concepts ca
             JOIN edge_counts e ON e.a = ca.id JOIN concepts cb ON cb.id = e.b
             WHERE ca.goal = ?1
@@ -876,7 +928,8 @@ public final class SQLiteEngine: ClusteringCoordinator {
         defer { e.reset() }
         try e.bind(1, goal)
         while try e.step() {
-            edges.append((e.text(0), e.text(1), EdgeCounts(co: Int32(truncatingIfNeeded: e.int(2)), dep: Int32(truncatingIfNeeded: e.int(3)))))
+            edges.append(
+                (e.text(0), e.text(1), EdgeCounts(co: Int32(truncatingIfNeeded: e.int(2)), dep: Int32(truncatingIfNeeded: e.int(3)))))
         }
         return ConceptGraphSnapshot(concepts: concepts, edges: edges)
     }
@@ -884,7 +937,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     public func goals() throws -> [String] {
         try read("listing goals") { db in
             // Distinct goals by skipping through the indexes (one seek per goal, not a scan).
-            let s = try RawStatement(db, """
+            let s = try RawStatement(
+                db,
+                """
                 WITH RECURSIVE
                     mg(goal) AS (SELECT (SELECT min(goal) FROM memories)
                         UNION ALL SELECT (SELECT min(goal) FROM memories WHERE goal > mg.goal) FROM mg WHERE mg.goal IS NOT NULL),
@@ -965,11 +1020,16 @@ public final class SQLiteEngine: ClusteringCoordinator {
             if stat(self.path, &a) == 0, stat(path, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
                 throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): it is the database itself")
             }
-            if !replacing { throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): the file already exists (refusing to overwrite it)") }
+            if !replacing {
+                throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): the file already exists (refusing to overwrite it)")
+            }
         }
         for suffix in ["-wal", "-shm", "-journal"] where fm.fileExists(atPath: path + suffix) {
             guard replacing else {
-                throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): a stale \(path + suffix) exists beside it (SQLite would apply it to the backup); remove it or replace the file")
+                throw MemoryError(
+                    .invalid,
+                    "cannot back up \(self.path) to \(path): a stale \(path + suffix) exists beside it (SQLite would apply it to the backup); remove it or replace the file"
+                )
             }
         }
         let temporary = directory + "/." + target.lastPathComponent + ".backup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -1017,7 +1077,10 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 // link() fails with EEXIST if `path` appeared meanwhile: never an overwrite.
                 guard link(temporary, path) == 0 else {
                     let e = errno
-                    if e == EEXIST { throw MemoryError(.invalid, "cannot back up \(self.path) to \(path): the file already exists (refusing to overwrite it)") }
+                    if e == EEXIST {
+                        throw MemoryError(
+                            .invalid, "cannot back up \(self.path) to \(path): the file already exists (refusing to overwrite it)")
+                    }
                     throw MemoryError(.storage, "cannot move the backup into place at \(path): \(String(cString: strerror(e)))")
                 }
             }
@@ -1116,17 +1179,19 @@ private struct RawStatement {
 
     @inline(__always)
     func bind(_ i: Int32, _ value: String) throws {
-        let rc: Int32 = value.utf8.withContiguousStorageIfAvailable { p in
-            if p.count > 0, let base = p.baseAddress {
-                return base.withMemoryRebound(to: CChar.self, capacity: p.count) {
-                    sqlite3_bind_text(handle, i, $0, Int32(p.count), transient)
+        let rc: Int32 =
+            value.utf8.withContiguousStorageIfAvailable { p in
+                if p.count > 0, let base = p.baseAddress {
+                    return base.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                        sqlite3_bind_text(handle, i, $0, Int32(p.count), transient)
+                    }
                 }
+                return sqlite3_bind_text(handle, i, "", 0, transient)
             }
-            return sqlite3_bind_text(handle, i, "", 0, transient)
-        } ?? {
-            let bytes = Array(value.utf8)
-            return bind(i, bytes: bytes)
-        }()
+            ?? {
+                let bytes = Array(value.utf8)
+                return bind(i, bytes: bytes)
+            }()
         try check(rc)
     }
 

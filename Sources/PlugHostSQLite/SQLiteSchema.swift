@@ -20,19 +20,28 @@ enum SQLiteSchema {
     /// The migrations, in order: an identifier (recorded in `grdb_migrations`, as GRDB's
     /// migrator does) and what it runs.
     static let steps: [(id: String, run: @Sendable (Database) throws -> Void)] = [
-        ("v1", { db in
-            try db.execute(sql: v1)
-            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
-            try db.execute(sql: "PRAGMA user_version = 1")
-        }),
-        ("v2", { db in
-            try db.execute(sql: v2)
-            try db.execute(sql: "PRAGMA user_version = 2")
-        }),
-        ("v3", { db in
-            try db.execute(sql: v3)
-            try db.execute(sql: "PRAGMA user_version = 3")
-        }),
+        (
+            "v1",
+            { db in
+                try db.execute(sql: v1)
+                try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+                try db.execute(sql: "PRAGMA user_version = 1")
+            }
+        ),
+        (
+            "v2",
+            { db in
+                try db.execute(sql: v2)
+                try db.execute(sql: "PRAGMA user_version = 2")
+            }
+        ),
+        (
+            "v3",
+            { db in
+                try db.execute(sql: v3)
+                try db.execute(sql: "PRAGMA user_version = 3")
+            }
+        ),
     ]
 
     /// The migrations as a GRDB migrator (tests use it to write files of older schemas).
@@ -70,10 +79,15 @@ enum SQLiteSchema {
     static func checkReadable(_ db: Database, path: String) throws {
         let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         if userVersion == 0 {
-            throw MemoryError(.notFound, "\(path) holds no memory database yet (it is empty): nothing has been written there; pass --db or run a pipeline first")
+            throw MemoryError(
+                .notFound,
+                "\(path) holds no memory database yet (it is empty): nothing has been written there; pass --db or run a pipeline first")
         }
         if userVersion < 2 {
-            throw MemoryError(.storage, "\(path) has the memory schema \(userVersion), older than this build reads without migrating (2 or later); open it once with a command that writes (e.g. `plughost memory replay /dev/null --db \(path)`) to migrate it")
+            throw MemoryError(
+                .storage,
+                "\(path) has the memory schema \(userVersion), older than this build reads without migrating (2 or later); open it once with a command that writes (e.g. `plughost memory replay /dev/null --db \(path)`) to migrate it"
+            )
         }
     }
 
@@ -259,15 +273,21 @@ enum SQLiteSchema {
     static func check(_ db: Database, path: String) throws {
         let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
         let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-        let tables = try String.fetchAll(db, sql: """
-            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name <> 'grdb_issue_102'
-            """)
+        let tables = try String.fetchAll(
+            db,
+            sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name <> 'grdb_issue_102'
+                """)
         if appID != applicationID {
             if appID != 0 {
-                throw MemoryError(.storage, "\(path) is not a plughost SQLite database: its application_id is \(appID), not plughost's \(applicationID)")
+                throw MemoryError(
+                    .storage, "\(path) is not a plughost SQLite database: its application_id is \(appID), not plughost's \(applicationID)")
             }
             if !tables.isEmpty {
-                throw MemoryError(.storage, "\(path) is not a plughost SQLite database: it holds tables of another application (\(tables.sorted().prefix(5).joined(separator: ", ")))")
+                throw MemoryError(
+                    .storage,
+                    "\(path) is not a plughost SQLite database: it holds tables of another application (\(tables.sorted().prefix(5).joined(separator: ", ")))"
+                )
             }
         }
         let known = Set(steps.map(\.id))
@@ -277,7 +297,10 @@ enum SQLiteSchema {
         }
         if userVersion > version || !unknown.isEmpty {
             let n = userVersion > version ? "\(userVersion)" : "\(userVersion)+, with unknown migrations \(unknown.joined(separator: ", "))"
-            throw MemoryError(.storage, "\(path) was written by a newer plughost (schema \(n), this build knows \(version)); open it with a newer plughost or use another --db file")
+            throw MemoryError(
+                .storage,
+                "\(path) was written by a newer plughost (schema \(n), this build knows \(version)); open it with a newer plughost or use another --db file"
+            )
         }
     }
 }

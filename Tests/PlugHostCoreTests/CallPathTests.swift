@@ -32,7 +32,9 @@ final class CallPathTests: XCTestCase {
     }
 
     /// The CallError `sig.function(arguments)` throws.
-    private func callError(_ function: String, _ arguments: [Value], plugin: String = "sig", file: StaticString = #filePath, line: UInt = #line) -> CallError? {
+    private func callError(
+        _ function: String, _ arguments: [Value], plugin: String = "sig", file: StaticString = #filePath, line: UInt = #line
+    ) -> CallError? {
         TestSupport.expectError(CallError.self, "\(plugin).\(function)(\(arguments))", file: file, line: line) {
             try host.call(plugin, function, arguments)
         }
@@ -149,8 +151,13 @@ final class CallPathTests: XCTestCase {
         assertCallError("id_f32", [.double(-1e39)], .argumentRange, contains: ["float"])
         assertCallError("id_f32", [.double(Double.greatestFiniteMagnitude)], .argumentRange, contains: ["float"])
         // The position and name of the bad argument are named.
-        assertCallError("mixed", [.int(1), .int(2), .int(3), .double(4), .int(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11), .int(256)],
-                        .argumentRange, contains: ["argument 12 (l)", "256 is out of range for uint8"])
+        assertCallError(
+            "mixed",
+            [
+                .int(1), .int(2), .int(3), .double(4), .int(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11),
+                .int(256),
+            ],
+            .argumentRange, contains: ["argument 12 (l)", "256 is out of range for uint8"])
     }
 
     func testWrongKindsAreRejected() {
@@ -189,7 +196,8 @@ final class CallPathTests: XCTestCase {
     }
 
     func testUnknownFunctionAndPlugin() {
-        assertCallError("no_such_function", [], .unknownFunction, contains: ["plugin sig has no function no_such_function", "id_i8", "freed_count"])
+        assertCallError(
+            "no_such_function", [], .unknownFunction, contains: ["plugin sig has no function no_such_function", "id_i8", "freed_count"])
         let e = TestSupport.expectError(CallError.self) { try host.call("no_such_plugin", "f", []) }
         XCTAssertEqual(e?.code, .unknownFunction)
         XCTAssertTrue(e?.message.contains("no plugin named no_such_plugin") ?? false, e?.message ?? "")
@@ -228,8 +236,10 @@ final class CallPathTests: XCTestCase {
     }
 
     /// What sig's `mixed` computes, in the same order and precision as the C code.
-    private func mixedExpected(_ a: Int8, _ b: UInt16, _ c: Int32, _ d: Float, _ e: UInt64, _ f: Double,
-                               _ g: Int16, _ h: Float, _ i: Bool, _ j: Int64, _ k: Double, _ l: UInt8) -> Double {
+    private func mixedExpected(
+        _ a: Int8, _ b: UInt16, _ c: Int32, _ d: Float, _ e: UInt64, _ f: Double,
+        _ g: Int16, _ h: Float, _ i: Bool, _ j: Int64, _ k: Double, _ l: UInt8
+    ) -> Double {
         var s = Double(a) * 1
         s += Double(b) * 2
         s += Double(c) * 3
@@ -246,22 +256,33 @@ final class CallPathTests: XCTestCase {
     }
 
     func testMixedPutsEveryArgumentInItsSlot() throws {
-        let r = try sig("mixed", [.int(1), .uint(2), .int(3), .double(4), .uint(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11), .uint(12)])
+        let r = try sig(
+            "mixed",
+            [
+                .int(1), .uint(2), .int(3), .double(4), .uint(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11),
+                .uint(12),
+            ])
         XCTAssertEqual(r, .double(578))
         XCTAssertEqual(mixedExpected(1, 2, 3, 4, 5, 6, 7, 8, true, 10, 11, 12), 578)
-        let same = try sig("mixed", [.int(1), .int(2), .int(3), .int(4), .int(5), .int(6), .int(7), .int(8), .bool(true), .int(10), .int(11), .int(12)])
+        let same = try sig(
+            "mixed", [.int(1), .int(2), .int(3), .int(4), .int(5), .int(6), .int(7), .int(8), .bool(true), .int(10), .int(11), .int(12)])
         XCTAssertEqual(same, .double(578))
         // Extremes of every type, bool false.
-        let got = try sig("mixed", [
-            .int(-128), .uint(65535), .int(Int64(Int32.min)), .double(0.5), .uint(1 << 40), .double(-1.25),
-            .int(-32768), .double(2.5), .bool(false), .int(-7), .double(1e6), .uint(255),
-        ])
+        let got = try sig(
+            "mixed",
+            [
+                .int(-128), .uint(65535), .int(Int64(Int32.min)), .double(0.5), .uint(1 << 40), .double(-1.25),
+                .int(-32768), .double(2.5), .bool(false), .int(-7), .double(1e6), .uint(255),
+            ])
         XCTAssertEqual(got, .double(mixedExpected(-128, 65535, Int32.min, 0.5, 1 << 40, -1.25, -32768, 2.5, false, -7, 1e6, 255)))
         XCTAssertEqual(got, .double(5_491_126_592_506.5))
         // Each argument alone: only its weight shows.
         let weights: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
         for i in 0..<12 {
-            var args: [Value] = [.int(0), .uint(0), .int(0), .double(0), .uint(0), .double(0), .int(0), .double(0), .bool(false), .int(0), .double(0), .uint(0)]
+            var args: [Value] = [
+                .int(0), .uint(0), .int(0), .double(0), .uint(0), .double(0), .int(0), .double(0), .bool(false), .int(0), .double(0),
+                .uint(0),
+            ]
             args[i] = i == 8 ? .bool(true) : .int(1)
             XCTAssertEqual(try sig("mixed", args), .double(i == 8 ? 9 : weights[i]), "argument \(i + 1)")
         }
@@ -386,7 +407,13 @@ final class CallPathTests: XCTestCase {
             ("buf_sum", [.buffer([])]),
             ("sum_i64x10", (1...10).map { .int($0) }),
             ("sum_f64x10", (1...10).map { .double(Double($0) / 4) }),
-            ("mixed", [.int(1), .uint(2), .int(3), .double(4), .uint(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11), .uint(12)]),
+            (
+                "mixed",
+                [
+                    .int(1), .uint(2), .int(3), .double(4), .uint(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11),
+                    .uint(12),
+                ]
+            ),
             ("noop", []),
             ("log_hello", []),
         ]
@@ -453,13 +480,17 @@ final class CallPathTests: XCTestCase {
             return
         }
         let exe = try XCTUnwrap(TestSupport.runningBinary)
-        let r = try TestSupport.run(exe, ["PlugHostCoreTests.CallPathTests/\(name)"], environment: TestSupport.environment([marker: name]), timeout: 300)
+        let r = try TestSupport.run(
+            exe, ["PlugHostCoreTests.CallPathTests/\(name)"], environment: TestSupport.environment([marker: name]), timeout: 300)
         let lines = (r.stdout + r.stderr).split(separator: "\n")
-        let telling = lines.filter { $0.contains("error:") || $0.contains("crash") || $0.contains("free()") || $0.contains("Fatal") || $0.contains("Signal") }
+        let telling = lines.filter {
+            $0.contains("error:") || $0.contains("crash") || $0.contains("free()") || $0.contains("Fatal") || $0.contains("Signal")
+        }
         let summary = (telling.prefix(10) + lines.suffix(4)).joined(separator: "\n")
         XCTAssertEqual(r.status, 0, "the child running \(name) failed or crashed (exit \(r.status)):\n\(summary)", file: file, line: line)
         if r.status == 0 {
-            XCTAssertTrue((r.stdout + r.stderr).contains("Executed 1 test"), "the child did not run \(name):\n\(summary)", file: file, line: line)
+            XCTAssertTrue(
+                (r.stdout + r.stderr).contains("Executed 1 test"), "the child did not run \(name):\n\(summary)", file: file, line: line)
         }
     }
 
@@ -489,7 +520,12 @@ final class CallPathTests: XCTestCase {
                 expect("add3", [.int(n), .int(k), .int(-1)], .int(n + k - 1))
                 expect("id_i64", [.int(n * 1_000_003 + k)], .int(n * 1_000_003 + k))
                 expect("sum_i64x10", (0..<10).map { .int(n + Int64($0)) }, .int(10 * n + 45))
-                expect("mixed", [.int(1), .uint(2), .int(3), .double(4), .uint(5), .double(6), .int(7), .double(8), .bool(true), .int(10), .double(11), .uint(12)], .double(578))
+                expect(
+                    "mixed",
+                    [
+                        .int(1), .uint(2), .int(3), .double(4), .uint(5), .double(6), .int(7), .double(8), .bool(true), .int(10),
+                        .double(11), .uint(12),
+                    ], .double(578))
                 expect("buf_reverse", [.buffer([UInt8(i), UInt8(r), 0xFF])], .buffer([0xFF, UInt8(r), UInt8(i)]))
                 expect("str_len", [.string(String(repeating: "é", count: i))], .uint(UInt64(2 * i)))
                 // Serialised ones: plugin-allocated, host-allocated, static, void.
@@ -521,7 +557,10 @@ final class CallPathTests: XCTestCase {
         let failures = Mutex<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 16) { i in
             do {
-                let p = try f.prepare([.int(Int64(i)), .uint(0), .int(0), .double(0), .uint(0), .double(0), .int(0), .double(0), .bool(false), .int(0), .double(0), .uint(0)])
+                let p = try f.prepare([
+                    .int(Int64(i)), .uint(0), .int(0), .double(0), .uint(0), .double(0), .int(0), .double(0), .bool(false), .int(0),
+                    .double(0), .uint(0),
+                ])
                 for _ in 0..<200 {
                     if try p.invoke() != .double(Double(i)) { failures.withLock { $0 += 1 } }
                 }
@@ -690,7 +729,10 @@ final class CallPathTests: XCTestCase {
         XCTAssertEqual(try text("recall_count", [.string("dog")], goal: "rc"), .int(1))
         XCTAssertEqual(try text("recall_count", [.string("cat")], goal: "elsewhere"), .int(0))
         // Memories written straight into the service are seen too.
-        _ = try host.memory.write(MemoryWrite(goal: "rc", plugin: "someone", id: nil, content: "x", concepts: ["Cat"], dependsOn: [], metadata: nil, ttlMilliseconds: nil))
+        _ = try host.memory.write(
+            MemoryWrite(
+                goal: "rc", plugin: "someone", id: nil, content: "x", concepts: ["Cat"], dependsOn: [], metadata: nil, ttlMilliseconds: nil)
+        )
         XCTAssertEqual(try text("recall_count", [.string("cat")], goal: "rc"), .int(3))
         // An empty concept is refused by the host, and the plugin reports it.
         let e = TestSupport.expectError(CallError.self) { try text("recall_count", [.string("   ")], goal: "rc") }

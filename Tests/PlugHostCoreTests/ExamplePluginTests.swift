@@ -17,8 +17,10 @@ final class ExamplePluginTests: XCTestCase {
     private var examples: URL { TestSupport.repoRoot.appendingPathComponent("examples/plugins") }
 
     /// Runs a build command and fails with its output when it fails.
-    private func build(_ tool: String, _ args: [String], in dir: URL, environment: [String: String]? = nil,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    private func build(
+        _ tool: String, _ args: [String], in dir: URL, environment: [String: String]? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let r = try TestSupport.run(tool, args, cwd: dir, environment: environment, timeout: 900)
         guard r.status == 0 else {
             throw TestSupportError("\(tool) \(args.joined(separator: " ")) in \(dir.path) failed: \(r)")
@@ -37,8 +39,12 @@ final class ExamplePluginTests: XCTestCase {
         XCTAssertEqual(p.functions.map(\.name), ["add", "shout", "remember"], file: file, line: line)
         XCTAssertEqual(p.function(named: "add")?.signature, "int64_t add(int64_t a, int64_t b)", file: file, line: line)
         XCTAssertEqual(p.function(named: "add")?.threadSafe, true, file: file, line: line)
-        XCTAssertEqual(p.function(named: "shout")?.signature, "const char *shout(const ph_call_context *ctx, const char *text)", file: file, line: line)
-        XCTAssertEqual(p.function(named: "remember")?.signature, "int32_t remember(const ph_call_context *ctx, const char *text)", file: file, line: line)
+        XCTAssertEqual(
+            p.function(named: "shout")?.signature, "const char *shout(const ph_call_context *ctx, const char *text)", file: file, line: line
+        )
+        XCTAssertEqual(
+            p.function(named: "remember")?.signature, "int32_t remember(const ph_call_context *ctx, const char *text)", file: file,
+            line: line)
 
         XCTAssertEqual(try p.call("add", [.int(40), .int(2)]), .int(42), file: file, line: line)
         XCTAssertEqual(try p.call("add", [.int(-40), .int(-2)]), .int(-42), file: file, line: line)
@@ -46,7 +52,9 @@ final class ExamplePluginTests: XCTestCase {
 
         XCTAssertEqual(try p.call("shout", [.string("hello, world")]), .string("HELLO, WORLD"), file: file, line: line)
         XCTAssertEqual(try p.call("shout", [.string("")]), .string(""), file: file, line: line)
-        XCTAssertEqual(try p.call("shout", [.string("grüße, café 42")]), .string("GRüßE, CAFé 42"), "only ASCII letters change", file: file, line: line)
+        XCTAssertEqual(
+            try p.call("shout", [.string("grüße, café 42")]), .string("GRüßE, CAFé 42"), "only ASCII letters change", file: file, line: line
+        )
         let long = String(repeating: "abc", count: 100_000)
         XCTAssertEqual(try p.call("shout", [.string(long)]), .string(long.uppercased()), file: file, line: line)
 
@@ -57,10 +65,15 @@ final class ExamplePluginTests: XCTestCase {
         XCTAssertEqual(m.content, "Plugins remember useful things", file: file, line: line)
         XCTAssertEqual(m.plugin, name, file: file, line: line)
         XCTAssertEqual(Set(m.concepts), ["plugins", "remember", "useful", "things"], file: file, line: line)
-        XCTAssertEqual(m.metadata.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }, ["source": source], file: file, line: line)
+        XCTAssertEqual(
+            m.metadata.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }, ["source": source],
+            file: file, line: line)
         // Distinct words of 4+ characters (counted in characters), first 8.
-        XCTAssertEqual(try p.call("remember", [.string("The quick brown Fox jumps over the lazy dog; the QUICK fox sleeps. Straße café naïve extra")], goal: "demo"),
-                       .int(8), file: file, line: line)
+        XCTAssertEqual(
+            try p.call(
+                "remember", [.string("The quick brown Fox jumps over the lazy dog; the QUICK fox sleeps. Straße café naïve extra")],
+                goal: "demo"),
+            .int(8), file: file, line: line)
         XCTAssertEqual(try memory.recall(goal: "demo", .concept("straße")).count, 1, file: file, line: line)
         XCTAssertEqual(try memory.recall(goal: "demo", .concept("naïve")).count, 0, "the 9th word is not kept", file: file, line: line)
         XCTAssertEqual(try p.call("remember", [.string("a bb ccc")], goal: "demo"), .int(0), file: file, line: line)
@@ -77,7 +90,9 @@ final class ExamplePluginTests: XCTestCase {
         let so = dir.appendingPathComponent("libhello_c.so").path
         XCTAssertEqual(try TestSupport.runPlughost(["call", so, "add", "40", "2", "--engine", "memory"]).stdout, "42\n")
         XCTAssertEqual(try TestSupport.runPlughost(["call", so, "shout", "hello, world", "--engine", "memory"]).stdout, "HELLO, WORLD\n")
-        XCTAssertEqual(try TestSupport.runPlughost(["call", so, "remember", "Plugins remember useful things", "--goal", "demo", "--engine", "memory"]).stdout, "4\n")
+        XCTAssertEqual(
+            try TestSupport.runPlughost(["call", so, "remember", "Plugins remember useful things", "--goal", "demo", "--engine", "memory"])
+                .stdout, "4\n")
     }
 
     func testSwiftExample() throws {
@@ -103,7 +118,8 @@ final class ExamplePluginTests: XCTestCase {
     /// through `plughost call`.
     func testPluginFromTheHeaderAloneThroughTheCLI() throws {
         let dir = try TestSupport.makeTempDirectory(for: self)
-        let source = try TestSupport.write("""
+        let source = try TestSupport.write(
+            """
             #include "plughost/plughost.h"
             #include <string.h>
 

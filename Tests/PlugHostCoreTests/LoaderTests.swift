@@ -35,7 +35,9 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(error.description, "cannot load plugin \(path): \(error.message)", file: file, line: line)
         XCTAssertTrue(error.description.contains(path), "the error must name the file: \(error)", file: file, line: line)
         for part in parts {
-            XCTAssertTrue(error.message.contains(part), "message \(error.message.debugDescription) lacks \(part.debugDescription)", file: file, line: line)
+            XCTAssertTrue(
+                error.message.contains(part), "message \(error.message.debugDescription) lacks \(part.debugDescription)", file: file,
+                line: line)
         }
     }
 
@@ -45,7 +47,10 @@ final class LoaderTests: XCTestCase {
     private static let refused: [(String, LoadError.Code, [String])] = [
         ("no_entry", .noEntryPoint, ["does not export plughost_plugin_entry", "(dlsym: ", "undefined symbol: plughost_plugin_entry"]),
         ("entry_null", .entryReturnedNull, ["plughost_plugin_entry returned NULL"]),
-        ("small_struct", .descriptorTooSmall, ["descriptor struct_size is 8, smaller than ph_plugin", "ABI 1.0", "(\(MemoryLayout<ph_plugin>.size) bytes)"]),
+        (
+            "small_struct", .descriptorTooSmall,
+            ["descriptor struct_size is 8, smaller than ph_plugin", "ABI 1.0", "(\(MemoryLayout<ph_plugin>.size) bytes)"]
+        ),
         ("abi_major_new", .abiMajorMismatch, ["built for plugin ABI 2.0", "this host speaks ABI 1.0"]),
         ("needs_newer_host", .needsNewerHost, ["needs a host with ABI 1.1 or newer", "this host is 1.0"]),
         ("null_name", .invalidDescriptor, ["descriptor name is NULL"]),
@@ -58,7 +63,10 @@ final class LoaderTests: XCTestCase {
         ("void_param", .invalidFunction, ["function f: parameter 1 is declared void"]),
         ("too_many_params", .invalidFunction, ["function f: 40 parameters, over PH_MAX_PARAMS (32)"]),
         ("unknown_flag", .invalidFunction, ["function f: unknown flag bits 0x100000"]),
-        ("plugin_free_missing", .invalidFunction, ["function f: PH_FN_RETURNS_PLUGIN_ALLOC is set but the descriptor's free_value is NULL"]),
+        (
+            "plugin_free_missing", .invalidFunction,
+            ["function f: PH_FN_RETURNS_PLUGIN_ALLOC is set but the descriptor's free_value is NULL"]
+        ),
         ("null_param_names", .invalidFunction, ["function f: param_names is NULL but param_count is 1"]),
         ("dup_param_names", .invalidFunction, ["function f: parameter name x is used twice"]),
         ("init_fails", .initFailed, ["init returned false: init_fails: the required resource is missing"]),
@@ -91,7 +99,9 @@ final class LoaderTests: XCTestCase {
                 $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\u{1}", with: "|")
             }
             guard cells.count >= 4 else { continue }
-            func unquote(_ s: String) -> String { s.hasPrefix("`") && s.hasSuffix("`") && s.count >= 2 ? String(s.dropFirst().dropLast()) : s }
+            func unquote(_ s: String) -> String {
+                s.hasPrefix("`") && s.hasSuffix("`") && s.count >= 2 ? String(s.dropFirst().dropLast()) : s
+            }
             let file = unquote(cells[0])
             let name = file.hasSuffix(".c") ? String(file.dropLast(2)) : String(file.dropLast(3))
             let code = unquote(cells[2])
@@ -120,8 +130,9 @@ final class LoaderTests: XCTestCase {
 
     func testAbiMajorMismatchNamesBothVersions() throws {
         let path = try TestSupport.fixture("abi_major_new")
-        check(try loadError(path), code: .abiMajorMismatch, path: path,
-              contains: ["built for plugin ABI 2.0", "this host speaks ABI \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR)", "rebuild"])
+        check(
+            try loadError(path), code: .abiMajorMismatch, path: path,
+            contains: ["built for plugin ABI 2.0", "this host speaks ABI \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR)", "rebuild"])
     }
 
     func testNeedsNewerHostNamesTheMinor() throws {
@@ -164,7 +175,8 @@ final class LoaderTests: XCTestCase {
         let depSource = try TestSupport.write("int plughost_test_dep(void) { return 1; }\n", to: dir, "dep.c")
         let dep = dir.appendingPathComponent("libphmissingdep.so").path
         try TestSupport.compileC(source: depSource, output: dep)
-        let pluginSource = try TestSupport.write("""
+        let pluginSource = try TestSupport.write(
+            """
             #include "plughost/plughost.h"
             int plughost_test_dep(void);
             static int32_t one(void) { return (int32_t)plughost_test_dep(); }
@@ -348,7 +360,9 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(e?.code, .pluginNotFound)
         XCTAssertEqual(e?.path, "no_such_plugin_anywhere")
         let message = e?.message ?? ""
-        for part in ["no_such_plugin_anywhere.so", "libno_such_plugin_anywhere.so", extra.path, env.path, PluginSearchPath.bundledDirectory] {
+        for part in [
+            "no_such_plugin_anywhere.so", "libno_such_plugin_anywhere.so", extra.path, env.path, PluginSearchPath.bundledDirectory,
+        ] {
             XCTAssertTrue(message.contains(part), "\(message.debugDescription) lacks \(part)")
         }
         // The folders are listed in search order.

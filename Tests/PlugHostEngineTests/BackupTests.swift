@@ -19,14 +19,19 @@ final class BackupTests: XCTestCase {
         let dir = try TestSupport.makeTempDirectory(for: self)
         let db = dir.appendingPathComponent("m.sqlite").path
         let s = try MemoryService(engine: SQLiteEngine(path: db))
-        for i in 0..<50 { _ = try s.write(MemoryWrite(goal: "g\(i % 2)", plugin: "p", id: "m\(i)", content: "c \(i)", concepts: ["a\(i % 4)", "b\(i % 3)"])) }
+        for i in 0..<50 {
+            _ = try s.write(
+                MemoryWrite(goal: "g\(i % 2)", plugin: "p", id: "m\(i)", content: "c \(i)", concepts: ["a\(i % 4)", "b\(i % 3)"]))
+        }
         try s.flush()
         let digest = CanonicalClusters.digest(try s.clusters())
         let engine = try XCTUnwrap(s.engine as? SQLiteEngine)
         let copy = dir.appendingPathComponent("copy.sqlite").path
         try engine.backup(to: copy)
-        for (path, replacing, message) in [(copy, false, "already exists"), (db, true, "it is the database itself"),
-                                           (dir.path, true, "it is a directory"), (dir.appendingPathComponent("no/x").path, false, "does not exist")] {
+        for (path, replacing, message) in [
+            (copy, false, "already exists"), (db, true, "it is the database itself"),
+            (dir.path, true, "it is a directory"), (dir.appendingPathComponent("no/x").path, false, "does not exist"),
+        ] {
             let e = TestSupport.expectError(MemoryError.self, path) { try engine.backup(to: path, replacing: replacing) }
             XCTAssertTrue(e?.message.contains(message) == true, String(describing: e))
             XCTAssertTrue(e?.message.contains(path) == true, String(describing: e))
@@ -125,7 +130,9 @@ final class BackupTests: XCTestCase {
             prefixes.append((path, p))
         }
         let partial = prefixes.filter { $0.ops > 0 && $0.ops < ops.count }
-        XCTAssertFalse(partial.isEmpty, "no backup was taken while the replay wrote (\(backups.count) backups in \(seconds) s: \(prefixes.map(\.ops)))")
+        XCTAssertFalse(
+            partial.isEmpty, "no backup was taken while the replay wrote (\(backups.count) backups in \(seconds) s: \(prefixes.map(\.ops)))"
+        )
         XCTAssertEqual(prefixes.map(\.ops), prefixes.map(\.ops).sorted(), "later backups hold more of the workload")
         // Opened, a backup finishes its pending clustering and gives the prefix's clusters
         // (a few partial ones, spread out, and the last one).

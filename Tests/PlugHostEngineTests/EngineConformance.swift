@@ -63,10 +63,13 @@ final class EngineConformanceSuite {
 
     // MARK: - Helpers
 
-    func mem(_ id: String, goal: String = "g", plugin: String = "p", content: String = "", concepts: [String],
-             deps: [Dependency] = [], metadata: String? = nil, at time: Double = 1000, expires: Double? = nil) -> Memory {
-        Memory(id: id, goal: goal, plugin: plugin, content: content, concepts: concepts.sorted(by: ConceptKey.precedes),
-               dependsOn: deps, metadata: metadata, createdAt: time, expiresAt: expires)
+    func mem(
+        _ id: String, goal: String = "g", plugin: String = "p", content: String = "", concepts: [String],
+        deps: [Dependency] = [], metadata: String? = nil, at time: Double = 1000, expires: Double? = nil
+    ) -> Memory {
+        Memory(
+            id: id, goal: goal, plugin: plugin, content: content, concepts: concepts.sorted(by: ConceptKey.precedes),
+            dependsOn: deps, metadata: metadata, createdAt: time, expiresAt: expires)
     }
 
     /// Counts after one commit, by goal: concept → count and "a|b" → counts, for every key the
@@ -106,7 +109,8 @@ final class EngineConformanceSuite {
         return (g.concepts, edges)
     }
 
-    func expectError(_ code: MemoryError.Code, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Any) {
+    func expectError(_ code: MemoryError.Code, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Any)
+    {
         do {
             let r = try body()
             XCTFail("\(kind): \(what): expected a \(code) error, got \(r)", file: file, line: line)
@@ -118,7 +122,9 @@ final class EngineConformanceSuite {
     }
 
     /// The memories of the first check: two goals, odd strings, a dependency, metadata, a TTL.
-    var m1: Memory { mem("m1", plugin: "p", content: "alpha beta", concepts: ["a", "b"], deps: [Dependency("a", "b")], metadata: #"{"k":"v \"q\""}"#) }
+    var m1: Memory {
+        mem("m1", plugin: "p", content: "alpha beta", concepts: ["a", "b"], deps: [Dependency("a", "b")], metadata: #"{"k":"v \"q\""}"#)
+    }
     var m2: Memory { mem("m2", plugin: "q", content: "beta gamma", concepts: ["b", "c\"x", "ü\n\\"], at: 1001, expires: 1500) }
     var m3: Memory { mem("m3", goal: "h", plugin: "p", content: "zeta", concepts: ["z"], at: 1002) }
 
@@ -164,8 +170,14 @@ final class EngineConformanceSuite {
         let e = try makeEngine()
         let c = try commit(e, writes: [m1, m2, m3])
         XCTAssertEqual(c.concepts, ["g": ["a": 1, "b": 2, "c\"x": 1, "ü\n\\": 1], "h": ["z": 1]])
-        XCTAssertEqual(c.edges, ["g": ["a|b": EdgeCounts(co: 1, dep: 1), "b|c\"x": EdgeCounts(co: 1, dep: 0),
-                                       "b|ü\n\\": EdgeCounts(co: 1, dep: 0), "c\"x|ü\n\\": EdgeCounts(co: 1, dep: 0)]])
+        XCTAssertEqual(
+            c.edges,
+            [
+                "g": [
+                    "a|b": EdgeCounts(co: 1, dep: 1), "b|c\"x": EdgeCounts(co: 1, dep: 0),
+                    "b|ü\n\\": EdgeCounts(co: 1, dep: 0), "c\"x|ü\n\\": EdgeCounts(co: 1, dep: 0),
+                ]
+            ])
 
         XCTAssertEqual(try e.memory(id: "m1"), m1)
         XCTAssertEqual(try e.memory(id: "m2"), m2)
@@ -296,9 +308,12 @@ final class EngineConformanceSuite {
     /// forgets between pages, empty and unknown goals.
     func paging() throws {
         let e = try makeEngine()
-        let ms = (0..<10).map { i in mem("m\(i)", plugin: ["p", "q", "r"][i % 3], content: "n\(i)", concepts: ["c\(i % 4)"], at: 1000 + Double(i)) }
+        let ms = (0..<10).map { i in
+            mem("m\(i)", plugin: ["p", "q", "r"][i % 3], content: "n\(i)", concepts: ["c\(i % 4)"], at: 1000 + Double(i))
+        }
         try commit(e, writes: Array(ms[0..<3]))
-        try commit(e, writes: Array(ms[3..<7]) + [mem("h0", goal: "h", concepts: ["c0"]), mem("h1", goal: "h", plugin: "z", concepts: ["c1"])])
+        try commit(
+            e, writes: Array(ms[3..<7]) + [mem("h0", goal: "h", concepts: ["c0"]), mem("h1", goal: "h", plugin: "z", concepts: ["c1"])])
         try commit(e, writes: Array(ms[7..<10]))
         let all = ms.map(\.id)
         for size in [1, 2, 3, 4, 5, 9, 10, 11, 100] {
@@ -506,10 +521,11 @@ final class EngineConformanceSuite {
 
         // A session whose body throws.
         struct Boom: Error {}
-        XCTAssertThrowsError(try e.withClusteringSession(goal: "g") { s -> Int in
-            try s.store([("d", "a")], through: v3)
-            throw Boom()
-        })
+        XCTAssertThrowsError(
+            try e.withClusteringSession(goal: "g") { s -> Int in
+                try s.store([("d", "a")], through: v3)
+                throw Boom()
+            })
         if traits.sessionRollsBackOnThrow {
             XCTAssertEqual(try e.clusterAssignments(goal: "g")["d"], "d", "nothing of a throwing session is stored")
             XCTAssertEqual(try e.goalsPendingClustering(), ["g"])
@@ -534,10 +550,12 @@ final class EngineConformanceSuite {
     func reclusterShared() throws {
         let opened = try makeEngine()
         let e = try XCTUnwrap(opened as? any SharedMemoryEngine)
-        try commit(e, writes: [
-            mem("r1", concepts: ["a", "b"]), mem("r2", concepts: ["a", "b"], at: 1001),
-            mem("r3", concepts: ["c", "d"], at: 1002), mem("r4", concepts: ["e", "f"], deps: [Dependency("e", "f")], at: 1003),
-        ])
+        try commit(
+            e,
+            writes: [
+                mem("r1", concepts: ["a", "b"]), mem("r2", concepts: ["a", "b"], at: 1001),
+                mem("r3", concepts: ["c", "d"], at: 1002), mem("r4", concepts: ["e", "f"], deps: [Dependency("e", "f")], at: 1003),
+            ])
         XCTAssertEqual(try e.goalsPendingClustering(), ["g"])
         try SharedClustering.recluster(e, goal: "g", theta: 2)
         let assignments = try e.clusterAssignments(goal: "g")
@@ -558,16 +576,20 @@ final class EngineConformanceSuite {
 
 final class InMemoryEngineConformanceTests: XCTestCase {
     var suite: EngineConformanceSuite {
-        EngineConformanceSuite(self, kind: .memory, traits: EngineTraits(
-            durable: false, coordinator: true, shared: false, rejectsStoredID: false,
-            // Known gap: only the methods that write (and allMemories) check the closed flag.
-            readsAnsweringAfterClose: ["memory(id:)", "existingMemories", "memories(concept:)", "memories(plugin:)", "search",
-                                       "expiredMemories", "conceptGraph", "goals", "clusterAssignments",
-                                       "goalsPendingClustering", "loadContext"],
-            // Known gap: `Session.store` writes the assignments at once.
-            sessionRollsBackOnThrow: false,
-            // Known gap: the limit is checked after the first match is appended.
-            expiredWithLimitZero: 1))
+        EngineConformanceSuite(
+            self, kind: .memory,
+            traits: EngineTraits(
+                durable: false, coordinator: true, shared: false, rejectsStoredID: false,
+                // Known gap: only the methods that write (and allMemories) check the closed flag.
+                readsAnsweringAfterClose: [
+                    "memory(id:)", "existingMemories", "memories(concept:)", "memories(plugin:)", "search",
+                    "expiredMemories", "conceptGraph", "goals", "clusterAssignments",
+                    "goalsPendingClustering", "loadContext",
+                ],
+                // Known gap: `Session.store` writes the assignments at once.
+                sessionRollsBackOnThrow: false,
+                // Known gap: the limit is checked after the first match is appended.
+                expiredWithLimitZero: 1))
     }
 
     func testCommitAndReadBack() throws { try suite.commitAndReadBack() }
@@ -584,9 +606,11 @@ final class InMemoryEngineConformanceTests: XCTestCase {
 
 final class SQLiteEngineConformanceTests: XCTestCase {
     var suite: EngineConformanceSuite {
-        EngineConformanceSuite(self, kind: .sqlite, traits: EngineTraits(
-            durable: true, coordinator: true, shared: false, rejectsStoredID: true,
-            readsAnsweringAfterClose: [], sessionRollsBackOnThrow: true))
+        EngineConformanceSuite(
+            self, kind: .sqlite,
+            traits: EngineTraits(
+                durable: true, coordinator: true, shared: false, rejectsStoredID: true,
+                readsAnsweringAfterClose: [], sessionRollsBackOnThrow: true))
     }
 
     func testCommitAndReadBack() throws { try suite.commitAndReadBack() }
@@ -635,9 +659,11 @@ final class SQLiteEngineConformanceTests: XCTestCase {
 
 final class PostgresEngineConformanceTests: XCTestCase {
     var suite: EngineConformanceSuite {
-        EngineConformanceSuite(self, kind: .postgres, traits: EngineTraits(
-            durable: true, coordinator: false, shared: true, rejectsStoredID: true,
-            readsAnsweringAfterClose: [], sessionRollsBackOnThrow: true))
+        EngineConformanceSuite(
+            self, kind: .postgres,
+            traits: EngineTraits(
+                durable: true, coordinator: false, shared: true, rejectsStoredID: true,
+                readsAnsweringAfterClose: [], sessionRollsBackOnThrow: true))
     }
 
     func testCommitAndReadBack() throws { try suite.commitAndReadBack() }

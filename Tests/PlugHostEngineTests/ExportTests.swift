@@ -23,17 +23,28 @@ final class ExportTests: XCTestCase {
     /// memory not swept yet and a forgotten one.
     private func sourceMemory(clock: ManualClock) throws -> MemoryService {
         let s = try makeMemoryService(optimized: true, clock: clock)
-        _ = try s.write(MemoryWrite(goal: "g-β", plugin: "notes", id: "a1", content: "line one\nline \"two\" \\ \u{1}",
-                                    concepts: ["  Café  Au\tLait ", "ΟΔΟΣ", "İstanbul"], dependsOn: [Dependency("x", "Y")],
-                                    metadata: #"{ "b": 1.50, "a": "x/y", "c": [true, null] }"#))
-        _ = try s.write(MemoryWrite(goal: "g", plugin: "text", content: "host id", concepts: ["Straße", "e\u{301}"], metadata: #"{"k":1}"#))
-        _ = try s.write(MemoryWrite(goal: "G", plugin: "text", id: "ttl", content: "expires later", concepts: ["café au lait", "x"], ttlMilliseconds: 5000))
-        _ = try s.write(MemoryWrite(goal: "G", plugin: "text", id: "gone", content: "expires soon", concepts: ["x", "y"], ttlMilliseconds: 200))
+        _ = try s.write(
+            MemoryWrite(
+                goal: "g-β", plugin: "notes", id: "a1", content: "line one\nline \"two\" \\ \u{1}",
+                concepts: ["  Café  Au\tLait ", "ΟΔΟΣ", "İstanbul"], dependsOn: [Dependency("x", "Y")],
+                metadata: #"{ "b": 1.50, "a": "x/y", "c": [true, null] }"#))
+        _ = try s.write(
+            MemoryWrite(goal: "g", plugin: "text", content: "host id", concepts: ["Straße", "e\u{301}"], metadata: #"{"k":1}"#))
+        _ = try s.write(
+            MemoryWrite(
+                goal: "G", plugin: "text", id: "ttl", content: "expires later", concepts: ["café au lait", "x"], ttlMilliseconds: 5000))
+        _ = try s.write(
+            MemoryWrite(goal: "G", plugin: "text", id: "gone", content: "expires soon", concepts: ["x", "y"], ttlMilliseconds: 200))
         _ = try s.write(MemoryWrite(goal: "g", plugin: "text", id: "forgotten", content: "", concepts: ["y"]))
-        _ = try s.write(MemoryWrite(goal: "g", plugin: "p2", id: "a2", content: "", concepts: ["straße", "x"], dependsOn: [Dependency("x", "x"), Dependency("w", "v")]))
+        _ = try s.write(
+            MemoryWrite(
+                goal: "g", plugin: "p2", id: "a2", content: "", concepts: ["straße", "x"],
+                dependsOn: [Dependency("x", "x"), Dependency("w", "v")]))
         for i in 0..<30 {
-            _ = try s.write(MemoryWrite(goal: "g\(i % 3)", plugin: "p\(i % 4)", id: "n\(i)", content: "n \(i)",
-                                        concepts: ["k\(i % 5)", "k\((i * 2) % 7)"], dependsOn: i % 6 == 0 ? [Dependency("k\(i % 5)", "j")] : []))
+            _ = try s.write(
+                MemoryWrite(
+                    goal: "g\(i % 3)", plugin: "p\(i % 4)", id: "n\(i)", content: "n \(i)",
+                    concepts: ["k\(i % 5)", "k\((i * 2) % 7)"], dependsOn: i % 6 == 0 ? [Dependency("k\(i % 5)", "j")] : []))
         }
         XCTAssertTrue(try s.forget(id: "forgotten"))
         clock.advance(0.5)  // "gone" expires; no sweep within the same second
@@ -41,7 +52,9 @@ final class ExportTests: XCTestCase {
         return s
     }
 
-    private func export(_ engine: any MemoryEngine, at now: Double, pageSize: Int = 4) throws -> (text: String, report: MemoryExporter.Report) {
+    private func export(
+        _ engine: any MemoryEngine, at now: Double, pageSize: Int = 4
+    ) throws -> (text: String, report: MemoryExporter.Report) {
         var text = ""
         let report = try MemoryExporter.export(from: engine, now: now, pageSize: pageSize) { text += $0 }
         return (text, report)
@@ -72,10 +85,16 @@ final class ExportTests: XCTestCase {
             return w.goal
         }
         XCTAssertEqual(goals, goals.sorted(by: OracleOrder.less))
-        XCTAssertTrue(lines.contains(where: { $0.hasPrefix(#"{"op":"write","id":"ttl","goal":"G","plugin":"text","content":"expires later""#) && $0.hasSuffix(#","ttl_ms":4500}"#) }), first.text)
+        XCTAssertTrue(
+            lines.contains(where: {
+                $0.hasPrefix(#"{"op":"write","id":"ttl","goal":"G","plugin":"text","content":"expires later""#)
+                    && $0.hasSuffix(#","ttl_ms":4500}"#)
+            }), first.text)
         XCTAssertTrue(first.text.contains(#""metadata":{"a":"x/y","b":1.50,"c":[true,null]}"#), "canonical metadata: \(first.text)")
         XCTAssertTrue(first.text.contains(#""depends_on":[["x","y"]]"#), first.text)
-        XCTAssertTrue(first.text.contains("\"concepts\":[\"caf\u{E9} au lait\",\"i\u{307}stanbul\",\"x\",\"y\",\"\u{3BF}\u{3B4}\u{3BF}\u{3C3}\"]"), first.text)
+        XCTAssertTrue(
+            first.text.contains("\"concepts\":[\"caf\u{E9} au lait\",\"i\u{307}stanbul\",\"x\",\"y\",\"\u{3BF}\u{3B4}\u{3BF}\u{3C3}\"]"),
+            first.text)
 
         // memory → SQLite → PostgreSQL, each by replaying the previous one's export.
         var previous = first.text
@@ -114,7 +133,8 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(MemoryExporter.remainingTTL(expiresAt: 1_000_005, now: 1_000_001.2), 3800, "no ms added by float noise")
         XCTAssertEqual(MemoryExporter.remainingTTL(expiresAt: 1_000_005, now: 1_000_004.9995), 1, "half a ms left rounds up")
         XCTAssertEqual(MemoryExporter.remainingTTL(expiresAt: 1_000_005.0015, now: 1_000_005), 2)
-        XCTAssertEqual(MemoryExporter.remainingTTL(expiresAt: 1_000_000.000_000_2, now: 1_000_000), 1, "never 0 (forever) for a live memory")
+        XCTAssertEqual(
+            MemoryExporter.remainingTTL(expiresAt: 1_000_000.000_000_2, now: 1_000_000), 1, "never 0 (forever) for a live memory")
         XCTAssertNil(MemoryExporter.remainingTTL(expiresAt: 1_000_000, now: 1_000_000))
         XCTAssertNil(MemoryExporter.remainingTTL(expiresAt: 999_999, now: 1_000_000))
     }
@@ -124,14 +144,18 @@ final class ExportTests: XCTestCase {
         try forEachKind(self) { kind in
             let store = try TestStore.fresh(kind, for: self)
             let s = try store.service(optimized: true)
-            for i in 0..<25 { _ = try s.write(MemoryWrite(goal: i % 2 == 0 ? "a" : "b", plugin: "p\(i % 3)", id: "m\(i)", content: "", concepts: ["c"])) }
+            for i in 0..<25 {
+                _ = try s.write(MemoryWrite(goal: i % 2 == 0 ? "a" : "b", plugin: "p\(i % 3)", id: "m\(i)", content: "", concepts: ["c"]))
+            }
             XCTAssertTrue(try s.forget(id: "m4"))
             XCTAssertTrue(try s.forget(id: "m5"))
             _ = try s.write(MemoryWrite(goal: "a", plugin: "p9", id: "m5", content: "", concepts: ["c"]))  // was in b
             _ = try s.write(MemoryWrite(goal: "a", plugin: "p0", id: "m4", content: "", concepts: ["c"]))  // again in a
             try s.flush()
-            let want = ["a": (0..<25).filter { $0 % 2 == 0 && $0 != 4 }.map { "m\($0)" } + ["m5", "m4"],
-                        "b": (0..<25).filter { $0 % 2 == 1 && $0 != 5 }.map { "m\($0)" }]
+            let want = [
+                "a": (0..<25).filter { $0 % 2 == 0 && $0 != 4 }.map { "m\($0)" } + ["m5", "m4"],
+                "b": (0..<25).filter { $0 % 2 == 1 && $0 != 5 }.map { "m\($0)" },
+            ]
             for limit in [1, 2, 5, 100] {
                 for goal in ["a", "b"] {
                     var cursor: MemoryCursor?
@@ -172,8 +196,9 @@ final class ExportTests: XCTestCase {
                 var deps = w.dependsOn
                 deps.removeAll { $0.from == $0.to }
                 let keys = Set(w.concepts + deps.flatMap { [$0.from, $0.to] }).sorted(by: ConceptKey.precedes)
-                return Memory(id: w.id!, goal: w.goal, plugin: w.plugin, content: w.content, concepts: keys, dependsOn: deps,
-                              metadata: i % 7 == 0 ? #"{"i":\#(i)}"# : nil, createdAt: 1, expiresAt: i % 5 == 0 ? 4_000_000_000 : nil)
+                return Memory(
+                    id: w.id!, goal: w.goal, plugin: w.plugin, content: w.content, concepts: keys, dependsOn: deps,
+                    metadata: i % 7 == 0 ? #"{"i":\#(i)}"# : nil, createdAt: 1, expiresAt: i % 5 == 0 ? 4_000_000_000 : nil)
             }
             _ = try engine.apply(DependencyBatcher().plan(memories.map { .write($0) }).map(\.batch))
             XCTAssertFalse(try engine.goalsPendingClustering().isEmpty)
@@ -202,7 +227,8 @@ final class ExportTests: XCTestCase {
             XCTAssertEqual(next.status, 0, next.description)
             // TTLs left shrink between exports; everything else is the same.
             func strip(_ text: String) -> [String] {
-                text.split(separator: "\n").map { $0.replacingOccurrences(of: #","ttl_ms":[0-9]+"#, with: "", options: .regularExpression) }.sorted()
+                text.split(separator: "\n").map { $0.replacingOccurrences(of: #","ttl_ms":[0-9]+"#, with: "", options: .regularExpression) }
+                    .sorted()
             }
             XCTAssertEqual(strip(next.stdout), strip(exported.stdout), "\(target.kind)")
             source = try TestSupport.write(next.stdout, to: dir, "\(target.kind).jsonl")

@@ -114,7 +114,9 @@ final class MultiProcessSQLiteTests: XCTestCase {
             let full = FullClustering.assignments(try engine.conceptGraph(goal: g), theta: 2)
             XCTAssertEqual(a, full, "\(context): stored clusters of goal \(g) differ from its graph's", file: file, line: line)
         }
-        XCTAssertEqual(CanonicalClusters.json(groups), expected, "\(context): stored clusters differ from the model of the union", file: file, line: line)
+        XCTAssertEqual(
+            CanonicalClusters.json(groups), expected, "\(context): stored clusters differ from the model of the union", file: file,
+            line: line)
     }
 
     /// `count` replay processes at once on one file; `sameGoals` makes them write the same goals.
@@ -137,7 +139,8 @@ final class MultiProcessSQLiteTests: XCTestCase {
                 XCTAssertEqual(r.status, 0, "run \(run), replayer \(i): \(r.stderr)")
                 if r.status != 0 { failures += 1 }
             }
-            try checkStored(db, expected: try expectedClusters(workloads), "run \(run) (\(count) replayers, \(sameGoals ? "same" : "different") goals)")
+            try checkStored(
+                db, expected: try expectedClusters(workloads), "run \(run) (\(count) replayers, \(sameGoals ? "same" : "different") goals)")
             // The read-only command agrees.
             let clusters = try TestSupport.runPlughost(["memory", "clusters", "--json", "--db", db])
             XCTAssertEqual(clusters.status, 0, clusters.description)
@@ -262,9 +265,12 @@ final class MultiProcessSQLiteTests: XCTestCase {
                     usleep(10_000)
                     if let engine = try? SQLiteEngine(path: db, readOnly: true) {
                         defer { try? engine.close() }
-                        let n: Int? = try? engine.pool.read {
-                            try Int.fetchOne($0, sql: "SELECT count(*) FROM memories WHERE substr(id, 1, ?) = ?", arguments: [prefix.utf8.count, prefix])
-                        } ?? 0
+                        let n: Int? =
+                            try? engine.pool.read {
+                                try Int.fetchOne(
+                                    $0, sql: "SELECT count(*) FROM memories WHERE substr(id, 1, ?) = ?",
+                                    arguments: [prefix.utf8.count, prefix])
+                            } ?? 0
                         if (n ?? 0) >= count { return }
                     }
                 }
@@ -285,7 +291,8 @@ final class MultiProcessSQLiteTests: XCTestCase {
             let ids = try engine.pool.read { try String.fetchAll($0, sql: "SELECT id FROM memories ORDER BY seq") }
             let held: [WorkloadOp] = try ids.map { id in
                 let m = try XCTUnwrap(try engine.memory(id: id))
-                return .write(MemoryWrite(goal: m.goal, plugin: m.plugin, id: m.id, content: m.content, concepts: m.concepts, dependsOn: m.dependsOn))
+                return .write(
+                    MemoryWrite(goal: m.goal, plugin: m.plugin, id: m.id, content: m.content, concepts: m.concepts, dependsOn: m.dependsOn))
             }
             try engine.close()
             var survivorLive = Set<String>()
@@ -313,11 +320,15 @@ final class MultiProcessSQLiteTests: XCTestCase {
             var config = MemoryConfiguration()
             config.backgroundClustering = false
             config.clusteringThreshold = 3
-            let services = [try MemoryService(engine: try SQLiteEngine(path: db), configuration: config),
-                            try MemoryService(engine: try SQLiteEngine(path: db), configuration: config)]
+            let services = [
+                try MemoryService(engine: try SQLiteEngine(path: db), configuration: config),
+                try MemoryService(engine: try SQLiteEngine(path: db), configuration: config),
+            ]
             defer { for s in services { try? s.close() } }
-            let workloads = [workload(tag: "a\(seed)", goals: ["alpha", "beta"], operations: 300, seed: seed),
-                             workload(tag: "b\(seed)", goals: ["alpha", "gamma"], operations: 300, seed: seed + 100)]
+            let workloads = [
+                workload(tag: "a\(seed)", goals: ["alpha", "beta"], operations: 300, seed: seed),
+                workload(tag: "b\(seed)", goals: ["alpha", "gamma"], operations: 300, seed: seed + 100),
+            ]
             var next = [0, 0]
             var done: [[WorkloadOp]] = [[], []]
             var rng = SplitMix64(seed: seed)

@@ -96,8 +96,10 @@ final class PostgresEngineTests: XCTestCase {
         let url = try freshDatabase()
         let s = try service(url)
         let a = try s.write(MemoryWrite(goal: "g", plugin: "notes", content: "The quick brown fox", concepts: ["Fox", "animal"]))
-        let b = try s.write(MemoryWrite(goal: "g", plugin: "text", content: "A lazy dog sleeps", concepts: ["dog", "animal"],
-                                        dependsOn: [Dependency("dog", "animal")], metadata: #"{"k":1}"#))
+        let b = try s.write(
+            MemoryWrite(
+                goal: "g", plugin: "text", content: "A lazy dog sleeps", concepts: ["dog", "animal"],
+                dependsOn: [Dependency("dog", "animal")], metadata: #"{"k":1}"#))
         _ = try s.write(MemoryWrite(goal: "other", plugin: "notes", content: "fox elsewhere", concepts: ["fox"]))
         XCTAssertEqual(try s.recall(goal: "g", .concept("animal")).map(\.memory.id), [b, a], "newest first")
         XCTAssertEqual(try s.recall(goal: "g", .concept(" FOX ")).map(\.memory.id), [a], "normalised before lookup")
@@ -181,10 +183,12 @@ final class PostgresEngineTests: XCTestCase {
 
     // MARK: - Many hosts
 
-    private func startWorker(_ url: String, host: Int, ops: Int, writers: Int = 8, printAcks: Bool = false) throws -> (Process, Pipe, Pipe) {
+    private func startWorker(_ url: String, host: Int, ops: Int, writers: Int = 8, printAcks: Bool = false) throws -> (Process, Pipe, Pipe)
+    {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try executable)
-        p.arguments = ["bench", "fleet-worker", "--db", url, "--host", "\(host)", "--ops", "\(ops)", "--writers", "\(writers)"]
+        p.arguments =
+            ["bench", "fleet-worker", "--db", url, "--host", "\(host)", "--ops", "\(ops)", "--writers", "\(writers)"]
             + (printAcks ? ["--print-acks"] : [])
         let input = Pipe(), output = Pipe()
         p.standardInput = input
@@ -197,7 +201,8 @@ final class PostgresEngineTests: XCTestCase {
     private func readLine(_ pipe: Pipe) -> String? { FleetBenchmark.readLine(pipe) }
 
     /// Every acknowledged write of `ops` (all acknowledged) is stored, every forgotten one is gone.
-    private func assertAllPresent(_ ops: [WorkloadOp], engine: any MemoryEngine, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertAllPresent(_ ops: [WorkloadOp], engine: any MemoryEngine, file: StaticString = #filePath, line: UInt = #line) throws
+    {
         var live = Set<String>(), gone = Set<String>()
         for op in ops {
             switch op {
@@ -229,8 +234,9 @@ final class PostgresEngineTests: XCTestCase {
         let reader = try service(url)
         try reader.flush()
         try assertAllPresent(all, engine: reader.engine)
-        XCTAssertEqual(CanonicalClusters.digest(try reader.clusters()), try FleetBenchmark.inMemoryDigest(hosts: 4, operations: opsPerHost, seed: 42),
-                       "clusters equal the in-memory engine's for the same writes")
+        XCTAssertEqual(
+            CanonicalClusters.digest(try reader.clusters()), try FleetBenchmark.inMemoryDigest(hosts: 4, operations: opsPerHost, seed: 42),
+            "clusters equal the in-memory engine's for the same writes")
         XCTAssertEqual(try reader.verifyClusters(), [])
         try assertCountsMatchStoredMemories(reader)
         try reader.close()
@@ -243,8 +249,10 @@ final class PostgresEngineTests: XCTestCase {
         for goal in try s.engine.goals() {
             for plugin in ["text", "planner", "notes"] {
                 for m in try s.engine.memories(goal: goal, plugin: plugin, limit: 1_000_000) {
-                    _ = try oracle.write(MemoryWrite(goal: m.goal, plugin: m.plugin, id: m.id, content: m.content,
-                                                     concepts: m.concepts, dependsOn: m.dependsOn))
+                    _ = try oracle.write(
+                        MemoryWrite(
+                            goal: m.goal, plugin: m.plugin, id: m.id, content: m.content,
+                            concepts: m.concepts, dependsOn: m.dependsOn))
                 }
             }
         }
@@ -295,9 +303,10 @@ final class PostgresEngineTests: XCTestCase {
         let stored = try reader.engine.existingMemories(Array(live.union(gone)))
         // A forget the kill cut off after its commit but before its acknowledgement was printed
         // may have happened: only writes the workload never forgets must all be there.
-        let forgettable = Set(FleetBenchmark.workload(host: 0, operations: 200_000, seed: 42).compactMap { op -> String? in
-            if case .forget(let id) = op { return id } else { return nil }
-        })
+        let forgettable = Set(
+            FleetBenchmark.workload(host: 0, operations: 200_000, seed: 42).compactMap { op -> String? in
+                if case .forget(let id) = op { return id } else { return nil }
+            })
         let mustStay = live.subtracting(forgettable)
         XCTAssertGreaterThan(mustStay.count, target / 2)
         XCTAssertEqual(Set(stored.keys).intersection(mustStay), mustStay, "every acknowledged write of the killed host is there")
@@ -325,7 +334,8 @@ final class PostgresEngineTests: XCTestCase {
             while !stop.with({ $0 }) {
                 i += 1
                 do {
-                    let id = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "r\(i)", content: "write \(i)", concepts: ["c\(i % 7)", "c\((i + 1) % 7)"]))
+                    let id = try s.write(
+                        MemoryWrite(goal: "g", plugin: "p", id: "r\(i)", content: "write \(i)", concepts: ["c\(i % 7)", "c\((i + 1) % 7)"]))
                     acked.with { $0.append(id) }
                 } catch {
                     failures.with { $0.append("\(error)") }
@@ -343,7 +353,8 @@ final class PostgresEngineTests: XCTestCase {
         waitFor(before + 100)
         stop.with { $0 = true }
         done.wait()
-        XCTAssertGreaterThanOrEqual(acked.with({ $0 }).count, before + 100, "the host reconnected and went on; failures: \(failures.with({ $0 }).prefix(3))")
+        XCTAssertGreaterThanOrEqual(
+            acked.with({ $0 }).count, before + 100, "the host reconnected and went on; failures: \(failures.with({ $0 }).prefix(3))")
         for f in failures.with({ $0 }) {
             XCTAssertTrue(f.contains("PostgreSQL") && f.contains("nothing of it was acknowledged"), "a clear error: \(f)")
         }
@@ -422,7 +433,8 @@ final class PostgresEngineTests: XCTestCase {
         XCTAssertEqual(stats.status, 0, stats.description)
         XCTAssertTrue(stats.stdout.contains("engine: postgres"), stats.stdout)
         XCTAssertFalse(stats.stdout.contains("plughost-test"), "no password in the output: \(stats.stdout)")
-        let missing = try TestSupport.runPlughost(["stats", "--engine", "postgres"], environment: TestSupport.environment(["PLUGHOST_DB": nil]))
+        let missing = try TestSupport.runPlughost(
+            ["stats", "--engine", "postgres"], environment: TestSupport.environment(["PLUGHOST_DB": nil]))
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("needs a database URL"), missing.stderr)
         XCTAssertThrowsError(try JSONDecoder().decode(HostConfiguration.self, from: Data(#"{"engine":"postgres"}"#.utf8))) {

@@ -32,17 +32,23 @@ final class SQLiteEngineTests: XCTestCase {
         _ id: String, goal: String = "g", plugin: String = "p", content: String = "", concepts: [String],
         deps: [Dependency] = [], metadata: String? = nil, at time: Double = 1000, expires: Double? = nil
     ) -> Memory {
-        Memory(id: id, goal: goal, plugin: plugin, content: content, concepts: concepts.sorted(by: ConceptKey.precedes),
-               dependsOn: deps, metadata: metadata, createdAt: time, expiresAt: expires)
+        Memory(
+            id: id, goal: goal, plugin: plugin, content: content, concepts: concepts.sorted(by: ConceptKey.precedes),
+            dependsOn: deps, metadata: metadata, createdAt: time, expiresAt: expires)
     }
 
-    private func assertStorageError(_ body: @autoclosure () throws -> Any, mentions needles: [String], file: StaticString = #filePath, line: UInt = #line) {
+    private func assertStorageError(
+        _ body: @autoclosure () throws -> Any, mentions needles: [String], file: StaticString = #filePath, line: UInt = #line
+    ) {
         do {
             _ = try body()
             XCTFail("expected an error mentioning \(needles)", file: file, line: line)
         } catch let e as MemoryError {
             XCTAssertEqual(e.code, .storage, "\(e)", file: file, line: line)
-            for n in needles { XCTAssertTrue(e.message.contains(n), "\(e.message.debugDescription) does not mention \(n.debugDescription)", file: file, line: line) }
+            for n in needles {
+                XCTAssertTrue(
+                    e.message.contains(n), "\(e.message.debugDescription) does not mention \(n.debugDescription)", file: file, line: line)
+            }
         } catch {
             XCTFail("not a MemoryError: \(error)", file: file, line: line)
         }
@@ -75,14 +81,19 @@ final class SQLiteEngineTests: XCTestCase {
         let engine = try SQLiteEngine(path: dbPath())
         let reference = InMemoryEngine()
         defer { try? engine.close() }
-        let m1 = memory("m1", plugin: "p", content: "alpha beta", concepts: ["a", "b"], deps: [Dependency("a", "b")],
-                        metadata: #"{"k":"v \"q\""}"#)
+        let m1 = memory(
+            "m1", plugin: "p", content: "alpha beta", concepts: ["a", "b"], deps: [Dependency("a", "b")],
+            metadata: #"{"k":"v \"q\""}"#)
         let m2 = memory("m2", plugin: "q", content: "beta gamma", concepts: ["b", "c\"x", "ü\n\\"], expires: 1500)
         let m3 = memory("m3", goal: "h", plugin: "p", content: "", concepts: [])
         let first = [
-            EngineBatch(goal: "g", inserts: [m1, m2],
-                        concepts: [ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "b", delta: 2), ConceptDelta(concept: "c\"x", delta: 1), ConceptDelta(concept: "ü\n\\", delta: 1)],
-                        edges: [EdgeDelta(a: "a", b: "b", co: 1, dep: 1), EdgeDelta(a: "b", b: "c\"x", co: 1, dep: 0)]),
+            EngineBatch(
+                goal: "g", inserts: [m1, m2],
+                concepts: [
+                    ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "b", delta: 2), ConceptDelta(concept: "c\"x", delta: 1),
+                    ConceptDelta(concept: "ü\n\\", delta: 1),
+                ],
+                edges: [EdgeDelta(a: "a", b: "b", co: 1, dep: 1), EdgeDelta(a: "b", b: "c\"x", co: 1, dep: 0)]),
             EngineBatch(goal: "h", inserts: [m3]),
         ]
         let ours = try engine.apply(first)
@@ -111,9 +122,10 @@ final class SQLiteEngineTests: XCTestCase {
 
         // Deltas down to zero remove concepts and edges; a delete of an unknown id is ignored.
         let second = [
-            EngineBatch(goal: "g", inserts: [memory("m4", content: "beta", concepts: ["b"])], deletes: ["m1", "unknown"],
-                        concepts: [ConceptDelta(concept: "a", delta: -1), ConceptDelta(concept: "b", delta: 0)],
-                        edges: [EdgeDelta(a: "a", b: "b", co: -1, dep: -1), EdgeDelta(a: "b", b: "c\"x", co: 1, dep: 0)]),
+            EngineBatch(
+                goal: "g", inserts: [memory("m4", content: "beta", concepts: ["b"])], deletes: ["m1", "unknown"],
+                concepts: [ConceptDelta(concept: "a", delta: -1), ConceptDelta(concept: "b", delta: 0)],
+                edges: [EdgeDelta(a: "a", b: "b", co: -1, dep: -1), EdgeDelta(a: "b", b: "c\"x", co: 1, dep: 0)]),
             EngineBatch(goal: "h", deletes: ["m3"]),
         ]
         let ours2 = try engine.apply(second)
@@ -142,12 +154,15 @@ final class SQLiteEngineTests: XCTestCase {
         try reference.storeContext(goal: "g", plugin: "p", key: "k2", value: nil)
         try reference.storeContext(goal: "g", plugin: "q", key: "k1", value: "other")
 
-        let args = (goals: ["g", "h", "gone"], ids: ["m1", "m2", "m3", "m4"], concepts: ["a", "b", "c\"x", "ü\n\\"], plugins: ["p", "q"])
-        XCTAssertEqual(try dump(engine, goals: args.goals, ids: args.ids, concepts: args.concepts, plugins: args.plugins),
-                       try dump(reference, goals: args.goals, ids: args.ids, concepts: args.concepts, plugins: args.plugins))
+        let args = (
+            goals: ["g", "h", "gone"], ids: ["m1", "m2", "m3", "m4"], concepts: ["a", "b", "c\"x", "ü\n\\"], plugins: ["p", "q"]
+        )
+        XCTAssertEqual(
+            try dump(engine, goals: args.goals, ids: args.ids, concepts: args.concepts, plugins: args.plugins),
+            try dump(reference, goals: args.goals, ids: args.ids, concepts: args.concepts, plugins: args.plugins))
 
         try engine.close()
-        try engine.close() // idempotent
+        try engine.close()  // idempotent
         XCTAssertThrowsError(try engine.memory(id: "m2")) { XCTAssertEqual(($0 as? MemoryError)?.code, .closed) }
         XCTAssertThrowsError(try engine.apply(first)) { XCTAssertEqual(($0 as? MemoryError)?.code, .closed) }
         XCTAssertThrowsError(try engine.storeContext(goal: "g", plugin: "p", key: "k", value: "v")) {
@@ -178,12 +193,17 @@ final class SQLiteEngineTests: XCTestCase {
         let path = dbPath("nested/dirs/memory.sqlite")
         var engine: SQLiteEngine? = try SQLiteEngine(path: path)
         let batches = [
-            EngineBatch(goal: "g", inserts: [memory("m1", content: "first memory", concepts: ["a", "b"]),
-                                             memory("m2", plugin: "q", content: "second", concepts: ["b"], expires: 5000)],
-                        concepts: [ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "b", delta: 2)],
-                        edges: [EdgeDelta(a: "a", b: "b", co: 1, dep: 0)]),
-            EngineBatch(goal: "h", inserts: [memory("m3", goal: "h", content: "third", concepts: ["z"])],
-                        concepts: [ConceptDelta(concept: "z", delta: 1)]),
+            EngineBatch(
+                goal: "g",
+                inserts: [
+                    memory("m1", content: "first memory", concepts: ["a", "b"]),
+                    memory("m2", plugin: "q", content: "second", concepts: ["b"], expires: 5000),
+                ],
+                concepts: [ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "b", delta: 2)],
+                edges: [EdgeDelta(a: "a", b: "b", co: 1, dep: 0)]),
+            EngineBatch(
+                goal: "h", inserts: [memory("m3", goal: "h", content: "third", concepts: ["z"])],
+                concepts: [ConceptDelta(concept: "z", delta: 1)]),
         ]
         _ = try engine!.apply(batches)
         try engine!.storeClusters(goal: "g", changes: [("a", "a"), ("b", "b")], complete: true)
@@ -203,7 +223,9 @@ final class SQLiteEngineTests: XCTestCase {
         XCTAssertEqual(try reopened.conceptGraph(goal: "g").concepts, ["a": 1, "b": 2])
         XCTAssertEqual(try reopened.search(goal: "g", text: "first", limit: 5).map(\.memory.id), ["m1"])
         // New inserts after reopening come after the old ones.
-        _ = try reopened.apply([EngineBatch(goal: "g", inserts: [memory("m4", concepts: ["b"])], concepts: [ConceptDelta(concept: "b", delta: 1)])])
+        _ = try reopened.apply([
+            EngineBatch(goal: "g", inserts: [memory("m4", concepts: ["b"])], concepts: [ConceptDelta(concept: "b", delta: 1)])
+        ])
         XCTAssertEqual(try reopened.memories(goal: "g", concept: "b", limit: 10).map(\.id), ["m4", "m2", "m1"])
     }
 
@@ -221,20 +243,24 @@ final class SQLiteEngineTests: XCTestCase {
             "Café au lait and CAFÉ crème",
         ]
         let inserts = contents.enumerated().map { memory("t\($0.offset)", content: $0.element, concepts: []) }
-        _ = try engine.apply([EngineBatch(goal: "g", inserts: inserts),
-                              EngineBatch(goal: "other", inserts: [memory("o1", goal: "other", content: "fox fox fox fox", concepts: [])])])
+        _ = try engine.apply([
+            EngineBatch(goal: "g", inserts: inserts),
+            EngineBatch(goal: "other", inserts: [memory("o1", goal: "other", content: "fox fox fox fox", concepts: [])]),
+        ])
         let fox = try engine.search(goal: "g", text: "fox", limit: 10)
         XCTAssertEqual(fox.map(\.memory.id), ["t1", "t0"])
         XCTAssertTrue(fox[0].score > fox[1].score && fox[1].score > 0, "\(fox.map(\.score))")
         XCTAssertEqual(try engine.search(goal: "g", text: "FOX dog", limit: 10).count, 3)
         XCTAssertEqual(try engine.search(goal: "g", text: "fox dog", limit: 1).count, 1)
         XCTAssertEqual(try engine.search(goal: "other", text: "fox", limit: 10).map(\.memory.id), ["o1"])
-        XCTAssertEqual(try engine.search(goal: "g", text: "k67", limit: 10).map(\.memory.id), []) // the goal's own token
+        XCTAssertEqual(try engine.search(goal: "g", text: "k67", limit: 10).map(\.memory.id), [])  // the goal's own token
         XCTAssertEqual(try engine.search(goal: "nowhere", text: "fox", limit: 10).map(\.memory.id), [])
         XCTAssertEqual(try engine.search(goal: "g", text: "café", limit: 10).map(\.memory.id), ["t5"])
         XCTAssertEqual(try engine.search(goal: "g", text: "nothing-relevant", limit: 10).map(\.memory.id), ["t3"])
-        for weird in ["\"", "AND(", "\"fox", "fox\"", "NEAR(fox dog)", "fox AND", "OR", "NOT fox", "*", "fox*", "col:value",
-                      "^caret", "-minus", "(", ")", "{fox}", "'", "\u{0}", "", "   ", "+", "fox:fox", "\"\"\"", "[fox]", "NEAR/2"] {
+        for weird in [
+            "\"", "AND(", "\"fox", "fox\"", "NEAR(fox dog)", "fox AND", "OR", "NOT fox", "*", "fox*", "col:value",
+            "^caret", "-minus", "(", ")", "{fox}", "'", "\u{0}", "", "   ", "+", "fox:fox", "\"\"\"", "[fox]", "NEAR/2",
+        ] {
             XCTAssertNoThrow(try engine.search(goal: "g", text: weird, limit: 10), weird.debugDescription)
         }
         XCTAssertEqual(try engine.search(goal: "g", text: "\"", limit: 10).count, 0)
@@ -244,8 +270,9 @@ final class SQLiteEngineTests: XCTestCase {
         // Forgotten memories leave the index.
         _ = try engine.apply([EngineBatch(goal: "g", deletes: ["t1"])])
         XCTAssertEqual(try engine.search(goal: "g", text: "fox", limit: 10).map(\.memory.id), ["t0"])
-        XCTAssertEqual(SQLiteEngine.ftsQuery(goal: "g", text: "a \"b\" AND( c"),
-                       "goal : \"k67\" AND content : (\"a\" OR \"b\" OR \"and\" OR \"c\")")
+        XCTAssertEqual(
+            SQLiteEngine.ftsQuery(goal: "g", text: "a \"b\" AND( c"),
+            "goal : \"k67\" AND content : (\"a\" OR \"b\" OR \"and\" OR \"c\")")
         XCTAssertNil(SQLiteEngine.ftsQuery(goal: "g", text: " \"()* "))
     }
 
@@ -297,13 +324,14 @@ final class SQLiteEngineTests: XCTestCase {
             let queue = try DatabaseQueue(path: path)
             try SQLiteSchema.migrator.migrate(queue, upTo: "v1")
             try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
-                    VALUES ('m1', 'g', 'p', 1000, NULL, '["a","b"]', '[["a","b"]]', NULL, 'first');
-                    INSERT INTO concept_counts(goal, concept, count) VALUES ('g', 'a', 1), ('g', 'b', 1), ('h', 'a', 2);
-                    INSERT INTO edges(goal, a, b, co, dep) VALUES ('g', 'a', 'b', 1, 1), ('h', 'a', 'z', 0, 1);
-                    INSERT INTO clusters(goal, concept, cluster) VALUES ('g', 'a', 'a'), ('g', 'b', 'a');
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
+                        VALUES ('m1', 'g', 'p', 1000, NULL, '["a","b"]', '[["a","b"]]', NULL, 'first');
+                        INSERT INTO concept_counts(goal, concept, count) VALUES ('g', 'a', 1), ('g', 'b', 1), ('h', 'a', 2);
+                        INSERT INTO edges(goal, a, b, co, dep) VALUES ('g', 'a', 'b', 1, 1), ('h', 'a', 'z', 0, 1);
+                        INSERT INTO clusters(goal, concept, cluster) VALUES ('g', 'a', 'a'), ('g', 'b', 'a');
+                        """)
             }
             try queue.close()
         }
@@ -314,15 +342,19 @@ final class SQLiteEngineTests: XCTestCase {
         XCTAssertEqual(g.concepts, ["a": 1, "b": 1])
         XCTAssertEqual(g.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }, ["a|b=1,1"])
         let h = try engine.conceptGraph(goal: "h")
-        XCTAssertEqual(h.concepts, ["a": 2]) // z has no count row: it gets one with count 0
+        XCTAssertEqual(h.concepts, ["a": 2])  // z has no count row: it gets one with count 0
         XCTAssertEqual(h.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }, ["a|z=0,1"])
         XCTAssertEqual(try engine.clusterAssignments(goal: "g"), ["a": "a", "b": "a"])
-        let r = try engine.apply([EngineBatch(goal: "g", inserts: [memory("m2", content: "second", concepts: ["a", "c"])],
-                                              concepts: [ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "c", delta: 1)],
-                                              edges: [EdgeDelta(a: "a", b: "c", co: 1, dep: 0)])])
+        let r = try engine.apply([
+            EngineBatch(
+                goal: "g", inserts: [memory("m2", content: "second", concepts: ["a", "c"])],
+                concepts: [ConceptDelta(concept: "a", delta: 1), ConceptDelta(concept: "c", delta: 1)],
+                edges: [EdgeDelta(a: "a", b: "c", co: 1, dep: 0)])
+        ])
         XCTAssertEqual(r.map(\.conceptCounts), [[2, 1]])
         XCTAssertEqual(try engine.conceptGraph(goal: "g").concepts, ["a": 2, "b": 1, "c": 1])
-        XCTAssertEqual(try engine.memories(goal: "g", concept: "a", limit: 10).map(\.id), ["m2"]) // m1 was inserted by hand, without its index rows
+        // m1 was inserted by hand, without its index rows.
+        XCTAssertEqual(try engine.memories(goal: "g", concept: "a", limit: 10).map(\.id), ["m2"])
         XCTAssertEqual(try engine.memory(id: "m1")?.dependsOn, [Dependency("a", "b")])
     }
 
@@ -342,19 +374,24 @@ final class SQLiteEngineTests: XCTestCase {
         let path = dbPath()
         let engine = try SQLiteEngine(path: path)
         defer { try? engine.close() }
-        let base = [EngineBatch(goal: "g", inserts: [memory("m1", content: "kept", concepts: ["a"])],
-                                concepts: [ConceptDelta(concept: "a", delta: 1)])]
+        let base = [
+            EngineBatch(
+                goal: "g", inserts: [memory("m1", content: "kept", concepts: ["a"])],
+                concepts: [ConceptDelta(concept: "a", delta: 1)])
+        ]
         _ = try engine.apply(base)
         try engine.storeClusters(goal: "g", changes: [("a", "a")], complete: true)
         XCTAssertEqual(try engine.goalsPendingClustering(), [])
         let args = (goals: ["g", "h"], ids: ["m1", "m2", "m3"], concepts: ["a", "b"], plugins: ["p"])
         let before = try dump(engine, goals: args.goals, ids: args.ids, concepts: args.concepts, plugins: args.plugins)
         let failing = [
-            EngineBatch(goal: "g", inserts: [memory("m2", content: "lost", concepts: ["a", "b"])], deletes: ["m1"],
-                        concepts: [ConceptDelta(concept: "a", delta: 0), ConceptDelta(concept: "b", delta: 1)],
-                        edges: [EdgeDelta(a: "a", b: "b", co: 1, dep: 0)]),
-            EngineBatch(goal: "h", inserts: [memory("m3", goal: "h", content: String(repeating: "big ", count: 50_000), concepts: ["b"])],
-                        concepts: [ConceptDelta(concept: "b", delta: 1)]),
+            EngineBatch(
+                goal: "g", inserts: [memory("m2", content: "lost", concepts: ["a", "b"])], deletes: ["m1"],
+                concepts: [ConceptDelta(concept: "a", delta: 0), ConceptDelta(concept: "b", delta: 1)],
+                edges: [EdgeDelta(a: "a", b: "b", co: 1, dep: 0)]),
+            EngineBatch(
+                goal: "h", inserts: [memory("m3", goal: "h", content: String(repeating: "big ", count: 50_000), concepts: ["b"])],
+                concepts: [ConceptDelta(concept: "b", delta: 1)]),
         ]
 
         // A read-only connection (SQLITE_READONLY).
@@ -452,9 +489,11 @@ final class SQLiteEngineTests: XCTestCase {
                 next += 1
                 live.append(id)
                 let content = (0..<(1 + int(6))).map { _ in words[int(words.count)] }.joined(separator: " ")
-                chunk.append(MemoryWrite(goal: goals[int(goals.count)], plugin: ["p", "q"][int(2)], id: id, content: content,
-                                         concepts: concepts, dependsOn: deps,
-                                         ttlMilliseconds: int(100) < 5 ? Int64(1 + int(5000)) : nil))
+                chunk.append(
+                    MemoryWrite(
+                        goal: goals[int(goals.count)], plugin: ["p", "q"][int(2)], id: id, content: content,
+                        concepts: concepts, dependsOn: deps,
+                        ttlMilliseconds: int(100) < 5 ? Int64(1 + int(5000)) : nil))
             }
             w.chunks.append(chunk)
             w.forgets.append(forget)
@@ -501,18 +540,22 @@ final class SQLiteEngineTests: XCTestCase {
             for goal in try reference.engine.goals() {
                 let a = try reference.engine.conceptGraph(goal: goal), b = try sqlite.engine.conceptGraph(goal: goal)
                 XCTAssertEqual(a.concepts, b.concepts)
-                XCTAssertEqual(Set(a.edges.map { "\($0.a)|\($0.b)|\($0.counts.co)|\($0.counts.dep)" }),
-                               Set(b.edges.map { "\($0.a)|\($0.b)|\($0.counts.co)|\($0.counts.dep)" }))
+                XCTAssertEqual(
+                    Set(a.edges.map { "\($0.a)|\($0.b)|\($0.counts.co)|\($0.counts.dep)" }),
+                    Set(b.edges.map { "\($0.a)|\($0.b)|\($0.counts.co)|\($0.counts.dep)" }))
                 for c in ["a", "b", "café", "東京", "x\"y"] {
-                    XCTAssertEqual(try sqlite.recall(goal: goal, .concept(c), limit: 15).map(\.memory),
-                                   try reference.recall(goal: goal, .concept(c), limit: 15).map(\.memory))
+                    XCTAssertEqual(
+                        try sqlite.recall(goal: goal, .concept(c), limit: 15).map(\.memory),
+                        try reference.recall(goal: goal, .concept(c), limit: 15).map(\.memory))
                 }
                 for p in ["p", "q"] {
-                    XCTAssertEqual(try sqlite.recall(goal: goal, .plugin(p), limit: 15).map(\.memory),
-                                   try reference.recall(goal: goal, .plugin(p), limit: 15).map(\.memory))
+                    XCTAssertEqual(
+                        try sqlite.recall(goal: goal, .plugin(p), limit: 15).map(\.memory),
+                        try reference.recall(goal: goal, .plugin(p), limit: 15).map(\.memory))
                 }
-                XCTAssertEqual(Set(try sqlite.recall(goal: goal, .text("fox moon"), limit: 100_000).map(\.memory.id)),
-                               Set(try reference.recall(goal: goal, .text("fox moon"), limit: 100_000).map(\.memory.id)))
+                XCTAssertEqual(
+                    Set(try sqlite.recall(goal: goal, .text("fox moon"), limit: 100_000).map(\.memory.id)),
+                    Set(try reference.recall(goal: goal, .text("fox moon"), limit: 100_000).map(\.memory.id)))
             }
             let digest = CanonicalClusters.digest(try sqlite.clusters())
             try sqlite.close()
@@ -551,7 +594,9 @@ final class SQLiteEngineTests: XCTestCase {
         }
         for k in 0..<40 {
             let writes = (0..<100).map { i in
-                MemoryWrite(goal: "g\(i % 2)", plugin: "p\(i % 3)", content: "alpha beta c\(i % 7) \(k)", concepts: ["c\(i % 7)", "c\((i + k) % 11)"])
+                MemoryWrite(
+                    goal: "g\(i % 2)", plugin: "p\(i % 3)", content: "alpha beta c\(i % 7) \(k)",
+                    concepts: ["c\(i % 7)", "c\((i + k) % 11)"])
             }
             for r in service.write(writes) { XCTAssertNoThrow(try r.get()) }
         }
@@ -577,14 +622,16 @@ final class SQLiteEngineTests: XCTestCase {
         var made = 0
         while made < total {
             let n = min(chunkSize, total - made)
-            chunks.append((0..<n).map { _ in
-                let g = Int(rng.next() % UInt64(goals))
-                let cs = (0..<5).map { _ in "c\(zipf(vocabulary))" }
-                let deps = rng.nextDouble() < 0.2 ? [Dependency(cs[0], "c\(zipf(vocabulary))")] : []
-                return MemoryWrite(goal: "goal-\(g)", plugin: ["text", "planner", "notes"][Int(rng.next() % 3)],
-                                   content: "note about \(cs.joined(separator: " and ")) with word\(rng.next() % 5000)",
-                                   concepts: cs, dependsOn: deps)
-            })
+            chunks.append(
+                (0..<n).map { _ in
+                    let g = Int(rng.next() % UInt64(goals))
+                    let cs = (0..<5).map { _ in "c\(zipf(vocabulary))" }
+                    let deps = rng.nextDouble() < 0.2 ? [Dependency(cs[0], "c\(zipf(vocabulary))")] : []
+                    return MemoryWrite(
+                        goal: "goal-\(g)", plugin: ["text", "planner", "notes"][Int(rng.next() % 3)],
+                        content: "note about \(cs.joined(separator: " and ")) with word\(rng.next() % 5000)",
+                        concepts: cs, dependsOn: deps)
+                })
             made += n
         }
         let path = dbPath("bench.sqlite")
@@ -596,9 +643,12 @@ final class SQLiteEngineTests: XCTestCase {
         let writeNanos = DispatchTime.now().uptimeNanoseconds - start
         try service.flush()
         let stats = service.stats
-        print(String(format: "SQLiteEngine: %d writes through MemoryService (chunks of %d) in %.0f ms = %.0f writes/s; %d commits, engine %.0f ms",
-                     total, chunkSize, Double(writeNanos) / 1e6, Double(total) / (Double(writeNanos) / 1e9),
-                     stats.commits, Double(stats.engineNanos) / 1e6))
+        print(
+            String(
+                format:
+                    "SQLiteEngine: %d writes through MemoryService (chunks of %d) in %.0f ms = %.0f writes/s; %d commits, engine %.0f ms",
+                total, chunkSize, Double(writeNanos) / 1e6, Double(total) / (Double(writeNanos) / 1e9),
+                stats.commits, Double(stats.engineNanos) / 1e6))
 
         var latencies: [Double] = []
         for i in 0..<1000 {
@@ -608,8 +658,10 @@ final class SQLiteEngineTests: XCTestCase {
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         latencies.sort()
-        print(String(format: "SQLiteEngine: text recall over %d memories: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                     total, latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], latencies.last!))
+        print(
+            String(
+                format: "SQLiteEngine: text recall over %d memories: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                total, latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], latencies.last!))
         try service.close()
     }
 }

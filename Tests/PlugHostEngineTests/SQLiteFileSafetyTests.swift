@@ -22,9 +22,12 @@ final class SQLiteFileSafetyTests: XCTestCase {
     }
 
     private func write(_ service: MemoryService, _ n: Int, goal: String = "g", prefix: String = "m") throws {
-        let results = service.write((0..<n).map { i in
-            MemoryWrite(goal: goal, plugin: "p", id: "\(prefix)\(i)", content: "note \(i)", concepts: ["c\(i % 7)", "c\((i + 1) % 7)", "x\(i % 3)"])
-        })
+        let results = service.write(
+            (0..<n).map { i in
+                MemoryWrite(
+                    goal: goal, plugin: "p", id: "\(prefix)\(i)", content: "note \(i)",
+                    concepts: ["c\(i % 7)", "c\((i + 1) % 7)", "x\(i % 3)"])
+            })
         for r in results { _ = try r.get() }
     }
 
@@ -33,11 +36,16 @@ final class SQLiteFileSafetyTests: XCTestCase {
     func testReadOnlyCommandsOnAMissingDatabaseCreateNothing() throws {
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("nonexistent/dir/m.sqlite").path
-        for args in [["stats"], ["memory", "clusters"], ["memory", "recall", "--goal", "g", "--concept", "c"], ["memory", "graph", "--goal", "g"]] {
+        for args in [
+            ["stats"], ["memory", "clusters"], ["memory", "recall", "--goal", "g", "--concept", "c"], ["memory", "graph", "--goal", "g"],
+        ] {
             let r = try TestSupport.runPlughost(args + ["--db", db], cwd: dir)
             XCTAssertEqual(r.status, 1, "\(args): \(r.description)")
-            XCTAssertTrue(r.stderr.contains("no memory database at \(db): nothing has been written there yet; pass --db or run a pipeline first"), "\(args): \(r.stderr)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("nonexistent").path), "\(args) created a folder")
+            XCTAssertTrue(
+                r.stderr.contains("no memory database at \(db): nothing has been written there yet; pass --db or run a pipeline first"),
+                "\(args): \(r.stderr)")
+            XCTAssertFalse(
+                FileManager.default.fileExists(atPath: dir.appendingPathComponent("nonexistent").path), "\(args) created a folder")
         }
         // The default location, in a folder without one: nothing created either.
         let r = try TestSupport.runPlughost(["stats"], cwd: dir)
@@ -56,7 +64,8 @@ final class SQLiteFileSafetyTests: XCTestCase {
         let writes = (0..<40).map { i in
             MemoryWrite(goal: "g", plugin: "p", id: "m\(i)", content: "n", concepts: ["a\(i % 5)", "b\(i % 4)"])
         }
-        let planned = DependencyBatcher().plan(try writes.map { w in .write(try WriteNormalizer(limits: .default).normalize(w, id: w.id!, now: 1)) })
+        let planned = DependencyBatcher().plan(
+            try writes.map { w in .write(try WriteNormalizer(limits: .default).normalize(w, id: w.id!, now: 1)) })
         _ = try engine.apply(planned.map(\.batch))
         try engine.close()
         for r in reference.write(writes) { _ = try r.get() }
@@ -75,7 +84,8 @@ final class SQLiteFileSafetyTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before, "a read-only command changed the file")
         // Nothing written beside it either (a write would go to a -wal file first).
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), listing, "a read-only command left files behind")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), listing, "a read-only command left files behind")
         let reopened = try SQLiteEngine(path: db, readOnly: true)
         defer { try? reopened.close() }
         XCTAssertEqual(try reopened.goalsPendingClustering(), ["g"], "a read-only command cleared the pending mark")

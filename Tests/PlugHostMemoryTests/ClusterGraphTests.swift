@@ -43,15 +43,18 @@ final class ClusterGraphTests: XCTestCase {
 
     /// Applies `settle()`'s reported changes to `reported`; fails on a report that changes
     /// nothing.
-    private func settle(_ g: inout ClusterGraph, into reported: inout [String: String], file: StaticString = #filePath, line: UInt = #line) {
+    private func settle(_ g: inout ClusterGraph, into reported: inout [String: String], file: StaticString = #filePath, line: UInt = #line)
+    {
         for (concept, cluster) in g.settle() {
             XCTAssertNotEqual(reported[concept], cluster, "reported an unchanged assignment of \(concept)", file: file, line: line)
             reported[concept] = cluster
         }
     }
 
-    private func check(_ g: inout ClusterGraph, _ reported: inout [String: String], _ truth: Truth, _ what: String,
-                       file: StaticString = #filePath, line: UInt = #line) -> Bool {
+    private func check(
+        _ g: inout ClusterGraph, _ reported: inout [String: String], _ truth: Truth, _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> Bool {
         settle(&g, into: &reported, file: file, line: line)
         let want = truth.assignments()
         if reported != want {

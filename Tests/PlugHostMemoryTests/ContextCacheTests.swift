@@ -23,20 +23,28 @@ final class HookedMemoryEngine: ClusteringCoordinator, @unchecked Sendable {
     let beforeApply = Mutex<(@Sendable () -> Void)?>(nil)
 
     func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
-        let hook = beforeApply.withLock { h -> (@Sendable () -> Void)? in defer { h = nil }; return h }
+        let hook = beforeApply.withLock { h -> (@Sendable () -> Void)? in
+            defer { h = nil }; return h
+        }
         hook?()
         return try inner.apply(batches)
     }
     func memory(id: String) throws -> Memory? { try inner.memory(id: id) }
-    func memories(goal: String, concept: String, limit: Int) throws -> [Memory] { try inner.memories(goal: goal, concept: concept, limit: limit) }
+    func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
+        try inner.memories(goal: goal, concept: concept, limit: limit)
+    }
     func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         let r = try inner.memories(goal: goal, plugin: plugin, limit: limit)
         // One shot.
-        let hook = afterPluginRead.withLock { h -> (@Sendable () -> Void)? in defer { h = nil }; return h }
+        let hook = afterPluginRead.withLock { h -> (@Sendable () -> Void)? in
+            defer { h = nil }; return h
+        }
         hook?()
         return r
     }
-    func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory] { try inner.search(goal: goal, text: text, limit: limit) }
+    func search(goal: String, text: String, limit: Int) throws -> [RecalledMemory] {
+        try inner.search(goal: goal, text: text, limit: limit)
+    }
     func expiredMemories(at time: Double, limit: Int) throws -> [Memory] { try inner.expiredMemories(at: time, limit: limit) }
     func allMemories(goal: String, after: MemoryCursor?, limit: Int) throws -> MemoryPage {
         try inner.allMemories(goal: goal, after: after, limit: limit)
@@ -104,7 +112,11 @@ final class ContextCacheTests: XCTestCase {
         let clock = ManualClock()
         let cache = ContextCache(capacity: 10, ttl: 10, workingSetSize: 4, clock: clock)
         var loads = 0
-        func get() { _ = cache.context(Key(goal: "g", plugin: "p")) { loads += 1; return PluginContext() } }
+        func get() {
+            _ = cache.context(Key(goal: "g", plugin: "p")) {
+                loads += 1; return PluginContext()
+            }
+        }
         get()
         clock.advance(9.5)
         get()
@@ -266,7 +278,9 @@ final class ContextCacheTests: XCTestCase {
             ids.append(try s.write(MemoryWrite(goal: "g", plugin: "p", content: "\(i)", concepts: ["a"])))
             XCTAssertEqual(try s.context(goal: "g", plugin: "p").recent, Array(ids.suffix(3)))
         }
-        let fresh = try makeMemoryService(optimized: true, clock: ManualClock(), engine: s.engine as! InMemoryEngine) { $0.workingSetSize = 3 }
+        let fresh = try makeMemoryService(optimized: true, clock: ManualClock(), engine: s.engine as! InMemoryEngine) {
+            $0.workingSetSize = 3
+        }
         XCTAssertEqual(try fresh.context(goal: "g", plugin: "p").recent, Array(ids.suffix(3)))
     }
 

@@ -17,8 +17,9 @@ final class DependencyBatcherTests: XCTestCase {
     func plan(_ ops: [PlannedOp]) -> [PlannedBatch] { DependencyBatcher().plan(ops) }
 
     func mem(_ id: String, goal: String = "g", concepts: [String], deps: [Dependency] = []) -> Memory {
-        Memory(id: id, goal: goal, plugin: "p", content: "", concepts: concepts.sorted(by: ConceptKey.precedes),
-               dependsOn: deps, metadata: nil, createdAt: 1, expiresAt: nil)
+        Memory(
+            id: id, goal: goal, plugin: "p", content: "", concepts: concepts.sorted(by: ConceptKey.precedes),
+            dependsOn: deps, metadata: nil, createdAt: 1, expiresAt: nil)
     }
 
     func edges(_ b: EngineBatch) -> [String: EdgeCounts] {
@@ -50,14 +51,16 @@ final class DependencyBatcherTests: XCTestCase {
         XCTAssertEqual(w[0].batch.inserts, [m])
         XCTAssertEqual(w[0].batch.deletes, [])
         XCTAssertEqual(concepts(w[0].batch), ["a": 1, "b": 1, "c": 1])
-        XCTAssertEqual(edges(w[0].batch), ["a|b": EdgeCounts(co: 1, dep: 0), "a|c": EdgeCounts(co: 1, dep: 1), "b|c": EdgeCounts(co: 1, dep: 0)])
+        XCTAssertEqual(
+            edges(w[0].batch), ["a|b": EdgeCounts(co: 1, dep: 0), "a|c": EdgeCounts(co: 1, dep: 1), "b|c": EdgeCounts(co: 1, dep: 0)])
         XCTAssertEqual(w[0].unbatchedEdgeOps, 3)
         XCTAssertEqual([w[0].writes, w[0].forgets], [1, 0])
         let f = plan([.forget(m)])
         XCTAssertEqual(f[0].batch.inserts, [])
         XCTAssertEqual(f[0].batch.deletes, ["m"])
         XCTAssertEqual(concepts(f[0].batch), ["a": -1, "b": -1, "c": -1])
-        XCTAssertEqual(edges(f[0].batch), ["a|b": EdgeCounts(co: -1, dep: 0), "a|c": EdgeCounts(co: -1, dep: -1), "b|c": EdgeCounts(co: -1, dep: 0)])
+        XCTAssertEqual(
+            edges(f[0].batch), ["a|b": EdgeCounts(co: -1, dep: 0), "a|c": EdgeCounts(co: -1, dep: -1), "b|c": EdgeCounts(co: -1, dep: 0)])
         XCTAssertEqual([f[0].writes, f[0].forgets], [0, 1])
     }
 
@@ -126,7 +129,8 @@ final class DependencyBatcherTests: XCTestCase {
         XCTAssertEqual(p[0].batch.deletes, ["old"])
         XCTAssertEqual(p[0].batch.inserts.map(\.id), ["new"])
         XCTAssertEqual(concepts(p[0].batch), ["c": 1])
-        XCTAssertEqual(edges(p[0].batch), ["a|b": EdgeCounts(co: 0, dep: -1), "a|c": EdgeCounts(co: 1, dep: 0), "b|c": EdgeCounts(co: 1, dep: 0)])
+        XCTAssertEqual(
+            edges(p[0].batch), ["a|b": EdgeCounts(co: 0, dep: -1), "a|c": EdgeCounts(co: 1, dep: 0), "b|c": EdgeCounts(co: 1, dep: 0)])
         XCTAssertEqual([p[0].writes, p[0].forgets], [1, 1])
     }
 
@@ -170,7 +174,9 @@ final class DependencyBatcherTests: XCTestCase {
     func testForgetOfAReinsertedIDLeads() {
         let expired = mem("x", goal: "h", concepts: ["old"])
         let rewrite = mem("x", goal: "g", concepts: ["new"])
-        let p = plan([.write(mem("g0", concepts: ["new"])), .write(rewrite), .forget(expired), .forget(mem("y", goal: "g", concepts: ["new"]))])
+        let p = plan([
+            .write(mem("g0", concepts: ["new"])), .write(rewrite), .forget(expired), .forget(mem("y", goal: "g", concepts: ["new"])),
+        ])
         XCTAssertEqual(p.map(\.batch.goal), ["h", "g"])
         XCTAssertEqual(p[0].batch.deletes, ["x"])
         XCTAssertEqual(p[0].batch.inserts, [])
@@ -220,8 +226,9 @@ final class DependencyBatcherTests: XCTestCase {
         for goal in ["g", "h"] {
             let a = try batched.conceptGraph(goal: goal), b = try single.conceptGraph(goal: goal)
             XCTAssertEqual(a.concepts, b.concepts, goal)
-            XCTAssertEqual(Set(a.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }),
-                           Set(b.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }), goal)
+            XCTAssertEqual(
+                Set(a.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }),
+                Set(b.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }), goal)
             XCTAssertFalse(a.concepts.isEmpty)
         }
         XCTAssertEqual(Set(try batched.existingMemories(live.map(\.id)).keys), Set(live.map(\.id)))

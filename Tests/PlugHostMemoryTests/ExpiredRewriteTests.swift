@@ -36,7 +36,9 @@ final class ExpiredRewriteTests: XCTestCase {
                     }
                 }
                 func m(_ id: String, _ goal: String, _ concepts: [String], ttl: Int64? = nil, _ content: String = "") -> MemoryWrite {
-                    MemoryWrite(goal: goal, plugin: "p", id: id, content: content.isEmpty ? "\(id) in \(goal)" : content, concepts: concepts, ttlMilliseconds: ttl)
+                    MemoryWrite(
+                        goal: goal, plugin: "p", id: id, content: content.isEmpty ? "\(id) in \(goal)" : content, concepts: concepts,
+                        ttlMilliseconds: ttl)
                 }
                 write([
                     m("x", "g1", ["a", "b"], ttl: 300), m("keep1", "g1", ["a", "b"]),
@@ -49,7 +51,10 @@ final class ExpiredRewriteTests: XCTestCase {
                 // Into another goal, after a write of that goal in the same commit.
                 write([m("e1", "g2", ["r", "s"]), m("x", "g2", ["r", "s"], "x again")])
                 // Two ids swapping goals in one commit.
-                write([m("f1", "g1", ["t", "p"]), m("v", "g1", ["t", "p"], "v again"), m("f2", "g2", ["e", "z"]), m("u", "g2", ["e", "z"], "u again")])
+                write([
+                    m("f1", "g1", ["t", "p"]), m("v", "g1", ["t", "p"], "v again"), m("f2", "g2", ["e", "z"]),
+                    m("u", "g2", ["e", "z"], "u again"),
+                ])
                 // Into the same goal.
                 write([m("f3", "g1", ["h", "j"]), m("w", "g1", ["h", "j"], "w again")])
                 for (id, goal) in [("x", "g2"), ("v", "g1"), ("u", "g2"), ("w", "g1")] {
@@ -62,7 +67,8 @@ final class ExpiredRewriteTests: XCTestCase {
                 let want = OracleJSON.json(oracle.clusters(now: now))
                 XCTAssertEqual(oracleText(try clusterBytes(s)), want, what)
                 for goal in ["g1", "g2"] {
-                    XCTAssertEqual(engineCountsText(try s.engine.conceptGraph(goal: goal)), oracle.countsText(goal: goal, now: now), "\(what) \(goal)")
+                    XCTAssertEqual(
+                        engineCountsText(try s.engine.conceptGraph(goal: goal)), oracle.countsText(goal: goal, now: now), "\(what) \(goal)")
                 }
                 XCTAssertEqual(try s.verifyClusters(), [], what)
                 XCTAssertEqual(s.stats.writes, 15, "\(what): every write counted once")
@@ -91,7 +97,9 @@ final class ExpiredRewriteTests: XCTestCase {
         var deleted = Set<String>()
         for b in plan {
             for id in b.batch.inserts.map(\.id) where ["x", "y"].contains(id) {
-                XCTAssertTrue(deleted.contains(id), "\(id) inserted before its delete: \(plan.map { ($0.batch.goal, $0.batch.deletes, $0.batch.inserts.map(\.id)) })")
+                XCTAssertTrue(
+                    deleted.contains(id),
+                    "\(id) inserted before its delete: \(plan.map { ($0.batch.goal, $0.batch.deletes, $0.batch.inserts.map(\.id)) })")
             }
             deleted.formUnion(b.batch.deletes)
         }

@@ -98,8 +98,9 @@ final class RecordingCommitter: @unchecked Sendable {
 
 /// A write of a memory `id` (no concepts) as the queue sees it.
 private func write(_ id: String, goal: String = "g") -> QueuedOp {
-    .write(Memory(id: id, goal: goal, plugin: "p", content: "", concepts: [], dependsOn: [], metadata: nil, createdAt: 1, expiresAt: nil),
-           callerID: true)
+    .write(
+        Memory(id: id, goal: goal, plugin: "p", content: "", concepts: [], dependsOn: [], metadata: nil, createdAt: 1, expiresAt: nil),
+        callerID: true)
 }
 
 /// Results as short strings: "w:ID", "f:GOAL", or the error code.
@@ -181,12 +182,17 @@ final class GroupCommitQueueTests: XCTestCase {
         let c = RecordingCommitter(failCommitsWith: ["bad"], gated: 1)
         let q = makeQueue(c)
         let results = Mutex<[Int: [String]]>([:])
-        let leader = spawn { let r = ids(q.submit([write("lead")])); results.withLock { $0[0] = r } }
+        let leader = spawn {
+            let r = ids(q.submit([write("lead")])); results.withLock { $0[0] = r }
+        }
         c.started.wait()  // the leader's commit is running (and held)
         var waiters: [DispatchSemaphore] = []
         for k in 1...6 {
             let ops = k == 4 ? [write("s4a"), write("bad")] : [write("s\(k)a"), write("s\(k)b")]
-            waiters.append(spawn { let r = ids(q.submit(ops)); results.withLock { $0[k] = r } })
+            waiters.append(
+                spawn {
+                    let r = ids(q.submit(ops)); results.withLock { $0[k] = r }
+                })
             Thread.sleep(forTimeInterval: 0.05)  // arrival order 1…6
         }
         Thread.sleep(forTimeInterval: 0.3)
@@ -196,8 +202,9 @@ final class GroupCommitQueueTests: XCTestCase {
         let r = results.withLock { $0 }
         XCTAssertEqual(r[0], ["w:lead"])
         for k in 1...6 { XCTAssertEqual(r[k], ["storage", "storage"], "waiter \(k) of the failed commit") }
-        XCTAssertEqual(c.commits.map(\.ids), [["lead"], (1...6).flatMap { k in k == 4 ? ["s4a", "bad"] : ["s\(k)a", "s\(k)b"] }],
-                       "one commit for everything queued meanwhile, in arrival order")
+        XCTAssertEqual(
+            c.commits.map(\.ids), [["lead"], (1...6).flatMap { k in k == 4 ? ["s4a", "bad"] : ["s\(k)a", "s\(k)b"] }],
+            "one commit for everything queued meanwhile, in arrival order")
         // The failure is per commit: the queue goes on.
         XCTAssertEqual(ids(q.submit([write("after")])), ["w:after"])
     }
@@ -300,7 +307,8 @@ final class GroupCommitQueueTests: XCTestCase {
                 for k in 0..<400 {
                     let id = "c\(t)-\(k)"
                     do {
-                        _ = try s.write(MemoryWrite(goal: "g\(t % 2)", plugin: "p", id: id, content: "x", concepts: ["k\(k % 5)", "t\(t)"]))
+                        _ = try s.write(
+                            MemoryWrite(goal: "g\(t % 2)", plugin: "p", id: id, content: "x", concepts: ["k\(k % 5)", "t\(t)"]))
                         acked.withLock { $0.append(id) }
                     } catch let e as MemoryError where e.code == .closed {
                         refused.withLock { $0.append(id) }

@@ -21,9 +21,12 @@ final class MemoryModelOpenPointTests: XCTestCase {
         try forEachKind(self) { kind in
             let store = try TestStore.fresh(kind, for: self)
             let s = try store.service(optimized: true)
-            _ = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "self", content: "", concepts: ["x"],
-                                        dependsOn: [Dependency("a", "a"), Dependency(" A ", "a")]))
-            _ = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "ends", content: "", concepts: ["m"], dependsOn: [Dependency("B", "c")]))
+            _ = try s.write(
+                MemoryWrite(
+                    goal: "g", plugin: "p", id: "self", content: "", concepts: ["x"],
+                    dependsOn: [Dependency("a", "a"), Dependency(" A ", "a")]))
+            _ = try s.write(
+                MemoryWrite(goal: "g", plugin: "p", id: "ends", content: "", concepts: ["m"], dependsOn: [Dependency("B", "c")]))
             let selfDep = try XCTUnwrap(try s.memory(id: "self"))
             XCTAssertEqual(selfDep.concepts, ["x"], "\(kind)")
             XCTAssertEqual(selfDep.dependsOn, [], "\(kind)")
@@ -31,7 +34,9 @@ final class MemoryModelOpenPointTests: XCTestCase {
             XCTAssertEqual(ends.concepts, ["b", "c", "m"], "\(kind)")
             XCTAssertEqual(ends.dependsOn, [Dependency("b", "c")], "\(kind)")
             try s.flush()
-            XCTAssertEqual(engineCountsText(try s.engine.conceptGraph(goal: "g")), """
+            XCTAssertEqual(
+                engineCountsText(try s.engine.conceptGraph(goal: "g")),
+                """
                 c b 1
                 c c 1
                 c m 1
@@ -43,11 +48,15 @@ final class MemoryModelOpenPointTests: XCTestCase {
             XCTAssertEqual(try s.clusters(goal: "g").first?.clusters.map(\.concepts), [["b", "c"], ["m"], ["x"]], "\(kind)")
             XCTAssertEqual(try s.recall(goal: "g", .concept("a")).count, 0, "\(kind)")
             // The ends of a self-dependency are still validated.
-            XCTAssertThrowsError(try s.write(MemoryWrite(goal: "g", plugin: "p", content: "", concepts: ["x"], dependsOn: [Dependency(" ", " ")]))) { e in
+            XCTAssertThrowsError(
+                try s.write(MemoryWrite(goal: "g", plugin: "p", content: "", concepts: ["x"], dependsOn: [Dependency(" ", " ")]))
+            ) { e in
                 XCTAssertTrue("\(e)".contains("depends_on[0].from \" \" is empty after normalisation"), "\(e)")
             }
-            XCTAssertEqual(Oracle.conceptSet(MemoryWrite(goal: "g", plugin: "p", content: "", concepts: ["x"], dependsOn: [Dependency("a", "a")])).0, ["x"],
-                           "the oracle, written from the model, agrees")
+            XCTAssertEqual(
+                Oracle.conceptSet(MemoryWrite(goal: "g", plugin: "p", content: "", concepts: ["x"], dependsOn: [Dependency("a", "a")])).0,
+                ["x"],
+                "the oracle, written from the model, agrees")
             try store.finish(s)
         }
     }

@@ -38,7 +38,7 @@ final class MemoryModelTests: XCTestCase {
             ("A\u{0308}rger", "ärger"),
             ("  \t\n ", ""),
             ("x\"Y\\Z", "x\"y\\z"),
-            ("\u{212B}", "å"), // ANGSTROM SIGN → NFC Å → å
+            ("\u{212B}", "å"),  // ANGSTROM SIGN → NFC Å → å
         ]
         for (raw, want) in cases {
             let got = ConceptKey.normalize(raw)
@@ -49,9 +49,10 @@ final class MemoryModelTests: XCTestCase {
 
     func testStoredMemoryHasTheModelsConceptSet() throws {
         try bothPaths { s, _, label in
-            let id = try s.write(MemoryWrite(
-                goal: "g", plugin: "p", content: "x", concepts: ["Café", "cafe\u{0301}", "  B   c "],
-                dependsOn: [Dependency("ß", "SS"), Dependency("Q", "q "), Dependency("b C", "CAFÉ")]))
+            let id = try s.write(
+                MemoryWrite(
+                    goal: "g", plugin: "p", content: "x", concepts: ["Café", "cafe\u{0301}", "  B   c "],
+                    dependsOn: [Dependency("ß", "SS"), Dependency("Q", "q "), Dependency("b C", "CAFÉ")]))
             let m = try XCTUnwrap(try s.memory(id: id))
             // "q" only comes from a pair with equal ends: ignored.
             XCTAssertEqual(m.concepts.map { Array($0.utf8) }, ["b c", "café", "ss", "ß"].map { Array($0.utf8) }, label)
@@ -77,8 +78,9 @@ final class MemoryModelTests: XCTestCase {
 
     func testDependencyBothWaysCountsOncePerMemory() throws {
         try bothPaths { s, _, label in
-            _ = try s.write(MemoryWrite(
-                goal: "g", plugin: "p", content: "1", dependsOn: [Dependency("a", "b"), Dependency("b", "a"), Dependency("A", "B")]))
+            _ = try s.write(
+                MemoryWrite(
+                    goal: "g", plugin: "p", content: "1", dependsOn: [Dependency("a", "b"), Dependency("b", "a"), Dependency("A", "B")]))
             let snap = try s.engine.conceptGraph(goal: "g")
             XCTAssertEqual(snap.edges.count, 1, label)
             XCTAssertEqual(snap.edges.first?.counts, EdgeCounts(co: 1, dep: 1), label)
@@ -145,15 +147,29 @@ final class MemoryModelTests: XCTestCase {
             let long = String(repeating: "k", count: 257)
             let bad: [(MemoryWrite, MemoryError.Code)] = [
                 (MemoryWrite(goal: "g", plugin: "p", id: "bad1", content: "x", concepts: ["c", "  \t "]), .invalid),
-                (MemoryWrite(goal: "g", plugin: "p", id: "bad2", content: "x", concepts: ["c"], dependsOn: [Dependency("d", "\u{3000}")]), .invalid),
+                (
+                    MemoryWrite(
+                        goal: "g", plugin: "p", id: "bad2", content: "x", concepts: ["c"], dependsOn: [Dependency("d", "\u{3000}")]),
+                    .invalid
+                ),
                 (MemoryWrite(goal: "g", plugin: "p", id: "bad3", content: "x", concepts: (0..<65).map { "c\($0)" }), .limit),
                 (MemoryWrite(goal: "g", plugin: "p", id: "bad4", content: "x", concepts: ["c", long]), .limit),
-                (MemoryWrite(goal: "g", plugin: "p", id: "bad5", content: "x", concepts: ["c", String(repeating: "é", count: 129)]), .limit),
-                (MemoryWrite(goal: "g", plugin: "p", id: "bad6", content: "x", concepts: ["c"], dependsOn: (0..<65).map { Dependency("x\($0)", "y") }), .limit),
+                (
+                    MemoryWrite(goal: "g", plugin: "p", id: "bad5", content: "x", concepts: ["c", String(repeating: "é", count: 129)]),
+                    .limit
+                ),
+                (
+                    MemoryWrite(
+                        goal: "g", plugin: "p", id: "bad6", content: "x", concepts: ["c"],
+                        dependsOn: (0..<65).map { Dependency("x\($0)", "y") }), .limit
+                ),
                 (MemoryWrite(goal: "g", plugin: "p", id: "bad7", content: "x", concepts: ["c"], metadata: "{\"a\":"), .invalid),
                 (MemoryWrite(goal: "g", plugin: "p", id: "bad8", content: "x", concepts: ["c"], metadata: "[1]"), .invalid),
                 (MemoryWrite(goal: "g", plugin: "p", id: "bad9", content: "x", concepts: ["c"], ttlMilliseconds: -1), .invalid),
-                (MemoryWrite(goal: "g", plugin: "p", id: "bad10", content: String(repeating: "x", count: (1 << 20) + 1), concepts: ["c"]), .limit),
+                (
+                    MemoryWrite(
+                        goal: "g", plugin: "p", id: "bad10", content: String(repeating: "x", count: (1 << 20) + 1), concepts: ["c"]), .limit
+                ),
                 (MemoryWrite(goal: "g", plugin: "p", id: "keep", content: "dup", concepts: ["c", "a"]), .invalid),
                 (MemoryWrite(goal: "other", plugin: "p", id: "keep", content: "dup in another goal", concepts: ["c"]), .invalid),
             ]
@@ -271,7 +287,8 @@ final class MemoryModelTests: XCTestCase {
             _ = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "e1", content: "t", concepts: ["x"], ttlMilliseconds: 500))
             clock.advance(0.6)  // same whole second: the opportunistic sweep does not run
             XCTAssertNil(try s.memory(id: "e1"), label)
-            XCTAssertNoThrow(try s.write(MemoryWrite(goal: "g", plugin: "p", id: "e1", content: "again", concepts: ["y"])),
+            XCTAssertNoThrow(
+                try s.write(MemoryWrite(goal: "g", plugin: "p", id: "e1", content: "again", concepts: ["y"])),
                 "\(label): the id of an expired memory is reported as already existing")
         }
     }
@@ -365,7 +382,8 @@ final class MemoryModelTests: XCTestCase {
             ] { oracle.write(w, id: try s1.write(w), now: clock.now()) }
             XCTAssertNotEqual(try clusterBytes(s1), Array(OracleJSON.json(oracle.clusters(now: clock.now())).utf8), "still pending")
             let s2 = try makeMemoryService(optimized: optimizedSecond, clock: clock, engine: engine)
-            XCTAssertEqual(oracleText(try clusterBytes(s2)), OracleJSON.json(oracle.clusters(now: clock.now())), "optimized: \(optimizedSecond)")
+            XCTAssertEqual(
+                oracleText(try clusterBytes(s2)), OracleJSON.json(oracle.clusters(now: clock.now())), "optimized: \(optimizedSecond)")
             XCTAssertEqual(try s2.verifyClusters(), [])
         }
     }
@@ -394,8 +412,10 @@ final class MemoryModelTests: XCTestCase {
 
     func testWorkloadLineRoundTripKeepsEveryField() throws {
         let ops: [WorkloadOp] = [
-            .write(MemoryWrite(goal: "g\"ü", plugin: "p", id: "x\\1", content: "c\n", concepts: ["A", "ß"],
-                               dependsOn: [Dependency("a", "b")], metadata: "{\"k\":1}", ttlMilliseconds: 1500)),
+            .write(
+                MemoryWrite(
+                    goal: "g\"ü", plugin: "p", id: "x\\1", content: "c\n", concepts: ["A", "ß"],
+                    dependsOn: [Dependency("a", "b")], metadata: "{\"k\":1}", ttlMilliseconds: 1500)),
             .write(MemoryWrite(goal: "g", plugin: "p", content: "", concepts: [])),
             .forget("x\\1"),
         ]
@@ -492,12 +512,15 @@ final class MemoryModelTests: XCTestCase {
     func testCanonicalJSONExactBytes() throws {
         let goals = [
             GoalClusters(goal: "Zeta", clusters: [Cluster(id: "q", concepts: ["q"])]),
-            GoalClusters(goal: "goal-é", clusters: [
-                Cluster(id: "c:\\dir", concepts: ["c:\\dir", "say \"hi\"", "tab\u{01}x", "über"]),
-                Cluster(id: "ß", concepts: ["ß"]),
-            ]),
+            GoalClusters(
+                goal: "goal-é",
+                clusters: [
+                    Cluster(id: "c:\\dir", concepts: ["c:\\dir", "say \"hi\"", "tab\u{01}x", "über"]),
+                    Cluster(id: "ß", concepts: ["ß"]),
+                ]),
         ]
-        let want = #"[{"goal":"Zeta","clusters":[{"id":"q","concepts":["q"]}]},{"goal":"goal-é","clusters":[{"id":"c:\\dir","concepts":["c:\\dir","say \"hi\"","tab\u0001x","über"]},{"id":"ß","concepts":["ß"]}]}]"#
+        let want =
+            #"[{"goal":"Zeta","clusters":[{"id":"q","concepts":["q"]}]},{"goal":"goal-é","clusters":[{"id":"c:\\dir","concepts":["c:\\dir","say \"hi\"","tab\u0001x","über"]},{"id":"ß","concepts":["ß"]}]}]"#
         XCTAssertEqual(Array(CanonicalClusters.json(goals).utf8), Array(want.utf8))
         XCTAssertEqual(Array(OracleJSON.json(goals).utf8), Array(want.utf8))
         // sha256 of those bytes, computed independently (sha256sum).
@@ -509,12 +532,14 @@ final class MemoryModelTests: XCTestCase {
     func testCanonicalJSONThroughTheService() throws {
         try bothPaths { s, _, label in
             for _ in 0..<2 {
-                _ = try s.write(MemoryWrite(goal: "goal-é", plugin: "p", content: "x", concepts: ["Say \"Hi\"", "C:\\Dir", "U\u{0308}ber"]))
+                _ = try s.write(
+                    MemoryWrite(goal: "goal-é", plugin: "p", content: "x", concepts: ["Say \"Hi\"", "C:\\Dir", "U\u{0308}ber"]))
             }
             _ = try s.write(MemoryWrite(goal: "goal-é", plugin: "p", content: "x", concepts: ["ß", "tab\u{01}X"]))
             _ = try s.write(MemoryWrite(goal: "Zeta", plugin: "p", content: "x", concepts: ["Q"]))
             try s.flush()
-            let want = #"[{"goal":"Zeta","clusters":[{"id":"q","concepts":["q"]}]},{"goal":"goal-é","clusters":[{"id":"c:\\dir","concepts":["c:\\dir","say \"hi\"","über"]},{"id":"tab\u0001x","concepts":["tab\u0001x"]},{"id":"ß","concepts":["ß"]}]}]"#
+            let want =
+                #"[{"goal":"Zeta","clusters":[{"id":"q","concepts":["q"]}]},{"goal":"goal-é","clusters":[{"id":"c:\\dir","concepts":["c:\\dir","say \"hi\"","über"]},{"id":"tab\u0001x","concepts":["tab\u0001x"]},{"id":"ß","concepts":["ß"]}]}]"#
             XCTAssertEqual(oracleText(try clusterBytes(s)), want, label)
             XCTAssertEqual(try clusterBytes(s), Array(want.utf8), label)
         }
@@ -540,8 +565,9 @@ final class MemoryModelTests: XCTestCase {
                 let want = live.reversed().filter { $0.plugin == p }.prefix(25).map(\.id)
                 XCTAssertEqual(try s.recall(goal: "g", .plugin(p), limit: 25).map(\.memory.id), Array(want), "\(label) \(p)")
             }
-            XCTAssertEqual(Set(try s.recall(goal: "g", .text("word3"), limit: 100_000).map(\.memory.id)).count,
-                           live.filter { Int($0.id.dropFirst())! % 5 == 3 }.count, label)
+            XCTAssertEqual(
+                Set(try s.recall(goal: "g", .text("word3"), limit: 100_000).map(\.memory.id)).count,
+                live.filter { Int($0.id.dropFirst())! % 5 == 3 }.count, label)
         }
         try check("before")
         // Forget three in four: the goal's index is now mostly tombstones.

@@ -24,9 +24,10 @@ final class ReplayStopTests: XCTestCase {
             let g = line % 3
             var deps: [Dependency] = []
             if line % 4 == 0 { deps = [Dependency("d\(line % 5)", "c\(line % 6)")] }
-            return .write(MemoryWrite(
-                goal: "g\(g)", plugin: "p\(line % 2)", id: "w\(line)", content: "line \(line)",
-                concepts: ["c\(line % 6)", "c\((line + 1) % 6)"], dependsOn: deps))
+            return .write(
+                MemoryWrite(
+                    goal: "g\(g)", plugin: "p\(line % 2)", id: "w\(line)", content: "line \(line)",
+                    concepts: ["c\(line % 6)", "c\((line + 1) % 6)"], dependsOn: deps))
         }
     }
 
@@ -50,9 +51,12 @@ final class ReplayStopTests: XCTestCase {
             Scenario(name: "duplicate of a stored id", chunk: 8, bad: dup, message: "a memory with id \"w5\" already exists"),
             // The chunk is split over commits of 4 operations: the rest of the chunk comes in
             // later commits, which must skip it.
-            Scenario(name: "duplicate, chunk split over commits", chunk: 512, maxBatch: 4, bad: dup, message: "a memory with id \"w5\" already exists"),
+            Scenario(
+                name: "duplicate, chunk split over commits", chunk: 512, maxBatch: 4, bad: dup,
+                message: "a memory with id \"w5\" already exists"),
             // Rejected by the normaliser, before anything is queued.
-            Scenario(name: "rejected by the normaliser", chunk: 512, bad: invalid, message: "concepts[1] \"   \" is empty after normalisation"),
+            Scenario(
+                name: "rejected by the normaliser", chunk: 512, bad: invalid, message: "concepts[1] \"   \" is empty after normalisation"),
         ]
     }
 
@@ -74,7 +78,8 @@ final class ReplayStopTests: XCTestCase {
                     XCTAssertEqual(error?.line, k, what)
                     XCTAssertEqual(error?.file, "w.jsonl", what)
                     XCTAssertTrue(error?.message.contains(scenario.message) == true, "\(what): \(String(describing: error))")
-                    XCTAssertTrue(error?.description.hasPrefix("w.jsonl:\(k): write rejected: ") == true, "\(what): \(String(describing: error))")
+                    XCTAssertTrue(
+                        error?.description.hasPrefix("w.jsonl:\(k): write rejected: ") == true, "\(what): \(String(describing: error))")
                     try store.finish(s)
 
                     let prefix = Array(ops.prefix(k - 1))
@@ -108,7 +113,8 @@ final class ReplayStopTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 4) { t in
             for b in 0..<8 {
                 var ws = (0..<40).map { i in
-                    MemoryWrite(goal: "g\(t % 2)", plugin: "p", id: "t\(t)-b\(b)-\(i)", content: "", concepts: ["c\(i % 5)", "c\((i + t) % 7)"])
+                    MemoryWrite(
+                        goal: "g\(t % 2)", plugin: "p", id: "t\(t)-b\(b)-\(i)", content: "", concepts: ["c\(i % 5)", "c\((i + t) % 7)"])
                 }
                 var bad: Int?
                 switch b % 3 {

@@ -338,7 +338,8 @@ final class PropertyHarness {
                     continue
                 }
                 if m.goal != om.goal || m.plugin != om.plugin || m.content != om.content
-                    || m.concepts.map({ Array($0.utf8) }) != om.sortedConcepts.map({ Array($0.utf8) }) {
+                    || m.concepts.map({ Array($0.utf8) }) != om.sortedConcepts.map({ Array($0.utf8) })
+                {
                     fail("\(names[s]): memory \(logical) is \(m), model \(om)")
                 }
             }
@@ -363,8 +364,9 @@ final class PropertyHarness {
                 let got = try service.recall(goal: goal, .concept(rng.pick(group)), limit: 100_000)
                 let gotLogical = Set(got.map { reverseMaps[s][$0.memory.id] ?? $0.memory.id })
                 if gotLogical != want {
-                    fail("\(names[s]): recall(\(goal), \(key)) gave \(gotLogical.sorted()), model \(want.sorted()) "
-                        + "(extra: \(got.filter { !want.contains(reverseMaps[s][$0.memory.id] ?? $0.memory.id) }.map(\.memory)))")
+                    fail(
+                        "\(names[s]): recall(\(goal), \(key)) gave \(gotLogical.sorted()), model \(want.sorted()) "
+                            + "(extra: \(got.filter { !want.contains(reverseMaps[s][$0.memory.id] ?? $0.memory.id) }.map(\.memory)))")
                 }
             }
         }
@@ -380,8 +382,9 @@ final class PropertyHarness {
                 let cached = try service.context(goal: goal, plugin: plugin)
                 let loaded = try fresh.context(goal: goal, plugin: plugin)
                 if Set(cached.recent) != Set(loaded.recent) {
-                    fail("\(names[s]): cached working set of (\(goal), \(plugin)) is \(cached.recent.sorted()), "
-                        + "the engine's is \(loaded.recent.sorted())")
+                    fail(
+                        "\(names[s]): cached working set of (\(goal), \(plugin)) is \(cached.recent.sorted()), "
+                            + "the engine's is \(loaded.recent.sorted())")
                 }
             }
         }
@@ -524,7 +527,8 @@ final class WritePathPropertyTests: XCTestCase {
                     let r1 = s.write(order.map(\.write))
                     // The same writes are accepted whatever the order.
                     let accepted = Set(zip(order, r1).compactMap { g, r in (try? r.get()) != nil ? g.logical : nil })
-                    let expectedAccepted = Set(chunk.filter { oracle.memories[$0.logical] != nil && Oracle.validate($0.write) == nil }.map(\.logical))
+                    let expectedAccepted = Set(
+                        chunk.filter { oracle.memories[$0.logical] != nil && Oracle.validate($0.write) == nil }.map(\.logical))
                     XCTAssertEqual(accepted.filter { !$0.hasPrefix("h#") }, expectedAccepted.filter { !$0.hasPrefix("h#") }, "seed \(seed)")
                     try s.flush()
                     outputs.append(try clusterBytes(s))
@@ -607,7 +611,11 @@ final class WritePathPropertyTests: XCTestCase {
                         let id = mine.remove(at: i)
                         do {
                             let found: Bool
-                            if rng.chance(0.5) { found = try service.forget(id: id) } else { found = try service.forget(ids: [id])[0].get() }
+                            if rng.chance(0.5) {
+                                found = try service.forget(id: id)
+                            } else {
+                                found = try service.forget(ids: [id])[0].get()
+                            }
                             if found { log.forgotten.append(id) } else { log.errors.append("forget of own \(id) found nothing") }
                         } catch { log.errors.append("forget \(id): \(error)") }
                         continue
@@ -672,7 +680,8 @@ final class WritePathPropertyTests: XCTestCase {
         XCTAssertEqual(got, want, "\(label): clusters\n got \(oracleText(got))\nwant \(oracleText(want))")
         XCTAssertEqual(try service.verifyClusters(), [], label)
         for goal in goals {
-            XCTAssertEqual(engineCountsText(try service.engine.conceptGraph(goal: goal)), oracle.countsText(goal: goal, now: clock.now()), label)
+            XCTAssertEqual(
+                engineCountsText(try service.engine.conceptGraph(goal: goal)), oracle.countsText(goal: goal, now: clock.now()), label)
         }
     }
 

@@ -91,7 +91,8 @@ class PipelineTestCase: XCTestCase {
 
     /// The output named `name` of a report.
     func output(_ report: PipelineReport, _ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> PipelineValue {
-        try XCTUnwrap(report.outputs.first { $0.name == name }?.value, "no output \(name) in \(report.outputs.map(\.name))", file: file, line: line)
+        try XCTUnwrap(
+            report.outputs.first { $0.name == name }?.value, "no output \(name) in \(report.outputs.map(\.name))", file: file, line: line)
     }
 
     /// The items of a list value (a one-element list for a single value).
@@ -152,10 +153,14 @@ final class PipelineRunTests: PipelineTestCase {
     }
 
     private func checkQuickstartClusters(_ clusters: [[String]], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertTrue(hasCluster(clusters, all: ["database"], any: ["sqlite", "index", "column", "query"]),
-                      "no cluster holds the database notes: \(clusters)", file: file, line: line)
-        XCTAssertTrue(hasCluster(clusters, all: ["coffee", "espresso"]), "no cluster holds coffee and espresso: \(clusters)", file: file, line: line)
-        XCTAssertFalse(hasCluster(clusters, all: ["coffee", "database"]), "coffee and database notes share a cluster: \(clusters)", file: file, line: line)
+        XCTAssertTrue(
+            hasCluster(clusters, all: ["database"], any: ["sqlite", "index", "column", "query"]),
+            "no cluster holds the database notes: \(clusters)", file: file, line: line)
+        XCTAssertTrue(
+            hasCluster(clusters, all: ["coffee", "espresso"]), "no cluster holds coffee and espresso: \(clusters)", file: file, line: line)
+        XCTAssertFalse(
+            hasCluster(clusters, all: ["coffee", "database"]), "coffee and database notes share a cluster: \(clusters)", file: file,
+            line: line)
     }
 
     func testQuickstartRunsInProcess() throws {
@@ -260,7 +265,8 @@ final class PipelineRunTests: PipelineTestCase {
             atPath: dir.appendingPathComponent("project/plugins/libtext.so").path,
             withDestinationPath: (pluginDir as NSString).appendingPathComponent("libtext.so"))
         try write("alpha beta gamma\n\none two\n   \nthree\n", to: dir, "project/data/lines.txt")
-        let path = try write("""
+        let path = try write(
+            """
             goal: paths
             plugins:
               words: ../plugins/libtext.so
@@ -299,7 +305,8 @@ final class PipelineRunTests: PipelineTestCase {
 
     func testForeachOverAListInput() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: fe
             plugins: {text: text}
             inputs:
@@ -331,7 +338,8 @@ final class PipelineRunTests: PipelineTestCase {
     func testForeachOverLinesOfAFile() throws {
         let dir = try makeTempDirectory()
         try write("first line here\n\n  \nsecond line\r\nthird\n", to: dir, "data/in.txt")
-        let path = try write("""
+        let path = try write(
+            """
             goal: fe
             plugins: {text: text}
             steps:
@@ -351,7 +359,8 @@ final class PipelineRunTests: PipelineTestCase {
 
     func testForeachOverAnEarlierForeachStep() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: fe
             plugins: {text: text}
             inputs:
@@ -379,7 +388,8 @@ final class PipelineRunTests: PipelineTestCase {
         let host = try makeHost()
         defer { try? host.close() }
         let report = try runInProcess(path, host: host)
-        XCTAssertEqual(try output(report, "kw"), .list([.value(.string("basil, wants, light")), .value(.string("coffee, grinder, grind"))]))
+        XCTAssertEqual(
+            try output(report, "kw"), .list([.value(.string("basil, wants, light")), .value(.string("coffee, grinder, grind"))]))
         XCTAssertEqual(try output(report, "kwcounts"), .list([.value(.int(3)), .value(.int(3))]))
         XCTAssertEqual(try output(report, "again"), .list([.value(.string("basil")), .value(.string("coffee"))]))
         XCTAssertEqual(report.steps.map(\.calls), [2, 2, 2])
@@ -391,7 +401,8 @@ final class PipelineRunTests: PipelineTestCase {
     /// is parsed.
     func testStepReferenceKeepsIntegerType() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: types
             plugins: {text: text, sig: sig}
             steps:
@@ -437,7 +448,8 @@ final class PipelineRunTests: PipelineTestCase {
     /// Lists interpolated into text are joined with "; ".
     func testListInterpolation() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: lists
             plugins: {text: text, sig: sig}
             inputs:
@@ -479,7 +491,8 @@ final class PipelineRunTests: PipelineTestCase {
     /// `${context.KEY}` in args reads the step's plugin's goal context at the time the step runs.
     func testContextReadInArgs() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: ctx
             plugins: {text: text}
             steps:
@@ -601,7 +614,8 @@ final class PipelineRunTests: PipelineTestCase {
         let host = try makeHost()
         defer { try? host.close() }
         let report = try runInProcess(Self.journalPath, host: host, inputs: ["entries=@\(entries)", "topic=coffee"])
-        XCTAssertEqual(try output(report, "keywords"), .list([.value(.string("coffee, espresso, grinder")), .value(.string("espresso, shots, need"))]))
+        XCTAssertEqual(
+            try output(report, "keywords"), .list([.value(.string("coffee, espresso, grinder")), .value(.string("espresso, shots, need"))]))
         // "coffee": the first entry's keywords memory and the digest's memory.
         XCTAssertEqual(try output(report, "topic_memories"), .value(.int(2)))
         XCTAssertEqual(report.steps.map(\.calls), [1, 2, 1, 1])
@@ -613,9 +627,10 @@ final class PipelineRunTests: PipelineTestCase {
         // "espresso": the entry's keywords memory and the digest's memory.
         XCTAssertEqual(try output(r2, "topic_memories"), .value(.int(2)))
 
-        let r = try runPlughost([
-            "run", Self.journalPath, "--engine", "memory", "--input", "entries=@\(entries)", "--input", "topic=coffee",
-        ], cwd: dir)
+        let r = try runPlughost(
+            [
+                "run", Self.journalPath, "--engine", "memory", "--input", "entries=@\(entries)", "--input", "topic=coffee",
+            ], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("keywords:\n  - coffee, espresso, grinder\n  - espresso, shots, need\n"), r.stdout)
         XCTAssertTrue(r.stdout.contains("topic_memories: 2\n"), r.stdout)
@@ -624,7 +639,8 @@ final class PipelineRunTests: PipelineTestCase {
     /// An `--input` string for an input used as an integer argument is parsed as one.
     func testInputOverrideOfAnIntegerInput() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: ints
             plugins: {text: text}
             inputs:
@@ -650,7 +666,8 @@ final class PipelineRunTests: PipelineTestCase {
     // MARK: failures
 
     private func failingPipeline(in dir: URL) throws -> String {
-        try write("""
+        try write(
+            """
             goal: fails
             plugins: {text: text, sig: sig}
             steps:
@@ -672,7 +689,8 @@ final class PipelineRunTests: PipelineTestCase {
     }
 
     private func failingForeachPipeline(in dir: URL) throws -> String {
-        try write("""
+        try write(
+            """
             goal: fails
             plugins: {text: text}
             inputs:
@@ -755,7 +773,8 @@ final class PipelineRunTests: PipelineTestCase {
     /// at that step; what ran before is kept.
     func testRuntimeOutOfRangeArgumentStopsTheRun() throws {
         let dir = try makeTempDirectory()
-        let path = try write("""
+        let path = try write(
+            """
             goal: range
             plugins: {text: text, sig: sig}
             steps:
@@ -797,7 +816,8 @@ final class PipelineRunTests: PipelineTestCase {
         let memory = try MemoryService(engine: EngineFactory.open(.sqlite, location: db))
         defer { try? memory.close() }
         XCTAssertEqual(try memory.contextValue(goal: "fails", plugin: "text", key: "runs"), "1")
-        XCTAssertEqual(try memory.recall(goal: "fails", .concept("espresso")).map(\.memory.content), ["Espresso espresso coffee grinder number 2"])
+        XCTAssertEqual(
+            try memory.recall(goal: "fails", .concept("espresso")).map(\.memory.content), ["Espresso espresso coffee grinder number 2"])
     }
 
     // MARK: output formats
@@ -822,8 +842,10 @@ final class PipelineRunTests: PipelineTestCase {
             XCTAssertGreaterThanOrEqual(seconds, 0)
         }
         let memory = try XCTUnwrap(obj["memory"] as? [String: Any])
-        for key in ["writes", "forgets", "cache_hits", "cache_misses", "cache_hit_ratio", "edge_ops", "edge_ops_saved",
-                    "clustering_runs", "clustering_runs_saved", "batches", "commits"] {
+        for key in [
+            "writes", "forgets", "cache_hits", "cache_misses", "cache_hit_ratio", "edge_ops", "edge_ops_saved",
+            "clustering_runs", "clustering_runs_saved", "batches", "commits",
+        ] {
             XCTAssertNotNil(memory[key], "memory has no \(key): \(memory.keys.sorted())")
         }
         XCTAssertEqual(memory["writes"] as? Int, 4)

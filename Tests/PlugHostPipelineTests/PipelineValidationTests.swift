@@ -32,8 +32,10 @@ final class PipelineValidationTests: PipelineTestCase {
 
     /// 1-based line and column of the `occurrence`-th (1-based) `needle` in `text`, plus `offset`
     /// columns.
-    func position(of needle: String, in text: String, occurrence: Int = 1, offset: Int = 0,
-                  file: StaticString = #filePath, line: UInt = #line) -> (line: Int, column: Int) {
+    func position(
+        of needle: String, in text: String, occurrence: Int = 1, offset: Int = 0,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> (line: Int, column: Int) {
         var from = text.startIndex
         var found: Range<String.Index>?
         for _ in 0..<occurrence {
@@ -59,9 +61,11 @@ final class PipelineValidationTests: PipelineTestCase {
     /// Writes `text` as `name` into a temp folder, parses and validates it; expects a
     /// PipelineError and checks that the first step did not run. When validation wrongly passes,
     /// runs the pipeline to show what happens, then fails.
-    func validationFailure(_ text: String, name: String = "p.yaml", goal: String = "g", inputs: [String] = [],
-                           files: [String: String] = [:],
-                           file: StaticString = #filePath, line: UInt = #line) throws -> Failure {
+    func validationFailure(
+        _ text: String, name: String = "p.yaml", goal: String = "g", inputs: [String] = [],
+        files: [String: String] = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Failure {
         let dir = try makeTempDirectory()
         let path = try write(text, to: dir, name)
         for (n, t) in files { try write(t, to: dir, n) }
@@ -93,8 +97,10 @@ final class PipelineValidationTests: PipelineTestCase {
 
     /// Checks the code, line, column, step and field of `e` (nil = must be absent) and that its
     /// message contains `message`.
-    func check(_ f: Failure, _ code: PipelineError.Code, at pos: (line: Int, column: Int)?, step: String?, field: String?,
-               message: String? = nil, label: String = "", file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ f: Failure, _ code: PipelineError.Code, at pos: (line: Int, column: Int)?, step: String?, field: String?,
+        message: String? = nil, label: String = "", file: StaticString = #filePath, line: UInt = #line
+    ) {
         let e = f.error
         let label = label.isEmpty ? "" : "[\(label)] "
         XCTAssertEqual(e.code, code, "\(label)code (\(e))", file: file, line: line)
@@ -102,7 +108,11 @@ final class PipelineValidationTests: PipelineTestCase {
         XCTAssertEqual(e.column, pos?.column, "\(label)column (\(e))", file: file, line: line)
         XCTAssertEqual(e.step, step, "\(label)step (\(e))", file: file, line: line)
         XCTAssertEqual(e.field, field, "\(label)field (\(e))", file: file, line: line)
-        if let message { XCTAssertTrue(e.message.contains(message), "\(label)message \(e.message.debugDescription) lacks \(message.debugDescription)", file: file, line: line) }
+        if let message {
+            XCTAssertTrue(
+                e.message.contains(message), "\(label)message \(e.message.debugDescription) lacks \(message.debugDescription)", file: file,
+                line: line)
+        }
         var prefix = f.path
         if let pos { prefix += ":\(pos.line):\(pos.column)" }
         XCTAssertTrue(e.description.hasPrefix(prefix + ": "), "\(label)description \(e.description)", file: file, line: line)
@@ -137,9 +147,11 @@ final class PipelineValidationTests: PipelineTestCase {
         var extra: ((PipelineValidationTests, Failure) -> Void)?
         var line: UInt
 
-        init(_ name: String, _ text: String, fileName: String = "p.yaml", inputs: [String] = [], files: [String: String] = [:],
-             _ code: PipelineError.Code, at position: Where, step: String?, field: String?, message: String? = nil,
-             line: UInt = #line, extra: ((PipelineValidationTests, Failure) -> Void)? = nil) {
+        init(
+            _ name: String, _ text: String, fileName: String = "p.yaml", inputs: [String] = [], files: [String: String] = [:],
+            _ code: PipelineError.Code, at position: Where, step: String?, field: String?, message: String? = nil,
+            line: UInt = #line, extra: ((PipelineValidationTests, Failure) -> Void)? = nil
+        ) {
             self.name = name
             self.text = text
             self.fileName = fileName
@@ -177,211 +189,287 @@ final class PipelineValidationTests: PipelineTestCase {
 
     // MARK: syntax
 
-    static var syntaxCases: [Case] { [
-        Case("YAML syntax error has line and column", withHeader("""
-              - id: second
-                call: text.tally: oops
-                args: [x]
+    static var syntaxCases: [Case] {
+        [
+            Case(
+                "YAML syntax error has line and column",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.tally: oops
+                        args: [x]
 
-            """), .syntax, at: .at(": oops"), step: nil, field: nil, message: "mapping values are not allowed") { _, f in
-            XCTAssertEqual(f.error.line, 13)
-            XCTAssertEqual(f.error.column, 21)
-        },
-        Case("JSON syntax error has line and column", """
-            {
-              "goal": "g",
-              "plugins": {"text": "text"},
-              "steps": [
-                {"id": "first", "call": "text.tally", "args": ["ran"]}
-                {"id": "second", "call": "text.tally", "args": ["x"]}
-              ]
-            }
+                    """), .syntax, at: .at(": oops"), step: nil, field: nil, message: "mapping values are not allowed"
+            ) { _, f in
+                XCTAssertEqual(f.error.line, 13)
+                XCTAssertEqual(f.error.column, 21)
+            },
+            Case(
+                "JSON syntax error has line and column",
+                """
+                {
+                  "goal": "g",
+                  "plugins": {"text": "text"},
+                  "steps": [
+                    {"id": "first", "call": "text.tally", "args": ["ran"]}
+                    {"id": "second", "call": "text.tally", "args": ["x"]}
+                  ]
+                }
 
-            """, fileName: "p.json", .syntax, at: .fixed(6, 5), step: nil, field: nil, message: "did not find expected ',' or ']'"),
-        Case("empty file", "# only a comment\n", .syntax, at: .none, step: nil, field: nil, message: "empty"),
-    ] }
+                """, fileName: "p.json", .syntax, at: .fixed(6, 5), step: nil, field: nil, message: "did not find expected ',' or ']'"),
+            Case("empty file", "# only a comment\n", .syntax, at: .none, step: nil, field: nil, message: "empty"),
+        ]
+    }
 
     func testSyntaxErrors() throws { try run(Self.syntaxCases) }
 
     // MARK: keys
 
-    static var keyCases: [Case] { [
-        Case("unknown top-level key", withHeader("""
-            colour: red
+    static var keyCases: [Case] {
+        [
+            Case(
+                "unknown top-level key",
+                withHeader(
+                    """
+                    colour: red
 
-            """), .unknownKey, at: .at("colour"), step: nil, field: "colour", message: "unknown key \"colour\""),
-        Case("unknown step key", withHeader("""
-              - id: second
-                call: text.tally
-                argz: [x]
+                    """), .unknownKey, at: .at("colour"), step: nil, field: "colour", message: "unknown key \"colour\""),
+            Case(
+                "unknown step key",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.tally
+                        argz: [x]
 
-            """), .unknownKey, at: .at("argz"), step: "second", field: "argz", message: "unknown key \"argz\""),
-        // The error points at the top-level mapping (its first key).
-        Case("missing goal", """
-            # a pipeline without a goal
-            name: v
-            plugins:
-              text: text
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
+                    """), .unknownKey, at: .at("argz"), step: "second", field: "argz", message: "unknown key \"argz\""),
+            // The error points at the top-level mapping (its first key).
+            Case(
+                "missing goal",
+                """
+                # a pipeline without a goal
+                name: v
+                plugins:
+                  text: text
+                steps:
+                  - id: first
+                    call: text.tally
+                    args: [ran]
 
-            """, .missingKey, at: .fixed(2, 1), step: nil, field: "goal", message: "missing key \"goal\""),
-        Case("missing steps", """
-            goal: g
-            plugins:
-              text: text
-            outputs:
-              x: ${goal}
+                """, .missingKey, at: .fixed(2, 1), step: nil, field: "goal", message: "missing key \"goal\""),
+            Case(
+                "missing steps",
+                """
+                goal: g
+                plugins:
+                  text: text
+                outputs:
+                  x: ${goal}
 
-            """, .missingKey, at: .fixed(1, 1), step: nil, field: "steps", message: "missing key \"steps\""),
-    ] + ["tally", "text.tally.more", ".tally", "text."].map { call in
-        Case("call not in plugin.function form: \(call)", withHeader("""
-              - id: second
-                call: \(call)
-                args: [x]
+                """, .missingKey, at: .fixed(1, 1), step: nil, field: "steps", message: "missing key \"steps\""),
+        ]
+            + ["tally", "text.tally.more", ".tally", "text."].map { call in
+                Case(
+                    "call not in plugin.function form: \(call)",
+                    withHeader(
+                        """
+                          - id: second
+                            call: \(call)
+                            args: [x]
 
-            """), .wrongType, at: .at("call: \(call)\n", offset: 6), step: "second", field: "call", message: "must be plugin.function")
-    } + [
-        Case("duplicate step id", withHeader("""
-              - id: first
-                call: text.tally
-                args: [again]
+                        """), .wrongType, at: .at("call: \(call)\n", offset: 6), step: "second", field: "call",
+                    message: "must be plugin.function")
+            } + [
+                Case(
+                    "duplicate step id",
+                    withHeader(
+                        """
+                          - id: first
+                            call: text.tally
+                            args: [again]
 
-            """), .wrongType, at: .at("id: first", occurrence: 2, offset: 4), step: "first", field: "id",
-             message: "step id first is used twice"),
-    ] }
+                        """), .wrongType, at: .at("id: first", occurrence: 2, offset: 4), step: "first", field: "id",
+                    message: "step id first is used twice")
+            ]
+    }
 
     func testKeyErrors() throws { try run(Self.keyCases) }
 
     // MARK: plugins and functions
 
-    static var pluginCases: [Case] { [
-        Case("unknown plugin not declared", withHeader("""
-              - id: second
-                call: nope.tally
-                args: [x]
+    static var pluginCases: [Case] {
+        [
+            Case(
+                "unknown plugin not declared",
+                withHeader(
+                    """
+                      - id: second
+                        call: nope.tally
+                        args: [x]
 
-            """), .unknownPlugin, at: .at("nope.tally"), step: "second", field: "call", message: "unknown plugin nope"),
-        Case("plugin path to a missing file", """
-            goal: g
-            plugins:
-              text: text
-              gone: plugins/libgone.so
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
-              - id: second
-                call: gone.anything
+                    """), .unknownPlugin, at: .at("nope.tally"), step: "second", field: "call", message: "unknown plugin nope"),
+            Case(
+                "plugin path to a missing file",
+                """
+                goal: g
+                plugins:
+                  text: text
+                  gone: plugins/libgone.so
+                steps:
+                  - id: first
+                    call: text.tally
+                    args: [ran]
+                  - id: second
+                    call: gone.anything
 
-            """, .unknownPlugin, at: .at("plugins/libgone.so"), step: nil, field: "plugins.gone", message: "no such file") { _, f in
-            // The relative path was resolved against the file's folder.
-            let folder = (f.path as NSString).deletingLastPathComponent
-            XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("plugins/libgone.so")), f.error.message)
-        },
-        Case("plugin bare name not found", """
-            goal: g
-            plugins:
-              text: text
-              ghost: ghostplugin
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
+                """, .unknownPlugin, at: .at("plugins/libgone.so"), step: nil, field: "plugins.gone", message: "no such file"
+            ) { _, f in
+                // The relative path was resolved against the file's folder.
+                let folder = (f.path as NSString).deletingLastPathComponent
+                XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("plugins/libgone.so")), f.error.message)
+            },
+            Case(
+                "plugin bare name not found",
+                """
+                goal: g
+                plugins:
+                  text: text
+                  ghost: ghostplugin
+                steps:
+                  - id: first
+                    call: text.tally
+                    args: [ran]
 
-            """, .unknownPlugin, at: .at("ghostplugin"), step: nil, field: "plugins.ghost", message: "no ghostplugin.so or libghostplugin.so"),
-        Case("plugin that is not a shared object", """
-            goal: g
-            plugins:
-              text: text
-              junk: junk.so
-            steps:
-              - id: first
-                call: text.tally
-                args: [ran]
+                """, .unknownPlugin, at: .at("ghostplugin"), step: nil, field: "plugins.ghost",
+                message: "no ghostplugin.so or libghostplugin.so"),
+            Case(
+                "plugin that is not a shared object",
+                """
+                goal: g
+                plugins:
+                  text: text
+                  junk: junk.so
+                steps:
+                  - id: first
+                    call: text.tally
+                    args: [ran]
 
-            """, files: ["junk.so": "not an ELF file"], .unknownPlugin, at: .at("junk.so"), step: nil, field: "plugins.junk",
-             message: "not an ELF shared object"),
-        Case("unknown function", withHeader("""
-              - id: second
-                call: text.nothing
-                args: [x]
+                """, files: ["junk.so": "not an ELF file"], .unknownPlugin, at: .at("junk.so"), step: nil, field: "plugins.junk",
+                message: "not an ELF shared object"),
+            Case(
+                "unknown function",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.nothing
+                        args: [x]
 
-            """), .unknownFunction, at: .at("text.nothing"), step: "second", field: "call", message: "plugin text has no function nothing"),
-    ] }
+                    """), .unknownFunction, at: .at("text.nothing"), step: "second", field: "call",
+                message: "plugin text has no function nothing"),
+        ]
+    }
 
     func testPluginAndFunctionErrors() throws { try run(Self.pluginCases) }
 
     // MARK: arguments
 
-    static var argumentCases: [Case] { [
-        Case("wrong positional argument count", withHeader("""
-              - id: second
-                call: text.keywords
-                args: [hello]
+    static var argumentCases: [Case] {
+        [
+            Case(
+                "wrong positional argument count",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.keywords
+                        args: [hello]
 
-            """), .argumentCount, at: .at("[hello]"), step: "second", field: "args",
-             message: "text.keywords takes 2 arguments (text: string, k: int32), got 1"),
-        Case("unknown named argument", withHeader("""
-              - id: second
-                call: text.keywords
-                args: {text: hi, k: 2, colour: red}
+                    """), .argumentCount, at: .at("[hello]"), step: "second", field: "args",
+                message: "text.keywords takes 2 arguments (text: string, k: int32), got 1"),
+            Case(
+                "unknown named argument",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.keywords
+                        args: {text: hi, k: 2, colour: red}
 
-            """), .argumentCount, at: .at("red}"), step: "second", field: "args.colour", message: "text.keywords has no parameter colour"),
-        Case("missing named argument", withHeader("""
-              - id: second
-                call: text.keywords
-                args: {text: hi}
+                    """), .argumentCount, at: .at("red}"), step: "second", field: "args.colour",
+                message: "text.keywords has no parameter colour"),
+            Case(
+                "missing named argument",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.keywords
+                        args: {text: hi}
 
-            """), .argumentCount, at: .at("{text: hi}"), step: "second", field: "args.k", message: "missing argument k"),
-        Case("literal of wrong type", withHeader("""
-              - id: second
-                call: text.keywords
-                args: {text: hi, k: five}
+                    """), .argumentCount, at: .at("{text: hi}"), step: "second", field: "args.k", message: "missing argument k"),
+            Case(
+                "literal of wrong type",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.keywords
+                        args: {text: hi, k: five}
 
-            """), .argumentType, at: .at("five"), step: "second", field: "args.k", message: "parameter k"),
-        Case("literal of wrong type, quoted, by position", withHeader("""
-              - id: second
-                call: text.keywords
-                args: [hi, "five"]
+                    """), .argumentType, at: .at("five"), step: "second", field: "args.k", message: "parameter k"),
+            Case(
+                "literal of wrong type, quoted, by position",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.keywords
+                        args: [hi, "five"]
 
-            """), .argumentType, at: .at("\"five\""), step: "second", field: "args[1]", message: "parameter k"),
-        Case("literal of wrong type, a number for a string parameter", withHeader("""
-              - id: second
-                call: text.word_count
-                args: {text: 5}
+                    """), .argumentType, at: .at("\"five\""), step: "second", field: "args[1]", message: "parameter k"),
+            Case(
+                "literal of wrong type, a number for a string parameter",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: {text: 5}
 
-            """), .argumentType, at: .at("5}"), step: "second", field: "args.text", message: "parameter text"),
-        Case("literal out of range", withHeader("""
-              - id: second
-                call: sig.id_i8
-                args: [300]
+                    """), .argumentType, at: .at("5}"), step: "second", field: "args.text", message: "parameter text"),
+            Case(
+                "literal out of range",
+                withHeader(
+                    """
+                      - id: second
+                        call: sig.id_i8
+                        args: [300]
 
-            """), .argumentType, at: .at("300"), step: "second", field: "args[0]", message: "300 is out of range for int8"),
-        Case("literal out of range, named", withHeader("""
-              - id: big
-                call: sig.id_i8
-                args: {v: -129}
+                    """), .argumentType, at: .at("300"), step: "second", field: "args[0]", message: "300 is out of range for int8"),
+            Case(
+                "literal out of range, named",
+                withHeader(
+                    """
+                      - id: big
+                        call: sig.id_i8
+                        args: {v: -129}
 
-            """), .argumentType, at: .at("-129"), step: "big", field: "args.v", message: "out of range"),
-        Case("literal out of range, unsigned", withHeader("""
-              - id: neg
-                call: sig.id_u8
-                args: [-1]
+                    """), .argumentType, at: .at("-129"), step: "big", field: "args.v", message: "out of range"),
+            Case(
+                "literal out of range, unsigned",
+                withHeader(
+                    """
+                      - id: neg
+                        call: sig.id_u8
+                        args: [-1]
 
-            """), .argumentType, at: .at("-1]"), step: "neg", field: "args[0]", message: "out of range"),
-    ] }
+                    """), .argumentType, at: .at("-1]"), step: "neg", field: "args[0]", message: "out of range"),
+        ]
+    }
 
     func testArgumentErrors() throws { try run(Self.argumentCases) }
 
     func testOmittedArgsForAFunctionWithParameters() throws {
-        let text = Self.header + """
-              - id: second
-                call: text.word_count
+        let text =
+            Self.header + """
+                  - id: second
+                    call: text.word_count
 
-            """
+                """
         let f = try validationFailure(text)
         XCTAssertEqual(f.error.code, .argumentCount)
         XCTAssertEqual(f.error.step, "second")
@@ -391,124 +479,181 @@ final class PipelineValidationTests: PipelineTestCase {
 
     // MARK: references
 
-    static var referenceCases: [Case] { [
-        Case("reference to a later step", withHeader("""
-              - id: second
-                call: text.word_count
-                args: ["${steps.third}"]
-              - id: third
-                call: text.tally
-                args: [x]
+    static var referenceCases: [Case] {
+        [
+            Case(
+                "reference to a later step",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["${steps.third}"]
+                      - id: third
+                        call: text.tally
+                        args: [x]
 
-            """), .badReference, at: .at("\"${steps.third}\""), step: "second", field: "args[0]",
-             message: "step third does not come before step second"),
-        Case("reference to a later step, in foreach", withHeader("""
-              - id: second
-                call: text.word_count
-                foreach: ${steps.third}
-                args: ["${item}"]
-              - id: third
-                call: text.tally
-                args: [x]
+                    """), .badReference, at: .at("\"${steps.third}\""), step: "second", field: "args[0]",
+                message: "step third does not come before step second"),
+            Case(
+                "reference to a later step, in foreach",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        foreach: ${steps.third}
+                        args: ["${item}"]
+                      - id: third
+                        call: text.tally
+                        args: [x]
 
-            """), .badReference, at: .at("${steps.third}"), step: "second", field: "foreach",
-             message: "step third does not come before step second"),
-        Case("reference to its own step", withHeader("""
-              - id: second
-                call: text.word_count
-                args: {text: "${steps.second}"}
+                    """), .badReference, at: .at("${steps.third}"), step: "second", field: "foreach",
+                message: "step third does not come before step second"),
+            Case(
+                "reference to its own step",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: {text: "${steps.second}"}
 
-            """), .badReference, at: .at("\"${steps.second}\""), step: "second", field: "args.text", message: "does not come before"),
-        Case("reference to an unknown step", withHeader("""
-              - id: second
-                call: text.word_count
-                args: {text: "count ${steps.nosuch} words"}
+                    """), .badReference, at: .at("\"${steps.second}\""), step: "second", field: "args.text", message: "does not come before"
+            ),
+            Case(
+                "reference to an unknown step",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: {text: "count ${steps.nosuch} words"}
 
-            """), .badReference, at: .at("\"count"), step: "second", field: "args.text", message: "unknown step nosuch"),
-        Case("unknown step in outputs", withHeader("""
-            outputs:
-              x: ${steps.nosuch}
+                    """), .badReference, at: .at("\"count"), step: "second", field: "args.text", message: "unknown step nosuch"),
+            Case(
+                "unknown step in outputs",
+                withHeader(
+                    """
+                    outputs:
+                      x: ${steps.nosuch}
 
-            """), .badReference, at: .at("${steps.nosuch}"), step: nil, field: "outputs.x", message: "unknown step nosuch"),
-        Case("outputs context of an unknown plugin", withHeader("""
-            outputs:
-              x: ${context.nope.summaries}
-              y: ${context.summaries}
+                    """), .badReference, at: .at("${steps.nosuch}"), step: nil, field: "outputs.x", message: "unknown step nosuch"),
+            Case(
+                "outputs context of an unknown plugin",
+                withHeader(
+                    """
+                    outputs:
+                      x: ${context.nope.summaries}
+                      y: ${context.summaries}
 
-            """), .badReference, at: .at("${context.nope"), step: nil, field: "outputs.x", message: "unknown plugin nope"),
-        Case("unknown input", withHeader("""
-              - id: second
-                call: text.word_count
-                args: ["${inputs.nosuch}"]
+                    """), .badReference, at: .at("${context.nope"), step: nil, field: "outputs.x", message: "unknown plugin nope"),
+            Case(
+                "unknown input",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["${inputs.nosuch}"]
 
-            """), .badReference, at: .at("\"${inputs.nosuch}\""), step: "second", field: "args[0]", message: "unknown input nosuch"),
-        Case("unknown input, in foreach", withHeader("""
-              - id: second
-                call: text.word_count
-                foreach: ${inputs.nosuch}
-                args: ["${item}"]
+                    """), .badReference, at: .at("\"${inputs.nosuch}\""), step: "second", field: "args[0]", message: "unknown input nosuch"),
+            Case(
+                "unknown input, in foreach",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        foreach: ${inputs.nosuch}
+                        args: ["${item}"]
 
-            """), .badReference, at: .at("${inputs.nosuch}"), step: "second", field: "foreach", message: "unknown input nosuch"),
-        Case("item outside foreach", withHeader("""
-              - id: second
-                call: text.word_count
-                args: ["${item}"]
+                    """), .badReference, at: .at("${inputs.nosuch}"), step: "second", field: "foreach", message: "unknown input nosuch"),
+            Case(
+                "item outside foreach",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["${item}"]
 
-            """), .badReference, at: .at("\"${item}\""), step: "second", field: "args[0]", message: "${item}"),
-        Case("item outside foreach, in outputs", withHeader("""
-            outputs:
-              x: "the ${item}"
+                    """), .badReference, at: .at("\"${item}\""), step: "second", field: "args[0]", message: "${item}"),
+            Case(
+                "item outside foreach, in outputs",
+                withHeader(
+                    """
+                    outputs:
+                      x: "the ${item}"
 
-            """), .badReference, at: .at("\"the ${item}\""), step: nil, field: "outputs.x", message: "${item}"),
-        Case("memory clusters in args", withHeader("""
-              - id: second
-                call: text.word_count
-                args: {text: "${memory.clusters}"}
+                    """), .badReference, at: .at("\"the ${item}\""), step: nil, field: "outputs.x", message: "${item}"),
+            Case(
+                "memory clusters in args",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: {text: "${memory.clusters}"}
 
-            """), .badReference, at: .at("\"${memory.clusters}\""), step: "second", field: "args.text", message: "only available in outputs"),
-        Case("foreach over a scalar input", withHeader("""
-              - id: second
-                call: text.word_count
-                foreach: ${inputs.topic}
-                args: ["${item}"]
+                    """), .badReference, at: .at("\"${memory.clusters}\""), step: "second", field: "args.text",
+                message: "only available in outputs"),
+            Case(
+                "foreach over a scalar input",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        foreach: ${inputs.topic}
+                        args: ["${item}"]
 
-            """), .badReference, at: .at("${inputs.topic}"), step: "second", field: "foreach", message: "input topic is not a list"),
-        Case("foreach lines file missing", withHeader("""
-              - id: second
-                call: text.word_count
-                foreach: {lines: data/nowhere.txt}
-                args: ["${item}"]
+                    """), .badReference, at: .at("${inputs.topic}"), step: "second", field: "foreach", message: "input topic is not a list"),
+            Case(
+                "foreach lines file missing",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        foreach: {lines: data/nowhere.txt}
+                        args: ["${item}"]
 
-            """), .badReference, at: .at("{lines:"), step: "second", field: "foreach", message: "cannot read data/nowhere.txt") { _, f in
-            let folder = (f.path as NSString).deletingLastPathComponent
-            XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("data/nowhere.txt")), f.error.message)
-        },
-        Case("bad reference syntax: unclosed", withHeader("""
-              - id: second
-                call: text.word_count
-                args: ["${steps.first"]
+                    """), .badReference, at: .at("{lines:"), step: "second", field: "foreach", message: "cannot read data/nowhere.txt"
+            ) { _, f in
+                let folder = (f.path as NSString).deletingLastPathComponent
+                XCTAssertTrue(f.error.message.contains((folder as NSString).appendingPathComponent("data/nowhere.txt")), f.error.message)
+            },
+            Case(
+                "bad reference syntax: unclosed",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["${steps.first"]
 
-            """), .badReference, at: .at("\"${steps.first\""), step: "second", field: "args[0]", message: "unclosed ${"),
-        Case("bad reference syntax: unknown namespace", withHeader("""
-              - id: second
-                call: text.word_count
-                args: {text: "home is ${env.HOME}"}
+                    """), .badReference, at: .at("\"${steps.first\""), step: "second", field: "args[0]", message: "unclosed ${"),
+            Case(
+                "bad reference syntax: unknown namespace",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: {text: "home is ${env.HOME}"}
 
-            """), .badReference, at: .at("\"home is"), step: "second", field: "args.text", message: "unknown reference ${env.HOME}"),
-        Case("bad reference syntax: unknown namespace, in foreach", withHeader("""
-              - id: second
-                call: text.word_count
-                foreach: ${nothing.here}
-                args: ["${item}"]
+                    """), .badReference, at: .at("\"home is"), step: "second", field: "args.text", message: "unknown reference ${env.HOME}"),
+            Case(
+                "bad reference syntax: unknown namespace, in foreach",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        foreach: ${nothing.here}
+                        args: ["${item}"]
 
-            """), .badReference, at: .at("${nothing.here}"), step: "second", field: "foreach", message: "unknown reference"),
-        Case("bad reference syntax: context in args", withHeader("""
-              - id: second
-                call: text.word_count
-                args: ["${context.text.summaries}"]
+                    """), .badReference, at: .at("${nothing.here}"), step: "second", field: "foreach", message: "unknown reference"),
+            Case(
+                "bad reference syntax: context in args",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["${context.text.summaries}"]
 
-            """), .badReference, at: .at("\"${context.text.summaries}\""), step: "second", field: "args[0]", message: "unknown reference"),
-    ] }
+                    """), .badReference, at: .at("\"${context.text.summaries}\""), step: "second", field: "args[0]",
+                message: "unknown reference"),
+        ]
+    }
 
     func testReferenceErrors() throws { try run(Self.referenceCases) }
 
@@ -569,14 +714,19 @@ final class PipelineValidationTests: PipelineTestCase {
 
     // MARK: --input
 
-    static var inputCases: [Case] { [
-        Case("--input naming an unknown input", header, inputs: ["colour=red"], .input, at: .none, step: nil, field: "--input colour",
-             message: "the pipeline has no input colour"),
-        Case("--input malformed", header, inputs: ["topic"], .input, at: .none, step: nil, field: "--input",
-             message: "must be key=value or key=@file"),
-        Case("--input from an unreadable file", header, inputs: ["topic=@/nonexistent/plughost/topic.txt"], .input, at: .none,
-             step: nil, field: "--input topic", message: "cannot read /nonexistent/plughost/topic.txt"),
-    ] }
+    static var inputCases: [Case] {
+        [
+            Case(
+                "--input naming an unknown input", header, inputs: ["colour=red"], .input, at: .none, step: nil, field: "--input colour",
+                message: "the pipeline has no input colour"),
+            Case(
+                "--input malformed", header, inputs: ["topic"], .input, at: .none, step: nil, field: "--input",
+                message: "must be key=value or key=@file"),
+            Case(
+                "--input from an unreadable file", header, inputs: ["topic=@/nonexistent/plughost/topic.txt"], .input, at: .none,
+                step: nil, field: "--input topic", message: "cannot read /nonexistent/plughost/topic.txt"),
+        ]
+    }
 
     func testInputErrors() throws { try run(Self.inputCases) }
 
@@ -585,19 +735,22 @@ final class PipelineValidationTests: PipelineTestCase {
     /// The executable prints file:line:column, step and field, exits non-zero and runs nothing.
     func testExecutableReportsValidationErrors() throws {
         let dir = try makeTempDirectory()
-        let text = Self.header + """
-              - id: big
-                call: sig.id_i8
-                args: {v: 300}
-            outputs:
-              ran: ${steps.first}
+        let text =
+            Self.header + """
+                  - id: big
+                    call: sig.id_i8
+                    args: {v: 300}
+                outputs:
+                  ran: ${steps.first}
 
-            """
+                """
         let path = try write(text, to: dir, "bad.yaml")
         let pos = position(of: "300", in: text)
         let r = try runPlughost(["run", path, "--engine", "memory"], cwd: dir)
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("\(path):\(pos.line):\(pos.column): step big, field args.v: parameter v: 300 is out of range for int8"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("\(path):\(pos.line):\(pos.column): step big, field args.v: parameter v: 300 is out of range for int8"),
+            r.stderr)
         XCTAssertFalse(r.stdout.contains("ran:"), r.stdout)
 
         let r2 = try runPlughost(["run", path, "--engine", "memory", "--input", "nosuch=1"], cwd: dir)

@@ -12,8 +12,10 @@ import PlugHostTestSupport
 
 /// The real `plughost` executable, run as a child process.
 final class CLITests: XCTestCase {
-    private func plughost(_ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
-                          file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
+    private func plughost(
+        _ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> TestSupport.ProcessResult {
         let r = try TestSupport.runPlughost(args, cwd: cwd, environment: environment, file: file, line: line)
         XCTAssertFalse(r.timedOut, "plughost \(args) timed out", file: file, line: line)
         return r
@@ -21,16 +23,20 @@ final class CLITests: XCTestCase {
 
     /// Asserts a zero exit and returns stdout.
     @discardableResult
-    private func succeed(_ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
-                         file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    private func succeed(
+        _ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         let r = try plughost(args, cwd: cwd, environment: environment, file: file, line: line)
         XCTAssertEqual(r.status, 0, "plughost \(args.joined(separator: " ")): \(r)", file: file, line: line)
         return r.stdout
     }
 
     /// Asserts a non-zero exit and returns stderr + stdout.
-    private func refuse(_ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
-                        file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    private func refuse(
+        _ args: [String], cwd: URL? = nil, environment: [String: String]? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         let r = try plughost(args, cwd: cwd, environment: environment, file: file, line: line)
         XCTAssertNotEqual(r.status, 0, "plughost \(args.joined(separator: " ")) should fail: \(r)", file: file, line: line)
         return r.stderr + r.stdout
@@ -56,7 +62,8 @@ final class CLITests: XCTestCase {
             URL(fileURLWithPath: dir).appendingPathComponent("libtext.so").resolvingSymlinksInPath().path)
         XCTAssertTrue(lines.contains("functions:"))
         XCTAssertTrue(lines.contains("  int64_t word_count(const char *text);  [thread-safe]"), out)
-        XCTAssertTrue(lines.contains("  const char *keywords(const ph_call_context *ctx, const char *text, int32_t k);  [thread-safe]"), out)
+        XCTAssertTrue(
+            lines.contains("  const char *keywords(const ph_call_context *ctx, const char *text, int32_t k);  [thread-safe]"), out)
         XCTAssertTrue(lines.contains("  const char *summarize(const ph_call_context *ctx, const char *text, int32_t sentences);"), out)
         XCTAssertTrue(lines.contains("  int64_t tally(const ph_call_context *ctx, const char *key);"), out)
         XCTAssertTrue(lines.contains("  int64_t recall_count(const ph_call_context *ctx, const char *concept);  [thread-safe]"), out)
@@ -105,11 +112,15 @@ final class CLITests: XCTestCase {
         let out = try succeed(["inspect", "sig", "--json"])
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         let functions = try XCTUnwrap(obj["functions"] as? [[String: Any]])
-        let sigs = Dictionary(uniqueKeysWithValues: functions.compactMap { f -> (String, String)? in
-            guard let n = f["name"] as? String, let s = f["signature"] as? String else { return nil }
-            return (n, s)
-        })
-        XCTAssertEqual(sigs["mixed"], "double mixed(int8_t a, uint16_t b, int32_t c, float d, uint64_t e, double f, int16_t g, float h, bool i, int64_t j, double k, uint8_t l)")
+        let sigs = Dictionary(
+            uniqueKeysWithValues: functions.compactMap { f -> (String, String)? in
+                guard let n = f["name"] as? String, let s = f["signature"] as? String else { return nil }
+                return (n, s)
+            })
+        XCTAssertEqual(
+            sigs["mixed"],
+            "double mixed(int8_t a, uint16_t b, int32_t c, float d, uint64_t e, double f, int16_t g, float h, bool i, int64_t j, double k, uint8_t l)"
+        )
         XCTAssertEqual(sigs["id_buf"], "ph_buffer id_buf(ph_buffer v)")
         XCTAssertEqual(sigs["id_ptr"], "void *id_ptr(void *v)")
         XCTAssertEqual(sigs["static_str"], "const char *static_str(void)")
@@ -140,13 +151,19 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try succeed(["call", "sig", "id_bool", "yes", "--engine", "memory"]), "true\n")
         XCTAssertEqual(try succeed(["call", "sig", "buf_reverse", "0102ff", "--engine", "memory"]), "ff0201\n")
         XCTAssertEqual(try succeed(["call", "sig", "id_str", "héllo wörld", "--engine", "memory"]), "héllo wörld\n")
-        XCTAssertEqual(try succeed(["call", "sig", "mixed", "1", "2", "3", "4", "5", "6", "7", "8", "true", "10", "11", "12", "--engine", "memory"]), "578.0\n")
+        XCTAssertEqual(
+            try succeed(["call", "sig", "mixed", "1", "2", "3", "4", "5", "6", "7", "8", "true", "10", "11", "12", "--engine", "memory"]),
+            "578.0\n")
         XCTAssertEqual(try succeed(["call", "sig", "noop", "--engine", "memory"]), "")
         XCTAssertEqual(try succeed(["call", "sig", "id_f32", "0.1", "--engine", "memory"]), "\(Double(Float(0.1)))\n")
         XCTAssertEqual(try succeed(["call", "sig", "id_ptr", "0xdeadbeef", "--engine", "memory"]), "0xdeadbeef\n")
         // JSON keeps 64-bit integers exact and non-finite doubles as strings.
-        XCTAssertTrue(try succeed(["call", "sig", "id_u64", "18446744073709551615", "--engine", "memory", "--json"]).contains("\"result\":18446744073709551615}"))
-        XCTAssertTrue(try succeed(["call", "sig", "id_i64", "-9223372036854775808", "--engine", "memory", "--json"]).contains("\"result\":-9223372036854775808}"))
+        XCTAssertTrue(
+            try succeed(["call", "sig", "id_u64", "18446744073709551615", "--engine", "memory", "--json"]).contains(
+                "\"result\":18446744073709551615}"))
+        XCTAssertTrue(
+            try succeed(["call", "sig", "id_i64", "-9223372036854775808", "--engine", "memory", "--json"]).contains(
+                "\"result\":-9223372036854775808}"))
         XCTAssertTrue(try succeed(["call", "sig", "id_f64", "nan", "--engine", "memory", "--json"]).contains("\"result\":\"nan\"}"))
         XCTAssertTrue(try succeed(["call", "sig", "id_buf", "00ff", "--engine", "memory", "--json"]).contains("\"result\":[0,255]}"))
         let json = try succeed(["call", "sig", "add3", "1", "2", "3", "--engine", "memory", "--json", "--goal", "g7"])
@@ -162,12 +179,16 @@ final class CLITests: XCTestCase {
         assertContains(err, ["argument 1 (v)", "300 is out of range for int8"])
         let err2 = try refuse(["call", "sig", "id_u32", "-1", "--engine", "memory"])
         assertContains(err2, ["argument 1 (v)", "-1 is out of range for uint32"])
-        let err3 = try refuse(["call", "sig", "mixed", "1", "2", "3", "4", "5", "6", "7", "8", "true", "10", "11", "256", "--engine", "memory"])
+        let err3 = try refuse([
+            "call", "sig", "mixed", "1", "2", "3", "4", "5", "6", "7", "8", "true", "10", "11", "256", "--engine", "memory",
+        ])
         assertContains(err3, ["argument 12 (l)", "256 is out of range for uint8"])
     }
 
     func testCallBadArgumentsAreRefused() throws {
-        assertContains(try refuse(["call", "sig", "id_i32", "twelve", "--engine", "memory"]), ["argument 1 (v: int32)", "\"twelve\" is not an integer"])
+        assertContains(
+            try refuse(["call", "sig", "id_i32", "twelve", "--engine", "memory"]),
+            ["argument 1 (v: int32)", "\"twelve\" is not an integer"])
         assertContains(try refuse(["call", "sig", "add3", "1", "2", "--engine", "memory"]), ["sig.add3 takes 3 arguments", "got 2"])
         assertContains(try refuse(["call", "sig", "no_such_fn", "--engine", "memory"]), ["plugin sig has no function no_such_fn", "add3"])
         assertContains(try refuse(["call", "sig", "fail", "custom failure text", "--engine", "memory"]), ["custom failure text"])
@@ -176,22 +197,30 @@ final class CLITests: XCTestCase {
 
     func testPluginLogAndPluginErrors() throws {
         // log_hello logs at INFO: shown with PLUGHOST_LOG=info, not by default (warn).
-        let shown = try plughost(["call", "sig", "log_hello", "--engine", "memory"], environment: TestSupport.environment(["PLUGHOST_LOG": "info"]))
+        let shown = try plughost(
+            ["call", "sig", "log_hello", "--engine", "memory"], environment: TestSupport.environment(["PLUGHOST_LOG": "info"]))
         XCTAssertEqual(shown.status, 0, "\(shown)")
         XCTAssertEqual(shown.stdout, "")
         XCTAssertTrue(shown.stderr.contains("plughost[info] sig: hello from sig"), "\(shown)")
-        let quiet = try plughost(["call", "sig", "log_hello", "--engine", "memory"], environment: TestSupport.environment(["PLUGHOST_LOG": nil]))
+        let quiet = try plughost(
+            ["call", "sig", "log_hello", "--engine", "memory"], environment: TestSupport.environment(["PLUGHOST_LOG": nil]))
         XCTAssertEqual(quiet.status, 0, "\(quiet)")
         XCTAssertFalse(quiet.stderr.contains("hello from sig"), "\(quiet)")
         // The text plugin's own message for k = 0.
-        assertContains(try refuse(["call", "text", "keywords", "some words here", "0", "--engine", "memory"]),
-                       ["text.keywords: keywords: k must be between 1 and 50, got 0"])
+        assertContains(
+            try refuse(["call", "text", "keywords", "some words here", "0", "--engine", "memory"]),
+            ["text.keywords: keywords: k must be between 1 and 50, got 0"])
         XCTAssertEqual(try succeed(["call", "text", "keywords", "The cat sat. The cat ran.", "1", "--engine", "memory"]), "cat\n")
     }
 
     func testCallMissingPluginFailsClearly() throws {
         let err = try refuse(["call", "no_such_plugin_xyz", "f", "--engine", "memory"])
-        assertContains(err, ["no_such_plugin_xyz", "no no_such_plugin_xyz.so or libno_such_plugin_xyz.so", "search path", "--plugin-dir", "PLUGHOST_PLUGIN_PATH"])
+        assertContains(
+            err,
+            [
+                "no_such_plugin_xyz", "no no_such_plugin_xyz.so or libno_such_plugin_xyz.so", "search path", "--plugin-dir",
+                "PLUGHOST_PLUGIN_PATH",
+            ])
         XCTAssertFalse(err.contains("Backtrac"), "a missing plugin is an error message, not a crash: \(err)")
         let dir = try TestSupport.makeTempDirectory(for: self)
         let err2 = try refuse(["call", "./missing.so", "f", "--engine", "memory"], cwd: dir)
@@ -203,17 +232,22 @@ final class CLITests: XCTestCase {
         let err = try refuse(["call", path, "f", "--engine", "memory"])
         assertContains(err, ["cannot load plugin \(path)", "built for plugin ABI 2.0"])
         let initFails = try TestSupport.fixture("init_fails")
-        assertContains(try refuse(["call", initFails, "answer", "--engine", "memory"]), ["init returned false: init_fails: the required resource is missing"])
+        assertContains(
+            try refuse(["call", initFails, "answer", "--engine", "memory"]),
+            ["init returned false: init_fails: the required resource is missing"])
     }
 
     func testPluginDirAndEnvironmentPath() throws {
         let dir = try TestSupport.makeTempDirectory(for: self)
         try FileManager.default.copyItem(atPath: try TestSupport.fixture("good"), toPath: dir.appendingPathComponent("libgood.so").path)
         XCTAssertEqual(try succeed(["call", "good", "add", "2", "40", "--engine", "memory", "--plugin-dir", dir.path]), "42\n")
-        XCTAssertEqual(try succeed(["call", "good", "greet", "you", "--engine", "memory"],
-                                   environment: TestSupport.environment(["PLUGHOST_PLUGIN_PATH": dir.path])), "hello, you\n")
-        let err = try refuse(["call", "good", "add", "1", "2", "--engine", "memory"],
-                             environment: TestSupport.environment(["PLUGHOST_PLUGIN_PATH": nil]))
+        XCTAssertEqual(
+            try succeed(
+                ["call", "good", "greet", "you", "--engine", "memory"],
+                environment: TestSupport.environment(["PLUGHOST_PLUGIN_PATH": dir.path])), "hello, you\n")
+        let err = try refuse(
+            ["call", "good", "add", "1", "2", "--engine", "memory"],
+            environment: TestSupport.environment(["PLUGHOST_PLUGIN_PATH": nil]))
         assertContains(err, ["no good.so or libgood.so"])
         let minor = try TestSupport.fixture("abi_minor_new")
         XCTAssertEqual(try succeed(["call", minor, "answer", "--engine", "memory"]), "42\n")
@@ -272,15 +306,18 @@ final class CLITests: XCTestCase {
 
     /// The same clusters as values.
     static let expectedClusters: [GoalClusters] = [
-        GoalClusters(goal: "g1", clusters: ["back\\slash", "ctl\u{1}x", "quote\"d", "tab x", "zürich"].map { Cluster(id: $0, concepts: [$0]) }),
-        GoalClusters(goal: "g2", clusters: [
-            Cluster(id: "apple", concepts: ["apple", "banana"]),
-            Cluster(id: "cherry", concepts: ["cherry", "date"]),
-            Cluster(id: "elder", concepts: ["elder"]),
-            Cluster(id: "fig", concepts: ["fig"]),
-            Cluster(id: "kiwi", concepts: ["kiwi"]),
-            Cluster(id: "lime", concepts: ["lime"]),
-        ]),
+        GoalClusters(
+            goal: "g1", clusters: ["back\\slash", "ctl\u{1}x", "quote\"d", "tab x", "zürich"].map { Cluster(id: $0, concepts: [$0]) }),
+        GoalClusters(
+            goal: "g2",
+            clusters: [
+                Cluster(id: "apple", concepts: ["apple", "banana"]),
+                Cluster(id: "cherry", concepts: ["cherry", "date"]),
+                Cluster(id: "elder", concepts: ["elder"]),
+                Cluster(id: "fig", concepts: ["fig"]),
+                Cluster(id: "kiwi", concepts: ["kiwi"]),
+                Cluster(id: "lime", concepts: ["lime"]),
+            ]),
     ]
 
     /// SHA-256 hex of `data` by coreutils' sha256sum: independent of the code under test.
@@ -334,7 +371,8 @@ final class CLITests: XCTestCase {
 
         // The eager baseline gives the same clusters and digest.
         let baselineOut = dir.appendingPathComponent("baseline.json").path
-        let base = try succeed(["memory", "replay", workload, "--engine", "memory", "--json", "--baseline", "--clusters-out", baselineOut], cwd: dir)
+        let base = try succeed(
+            ["memory", "replay", workload, "--engine", "memory", "--json", "--baseline", "--clusters-out", baselineOut], cwd: dir)
         let baseObj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(base.utf8)) as? [String: Any])
         XCTAssertEqual(baseObj["digest"] as? String, digest)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: baselineOut)), written)
@@ -348,8 +386,11 @@ final class CLITests: XCTestCase {
         let dir = try TestSupport.makeTempDirectory(for: self)
         let workload = try TestSupport.write(Self.workload, to: dir, "w.jsonl")
         let clustersOut = dir.appendingPathComponent("clusters.json").path
-        let r = try plughost(["memory", "replay", workload, "--engine", "sqlite", "--db", dir.appendingPathComponent("r.sqlite").path,
-                              "--clusters-out", clustersOut], cwd: dir)
+        let r = try plughost(
+            [
+                "memory", "replay", workload, "--engine", "sqlite", "--db", dir.appendingPathComponent("r.sqlite").path,
+                "--clusters-out", clustersOut,
+            ], cwd: dir)
         XCTAssertEqual(r.status, 0, "\(r)")
         XCTAssertEqual(try String(contentsOfFile: clustersOut, encoding: .utf8), Self.expectedClustersJSON)
     }
@@ -357,7 +398,8 @@ final class CLITests: XCTestCase {
     func testReplayStopsAtABadLineWithItsNumber() throws {
         let dir = try TestSupport.makeTempDirectory(for: self)
         // Line 3 is blank (still counted); line 4 is wrong.
-        let bad = try TestSupport.write("""
+        let bad = try TestSupport.write(
+            """
             {"op":"write","id":"a","goal":"g","concepts":["x"]}
             {"op":"write","id":"b","goal":"g","concepts":["x","y"]}
 
@@ -374,20 +416,26 @@ final class CLITests: XCTestCase {
         assertContains(try refuse(["memory", "replay", notJSON, "--engine", "memory"], cwd: dir), ["\(notJSON):2:", "not valid JSON"])
 
         let unknownKey = try TestSupport.write("{\"op\":\"write\",\"goal\":\"g\",\"colour\":\"red\"}\n", to: dir, "key.jsonl")
-        assertContains(try refuse(["memory", "replay", unknownKey, "--engine", "memory"], cwd: dir), ["\(unknownKey):1:", "unknown key \"colour\""])
+        assertContains(
+            try refuse(["memory", "replay", unknownKey, "--engine", "memory"], cwd: dir), ["\(unknownKey):1:", "unknown key \"colour\""])
 
         let unknownOp = try TestSupport.write("{\"op\":\"write\",\"goal\":\"g\"}\n{\"op\":\"frob\"}\n", to: dir, "op.jsonl")
-        assertContains(try refuse(["memory", "replay", unknownOp, "--engine", "memory"], cwd: dir), ["\(unknownOp):2:", "unknown op \"frob\""])
+        assertContains(
+            try refuse(["memory", "replay", unknownOp, "--engine", "memory"], cwd: dir), ["\(unknownOp):2:", "unknown op \"frob\""])
 
         // A write the model rejects (an empty concept) stops at its line.
-        let rejected = try TestSupport.write("""
+        let rejected = try TestSupport.write(
+            """
             {"op":"write","id":"a","goal":"g","concepts":["x"]}
             {"op":"write","id":"b","goal":"g","concepts":["ok","   "]}
             {"op":"write","id":"c","goal":"g","concepts":["z"]}
 
             """, to: dir, "rejected.jsonl")
-        assertContains(try refuse(["memory", "replay", rejected, "--engine", "memory"], cwd: dir), ["\(rejected):2:", "empty after normalisation"])
+        assertContains(
+            try refuse(["memory", "replay", rejected, "--engine", "memory"], cwd: dir), ["\(rejected):2:", "empty after normalisation"])
 
-        assertContains(try refuse(["memory", "replay", dir.appendingPathComponent("none.jsonl").path, "--engine", "memory"], cwd: dir), ["cannot read"])
+        assertContains(
+            try refuse(["memory", "replay", dir.appendingPathComponent("none.jsonl").path, "--engine", "memory"], cwd: dir), ["cannot read"]
+        )
     }
 }

@@ -54,8 +54,9 @@ enum EmbeddingSupport {
         threshold: Int = 10, timeout: Double = 5
     ) async throws -> PlugHostRuntime {
         let dir = try requireBuildDirectory()
-        return try await PlugHostRuntime.open(HostConfiguration(
-            engine: .memory, pluginDirectories: [dir], clusteringThreshold: threshold, clusteringTimeout: timeout))
+        return try await PlugHostRuntime.open(
+            HostConfiguration(
+                engine: .memory, pluginDirectories: [dir], clusteringThreshold: threshold, clusteringTimeout: timeout))
     }
 
     /// The output of a finished process.
@@ -108,7 +109,9 @@ final class EmbedCAPI: @unchecked Sendable {
     typealias HostVoid = @convention(c) (OpaquePointer?) -> Void
     typealias HostString = @convention(c) (OpaquePointer?) -> UnsafeMutablePointer<CChar>?
     typealias Load = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32
-    typealias Invoke = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>?
+    typealias Invoke =
+        @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) ->
+        UnsafeMutablePointer<CChar>?
     typealias StringArg = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>?
     typealias Recall = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32) -> UnsafeMutablePointer<CChar>?
     typealias Forget = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
@@ -235,7 +238,6 @@ final class EmbeddingTests: XCTestCase {
         PostgresEngine.register()
     }
 
-
     // MARK: HostConfiguration
 
     func testHostConfigurationDefaultsAndJSON() throws {
@@ -250,13 +252,16 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertEqual(d.theta, 2)
         XCTAssertEqual(try HostConfiguration(json: "{}"), d)
 
-        let c = try HostConfiguration(json: """
-            {"engine":"memory","database_path":"/tmp/x.sqlite","baseline":true,"plugin_directories":["/a","/b"],
-             "cache_capacity":7,"cache_ttl":1.5,"clustering_threshold":3,"clustering_timeout":0.25,"theta":4}
-            """)
-        XCTAssertEqual(c, HostConfiguration(
-            engine: .memory, databasePath: "/tmp/x.sqlite", baseline: true, pluginDirectories: ["/a", "/b"],
-            cacheCapacity: 7, cacheTTL: 1.5, clusteringThreshold: 3, clusteringTimeout: 0.25, theta: 4))
+        let c = try HostConfiguration(
+            json: """
+                {"engine":"memory","database_path":"/tmp/x.sqlite","baseline":true,"plugin_directories":["/a","/b"],
+                 "cache_capacity":7,"cache_ttl":1.5,"clustering_threshold":3,"clustering_timeout":0.25,"theta":4}
+                """)
+        XCTAssertEqual(
+            c,
+            HostConfiguration(
+                engine: .memory, databasePath: "/tmp/x.sqlite", baseline: true, pluginDirectories: ["/a", "/b"],
+                cacheCapacity: 7, cacheTTL: 1.5, clusteringThreshold: 3, clusteringTimeout: 0.25, theta: 4))
         let m = c.memoryConfiguration
         XCTAssertFalse(m.optimized)
         XCTAssertEqual(m.cacheCapacity, 7)
@@ -271,7 +276,10 @@ final class EmbeddingTests: XCTestCase {
             XCTAssertThrowsError(try HostConfiguration(json: json), file: file, line: line) { error in
                 guard let e = error as? EmbeddingError else { return XCTFail("\(error) is not an EmbeddingError", file: file, line: line) }
                 XCTAssertEqual(e.code, .invalidConfiguration, file: file, line: line)
-                for f in fragments { XCTAssertTrue(e.message.contains(f), "\(e.message.debugDescription) lacks \(f.debugDescription)", file: file, line: line) }
+                for f in fragments {
+                    XCTAssertTrue(
+                        e.message.contains(f), "\(e.message.debugDescription) lacks \(f.debugDescription)", file: file, line: line)
+                }
             }
         }
         rejects("{", ["not valid JSON"])
@@ -298,11 +306,16 @@ final class EmbeddingTests: XCTestCase {
         func ok(_ json: String, _ type: ValueType, _ expected: Value, file: StaticString = #filePath, line: UInt = #line) {
             XCTAssertEqual(try Value(json: parse(json), as: type), expected, file: file, line: line)
         }
-        func bad(_ json: String, _ type: ValueType, _ code: CallError.Code, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        func bad(
+            _ json: String, _ type: ValueType, _ code: CallError.Code, _ fragment: String, file: StaticString = #filePath,
+            line: UInt = #line
+        ) {
             XCTAssertThrowsError(try Value(json: parse(json), as: type), file: file, line: line) { error in
                 guard let e = error as? CallError else { return XCTFail("\(error)", file: file, line: line) }
                 XCTAssertEqual(e.code, code, "\(e.message)", file: file, line: line)
-                XCTAssertTrue(e.message.contains(fragment), "\(e.message.debugDescription) lacks \(fragment.debugDescription)", file: file, line: line)
+                XCTAssertTrue(
+                    e.message.contains(fragment), "\(e.message.debugDescription) lacks \(fragment.debugDescription)", file: file, line: line
+                )
             }
         }
         ok("true", .bool, .bool(true))
@@ -328,7 +341,10 @@ final class EmbeddingTests: XCTestCase {
         ok("2", .float, .double(2))
         ok("\"inf\"", .double, .double(.infinity))
         ok("\"-inf\"", .float, .double(-.infinity))
-        XCTAssertTrue(try { if case .double(let d) = try Value(json: parse("\"nan\""), as: .double) { return d.isNaN }; return false }())
+        XCTAssertTrue(
+            try {
+                if case .double(let d) = try Value(json: parse("\"nan\""), as: .double) { return d.isNaN }; return false
+            }())
         bad("\"1.5\"", .double, .argumentType, "only \"nan\"")
         bad("1e300", .float, .argumentRange, "out of range for float")
         ok("\"héllo\"", .string, .string("héllo"))
@@ -445,11 +461,13 @@ final class EmbeddingTests: XCTestCase {
                         let v = try await runtime.invoke("sig", "add3", [.int(Int64(i)), .int(Int64(2 * i)), .int(-1)])
                         return (i, v.text)
                     case 1:
-                        let id = try await runtime.write(MemoryWrite(
-                            goal: "swarm", plugin: "agent", content: "note \(i)", concepts: ["c\(i % 5)", "shared"]))
+                        let id = try await runtime.write(
+                            MemoryWrite(
+                                goal: "swarm", plugin: "agent", content: "note \(i)", concepts: ["c\(i % 5)", "shared"]))
                         return (i, id)
                     case 2:
-                        let v = try await runtime.invoke("text", "word_count", arguments: ["text": .string(String(repeating: "word ", count: i))], goal: "swarm")
+                        let v = try await runtime.invoke(
+                            "text", "word_count", arguments: ["text": .string(String(repeating: "word ", count: i))], goal: "swarm")
                         return (i, v.text)
                     default:
                         let v = try await runtime.invoke("sig", "add3", jsonArguments: "[\(i), 1, 1]")
@@ -541,7 +559,8 @@ final class EmbeddingTests: XCTestCase {
                 XCTFail("expected \(code), got \(v)", line: line)
             } catch let e as CallError {
                 XCTAssertEqual(e.code, code, e.description, line: line)
-                XCTAssertTrue(e.description.contains(fragment), "\(e.description.debugDescription) lacks \(fragment.debugDescription)", line: line)
+                XCTAssertTrue(
+                    e.description.contains(fragment), "\(e.description.debugDescription) lacks \(fragment.debugDescription)", line: line)
             } catch {
                 XCTFail("\(error) is not a CallError", line: line)
             }
@@ -549,12 +568,16 @@ final class EmbeddingTests: XCTestCase {
         await expect(.unknownFunction, "no plugin named nope is loaded (loaded: sig)") { try await runtime.invoke("nope", "f", []) }
         await expect(.unknownFunction, "plugin sig has no function nope") { try await runtime.invoke("sig", "nope", []) }
         await expect(.argumentCount, "expects 3 arguments") { try await runtime.invoke("sig", "add3", [.int(1)]) }
-        await expect(.argumentType, "expected int64, got string") { try await runtime.invoke("sig", "add3", [.int(1), .int(2), .string("3")]) }
+        await expect(.argumentType, "expected int64, got string") {
+            try await runtime.invoke("sig", "add3", [.int(1), .int(2), .string("3")])
+        }
         await expect(.argumentRange, "out of range for int8") { try await runtime.invoke("sig", "id_i8", [.int(300)]) }
         await expect(.argumentCount, "has no parameter d (it takes a: int64, b: int64, c: int64)") {
             try await runtime.invoke("sig", "add3", arguments: ["a": .int(1), "b": .int(2), "c": .int(3), "d": .int(4)])
         }
-        await expect(.argumentCount, "missing argument c") { try await runtime.invoke("sig", "add3", arguments: ["a": .int(1), "b": .int(2)]) }
+        await expect(.argumentCount, "missing argument c") {
+            try await runtime.invoke("sig", "add3", arguments: ["a": .int(1), "b": .int(2)])
+        }
         await expect(.argumentType, "sig.add3: argument 2 (b): expected int64, got boolean true") {
             try await runtime.invoke("sig", "add3", jsonArguments: "[1, true, 3]")
         }
@@ -670,8 +693,9 @@ final class EmbeddingTests: XCTestCase {
     func testSQLiteEngineByConfiguration() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embed-sqlite-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = HostConfiguration(engine: .sqlite, databasePath: dir.appendingPathComponent("sub/memory.sqlite").path,
-                                       pluginDirectories: [try EmbeddingSupport.requireBuildDirectory()])
+        let config = HostConfiguration(
+            engine: .sqlite, databasePath: dir.appendingPathComponent("sub/memory.sqlite").path,
+            pluginDirectories: [try EmbeddingSupport.requireBuildDirectory()])
         let runtime = try await PlugHostRuntime.open(config)
         _ = try await runtime.load("text")
         _ = try await runtime.invoke("text", "summarize", [.string("Durable memory survives. It is SQLite."), .int(1)], goal: "d")
@@ -708,7 +732,10 @@ final class EmbeddingTests: XCTestCase {
         let list = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(plugins.utf8)) as? [[String: Any]])
         XCTAssertEqual(list.map { $0["name"] as? String }, ["sig2", "text"])
         let fns = try XCTUnwrap(list[1]["functions"] as? [[String: Any]])
-        XCTAssertTrue(fns.contains { $0["name"] as? String == "keywords" && ($0["parameters"] as? [[String: String]])?.map { $0["name"]! } == ["text", "k"] })
+        XCTAssertTrue(
+            fns.contains {
+                $0["name"] as? String == "keywords" && ($0["parameters"] as? [[String: String]])?.map { $0["name"]! } == ["text", "k"]
+            })
 
         XCTAssertEqual(c.invoke(h, "sig2", "add3", "[1, 2, 3]"), "6")
         XCTAssertEqual(c.invoke(h, "sig2", "add3", #"{"a": 40, "b": 1, "c": 1}"#), "42")
@@ -717,9 +744,15 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertEqual(c.invoke(h, "sig2", "id_bool", "[true]"), "true")
         XCTAssertEqual(c.invoke(h, "sig2", "noop", "[]"), "null")
         XCTAssertEqual(c.invoke(h, "sig2", "id_u64", "[18446744073709551615]"), "18446744073709551615")
-        XCTAssertEqual(c.invoke(h, "text", "keywords", #"{"text": "Swift actors and Swift tasks and actors", "k": 2}"#, goal: "notes"), #""swift, actors""#)
+        XCTAssertEqual(
+            c.invoke(h, "text", "keywords", #"{"text": "Swift actors and Swift tasks and actors", "k": 2}"#, goal: "notes"),
+            #""swift, actors""#)
 
-        let id = try XCTUnwrap(c.write(h, #"{"goal":"notes","id":"obs-1","content":"hello","concepts":["Swift","Tasks"],"depends_on":[["tasks","swift"]],"metadata":{"source":"test"},"ttl_ms":0}"#), c.lastError())
+        let id = try XCTUnwrap(
+            c.write(
+                h,
+                #"{"goal":"notes","id":"obs-1","content":"hello","concepts":["Swift","Tasks"],"depends_on":[["tasks","swift"]],"metadata":{"source":"test"},"ttl_ms":0}"#
+            ), c.lastError())
         XCTAssertEqual(id, "obs-1")
         XCTAssertEqual(c.flush(h), 0, c.lastError())
         let recalled = try XCTUnwrap(c.recall(h, goal: "notes", #"{"concept":"  SWIFT "}"#), c.lastError())
@@ -735,7 +768,8 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertNotNil(c.recall(h, goal: "notes", #"{"text":"hello"}"#), c.lastError())
 
         let clusters = try XCTUnwrap(c.clusters(h, goal: "notes"), c.lastError())
-        XCTAssertEqual(clusters, #"[{"goal":"notes","clusters":[{"id":"actors","concepts":["actors"]},{"id":"swift","concepts":["swift","tasks"]}]}]"#)
+        XCTAssertEqual(
+            clusters, #"[{"goal":"notes","clusters":[{"id":"actors","concepts":["actors"]},{"id":"swift","concepts":["swift","tasks"]}]}]"#)
         XCTAssertEqual(c.clusters(h), clusters, "one goal: all goals print the same")
 
         let stats = try XCTUnwrap(c.take(c.stats(h)), c.lastError())
@@ -945,31 +979,31 @@ final class EmbeddingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: tmp) }
         let source = tmp.appendingPathComponent("smoke.c")
         try #"""
-            #include <plughost/embed.h>
-            #include <stdio.h>
-            #include <string.h>
-            int main(int argc, char **argv) {
-                if (argc != 2) return 2;
-                char config[4096];
-                snprintf(config, sizeof config, "{\"engine\":\"memory\",\"plugin_directories\":[\"%s\"]}", argv[1]);
-                plughost_host *h = plughost_create(config);
-                if (!h) { fprintf(stderr, "create: %s\n", plughost_last_error(NULL)); return 1; }
-                if (plughost_load(h, "sig", NULL) != 0) { fprintf(stderr, "load: %s\n", plughost_last_error(h)); return 1; }
-                char *r = plughost_invoke(h, "sig", "add3", "[20, 20, 2]", NULL);
-                if (!r) { fprintf(stderr, "invoke: %s\n", plughost_last_error(h)); return 1; }
-                printf("add3=%s\n", r);
-                plughost_free(r);
-                r = plughost_invoke(h, "sig", "add3", "[1]", "g");
-                printf("error=%s\n", r ? "none" : plughost_last_error(h));
-                int forgotten = -1;
-                if (plughost_forget(h, "none", NULL, &forgotten) != 0 || forgotten != 0) return 1;
-                if (plughost_close(h) != 0) return 1;
-                r = plughost_stats(h);
-                printf("closed=%s\n", r ? "no" : plughost_last_error(h));
-                plughost_destroy(h);
-                return 0;
-            }
-            """#.write(to: source, atomically: true, encoding: .utf8)
+        #include <plughost/embed.h>
+        #include <stdio.h>
+        #include <string.h>
+        int main(int argc, char **argv) {
+            if (argc != 2) return 2;
+            char config[4096];
+            snprintf(config, sizeof config, "{\"engine\":\"memory\",\"plugin_directories\":[\"%s\"]}", argv[1]);
+            plughost_host *h = plughost_create(config);
+            if (!h) { fprintf(stderr, "create: %s\n", plughost_last_error(NULL)); return 1; }
+            if (plughost_load(h, "sig", NULL) != 0) { fprintf(stderr, "load: %s\n", plughost_last_error(h)); return 1; }
+            char *r = plughost_invoke(h, "sig", "add3", "[20, 20, 2]", NULL);
+            if (!r) { fprintf(stderr, "invoke: %s\n", plughost_last_error(h)); return 1; }
+            printf("add3=%s\n", r);
+            plughost_free(r);
+            r = plughost_invoke(h, "sig", "add3", "[1]", "g");
+            printf("error=%s\n", r ? "none" : plughost_last_error(h));
+            int forgotten = -1;
+            if (plughost_forget(h, "none", NULL, &forgotten) != 0 || forgotten != 0) return 1;
+            if (plughost_close(h) != 0) return 1;
+            r = plughost_stats(h);
+            printf("closed=%s\n", r ? "no" : plughost_last_error(h));
+            plughost_destroy(h);
+            return 0;
+        }
+        """#.write(to: source, atomically: true, encoding: .utf8)
         let strict = ["-Wall", "-Wextra", "-pedantic", "-Werror", "-I", include]
         let c11 = try EmbeddingSupport.run(cc, ["-std=c11"] + strict + ["-fsyntax-only", source.path])
         XCTAssertEqual(c11.status, 0, c11.stderr)
@@ -983,15 +1017,19 @@ final class EmbeddingTests: XCTestCase {
         }
         // Just the header, alone, as the first include.
         let alone = tmp.appendingPathComponent("alone.c")
-        try "#include <plughost/embed.h>\nint main(void) { return plughost_last_error(0)[0]; }\n".write(to: alone, atomically: true, encoding: .utf8)
+        try "#include <plughost/embed.h>\nint main(void) { return plughost_last_error(0)[0]; }\n".write(
+            to: alone, atomically: true, encoding: .utf8)
         XCTAssertEqual(try EmbeddingSupport.run(cc, ["-std=c11"] + strict + ["-fsyntax-only", alone.path]).status, 0)
 
         let exe = tmp.appendingPathComponent("smoke").path
-        let link = try EmbeddingSupport.run(cc, ["-std=c11"] + strict + [source.path, "-L", dir, "-lplughost_embed", "-Wl,-rpath,\(dir)", "-o", exe])
+        let link = try EmbeddingSupport.run(
+            cc, ["-std=c11"] + strict + [source.path, "-L", dir, "-lplughost_embed", "-Wl,-rpath,\(dir)", "-o", exe])
         XCTAssertEqual(link.status, 0, link.stderr)
         let run = try EmbeddingSupport.run(exe, [dir])
         XCTAssertEqual(run.status, 0, run.stderr)
-        XCTAssertEqual(run.stdout, """
+        XCTAssertEqual(
+            run.stdout,
+            """
             add3=42
             error=sig.add3: takes 3 arguments (a: int64, b: int64, c: int64), got 1
             closed=host is closed: stats after close() is not allowed
@@ -1012,7 +1050,10 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("note 1: 13 words; keywords: swift, actors, isolate, mutable"), r.stdout)
         XCTAssertTrue(r.stdout.contains("  summary: Swift actors isolate mutable state."), r.stdout)
         XCTAssertTrue(r.stdout.contains("recall concept 'swift': 5 memories"), r.stdout)
-        XCTAssertTrue(r.stdout.contains(#"clusters: [{"goal":"agent-demo","clusters":[{"id":"actors","concepts":["actors","call","isolate","mutable","plugins","swift","tasks"]}"#), r.stdout)
+        XCTAssertTrue(
+            r.stdout.contains(
+                #"clusters: [{"goal":"agent-demo","clusters":[{"id":"actors","concepts":["actors","call","isolate","mutable","plugins","swift","tasks"]}"#
+            ), r.stdout)
         XCTAssertTrue(r.stdout.hasSuffix("ok\n"), r.stdout)
 
         // A bad library path is an error exit, not a crash.
@@ -1026,7 +1067,8 @@ final class EmbeddingTests: XCTestCase {
         let dir = try EmbeddingSupport.requireBuildDirectory()
         let lib = (dir as NSString).appendingPathComponent(EmbeddingSupport.libraryName)
         let script = EmbeddingSupport.repoRoot.appendingPathComponent("examples/embed-python/bench.py").path
-        let r = try EmbeddingSupport.run(python, [script, "--calls", "200", "--repeats", "3", "--json"], environment: ["PLUGHOST_LIB": lib])
+        let r = try EmbeddingSupport.run(
+            python, [script, "--calls", "200", "--repeats", "3", "--json"], environment: ["PLUGHOST_LIB": lib])
         XCTAssertEqual(r.status, 0, r.stderr)
         let figures = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double], r.stdout)
         XCTAssertGreaterThan(figures["plughost_invoke_ns"] ?? 0, 0)
@@ -1042,7 +1084,8 @@ final class EmbeddingTests: XCTestCase {
         guard let swift = EmbeddingSupport.which("swift") else { throw XCTSkip("no swift on PATH") }
         let dir = try EmbeddingSupport.requireBuildDirectory()
         let package = EmbeddingSupport.repoRoot.appendingPathComponent("examples/embed-swift").path
-        let scratch = ProcessInfo.processInfo.environment["PLUGHOST_EXAMPLES_SCRATCH"]
+        let scratch =
+            ProcessInfo.processInfo.environment["PLUGHOST_EXAMPLES_SCRATCH"]
             ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("plughost-embed-swift-example")
         let build = try EmbeddingSupport.run(swift, ["build", "--package-path", package, "--scratch-path", scratch])
         XCTAssertEqual(build.status, 0, "\(build.stdout)\n\(build.stderr)")

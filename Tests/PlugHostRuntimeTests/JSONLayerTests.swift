@@ -16,8 +16,10 @@ final class JSONLayerTests: XCTestCase {
     // MARK: The reader
 
     func testReaderIsStrict() {
-        for bad in ["", " ", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "1e", "[1] x", "{\"a\" 1}", "{a:1}",
-                    "\"\\x\"", "\"\\ud800\"", "\"\\udc00x\"", "\"\\ud800\\u0041\"", "\"a\u{1}\"", "nul", "tru", "[", "\"abc"] {
+        for bad in [
+            "", " ", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "1e", "[1] x", "{\"a\" 1}", "{a:1}",
+            "\"\\x\"", "\"\\ud800\"", "\"\\udc00x\"", "\"\\ud800\\u0041\"", "\"a\u{1}\"", "nul", "tru", "[", "\"abc",
+        ] {
             XCTAssertThrowsError(try JSONReader.parse(bad), bad.debugDescription)
         }
         XCTAssertThrowsError(try JSONReader.parse(String(repeating: "[", count: 100_000)))
@@ -41,7 +43,8 @@ final class JSONLayerTests: XCTestCase {
         if case .number(let n) = items[1] { XCTAssertFalse(n.isIntegerLiteral, "but not an integer literal (ttl_ms refuses it)") }
         XCTAssertEqual(items[4].integer, .unsigned(UInt64.max))
         XCTAssertNil(items[5].integer, "beyond 64 bits: not an integer, and the literal is kept")
-        XCTAssertEqual(JSONNumber(literal: "-0").double.sign, .plus, "an integer literal's double is its integer's (as JSONSerialization reads it)")
+        XCTAssertEqual(
+            JSONNumber(literal: "-0").double.sign, .plus, "an integer literal's double is its integer's (as JSONSerialization reads it)")
         XCTAssertEqual(try JSONReader.parse("\"\\ud83d\\ude00\\/\"").text, "\"😀/\"")
     }
 
@@ -77,7 +80,8 @@ final class JSONLayerTests: XCTestCase {
 
     func testCanonicalClustersBytesAreUnchanged() {
         let goals = [GoalClusters(goal: "g/\"1\"", clusters: [Cluster(id: "a\u{1}", concepts: ["a\u{1}", "b\tc", "é/"])])]
-        XCTAssertEqual(CanonicalClusters.json(goals), #"[{"goal":"g/\"1\"","clusters":[{"id":"a\u0001","concepts":["a\u0001","b\tc","é/"]}]}]"#)
+        XCTAssertEqual(
+            CanonicalClusters.json(goals), #"[{"goal":"g/\"1\"","clusters":[{"id":"a\u0001","concepts":["a\u0001","b\tc","é/"]}]}]"#)
         XCTAssertEqual(CanonicalClusters.json([]), "[]")
     }
 
@@ -87,7 +91,9 @@ final class JSONLayerTests: XCTestCase {
         XCTAssertEqual(try JSONValue.canonicalObject(text), canonical)
         XCTAssertEqual(try JSONValue.canonicalObject(canonical), canonical)
         XCTAssertThrowsError(try JSONValue.canonicalObject("[1]"))
-        XCTAssertEqual(JSONValue.canonicalText(of: ["b": 1, "a": ["x/y", NSNull(), true, 1.5]] as [String: Any]), #"{"a":["x/y",null,true,1.5],"b":1}"#)
+        XCTAssertEqual(
+            JSONValue.canonicalText(of: ["b": 1, "a": ["x/y", NSNull(), true, 1.5]] as [String: Any]), #"{"a":["x/y",null,true,1.5],"b":1}"#
+        )
     }
 
     // MARK: The memory-write schema: the disagreements of the two copies it replaced
@@ -148,7 +154,10 @@ final class JSONLayerTests: XCTestCase {
             goal: "g/1", plugin: "p", id: "m\"1", content: "a\nb", concepts: ["x", "y/z"],
             dependsOn: [Dependency("x", "y/z")], metadata: #"{"a":"b/c"}"#, ttlMilliseconds: 5)
         let text = MemoryWriteJSON.encode(w)
-        XCTAssertEqual(text, #"{"id":"m\"1","goal":"g/1","plugin":"p","content":"a\nb","concepts":["x","y/z"],"depends_on":[["x","y/z"]],"metadata":{"a":"b/c"},"ttl_ms":5}"#)
+        XCTAssertEqual(
+            text,
+            #"{"id":"m\"1","goal":"g/1","plugin":"p","content":"a\nb","concepts":["x","y/z"],"depends_on":[["x","y/z"]],"metadata":{"a":"b/c"},"ttl_ms":5}"#
+        )
         XCTAssertEqual(try MemoryWriteJSON.decode(text), w)
         XCTAssertEqual(WorkloadOp.write(w).jsonLine, "{\"op\":\"write\"," + text.dropFirst())
     }
@@ -160,7 +169,8 @@ final class JSONLayerTests: XCTestCase {
         m.writes = 3
         m.forgets = 1
         m.clusteringRuns = 2
-        let stats = RuntimeStats(engine: "sqlite", databasePath: "/tmp/a/b.sqlite", plugins: ["x"], invocations: 4, failedInvocations: 1, memory: m)
+        let stats = RuntimeStats(
+            engine: "sqlite", databasePath: "/tmp/a/b.sqlite", plugins: ["x"], invocations: 4, failedInvocations: 1, memory: m)
         let text = StatsJSON.runtime(stats)
         let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         XCTAssertEqual(o.keys.sorted(), ["database_path", "engine", "failed_invocations", "invocations", "memory", "plugins"])
@@ -168,9 +178,11 @@ final class JSONLayerTests: XCTestCase {
         let memory = try XCTUnwrap(o["memory"] as? [String: Any])
         XCTAssertEqual(memory["clustering_runs"] as? Int, 2)
         XCTAssertEqual(memory["clustering_runs_saved"] as? Int, 2)
-        for key in ["writes", "forgets", "rejected", "commits", "batches", "cache_hits", "cache_misses", "cache_evictions",
-                    "cache_expirations", "cache_hit_ratio", "edge_ops", "edge_ops_saved", "edge_ops_unbatched",
-                    "cache_nanos", "batch_nanos", "engine_nanos", "clustering_nanos"] {
+        for key in [
+            "writes", "forgets", "rejected", "commits", "batches", "cache_hits", "cache_misses", "cache_evictions",
+            "cache_expirations", "cache_hit_ratio", "edge_ops", "edge_ops_saved", "edge_ops_unbatched",
+            "cache_nanos", "batch_nanos", "engine_nanos", "clustering_nanos",
+        ] {
             XCTAssertNotNil(memory[key], "no \(key)")
         }
         XCTAssertNil(memory["clusterings"])

@@ -51,9 +51,11 @@ final class WorkloadFormatTests: XCTestCase {
         func line(_ ttl: String) -> String {
             "{\"op\":\"write\",\"goal\":\"g\"}\n{\"op\":\"write\",\"goal\":\"g\",\"ttl_ms\":\(ttl)}\n"
         }
-        for (ttl, what) in [("true", "true"), ("false", "false"), ("1.9", "1.9"), ("-0.5", "-0.5"), ("\"5\"", "the string \"5\""),
-                            ("1.0", "1.0"), ("1e3", "1e3"), ("-1", "-1"), ("null", "null"), ("[5]", "an array"),
-                            ("9223372036854775808", "9223372036854775808")] {
+        for (ttl, what) in [
+            ("true", "true"), ("false", "false"), ("1.9", "1.9"), ("-0.5", "-0.5"), ("\"5\"", "the string \"5\""),
+            ("1.0", "1.0"), ("1e3", "1e3"), ("-1", "-1"), ("null", "null"), ("[5]", "an array"),
+            ("9223372036854775808", "9223372036854775808"),
+        ] {
             refuse(line(ttl), ["f.jsonl:2:", "\"ttl_ms\" must be a non-negative integer", what])
         }
         for (ttl, value) in [("0", Int64(0)), ("5", 5), ("-0", 0), ("9223372036854775807", Int64.max)] {
@@ -63,7 +65,8 @@ final class WorkloadFormatTests: XCTestCase {
     }
 
     func testMetadataIsKeptInCanonicalForm() throws {
-        let text = #"{"op":"write","goal":"g","metadata": { "b" : 1.50, "Z":[true, null, "x/y\u00e9\n"], "a":{"y":2,"x":-0}, "é":1, "b":2E+3 }}"#
+        let text =
+            #"{"op":"write","goal":"g","metadata": { "b" : 1.50, "Z":[true, null, "x/y\u00e9\n"], "a":{"y":2,"x":-0}, "é":1, "b":2E+3 }}"#
         guard case .write(let w)? = try parse(text).first else { return XCTFail() }
         let canonical = #"{"Z":[true,null,"x/yé\n"],"a":{"x":-0,"y":2},"b":2E+3,"é":1}"#
         XCTAssertEqual(w.metadata, canonical, "sorted by UTF-8 bytes, last of a repeated key, numbers as written")

@@ -49,7 +49,9 @@ package final class TestStore {
     }
 
     /// A write path over a new engine object.
-    package func service(optimized: Bool, clock: (any WallClock)? = nil, configure: (inout MemoryConfiguration) -> Void = { _ in }) throws -> MemoryService {
+    package func service(
+        optimized: Bool, clock: (any WallClock)? = nil, configure: (inout MemoryConfiguration) -> Void = { _ in }
+    ) throws -> MemoryService {
         var c = optimized ? MemoryConfiguration() : MemoryConfiguration.baseline
         c.backgroundClustering = false
         if let clock { c.clock = clock }

@@ -141,8 +141,11 @@ package enum TestSupport {
 
     /// Compiles one C plugin source with `cc -std=c11 -Wall -Wextra -pedantic -Werror -shared -fPIC`.
     package static func compileC(source: String, output: String, extraArguments: [String] = []) throws {
-        let args = ["-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC",
-                    "-I\(includeDirectory)", "-o", output, source] + extraArguments
+        let args =
+            [
+                "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-shared", "-fPIC",
+                "-I\(includeDirectory)", "-o", output, source,
+            ] + extraArguments
         let r = try run("cc", args)
         guard r.status == 0 else {
             throw TestSupportError("cc \(args.joined(separator: " ")) failed (\(r.status)):\n\(r.stderr)\(r.stdout)")

@@ -7,13 +7,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // This repository, two folders up.
-        .package(name: "plughost", path: "../.."),
+        .package(name: "plughost", path: "../..")
     ],
     targets: [
         .executableTarget(
             name: "embed-agent",
             dependencies: [.product(name: "PlugHost", package: "plughost")]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -81,7 +81,8 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         } catch let DecodingError.typeMismatch(type, context) {
             throw EmbeddingError(.invalidConfiguration, "configuration key \(Self.path(context)): expected \(Self.typeName(type))")
         } catch let DecodingError.valueNotFound(type, context) {
-            throw EmbeddingError(.invalidConfiguration, "configuration key \(Self.path(context)): expected \(Self.typeName(type)), got null")
+            throw EmbeddingError(
+                .invalidConfiguration, "configuration key \(Self.path(context)): expected \(Self.typeName(type)), got null")
         } catch let DecodingError.dataCorrupted(context) {
             throw EmbeddingError(.invalidConfiguration, "configuration key \(Self.path(context)): \(context.debugDescription)")
         } catch {
@@ -147,7 +148,10 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         let any = try decoder.container(keyedBy: AnyCodingKey.self)
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = any.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-            throw EmbeddingError(.invalidConfiguration, "unknown configuration key \(unknown.debugDescription) (known: \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw EmbeddingError(
+                .invalidConfiguration,
+                "unknown configuration key \(unknown.debugDescription) (known: \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = HostConfiguration()

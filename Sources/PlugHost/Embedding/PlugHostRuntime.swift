@@ -82,11 +82,14 @@ public final class PlugHostRuntime: Sendable {
     /// Blocks: never call it from Swift's cooperative pool.
     @_spi(Embedding)
     @available(*, noasync, message: "blocks the calling thread; use open(_:)")
-    public static func openBlocking(_ configuration: HostConfiguration, fallbackPluginDirectories: [String] = []) throws -> PlugHostRuntime {
+    public static func openBlocking(_ configuration: HostConfiguration, fallbackPluginDirectories: [String] = []) throws -> PlugHostRuntime
+    {
         try open(configuration, queue: makeQueue(), fallbackPluginDirectories: fallbackPluginDirectories)
     }
 
-    private static func open(_ configuration: HostConfiguration, queue: DispatchQueue, fallbackPluginDirectories: [String]) throws -> PlugHostRuntime {
+    private static func open(
+        _ configuration: HostConfiguration, queue: DispatchQueue, fallbackPluginDirectories: [String]
+    ) throws -> PlugHostRuntime {
         try configuration.validate()
         let engine = try EngineFactory.open(configuration.engine, location: configuration.databasePath)
         let memory: MemoryService
@@ -219,7 +222,8 @@ public final class PlugHostRuntime: Sendable {
                 do {
                     json = try JSONReader.parse(jsonArguments)
                 } catch {
-                    throw EmbeddingError(.invalidArgument, "\(f.qualifiedName): arguments are not valid JSON (\(error)): \(Self.excerpt(jsonArguments))")
+                    throw EmbeddingError(
+                        .invalidArgument, "\(f.qualifiedName): arguments are not valid JSON (\(error)): \(Self.excerpt(jsonArguments))")
                 }
                 return try f.call(try Self.values(fromJSON: json, for: f), goal: goal)
             }
@@ -230,12 +234,14 @@ public final class PlugHostRuntime: Sendable {
     private func resolve(_ plugin: String, _ function: String) throws -> PluginFunction {
         guard let p = host.plugin(named: plugin) else {
             let loaded = host.loadedPlugins.map(\.name)
-            throw CallError(.unknownFunction, function: "\(plugin).\(function)",
-                            "no plugin named \(plugin) is loaded (loaded: \(loaded.isEmpty ? "none" : loaded.joined(separator: ", ")))")
+            throw CallError(
+                .unknownFunction, function: "\(plugin).\(function)",
+                "no plugin named \(plugin) is loaded (loaded: \(loaded.isEmpty ? "none" : loaded.joined(separator: ", ")))")
         }
         guard let f = p.function(named: function) else {
-            throw CallError(.unknownFunction, function: "\(plugin).\(function)",
-                            "plugin \(plugin) has no function \(function) (it has: \(p.functions.map(\.name).joined(separator: ", ")))")
+            throw CallError(
+                .unknownFunction, function: "\(plugin).\(function)",
+                "plugin \(plugin) has no function \(function) (it has: \(p.functions.map(\.name).joined(separator: ", ")))")
         }
         return f
     }
@@ -279,8 +285,9 @@ public final class PlugHostRuntime: Sendable {
         switch json {
         case .array(let list):
             guard list.count == f.parameters.count else {
-                throw CallError(.argumentCount, function: f.qualifiedName,
-                                "takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(signature)), got \(list.count)")
+                throw CallError(
+                    .argumentCount, function: f.qualifiedName,
+                    "takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(signature)), got \(list.count)")
             }
             return try list.enumerated().map { try convert($0.element, $0.offset) }
         case .object(let members):
@@ -300,7 +307,8 @@ public final class PlugHostRuntime: Sendable {
                 return try convert(item, i)
             }
         default:
-            throw EmbeddingError(.invalidArgument, "\(f.qualifiedName): arguments must be a JSON array (by position) or a JSON object (by parameter name)")
+            throw EmbeddingError(
+                .invalidArgument, "\(f.qualifiedName): arguments must be a JSON array (by position) or a JSON object (by parameter name)")
         }
     }
 

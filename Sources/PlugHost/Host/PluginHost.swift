@@ -28,7 +28,9 @@ public final class PluginHost: Sendable {
         return try plugins.withLock { p in
             if let existing = p[plugin.name] {
                 if existing.path == path { return existing }
-                throw LoadError(.duplicatePlugin, path: path, "a plugin named \(plugin.name) is already loaded from \(existing.path); load it under another name")
+                throw LoadError(
+                    .duplicatePlugin, path: path,
+                    "a plugin named \(plugin.name) is already loaded from \(existing.path); load it under another name")
             }
             p[plugin.name] = plugin
             return plugin

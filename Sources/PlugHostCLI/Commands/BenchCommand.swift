@@ -8,7 +8,10 @@ import PlugHostTools
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the call path and the memory write path.",
-        subcommands: [BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self, BenchFleetWorkerCommand.self])
+        subcommands: [
+            BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self,
+            BenchFleetWorkerCommand.self,
+        ])
 }
 
 /// `plughost bench calls`.
@@ -27,14 +30,21 @@ struct BenchCallsCommand: ParsableCommand {
         guard let add3 = sig.function(named: "add3") else { throw ValidationError("the sig plugin has no add3") }
         let r = try CallBenchmark.run(function: add3, callsPerRound: calls, rounds: rounds)
         if json {
-            print(JSONText.encode([
-                "direct_ns": r.direct.median, "ffi_raw_ns": r.ffiRaw.median,
-                "invoke_prepared_ns": r.invokePrepared.median, "invoke_dynamic_ns": r.invokeDynamic.median,
-                "ratio_prepared_to_raw": r.ratioPreparedToRaw.median,
-                "min": ["direct_ns": r.direct.min, "ffi_raw_ns": r.ffiRaw.min, "invoke_prepared_ns": r.invokePrepared.min, "invoke_dynamic_ns": r.invokeDynamic.min],
-                "max": ["direct_ns": r.direct.max, "ffi_raw_ns": r.ffiRaw.max, "invoke_prepared_ns": r.invokePrepared.max, "invoke_dynamic_ns": r.invokeDynamic.max],
-                "calls_per_round": r.callsPerRound, "rounds": r.rounds, "function": "sig.add3(int64, int64, int64)",
-            ]))
+            print(
+                JSONText.encode([
+                    "direct_ns": r.direct.median, "ffi_raw_ns": r.ffiRaw.median,
+                    "invoke_prepared_ns": r.invokePrepared.median, "invoke_dynamic_ns": r.invokeDynamic.median,
+                    "ratio_prepared_to_raw": r.ratioPreparedToRaw.median,
+                    "min": [
+                        "direct_ns": r.direct.min, "ffi_raw_ns": r.ffiRaw.min, "invoke_prepared_ns": r.invokePrepared.min,
+                        "invoke_dynamic_ns": r.invokeDynamic.min,
+                    ],
+                    "max": [
+                        "direct_ns": r.direct.max, "ffi_raw_ns": r.ffiRaw.max, "invoke_prepared_ns": r.invokePrepared.max,
+                        "invoke_dynamic_ns": r.invokeDynamic.max,
+                    ],
+                    "calls_per_round": r.callsPerRound, "rounds": r.rounds, "function": "sig.add3(int64, int64, int64)",
+                ]))
         } else {
             func row(_ name: String, _ s: Summary) -> String {
                 name.padding(toLength: 34, withPad: " ", startingAt: 0)
@@ -45,8 +55,10 @@ struct BenchCallsCommand: ParsableCommand {
             print(row("raw ffi_call (prepared cif)", r.ffiRaw))
             print(row("plughost prepared invoke", r.invokePrepared))
             print(row("plughost invoke, dynamic values", r.invokeDynamic))
-            print(String(format: "ratio prepared invoke / raw ffi_call: %.3f (min %.3f, max %.3f; target ≤ 1.25)",
-                         r.ratioPreparedToRaw.median, r.ratioPreparedToRaw.min, r.ratioPreparedToRaw.max))
+            print(
+                String(
+                    format: "ratio prepared invoke / raw ffi_call: %.3f (min %.3f, max %.3f; target ≤ 1.25)",
+                    r.ratioPreparedToRaw.median, r.ratioPreparedToRaw.min, r.ratioPreparedToRaw.max))
         }
         try host.close()
     }
@@ -73,8 +85,12 @@ struct BenchMemoryCommand: ParsableCommand {
     @Option(help: "Runs per size (medians reported).") var runs: Int = 3
     @Option(name: .customLong("eager-max"), help: "Largest size the eager baseline runs at.") var eagerMax: Int = 10_000
     @Option(help: "Workload seed.") var seed: UInt64 = 42
-    @Option(help: "Writes per submission on the optimized path (1: each write acknowledged alone, as a plugin's memory_write).") var chunk: Int = 1
-    @Option(help: "Engine: memory (eager against optimized), sqlite (group commit against one transaction per write, and text recall) or postgres (1, 2 and 4 host processes, optimized against eager).") var engine: String = "memory"
+    @Option(help: "Writes per submission on the optimized path (1: each write acknowledged alone, as a plugin's memory_write).") var chunk:
+        Int = 1
+    @Option(
+        help:
+            "Engine: memory (eager against optimized), sqlite (group commit against one transaction per write, and text recall) or postgres (1, 2 and 4 host processes, optimized against eager)."
+    ) var engine: String = "memory"
     @Option(help: "Concurrent writers (sqlite: in the process; postgres: per host process).") var writers: Int = 16
     @Option(help: "PostgreSQL URL (postgres): the benchmark creates and drops a scratch database on that server.") var db: String?
     @Option(name: .customLong("fleet-writes"), help: "Writes per host (postgres, optimized).") var fleetWrites: Int = 20_000
@@ -95,34 +111,47 @@ struct BenchMemoryCommand: ParsableCommand {
         }
         guard engine == "memory" else { throw ValidationError("--engine \(engine): use memory, sqlite or postgres") }
         let list = try sizes.split(separator: ",").map { s -> Int in
-            guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else { throw ValidationError("--sizes: \(s) is not a positive number") }
+            guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else {
+                throw ValidationError("--sizes: \(s) is not a positive number")
+            }
             return n
         }
-        let results = try MemoryBenchmark.run(sizes: list, runs: runs, eagerMax: eagerMax, seed: seed, chunk: chunk, progress: { msg in
-            if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
-        })
+        let results = try MemoryBenchmark.run(
+            sizes: list, runs: runs, eagerMax: eagerMax, seed: seed, chunk: chunk,
+            progress: { msg in
+                if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
+            })
         if json {
             let data = try JSONEncoder().encode(results)
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("engine: memory; \(chunk == 1 ? "each write acknowledged alone" : "optimized writes submitted \(chunk) at a time"); medians of \(runs) runs")
-        print("   ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest           | exact")
+        print(
+            "engine: memory; \(chunk == 1 ? "each write acknowledged alone" : "optimized writes submitted \(chunk) at a time"); medians of \(runs) runs"
+        )
+        print(
+            "   ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest           | exact")
         for r in results {
             func line(_ name: String, _ p: MemoryBenchmark.PathResult) {
-                print(String(format: "%6d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@ | %@",
-                             r.operations, name.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString,
-                             p.opsPerSecond.median, p.usPerOp.median, p.p50us, p.p99us, p.edgeOps, p.clusteringRuns,
-                             p.cacheHitRatio * 100, String(p.digest.prefix(16)) as NSString, (p.verified ? "yes" : "NO") as NSString))
+                print(
+                    String(
+                        format: "%6d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@ | %@",
+                        r.operations, name.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString,
+                        p.opsPerSecond.median, p.usPerOp.median, p.p50us, p.p99us, p.edgeOps, p.clusteringRuns,
+                        p.cacheHitRatio * 100, String(p.digest.prefix(16)) as NSString, (p.verified ? "yes" : "NO") as NSString))
             }
             line("optimized", r.optimized)
             if let e = r.eager { line("eager", e) }
             if let s = r.speedup {
-                print(String(format: "       speed-up optimized vs eager: %.1f× (min %.1f, max %.1f); digests %@", s.median, s.min, s.max,
-                             (r.digestsEqual ?? false) ? "equal" : "DIFFER"))
+                print(
+                    String(
+                        format: "       speed-up optimized vs eager: %.1f× (min %.1f, max %.1f); digests %@", s.median, s.min, s.max,
+                        (r.digestsEqual ?? false) ? "equal" : "DIFFER"))
             }
         }
-        if results.count >= 2, let a = results.first(where: { $0.operations == 10_000 }), let b = results.first(where: { $0.operations == 100_000 }) {
+        if results.count >= 2, let a = results.first(where: { $0.operations == 10_000 }),
+            let b = results.first(where: { $0.operations == 100_000 })
+        {
             print(String(format: "per-write cost 100k / 10k: %.2f (target ≤ 1.5)", b.optimized.usPerOp.median / a.optimized.usPerOp.median))
         }
     }

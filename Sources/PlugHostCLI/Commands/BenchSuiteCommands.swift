@@ -128,7 +128,9 @@ struct BenchAllCommand: ParsableCommand {
                 title: "plughost write path: cost per write against workload size", xLabel: "writes in the workload",
                 yLabel: "µs per write (median)",
                 series: [
-                    .init(name: "eager (layers off)", color: "#d62728", points: memory.compactMap { r in r.eager.map { (Double(r.operations), $0.usPerOp.median) } }),
+                    .init(
+                        name: "eager (layers off)", color: "#d62728",
+                        points: memory.compactMap { r in r.eager.map { (Double(r.operations), $0.usPerOp.median) } }),
                     .init(name: "optimized", color: "#1f77b4", points: memory.map { (Double($0.operations), $0.optimized.usPerOp.median) }),
                 ])
             try Data(svg.utf8).write(to: URL(fileURLWithPath: chart))
@@ -137,17 +139,22 @@ struct BenchAllCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print(String(format: "calls (ns/call): direct %.1f, raw ffi_call %.1f, prepared invoke %.1f, dynamic invoke %.1f; prepared/raw %.3f",
-                     calls.direct.median, calls.ffiRaw.median, calls.invokePrepared.median, calls.invokeDynamic.median, calls.ratioPreparedToRaw.median))
+        print(
+            String(
+                format: "calls (ns/call): direct %.1f, raw ffi_call %.1f, prepared invoke %.1f, dynamic invoke %.1f; prepared/raw %.3f",
+                calls.direct.median, calls.ffiRaw.median, calls.invokePrepared.median, calls.invokeDynamic.median,
+                calls.ratioPreparedToRaw.median))
         print("memory (in-memory engine, each write acknowledged alone):")
         print("     writes |  optimized µs/write (min–max) |      eager µs/write (min–max) | speed-up | exact")
         for r in memory {
             let o = r.optimized.usPerOp
             let e = r.eager.map { String(format: "%10.2f (%.2f–%.2f)", $0.usPerOp.median, $0.usPerOp.min, $0.usPerOp.max) } ?? "—"
-            print(String(format: "%11d | %12.2f (%.2f–%.2f) | %@ | %@ | %@", r.operations, o.median, o.min, o.max,
-                         e.padding(toLength: 29, withPad: " ", startingAt: 0) as NSString,
-                         (r.speedup.map { String(format: "%7.1f×", $0.median) } ?? "      —") as NSString,
-                         ((r.optimized.verified && (r.digestsEqual ?? true)) ? "yes" : "NO") as NSString))
+            print(
+                String(
+                    format: "%11d | %12.2f (%.2f–%.2f) | %@ | %@ | %@", r.operations, o.median, o.min, o.max,
+                    e.padding(toLength: 29, withPad: " ", startingAt: 0) as NSString,
+                    (r.speedup.map { String(format: "%7.1f×", $0.median) } ?? "      —") as NSString,
+                    ((r.optimized.verified && (r.digestsEqual ?? true)) ? "yes" : "NO") as NSString))
         }
         for s in seed { print(BenchSeedCommand.describe(s)) }
         print(BenchStartupCommand.describe(startup))

@@ -32,10 +32,13 @@ struct CallCommand: ParsableCommand {
         defer { try? host.close() }
         let p = try host.load(plugin)
         guard let f = p.function(named: function) else {
-            throw ValidationError("plugin \(p.name) has no function \(function); it has: \(p.functions.map(\.name).joined(separator: ", "))")
+            throw ValidationError(
+                "plugin \(p.name) has no function \(function); it has: \(p.functions.map(\.name).joined(separator: ", "))")
         }
         guard arguments.count == f.parameters.count else {
-            throw ValidationError("\(f.qualifiedName) takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(f.parameters.map { "\($0.name): \($0.type.name)" }.joined(separator: ", "))), got \(arguments.count)")
+            throw ValidationError(
+                "\(f.qualifiedName) takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(f.parameters.map { "\($0.name): \($0.type.name)" }.joined(separator: ", "))), got \(arguments.count)"
+            )
         }
         var values: [Value] = []
         for (i, (text, param)) in zip(arguments, f.parameters).enumerated() {

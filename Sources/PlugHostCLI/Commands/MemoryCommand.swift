@@ -8,8 +8,10 @@ import PlugHostTools
 struct MemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories, export and back up.",
-        subcommands: [ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self,
-                      ExportCommand.self, BackupCommand.self])
+        subcommands: [
+            ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self,
+            ExportCommand.self, BackupCommand.self,
+        ])
 }
 
 /// `plughost memory replay FILE.jsonl`.
@@ -44,13 +46,15 @@ struct ReplayCommand: ParsableCommand {
         try memory.close()
         let s = report.stats
         if json {
-            print(JSONText.encode([
-                "ops": report.ops, "writes": report.writes, "forgets": report.forgets,
-                "forgets_unknown": report.forgetsOfUnknownIDs, "seconds": report.seconds, "us_per_op": report.usPerOp,
-                "memory": StatsJSON.memory(s), "digest": report.digest, "baseline": engine.baseline,
-            ]))
+            print(
+                JSONText.encode([
+                    "ops": report.ops, "writes": report.writes, "forgets": report.forgets,
+                    "forgets_unknown": report.forgetsOfUnknownIDs, "seconds": report.seconds, "us_per_op": report.usPerOp,
+                    "memory": StatsJSON.memory(s), "digest": report.digest, "baseline": engine.baseline,
+                ]))
         } else {
-            print("""
+            print(
+                """
                 replayed \(report.ops) ops (\(report.writes) writes, \(report.forgets) forgets\(report.forgetsOfUnknownIDs > 0 ? ", \(report.forgetsOfUnknownIDs) of unknown ids" : "")) in \(String(format: "%.3f", report.seconds)) s, \(String(format: "%.2f", report.usPerOp)) µs/op\(engine.baseline ? " (eager baseline)" : "")
                 cache hit ratio \(String(format: "%.1f%%", s.cacheHitRatio * 100)); edge ops \(s.edgeOps) (\(s.edgeOpsSaved) saved); clustering runs \(s.clusteringRuns) (\(s.clusteringRunsSaved) saved); \(s.batches) batches in \(s.commits) commits
                 digest \(report.digest)
@@ -111,10 +115,14 @@ struct RecallCommand: ParsableCommand {
         let query: RecallQuery = concept.map { .concept($0) } ?? .text(text!)
         let results = try memory.recall(goal: goal, query, limit: limit)
         if json {
-            print(JSONText.encode(results.map { r -> [String: Any] in
-                ["id": r.memory.id, "plugin": r.memory.plugin, "content": r.memory.content,
-                 "concepts": r.memory.concepts, "score": r.score, "metadata": r.memory.metadata as Any? ?? NSNull()]
-            }))
+            print(
+                JSONText.encode(
+                    results.map { r -> [String: Any] in
+                        [
+                            "id": r.memory.id, "plugin": r.memory.plugin, "content": r.memory.content,
+                            "concepts": r.memory.concepts, "score": r.score, "metadata": r.memory.metadata as Any? ?? NSNull(),
+                        ]
+                    }))
         } else {
             if results.isEmpty { print("nothing recalled") }
             for r in results {

@@ -58,7 +58,9 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let kind = try engine.kind()
         guard kind == .sqlite else {
-            throw DataCommandError("memory backup works with --engine sqlite only (this is --engine \(kind.rawValue)); for every engine, `plughost memory export > FILE.jsonl` writes a copy that `plughost memory replay` restores")
+            throw DataCommandError(
+                "memory backup works with --engine sqlite only (this is --engine \(kind.rawValue)); for every engine, `plughost memory export > FILE.jsonl` writes a copy that `plughost memory replay` restores"
+            )
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue, !force {

@@ -74,7 +74,8 @@ struct RunCommand: ParsableCommand {
             }
         }
         let m = r.memory
-        out += "\n\(r.name): \(r.steps.count) steps, \(r.calls) calls in \(String(format: "%.1f", r.seconds * 1000)) ms (goal \(r.goal)\(r.baseline ? ", eager baseline" : ""))\n"
+        out +=
+            "\n\(r.name): \(r.steps.count) steps, \(r.calls) calls in \(String(format: "%.1f", r.seconds * 1000)) ms (goal \(r.goal)\(r.baseline ? ", eager baseline" : ""))\n"
         out += "memory: \(m.writes) writes, cache hit ratio \(String(format: "%.0f%%", m.cacheHitRatio * 100)), "
         out += "\(m.clusteringRuns) clustering runs (\(m.clusteringRunsSaved) saved against eager), "
         out += "\(m.edgeOps) edge ops (\(m.edgeOpsSaved) saved)"

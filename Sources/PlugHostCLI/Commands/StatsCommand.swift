@@ -17,7 +17,8 @@ struct StatsCommand: ParsableCommand {
         for g in try memory.engine.goals() {
             let graph = try memory.engine.conceptGraph(goal: g)
             let clusters = try memory.clusters(goal: g).first?.clusters.count ?? 0
-            let edges = graph.edges.filter { EdgeRule.isEdge(co: $0.counts.co, dep: $0.counts.dep, threshold: memory.configuration.theta) }.count
+            let edges = graph.edges.filter { EdgeRule.isEdge(co: $0.counts.co, dep: $0.counts.dep, threshold: memory.configuration.theta) }
+                .count
             goals.append(["goal": g, "concepts": graph.concepts.count, "edges": edges, "clusters": clusters])
         }
         let databasePath = try EngineFactory.provider(engine.kind()).describeLocation(engine.db)

@@ -8,7 +8,10 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Memory engine: sqlite (the default, durable), postgres (shared by many hosts) or memory.")
     var engine: String = EngineKind.sqlite.rawValue
 
-    @Option(help: "Database file for sqlite (default: .plughost/memory.sqlite), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB for postgres (default: $PLUGHOST_DB).")
+    @Option(
+        help:
+            "Database file for sqlite (default: .plughost/memory.sqlite), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB for postgres (default: $PLUGHOST_DB)."
+    )
     var db: String?
 
     @Flag(help: "Eager baseline: the context cache, dependency batching and lazy clustering off.")

@@ -66,24 +66,27 @@ package enum ArgumentMarshaller {
             guard case .string(let s) = value else { throw mismatch(value, type, describe) }
             let count = s.utf8.count
             let copy = malloc(count + 1)!
-            let hasNul = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-                if let base = bytes.baseAddress { copy.copyMemory(from: base, byteCount: count) }
-                return memchr(copy, 0, count) != nil
-            } ?? {
-                var i = 0
-                var nul = false
-                for b in s.utf8 {
-                    copy.storeBytes(of: b, toByteOffset: i, as: UInt8.self)
-                    if b == 0 { nul = true }
-                    i += 1
+            let hasNul =
+                s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                    if let base = bytes.baseAddress { copy.copyMemory(from: base, byteCount: count) }
+                    return memchr(copy, 0, count) != nil
                 }
-                return nul
-            }()
+                ?? {
+                    var i = 0
+                    var nul = false
+                    for b in s.utf8 {
+                        copy.storeBytes(of: b, toByteOffset: i, as: UInt8.self)
+                        if b == 0 { nul = true }
+                        i += 1
+                    }
+                    return nul
+                }()
             copy.storeBytes(of: 0, toByteOffset: count, as: UInt8.self)
             if owned == nil { owned = [] }
             owned!.append(copy)
             if hasNul {
-                throw CallError(.argumentRange, function: "", "\(describe()): the string contains a NUL character, which a C string cannot carry")
+                throw CallError(
+                    .argumentRange, function: "", "\(describe()): the string contains a NUL character, which a C string cannot carry")
             }
             slot.storeBytes(of: UnsafeRawPointer(copy), as: UnsafeRawPointer.self)
         case .buffer:

@@ -96,7 +96,10 @@ public final class PluginFunction: @unchecked Sendable {
     /// - Returns: The converted return value (`.void` for void functions).
     public func call(_ arguments: [Value], goal: String = "default") throws -> Value {
         guard arguments.count == parameters.count else {
-            throw CallError(.argumentCount, function: qualifiedName, "expects \(parameters.count) argument\(parameters.count == 1 ? "" : "s") (\(parameters.map(\.name).joined(separator: ", "))), got \(arguments.count)")
+            throw CallError(
+                .argumentCount, function: qualifiedName,
+                "expects \(parameters.count) argument\(parameters.count == 1 ? "" : "s") (\(parameters.map(\.name).joined(separator: ", "))), got \(arguments.count)"
+            )
         }
         let count = max(cArgumentCount, 1)
         return try withUnsafeTemporaryAllocation(of: ArgSlot.self, capacity: count) { (slots) throws -> Value in

@@ -12,7 +12,8 @@ public final class PreparedCall {
     init(function: PluginFunction, arguments: [Value], slotCount: Int) throws {
         self.function = function
         guard arguments.count == function.parameters.count else {
-            throw CallError(.argumentCount, function: function.qualifiedName, "expects \(function.parameters.count) arguments, got \(arguments.count)")
+            throw CallError(
+                .argumentCount, function: function.qualifiedName, "expects \(function.parameters.count) arguments, got \(arguments.count)")
         }
         slots = UnsafeMutableRawPointer.allocate(byteCount: slotCount * MemoryLayout<ArgSlot>.stride, alignment: 16)
         argv = .allocate(capacity: slotCount)

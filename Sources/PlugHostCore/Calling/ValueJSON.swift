@@ -75,7 +75,9 @@ extension Value {
                 case "inf", "+inf", "infinity": self = .double(.infinity)
                 case "-inf", "-infinity": self = .double(-.infinity)
                 default:
-                    throw CallError(.argumentType, function: "", "expected \(type.name), got string \(s.debugDescription) (only \"nan\", \"inf\" and \"-inf\" stand for numbers)")
+                    throw CallError(
+                        .argumentType, function: "",
+                        "expected \(type.name), got string \(s.debugDescription) (only \"nan\", \"inf\" and \"-inf\" stand for numbers)")
                 }
             default: throw wrongKind()
             }
@@ -90,7 +92,8 @@ extension Value {
             bytes.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
                 guard case .signed(let v)? = item.integer, (0...255).contains(v) else {
-                    throw CallError(.argumentType, function: "", "buffer element \(i) is \(item.description), not a byte (an integer 0-255)")
+                    throw CallError(
+                        .argumentType, function: "", "buffer element \(i) is \(item.description), not a byte (an integer 0-255)")
                 }
                 bytes.append(UInt8(v))
             }

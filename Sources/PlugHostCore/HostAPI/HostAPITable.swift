@@ -7,25 +7,26 @@ enum HostAPITable {
     /// The table; static for the life of the process.
     nonisolated(unsafe) static let pointer: UnsafeMutablePointer<ph_host_api> = {
         let table = UnsafeMutablePointer<ph_host_api>.allocate(capacity: 1)
-        table.initialize(to: ph_host_api(
-            struct_size: UInt32(MemoryLayout<ph_host_api>.size),
-            abi_major: UInt32(PLUGHOST_ABI_MAJOR),
-            abi_minor: UInt32(PLUGHOST_ABI_MINOR),
-            memory_write: { ctx, write, idOut, idCapacity in
-                HostAPITable.memoryWrite(ctx, write, idOut, idCapacity)
-            },
-            memory_recall: { ctx, query, fn, user in HostAPITable.recall(ctx, query, fn, user) },
-            memory_forget: { ctx, id in HostAPITable.forget(ctx, id) },
-            context_get: { ctx, key in HostAPITable.contextGet(ctx, key) },
-            context_set: { ctx, key, value in HostAPITable.contextSet(ctx, key, value) },
-            log: { ctx, level, message in HostAPITable.log(ctx, level, message) },
-            set_error: { ctx, message in
-                guard let state = CallState.from(ctx) else { return }
-                state.pointee.error = message.map { String(cString: $0) } ?? "unknown error (set_error with a NULL message)"
-            },
-            alloc: { size in size == 0 ? nil : malloc(size) },
-            free: { ptr in Foundation.free(ptr) }
-        ))
+        table.initialize(
+            to: ph_host_api(
+                struct_size: UInt32(MemoryLayout<ph_host_api>.size),
+                abi_major: UInt32(PLUGHOST_ABI_MAJOR),
+                abi_minor: UInt32(PLUGHOST_ABI_MINOR),
+                memory_write: { ctx, write, idOut, idCapacity in
+                    HostAPITable.memoryWrite(ctx, write, idOut, idCapacity)
+                },
+                memory_recall: { ctx, query, fn, user in HostAPITable.recall(ctx, query, fn, user) },
+                memory_forget: { ctx, id in HostAPITable.forget(ctx, id) },
+                context_get: { ctx, key in HostAPITable.contextGet(ctx, key) },
+                context_set: { ctx, key, value in HostAPITable.contextSet(ctx, key, value) },
+                log: { ctx, level, message in HostAPITable.log(ctx, level, message) },
+                set_error: { ctx, message in
+                    guard let state = CallState.from(ctx) else { return }
+                    state.pointee.error = message.map { String(cString: $0) } ?? "unknown error (set_error with a NULL message)"
+                },
+                alloc: { size in size == 0 ? nil : malloc(size) },
+                free: { ptr in Foundation.free(ptr) }
+            ))
         return table
     }()
 
@@ -68,11 +69,15 @@ enum HostAPITable {
             }
             var deps: [Dependency] = []
             if w.depends_on_count > 0 {
-                guard let list = w.depends_on else { return fail(PH_ERR_INVALID, "depends_on is NULL but depends_on_count is \(w.depends_on_count)") }
+                guard let list = w.depends_on else {
+                    return fail(PH_ERR_INVALID, "depends_on is NULL but depends_on_count is \(w.depends_on_count)")
+                }
                 try MemoryLimits.default.check(dependencies: w.depends_on_count)
                 for i in 0..<w.depends_on_count {
                     guard let f = list[i].from, let t = list[i].to else { return fail(PH_ERR_INVALID, "depends_on[\(i)] has a NULL end") }
-                    deps.append(Dependency(try CStrings.utf8(f, field: "depends_on[\(i)].from"), try CStrings.utf8(t, field: "depends_on[\(i)].to")))
+                    deps.append(
+                        Dependency(try CStrings.utf8(f, field: "depends_on[\(i)].from"), try CStrings.utf8(t, field: "depends_on[\(i)].to"))
+                    )
                 }
             }
             let id = try w.id.map { try CStrings.utf8($0, field: "id") }
@@ -145,7 +150,9 @@ enum HostAPITable {
         guard let state = CallState.from(ctx), let key else { return nil }
         do {
             let k = try CStrings.utf8(key, field: "key")
-            guard let value = try state.pointee.services.contextValue(goal: state.pointee.goal, plugin: state.pointee.plugin, key: k) else { return nil }
+            guard let value = try state.pointee.services.contextValue(goal: state.pointee.goal, plugin: state.pointee.plugin, key: k) else {
+                return nil
+            }
             return strdup(value)
         } catch {
             state.pointee.error = "context_get: \(error)"
@@ -153,7 +160,9 @@ enum HostAPITable {
         }
     }
 
-    static func contextSet(_ ctx: UnsafePointer<ph_call_context>?, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> ph_status {
+    static func contextSet(
+        _ ctx: UnsafePointer<ph_call_context>?, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
+    ) -> ph_status {
         guard let state = CallState.from(ctx) else { return PH_ERR_STATE }
         guard let key else {
             state.pointee.error = "context_set: key is NULL"

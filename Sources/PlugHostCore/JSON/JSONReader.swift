@@ -133,7 +133,9 @@ package enum JSONReader {
             case UInt8(ascii: "{"):
                 var members: [JSONValue.Member] = []
                 try items(close: UInt8(ascii: "}"), "object") { p in
-                    guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a string key in an object") }
+                    guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: "\"") else {
+                        throw p.error("expected a string key in an object")
+                    }
                     let key = try p.string()
                     p.skipSpace()
                     guard p.i < p.bytes.count, p.bytes[p.i] == UInt8(ascii: ":") else { throw p.error("expected : after an object key") }

@@ -39,7 +39,8 @@ package enum MemoryWriteJSON {
     /// ``decode(_:otherKeys:)`` with the members already by key (``JSONValue/uniqueMembers(_:at:)``).
     package static func decode(_ members: [JSONValue.Member], byKey o: [String: JSONValue], otherKeys: Set<String>) throws -> MemoryWrite {
         if let extra = members.first(where: { !keys.contains($0.key) && !otherKeys.contains($0.key) }) {
-            throw JSONSchemaError("unknown key \(extra.key.debugDescription) (known: \((otherKeys.sorted() + keys).joined(separator: ", ")))")
+            throw JSONSchemaError(
+                "unknown key \(extra.key.debugDescription) (known: \((otherKeys.sorted() + keys).joined(separator: ", ")))")
         }
         func string(_ k: String) throws -> String? {
             guard let v = o[k] else { return nil }
@@ -60,7 +61,9 @@ package enum MemoryWriteJSON {
         }
         var deps: [Dependency] = []
         if let d = o["depends_on"] {
-            guard case .array(let list) = d else { throw JSONSchemaError("\"depends_on\" must be an array of [from, to] pairs, not \(d.kind)") }
+            guard case .array(let list) = d else {
+                throw JSONSchemaError("\"depends_on\" must be an array of [from, to] pairs, not \(d.kind)")
+            }
             for (i, item) in list.enumerated() {
                 guard case .array(let pair) = item, pair.count == 2, case .string(let a) = pair[0], case .string(let b) = pair[1] else {
                     throw JSONSchemaError("depends_on[\(i)] must be a pair of strings [from, to]")

@@ -59,7 +59,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public func call(_ function: String, _ arguments: [Value], goal: String = "default") throws -> Value {
         guard let f = byName[function] else {
             let known = functions.map(\.name).joined(separator: ", ")
-            throw CallError(.unknownFunction, function: "\(name).\(function)", "plugin \(name) has no function \(function) (it has: \(known))")
+            throw CallError(
+                .unknownFunction, function: "\(name).\(function)", "plugin \(name) has no function \(function) (it has: \(known))")
         }
         return try f.call(arguments, goal: goal)
     }

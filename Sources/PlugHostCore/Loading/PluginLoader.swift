@@ -53,14 +53,23 @@ public enum PluginLoader {
         }
         let sizeField = UnsafeRawPointer(descriptorPointer).load(as: UInt32.self)
         guard sizeField >= MemoryLayout<ph_plugin>.size else {
-            throw fail(.descriptorTooSmall, "descriptor struct_size is \(sizeField), smaller than ph_plugin of ABI \(PLUGHOST_ABI_MAJOR).0 (\(MemoryLayout<ph_plugin>.size) bytes)")
+            throw fail(
+                .descriptorTooSmall,
+                "descriptor struct_size is \(sizeField), smaller than ph_plugin of ABI \(PLUGHOST_ABI_MAJOR).0 (\(MemoryLayout<ph_plugin>.size) bytes)"
+            )
         }
         let d = descriptorPointer.pointee
         guard d.abi_major == UInt32(PLUGHOST_ABI_MAJOR) else {
-            throw fail(.abiMajorMismatch, "built for plugin ABI \(d.abi_major).\(d.abi_minor), but this host speaks ABI \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR); rebuild it against this host's plughost.h")
+            throw fail(
+                .abiMajorMismatch,
+                "built for plugin ABI \(d.abi_major).\(d.abi_minor), but this host speaks ABI \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR); rebuild it against this host's plughost.h"
+            )
         }
         guard d.min_host_abi_minor <= UInt32(PLUGHOST_ABI_MINOR) else {
-            throw fail(.needsNewerHost, "needs a host with ABI \(PLUGHOST_ABI_MAJOR).\(d.min_host_abi_minor) or newer; this host is \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR)")
+            throw fail(
+                .needsNewerHost,
+                "needs a host with ABI \(PLUGHOST_ABI_MAJOR).\(d.min_host_abi_minor) or newer; this host is \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR)"
+            )
         }
 
         let name = try requiredString(d.name, field: "name", path: path)
@@ -113,7 +122,9 @@ public enum PluginLoader {
         func fail(_ message: String) -> LoadError { LoadError(.invalidFunction, path: path, message) }
         guard let pointer else { throw fail("functions[\(index)] is NULL") }
         guard pointer.pointee.struct_size >= MemoryLayout<ph_function>.size else {
-            throw fail("functions[\(index)] has struct_size \(pointer.pointee.struct_size), smaller than ph_function (\(MemoryLayout<ph_function>.size))")
+            throw fail(
+                "functions[\(index)] has struct_size \(pointer.pointee.struct_size), smaller than ph_function (\(MemoryLayout<ph_function>.size))"
+            )
         }
         let f = pointer.pointee
         guard let rawName = f.name else { throw fail("functions[\(index)] has a NULL name") }
@@ -138,7 +149,9 @@ public enum PluginLoader {
         }
         let unknownFlags = f.flags & ~UInt32(PH_FN_KNOWN_FLAGS)
         guard unknownFlags == 0 else {
-            throw fail("\(label): unknown flag bits 0x\(String(unknownFlags, radix: 16)) (this host knows 0x\(String(PH_FN_KNOWN_FLAGS, radix: 16)))")
+            throw fail(
+                "\(label): unknown flag bits 0x\(String(unknownFlags, radix: 16)) (this host knows 0x\(String(PH_FN_KNOWN_FLAGS, radix: 16)))"
+            )
         }
         let hostAlloc = f.flags & UInt32(PH_FN_RETURNS_HOST_ALLOC) != 0
         let pluginAlloc = f.flags & UInt32(PH_FN_RETURNS_PLUGIN_ALLOC) != 0
@@ -193,7 +206,8 @@ public enum PluginLoader {
     }
 
     package static func isValidPluginName(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 45 }
+        !s.isEmpty
+            && s.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 45 }
     }
 
     private static func isELF(_ path: String) -> Bool {

@@ -18,7 +18,8 @@ public struct PluginSearchPath: Sendable, Hashable {
 
     /// The folder of the running executable, where `swift build` puts the bundled plugins.
     public static var bundledDirectory: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments.first ?? "."
         return (exe as NSString).deletingLastPathComponent
     }
@@ -37,6 +38,9 @@ public struct PluginSearchPath: Sendable, Hashable {
                 if FileManager.default.fileExists(atPath: path) { return path }
             }
         }
-        throw LoadError(.pluginNotFound, path: reference, "no \(reference).so or lib\(reference).so in the plugin search path (\(directories.joined(separator: ", "))); pass a path, --plugin-dir, or set PLUGHOST_PLUGIN_PATH")
+        throw LoadError(
+            .pluginNotFound, path: reference,
+            "no \(reference).so or lib\(reference).so in the plugin search path (\(directories.joined(separator: ", "))); pass a path, --plugin-dir, or set PLUGHOST_PLUGIN_PATH"
+        )
     }
 }

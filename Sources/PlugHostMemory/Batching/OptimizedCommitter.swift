@@ -18,7 +18,10 @@ final class OptimizedCommitter: BatchCommitter {
     private let theta: Int32
     private let counters: WritePathCounters
 
-    init(engine: any MemoryEngine, clustering: LazyClusteringManager, shared: Bool, clock: any WallClock, theta: Int32, counters: WritePathCounters) {
+    init(
+        engine: any MemoryEngine, clustering: LazyClusteringManager, shared: Bool, clock: any WallClock, theta: Int32,
+        counters: WritePathCounters
+    ) {
         self.engine = engine
         self.clustering = clustering
         self.shared = shared
@@ -54,7 +57,8 @@ final class OptimizedCommitter: BatchCommitter {
             try clustering.ensureLoaded(goal: m.goal)
             applied = try engine.apply([batch])[0]
         } catch {
-            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+            let e =
+                (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
                 ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
             return .failure(e)
         }
@@ -146,7 +150,9 @@ final class OptimizedCommitter: BatchCommitter {
             }
         } catch {
             for stop in stops { stop?.stop() }
-            return ops.map { _ in .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)")) }
+            return ops.map { _ in
+                .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)"))
+            }
         }
         let batches = batcher.plan(planned.compactMap { $0 })
         let engineStart = DispatchTime.now().uptimeNanoseconds
@@ -163,7 +169,8 @@ final class OptimizedCommitter: BatchCommitter {
             if shared { for goal in Set(batches.map(\.batch.goal)) { try clustering.ensureLoaded(goal: goal) } }
             applied = try engine.apply(batches.map(\.batch))
         } catch {
-            let e = (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
+            let e =
+                (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
                 ?? MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)")
             for stop in stops { stop?.stop() }
             return results.map { r in if case .failure = r { r } else { .failure(e) } }

@@ -96,7 +96,8 @@ final class ContextCache: Sendable {
         state.withLock { s in
             // A write since the load started makes the loaded copy stale: do not cache it.
             guard s.slots[slot].generation == startGeneration.0,
-                s.forgetEpoch[key.goal, default: 0] == startGeneration.1 else { return }
+                s.forgetEpoch[key.goal, default: 0] == startGeneration.1
+            else { return }
             if s.slots[slot].entry == nil {
                 if s.cached.count >= capacity { evictOne(&s) }
                 s.cached.append(slot)

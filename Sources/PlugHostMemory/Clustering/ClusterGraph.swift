@@ -12,13 +12,13 @@ struct ClusterGraph {
     private var ids: [String: Int32] = [:]
     private var present: [Bool] = []
     private var adjacency: [[Int32]] = []
-    private var label: [Int32] = []           // component of each present node, -1 when absent
-    private var position: [Int32] = []        // index of each present node in members[label]
-    private var members: [[Int32]] = []       // component → nodes (empty when the label is free)
-    private var minimum: [Int32] = []         // component → its smallest member (UTF-8 order)
+    private var label: [Int32] = []  // component of each present node, -1 when absent
+    private var position: [Int32] = []  // index of each present node in members[label]
+    private var members: [[Int32]] = []  // component → nodes (empty when the label is free)
+    private var minimum: [Int32] = []  // component → its smallest member (UTF-8 order)
     private var freeLabels: [Int32] = []
-    private var clusterOf: [Int32] = []       // cluster id (a node) last reported, -1 for none
-    private var changed: [Int32] = []         // nodes whose cluster id must be checked
+    private var clusterOf: [Int32] = []  // cluster id (a node) last reported, -1 for none
+    private var changed: [Int32] = []  // nodes whose cluster id must be checked
     private var isChanged: [Bool] = []
     // Scratch space for the two-sided search, reused between searches.
     private var mark: [UInt32] = []

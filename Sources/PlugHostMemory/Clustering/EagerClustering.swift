@@ -21,7 +21,10 @@ final class EagerClustering: Sendable {
             } else if let coordinator = engine as? any ClusteringCoordinator {
                 self = .local(coordinator)
             } else {
-                throw MemoryError(.invalid, "the \(engine.kind) engine is neither a ClusteringCoordinator nor a SharedMemoryEngine: the write path cannot keep its clusters")
+                throw MemoryError(
+                    .invalid,
+                    "the \(engine.kind) engine is neither a ClusteringCoordinator nor a SharedMemoryEngine: the write path cannot keep its clusters"
+                )
             }
         }
     }

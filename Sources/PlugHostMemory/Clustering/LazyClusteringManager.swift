@@ -80,7 +80,10 @@ final class LazyClusteringManager: Sendable {
         shared = engine as? any SharedMemoryEngine
         coordinator = shared == nil ? engine as? any ClusteringCoordinator : nil
         guard shared != nil || coordinator != nil else {
-            throw MemoryError(.invalid, "the \(engine.kind) engine is neither a ClusteringCoordinator nor a SharedMemoryEngine: the write path cannot keep its clusters")
+            throw MemoryError(
+                .invalid,
+                "the \(engine.kind) engine is neither a ClusteringCoordinator nor a SharedMemoryEngine: the write path cannot keep its clusters"
+            )
         }
         self.theta = theta
         // Over a shared engine a run re-reads the goal's whole graph from the database, so it
@@ -101,7 +104,6 @@ final class LazyClusteringManager: Sendable {
             self.scheduleTick()
         }
     }
-
 
     /// Number of clustering runs so far.
     var runCount: Int { runs.load(ordering: .relaxed) }
@@ -220,17 +222,21 @@ final class LazyClusteringManager: Sendable {
         }
         for goal in goals { run(goal: goal) }
         // A lingering worker would hold up the wait below: it goes idle at once instead.
-        if background && worker.withLock({ w -> Bool in
-            w.hurry = w.active
-            return w.active
-        }) {
+        if background
+            && worker.withLock({ w -> Bool in
+                w.hurry = w.active
+                return w.active
+            })
+        {
             lingerWait.signal()
         }
         queue.sync {}
         if let error = errors.withLock({ e -> MemoryError? in
             defer { e.removeAll() }
             return e.keys.sorted().first.flatMap { e[$0] }
-        }) { throw error }
+        }) {
+            throw error
+        }
     }
 
     /// Number of goals with clustering work pending.
@@ -318,7 +324,9 @@ final class LazyClusteringManager: Sendable {
         for (concept, cluster) in stored.assignments { graph.assumeStored(concept, cluster: cluster) }
         for c in stored.graph.concepts.keys { graph.conceptAppeared(c) }
         // The graph mirrors edge existence only; the counts stay in the engine.
-        for e in stored.graph.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) { graph.edgeAppeared(e.a, e.b) }
+        for e in stored.graph.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) {
+            graph.edgeAppeared(e.a, e.b)
+        }
         var changes = graph.settle()
         for concept in stored.assignments.keys where stored.graph.concepts[concept] == nil { changes.append((concept, nil)) }
         return (GoalGraph(graph: graph, readAt: stored.committed, through: stored.committed), changes)

@@ -6,10 +6,17 @@ import Synchronization
 /// (`EngineRegistry.register(PostgresEngine.provider)`). The in-memory engine is always there.
 public enum EngineRegistry {
     private static let providers = Mutex<[EngineKind: EngineProvider]>([.memory: InMemoryEngine.provider])
+    private static let absent = Mutex<[EngineKind: String]>([:])
 
     /// Registers (or replaces) the provider of `provider.kind`.
     public static func register(_ provider: EngineProvider) {
         providers.withLock { $0[provider.kind] = provider }
+    }
+
+    /// Notes an engine this build leaves out on purpose, with how to get it: asking for it then
+    /// says so instead of calling the name unknown.
+    public static func noteAbsent(_ kind: EngineKind, _ howToGetIt: String) {
+        absent.withLock { $0[kind] = howToGetIt }
     }
 
     /// The registered engine names, sorted.
@@ -18,7 +25,12 @@ public enum EngineRegistry {
     /// The provider of `kind`, or an error naming the registered engines.
     public static func provider(_ kind: EngineKind) throws -> EngineProvider {
         if let p = providers.withLock({ $0[kind] }) { return p }
-        throw MemoryError(.invalid, "unknown engine \(kind.rawValue.debugDescription); use one of \(kinds.map(\.rawValue).joined(separator: ", "))")
+        if let how = absent.withLock({ $0[kind] }) {
+            throw MemoryError(
+                .invalid, "the \(kind.rawValue) engine is not in this build: \(how); this build has \(kinds.map(\.rawValue).joined(separator: ", "))")
+        }
+        throw MemoryError(
+            .invalid, "unknown engine \(kind.rawValue.debugDescription); use one of \(kinds.map(\.rawValue).joined(separator: ", "))")
     }
 
     /// Opens an engine of `kind` at `location` (nil for its default).

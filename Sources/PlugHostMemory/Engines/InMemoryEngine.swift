@@ -64,7 +64,7 @@ public final class InMemoryEngine: ClusteringCoordinator {
 
     /// One goal's state, kept in `State.goals` and mutated in place there.
     struct GoalState {
-        var memoryIDs: [String] = []               // insertion order, with tombstones filtered on read
+        var memoryIDs: [String] = []  // insertion order, with tombstones filtered on read
         var byPlugin: [String: [String]] = [:]
         /// Concept key → dense id, and back. Ids are never reused within a goal.
         var conceptIDs: [String: Int32] = [:]
@@ -141,7 +141,8 @@ public final class InMemoryEngine: ClusteringCoordinator {
                 edgeCounts.append(after)
             }
             // Commits are serialised by the state lock, so versions are handed out in order.
-            let version = !batch.concepts.isEmpty || !batch.edges.isEmpty
+            let version =
+                !batch.concepts.isEmpty || !batch.edges.isEmpty
                 ? pending.committed.add(1, ordering: .relaxed).newValue
                 : pending.committed.load(ordering: .relaxed)
             // Compact the indexes once tombstones dominate.
@@ -232,8 +233,8 @@ public final class InMemoryEngine: ClusteringCoordinator {
         var nextSequence = 0
         var goalIndex: [String: Int] = [:]
         var goals: [GoalState] = []
-        var contexts: [String: [String: [String: String]]] = [:] // goal → plugin → kv
-        var expiring = 0                                          // live memories with a TTL
+        var contexts: [String: [String: [String: String]]] = [:]  // goal → plugin → kv
+        var expiring = 0  // live memories with a TTL
 
         func goal(_ name: String) -> GoalState? { goalIndex[name].map { goals[$0] } }
     }

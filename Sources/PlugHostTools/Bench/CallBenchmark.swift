@@ -20,7 +20,8 @@ package enum CallBenchmark {
 
     /// Measures `function`, which must be `int64 f(int64, int64, int64)` without context.
     package static func run(function: PluginFunction, callsPerRound: Int = 200_000, rounds: Int = 9) throws -> Result {
-        precondition(function.parameters.map(\.type) == [.int64, .int64, .int64] && function.returnType == .int64 && !function.takesContext)
+        precondition(
+            function.parameters.map(\.type) == [.int64, .int64, .int64] && function.returnType == .int64 && !function.takesContext)
         let direct = unsafeBitCast(function.fn, to: (@convention(c) (Int64, Int64, Int64) -> Int64).self)
         let args: [Value] = [.int(1), .int(2), .int(3)]
         let prepared = try function.prepare(args)
@@ -73,7 +74,7 @@ package enum CallBenchmark {
             ratio.append(prep / raw)
             y.append(try dynamicRound())
         }
-        if sink == 42 { print("") } // keep the calls observable
+        if sink == 42 { print("") }  // keep the calls observable
         return Result(
             direct: Summary(d), ffiRaw: Summary(r), invokePrepared: Summary(p), invokeDynamic: Summary(y),
             ratioPreparedToRaw: Summary(ratio), callsPerRound: callsPerRound, rounds: rounds)

@@ -49,23 +49,30 @@ package enum DurableWriteBenchmark {
         var memoriesForRecall = 0
         for r in 0..<runs {
             progress("sqlite round \(r + 1)/\(runs): group commit")
-            let g = try MemoryBenchmark.runPath(big, optimized: true, writers: writers, makeEngine: {
-                try SQLiteEngine(path: dir.appendingPathComponent("g\(r).sqlite").path)
-            }, after: { service in
-                guard r == 0 else { return }
-                memoriesForRecall = writes
-                recall = try measureRecall(service, ops: big, queries: recallQueries, seed: seed)
-            })
+            let g = try MemoryBenchmark.runPath(
+                big, optimized: true, writers: writers,
+                makeEngine: {
+                    try SQLiteEngine(path: dir.appendingPathComponent("g\(r).sqlite").path)
+                },
+                after: { service in
+                    guard r == 0 else { return }
+                    memoriesForRecall = writes
+                    recall = try measureRecall(service, ops: big, queries: recallQueries, seed: seed)
+                })
             progress("sqlite round \(r + 1)/\(runs): one transaction per write")
-            let s = try MemoryBenchmark.runPath(small, optimized: true, writers: writers, configure: { $0.maxBatchOperations = 1 }, makeEngine: {
-                try SQLiteEngine(path: dir.appendingPathComponent("s\(r).sqlite").path)
-            })
+            let s = try MemoryBenchmark.runPath(
+                small, optimized: true, writers: writers, configure: { $0.maxBatchOperations = 1 },
+                makeEngine: {
+                    try SQLiteEngine(path: dir.appendingPathComponent("s\(r).sqlite").path)
+                })
             let gRate = Double(big.count) / g.seconds, sRate = Double(small.count) / s.seconds
             func breakdown(_ st: MemoryStats, _ seconds: Double, _ n: Int) -> String {
-                String(format: "%.0f writes/s, %d commits (%.1f writes each); per write: engine %.1f µs, planning %.1f µs, cache %.1f µs, clustering %.1f µs (%d runs)",
-                       Double(n) / seconds, st.commits, Double(st.writes) / Double(max(1, st.commits)),
-                       Double(st.engineNanos) / 1000 / Double(n), Double(st.batchNanos) / 1000 / Double(n),
-                       Double(st.cacheNanos) / 1000 / Double(n), Double(st.clusteringNanos) / 1000 / Double(n), st.clusteringRuns)
+                String(
+                    format:
+                        "%.0f writes/s, %d commits (%.1f writes each); per write: engine %.1f µs, planning %.1f µs, cache %.1f µs, clustering %.1f µs (%d runs)",
+                    Double(n) / seconds, st.commits, Double(st.writes) / Double(max(1, st.commits)),
+                    Double(st.engineNanos) / 1000 / Double(n), Double(st.batchNanos) / 1000 / Double(n),
+                    Double(st.cacheNanos) / 1000 / Double(n), Double(st.clusteringNanos) / 1000 / Double(n), st.clusteringRuns)
             }
             progress("group commit: " + breakdown(g.stats, g.seconds, big.count))
             progress("one transaction per write: " + breakdown(s.stats, s.seconds, small.count))

@@ -92,7 +92,9 @@ package enum FleetBenchmark {
             Thread.detachNewThread {
                 defer { group.leave() }
                 while true {
-                    let i = cursor.update { v -> Int in defer { v += 1 }; return v }
+                    let i = cursor.update { v -> Int in
+                        defer { v += 1 }; return v
+                    }
                     guard i < ops.count else { return }
                     do {
                         switch ops[i] {
@@ -154,8 +156,9 @@ package enum FleetBenchmark {
                 progress("postgres round \(r + 1)/\(runs): \(hosts) host\(hosts == 1 ? "" : "s"), \(optimized ? "optimized" : "eager")")
                 try freshDatabase()
                 let n = optimized ? writesPerHost : eagerWritesPerHost
-                let reports = try runHosts(executable: executable, url: scratchURL, hosts: hosts, operations: n,
-                                           writers: writers, optimized: optimized, seed: seed)
+                let reports = try runHosts(
+                    executable: executable, url: scratchURL, hosts: hosts, operations: n,
+                    writers: writers, optimized: optimized, seed: seed)
                 let total = reports.reduce(0) { $0 + $1.writes + $1.forgets }
                 let slowest = reports.map(\.seconds).max() ?? 1
                 let rate = Double(total) / slowest
@@ -171,7 +174,10 @@ package enum FleetBenchmark {
                     try shared.close()
                     let expected = try inMemoryDigest(hosts: hosts, operations: n, seed: seed)
                     guard got == expected else {
-                        throw MemoryError(.storage, "\(hosts) hosts, \(optimized ? "optimized" : "eager"): shared clusters \(got.prefix(16)) differ from the in-memory engine's \(expected.prefix(16))")
+                        throw MemoryError(
+                            .storage,
+                            "\(hosts) hosts, \(optimized ? "optimized" : "eager"): shared clusters \(got.prefix(16)) differ from the in-memory engine's \(expected.prefix(16))"
+                        )
                     }
                     digests[key] = got
                 }
@@ -181,8 +187,9 @@ package enum FleetBenchmark {
         }
         let points = configs.map { (hosts, optimized) in
             let key = "\(hosts)-\(optimized)"
-            return Point(hosts: hosts, optimized: optimized, writesPerHost: optimized ? writesPerHost : eagerWritesPerHost,
-                         writesPerSecond: Summary(rates[key] ?? []), writesPerCommit: perCommit[key] ?? 0, digest: digests[key] ?? "")
+            return Point(
+                hosts: hosts, optimized: optimized, writesPerHost: optimized ? writesPerHost : eagerWritesPerHost,
+                writesPerSecond: Summary(rates[key] ?? []), writesPerCommit: perCommit[key] ?? 0, digest: digests[key] ?? "")
         }
         return Result(writersPerHost: writers, points: points, speedupOneHost: Summary(speedups), scaling2vs1: Summary(scaling))
     }
@@ -229,13 +236,18 @@ package enum FleetBenchmark {
 
     /// Starts `hosts` workers, waits until every one is ready, starts them together and
     /// collects their reports.
-    static func runHosts(executable: String, url: String, hosts: Int, operations: Int, writers: Int, optimized: Bool, seed: UInt64) throws -> [WorkerReport] {
+    static func runHosts(
+        executable: String, url: String, hosts: Int, operations: Int, writers: Int, optimized: Bool, seed: UInt64
+    ) throws -> [WorkerReport] {
         var procs: [(Process, Pipe, Pipe)] = []
         for h in 0..<hosts {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = ["bench", "fleet-worker", "--db", url, "--host", "\(h)", "--ops", "\(operations)",
-                           "--writers", "\(writers)", "--seed", "\(seed)"] + (optimized ? [] : ["--baseline"])
+            p.arguments =
+                [
+                    "bench", "fleet-worker", "--db", url, "--host", "\(h)", "--ops", "\(operations)",
+                    "--writers", "\(writers)", "--seed", "\(seed)",
+                ] + (optimized ? [] : ["--baseline"])
             let input = Pipe(), output = Pipe()
             p.standardInput = input
             p.standardOutput = output
@@ -253,7 +265,8 @@ package enum FleetBenchmark {
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             guard p.terminationStatus == 0, let data = text.split(separator: "\n").last.map({ Data($0.utf8) }),
-                  let r = try? JSONDecoder().decode(WorkerReport.self, from: data) else {
+                let r = try? JSONDecoder().decode(WorkerReport.self, from: data)
+            else {
                 throw MemoryError(.storage, "fleet worker \(i) failed (exit \(p.terminationStatus)): \(text)")
             }
             reports.append(r)

@@ -89,20 +89,22 @@ package enum MemoryBenchmark {
                 group.enter()
                 Thread.detachNewThread {
                     defer { group.leave() }
-                var local: [(Int, Double)] = []
-                while true {
-                    let i = cursor.update { v -> Int in defer { v += 1 }; return v }
-                    guard i < ops.count else { break }
-                    let t0 = monotonicNanos()
-                    do {
-                        switch ops[i] {
-                        case .write(let w): _ = try service.write(w)
-                        case .forget(let id): _ = try service.forget(id: id)
+                    var local: [(Int, Double)] = []
+                    while true {
+                        let i = cursor.update { v -> Int in
+                            defer { v += 1 }; return v
                         }
-                    } catch { errors.update { $0.append(error) } }
-                    local.append((i, Double(monotonicNanos() - t0) / 1000))
-                }
-                lat.update { l in for (i, v) in local { l[i] = v } }
+                        guard i < ops.count else { break }
+                        let t0 = monotonicNanos()
+                        do {
+                            switch ops[i] {
+                            case .write(let w): _ = try service.write(w)
+                            case .forget(let id): _ = try service.forget(id: id)
+                            }
+                        } catch { errors.update { $0.append(error) } }
+                        local.append((i, Double(monotonicNanos() - t0) / 1000))
+                    }
+                    lat.update { l in for (i, v) in local { l[i] = v } }
                 }
             }
             group.wait()
@@ -142,7 +144,8 @@ package enum MemoryBenchmark {
                     ratios.append(e.seconds / o.seconds)
                 }
             }
-            func summarize(_ rs: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)]) -> PathResult {
+            func summarize(_ rs: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)]) -> PathResult
+            {
                 let sorted = rs.sorted { $0.0 < $1.0 }
                 let median = sorted[sorted.count / 2]
                 return PathResult(
@@ -153,9 +156,10 @@ package enum MemoryBenchmark {
             }
             let o = summarize(opt)
             let e = withEager ? summarize(eag) : nil
-            out.append(SizeResult(
-                operations: size, optimized: o, eager: e, speedup: withEager ? Summary(ratios) : nil,
-                digestsEqual: e.map { $0.digest == o.digest }))
+            out.append(
+                SizeResult(
+                    operations: size, optimized: o, eager: e, speedup: withEager ? Summary(ratios) : nil,
+                    digestsEqual: e.map { $0.digest == o.digest }))
         }
         return out
     }

@@ -28,7 +28,8 @@ package enum ScalingChart {
         func px(_ x: Double) -> Double { left + (log10(x) - x0) / max(1e-9, x1 - x0) * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - (log10(y) - y0) / max(1e-9, y1 - y0) * (height - top - bottom) }
         func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+                of: ">", with: "&gt;")
         }
         func label(_ e: Double) -> String {
             let v = pow(10, e)
@@ -58,18 +59,23 @@ package enum ScalingChart {
             }
             s += "<text x=\"\(left - 8)\" y=\"\(py(pow(10, e)) + 4)\" text-anchor=\"end\">\(label(e))</text>\n"
         }
-        s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(width - left - right)\" height=\"\(height - top - bottom)\" fill=\"none\" stroke=\"#333\"/>\n"
+        s +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(width - left - right)\" height=\"\(height - top - bottom)\" fill=\"none\" stroke=\"#333\"/>\n"
         s += "<text x=\"\(left + (width - left - right) / 2)\" y=\"\(height - 25)\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
-        s += "<text x=\"20\" y=\"\(top + (height - top - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(top + (height - top - bottom) / 2))\">\(esc(yLabel))</text>\n"
+        s +=
+            "<text x=\"20\" y=\"\(top + (height - top - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(top + (height - top - bottom) / 2))\">\(esc(yLabel))</text>\n"
         for (i, line) in series.enumerated() {
             let pts = line.points.filter { $0.x > 0 && $0.y > 0 }.sorted { $0.x < $1.x }
             guard !pts.isEmpty else { continue }
-            s += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2.5\" points=\"\(pts.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " "))\"/>\n"
+            s +=
+                "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2.5\" points=\"\(pts.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " "))\"/>\n"
             for p in pts {
-                s += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"4\" fill=\"\(line.color)\"><title>\(esc(line.name)): \(Int(p.x)) writes, \(String(format: "%.2f", p.y)) µs/write</title></circle>\n"
+                s +=
+                    "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"4\" fill=\"\(line.color)\"><title>\(esc(line.name)): \(Int(p.x)) writes, \(String(format: "%.2f", p.y)) µs/write</title></circle>\n"
             }
             let ly = top + 18 + Double(i) * 20
-            s += "<line x1=\"\(width - right - 190)\" y1=\"\(ly - 4)\" x2=\"\(width - right - 165)\" y2=\"\(ly - 4)\" stroke=\"\(line.color)\" stroke-width=\"2.5\"/>\n"
+            s +=
+                "<line x1=\"\(width - right - 190)\" y1=\"\(ly - 4)\" x2=\"\(width - right - 165)\" y2=\"\(ly - 4)\" stroke=\"\(line.color)\" stroke-width=\"2.5\"/>\n"
             s += "<text x=\"\(width - right - 158)\" y=\"\(ly)\">\(esc(line.name))</text>\n"
         }
         return s + "</svg>\n"

@@ -82,7 +82,10 @@ package enum MemoryExporter {
             do {
                 metadata = try JSONValue.canonicalObject(text)
             } catch {
-                throw MemoryError(.invalid, "memory \(m.id.debugDescription) of goal \(m.goal.debugDescription) cannot be exported: its metadata is not JSON object text (\(error))")
+                throw MemoryError(
+                    .invalid,
+                    "memory \(m.id.debugDescription) of goal \(m.goal.debugDescription) cannot be exported: its metadata is not JSON object text (\(error))"
+                )
             }
         }
         let w = MemoryWrite(

@@ -56,9 +56,11 @@ package struct WorkloadGenerator: Sendable {
             let id = "w\(written)"
             written += 1
             live.append(id)
-            ops.append(.write(MemoryWrite(
-                goal: "goal-\(goal)", plugin: plugins[Int(rng.next() % 3)], id: id,
-                content: "memory \(id) about \(cs.joined(separator: " and "))", concepts: cs, dependsOn: deps)))
+            ops.append(
+                .write(
+                    MemoryWrite(
+                        goal: "goal-\(goal)", plugin: plugins[Int(rng.next() % 3)], id: id,
+                        content: "memory \(id) about \(cs.joined(separator: " and "))", concepts: cs, dependsOn: deps)))
         }
         return ops
     }

@@ -35,7 +35,9 @@ package enum WorkloadOp: Sendable, Hashable {
         do {
             let o = try JSONValue.uniqueMembers(members)
             guard let opValue = o["op"] else { throw WorkloadError("missing \"op\" (write or forget)") }
-            guard case .string(let op) = opValue else { throw WorkloadError("\"op\" must be a string (write or forget), not \(opValue.kind)") }
+            guard case .string(let op) = opValue else {
+                throw WorkloadError("\"op\" must be a string (write or forget), not \(opValue.kind)")
+            }
             switch op {
             case "forget":
                 // The first unknown key in the order written.

@@ -78,12 +78,14 @@ func run() async throws {
             print("  summary: \(try await summary.text)")
         }
         // A tool call as a model would send it: JSON arguments by name.
-        let count = try await runtime.invoke("text", "word_count", jsonArguments: #"{"text": "Agents call tools with JSON arguments."}"#, goal: goal)
+        let count = try await runtime.invoke(
+            "text", "word_count", jsonArguments: #"{"text": "Agents call tools with JSON arguments."}"#, goal: goal)
         print("word_count via JSON arguments = \(count.text)")
 
-        let id = try await runtime.write(MemoryWrite(
-            goal: goal, plugin: "agent", content: "Actors and tasks are the Swift concurrency model.",
-            concepts: ["Swift", "actors", "tasks"], dependsOn: [Dependency("tasks", "actors")]))
+        let id = try await runtime.write(
+            MemoryWrite(
+                goal: goal, plugin: "agent", content: "Actors and tasks are the Swift concurrency model.",
+                concepts: ["Swift", "actors", "tasks"], dependsOn: [Dependency("tasks", "actors")]))
         print("wrote observation \(id)")
 
         try await runtime.flush()
@@ -93,7 +95,9 @@ func run() async throws {
             print("  [\(r.memory.plugin)] \(r.memory.content.prefix(70))  concepts=\(r.memory.concepts)")
         }
         let context = try await runtime.context(goal: goal, plugin: "text")
-        print("text's context: \(context.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.prefix(40))" }.joined(separator: "; "))")
+        print(
+            "text's context: \(context.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.prefix(40))" }.joined(separator: "; "))"
+        )
 
         let clusters = try await runtime.clusters(goal: goal)
         print("clusters: \(CanonicalClusters.json(clusters))")
@@ -101,7 +105,9 @@ func run() async throws {
             for c in g.clusters { print("  [\(c.id)] \(c.concepts.joined(separator: ", "))") }
         }
         let stats = try await runtime.stats()
-        print("stats: \(stats.invocations) calls, \(stats.memory.writes) writes, \(stats.memory.commits) commits, engine \(stats.engine)\(stats.databasePath.map { " (\($0))" } ?? "")")
+        print(
+            "stats: \(stats.invocations) calls, \(stats.memory.writes) writes, \(stats.memory.commits) commits, engine \(stats.engine)\(stats.databasePath.map { " (\($0))" } ?? "")"
+        )
     } catch {
         try? await runtime.close()
         throw error
