@@ -26,7 +26,8 @@ enum CAPI {
         #if PostgreSQL
         PostgresEngine.register()
         #else
-        EngineRegistry.noteAbsent("postgres", "this libplughost_embed.so was built without the PostgreSQL trait (swift build --traits PostgreSQL)")
+        EngineRegistry.noteAbsent(
+            "postgres", "this libplughost_embed.so was built without the PostgreSQL trait (swift build --traits PostgreSQL)")
         #endif
     }
 

@@ -16,6 +16,8 @@ public final class MemoryService: HostServices, Sendable {
     public let engine: any MemoryEngine
     /// The settings.
     public let configuration: MemoryConfiguration
+    /// The configured write limits (the host API checks them early too).
+    public var limits: MemoryLimits { configuration.limits }
 
     private let normalizer: WriteNormalizer
     /// Copy of `configuration.clock` (reading the struct copies it).

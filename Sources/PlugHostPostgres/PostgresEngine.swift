@@ -346,6 +346,7 @@ public final class PostgresEngine: SharedMemoryEngine {
             concepts[k] = n
         }
         var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+        // A bound on the rows read (rows that cannot be edges at this θ); EdgeRule decides edges.
         for row in try pool.run(c, "SELECT a, b, co, dep FROM plughost.edges WHERE goal = \(goal) AND (co >= \(minimumCo) OR dep > 0)") {
             let (a, b, co, dep) = try row.decode((String, String, Int32, Int32).self)
             edges.append((a, b, EdgeCounts(co: co, dep: dep)))

@@ -61,11 +61,17 @@ final class MultiProcessSQLiteTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = arguments
         p.currentDirectoryURL = cwd
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
+        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
+        p.standardOutput = outHandle
+        p.standardError = errHandle
         p.standardInput = FileHandle.nullDevice
         let done = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in done.signal() }
+        // The child has its own copies once it runs: ours would stay open for the whole test run.
+        defer {
+            try? outHandle.close()
+            try? errHandle.close()
+        }
         try p.run()
         return Running(process: p, out: out, err: err, done: done)
     }

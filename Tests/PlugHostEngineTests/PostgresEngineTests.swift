@@ -437,6 +437,9 @@ final class PostgresEngineTests: XCTestCase {
             ["stats", "--engine", "postgres"], environment: TestSupport.environment(["PLUGHOST_DB": nil]))
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("needs a database URL"), missing.stderr)
+        let savedDB = ProcessInfo.processInfo.environment["PLUGHOST_DB"]
+        defer { if let savedDB { setenv("PLUGHOST_DB", savedDB, 1) } }
+        unsetenv("PLUGHOST_DB")
         XCTAssertThrowsError(try JSONDecoder().decode(HostConfiguration.self, from: Data(#"{"engine":"postgres"}"#.utf8))) {
             XCTAssertTrue("\($0)".contains("database_path"), "\($0)")
         }

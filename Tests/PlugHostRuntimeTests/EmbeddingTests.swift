@@ -286,7 +286,16 @@ final class EmbeddingTests: XCTestCase {
         rejects("[]", ["must be a JSON object"])
         rejects(#"{"engin":"memory"}"#, ["unknown configuration key \"engin\""])
         rejects(#"{"engine":"mongo"}"#, ["unknown engine \"mongo\"", "sqlite", "postgres"])
+        // Without database_path the URL comes from PLUGHOST_DB, as in the CLI.
+        let savedDB = ProcessInfo.processInfo.environment["PLUGHOST_DB"]
+        defer { if let savedDB { setenv("PLUGHOST_DB", savedDB, 1) } else { unsetenv("PLUGHOST_DB") } }
+        unsetenv("PLUGHOST_DB")
         rejects(#"{"engine":"postgres"}"#, ["database_path", "needs a database URL"])
+        setenv("PLUGHOST_DB", "postgres://agent@db.example:5432/memory", 1)
+        XCTAssertEqual(try HostConfiguration(json: #"{"engine":"postgres"}"#).engine, .postgres)
+        setenv("PLUGHOST_DB", "mysql://agent@db.example/memory", 1)
+        rejects(#"{"engine":"postgres"}"#, ["database_path", "not postgres"])
+        unsetenv("PLUGHOST_DB")
         rejects(#"{"engine":"postgres","database_path":"mysql://u@h/db"}"#, ["database_path", "not postgres"])
         rejects(#"{"cache_capacity":"50"}"#, ["cache_capacity", "an integer"])
         rejects(#"{"baseline":1}"#, ["baseline"])

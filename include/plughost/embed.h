@@ -82,9 +82,14 @@ typedef struct plughost_host plughost_host;
  * config_json: [owner: caller, call] a JSON object, or NULL for every default.
  * Every key is optional; an unknown key, a wrong type or a value out of range
  * is an error naming the key:
- *   "engine"               "sqlite" (default: durable) or "memory"
+ *   "engine"               "sqlite" (default: durable) or "memory"; "postgres"
+ *                          when the library was built with the PostgreSQL
+ *                          package trait (swift build --traits PostgreSQL),
+ *                          otherwise an error saying so
  *   "database_path"        the SQLite file (default .plughost/memory.sqlite
- *                          of the working directory; created with its folders)
+ *                          of the working directory; created with its folders),
+ *                          or for postgres the URL postgres://USER@HOST:PORT/DB
+ *                          (default $PLUGHOST_DB)
  *   "baseline"             true for the eager baseline write path (default false)
  *   "plugin_directories"   folders searched for plugins loaded by bare name,
  *                          before $PLUGHOST_PLUGIN_PATH and the folder of this

@@ -16,13 +16,13 @@ import Foundation
 ///  "clustering_threshold": 10, "clustering_timeout": 5, "theta": 2}
 /// ```
 public struct HostConfiguration: Sendable, Codable, Hashable {
-    /// The memory engine: ``EngineKind/sqlite`` (durable, the default),
-    /// ``EngineKind/postgres`` (one memory shared by many hosts) or ``EngineKind/memory``
-    /// (nothing survives the process).
+    /// The memory engine: ``EngineKind/sqlite`` (durable, the default), ``EngineKind/memory``
+    /// (nothing survives the process), or `postgres` (one memory shared by many hosts) once
+    /// the product `PlugHostPostgres` is linked and `PostgresEngine.register()` was called.
     public var engine: EngineKind
     /// The SQLite database file (nil for `.plughost/memory.sqlite` of the working directory),
-    /// or the PostgreSQL URL `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (required for that
-    /// engine). Ignored by the memory engine.
+    /// or the PostgreSQL URL `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (`PLUGHOST_DB` when
+    /// nil). Ignored by the memory engine.
     public var databasePath: String?
     /// True for the eager baseline write path (context cache, batching and lazy clustering
     /// off); it gives the same clusters, slower. For comparisons and tests.
@@ -123,7 +123,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
 
     /// The JSON keys.
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        /// ``HostConfiguration/engine``: `"sqlite"` or `"memory"`.
+        /// ``HostConfiguration/engine``: `"sqlite"`, `"memory"`, or a registered engine's name.
         case engine
         /// ``HostConfiguration/databasePath``.
         case databasePath = "database_path"

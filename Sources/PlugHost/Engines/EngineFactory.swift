@@ -3,7 +3,7 @@ import Foundation
 /// Opens engines by name, with the embedded engines (memory and SQLite) registered; other
 /// engines (PostgreSQL) are there once their provider is registered with ``EngineRegistry``.
 public enum EngineFactory {
-    private static let embedded: Void = EngineRegistry.register(SQLiteEngine.provider)
+    private static let embedded: Void = EngineRegistry.registerIfAbsent(SQLiteEngine.provider)
 
     /// The default database path, under `.plughost/` of the working directory.
     public static var defaultSQLitePath: String { SQLiteEngine.defaultPath }

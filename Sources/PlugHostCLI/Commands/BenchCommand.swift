@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PlugHost
 import PlugHostPipeline
+import PlugHostPostgres
 import PlugHostTools
 
 /// `plughost bench …`: benchmarks, not tests; figures are medians of several runs.
@@ -97,8 +98,11 @@ struct BenchMemoryCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        if engine == "postgres" { return try runFleet() }
-        if engine == "sqlite" {
+        // A benchmark per engine: the fleet for PostgreSQL, durable writers for SQLite, the write
+        // path itself in memory.
+        switch EngineKind(rawValue: engine) {
+        case .postgres: return try runFleet()
+        case .sqlite:
             let r = try DurableWriteBenchmark.run(writers: writers, runs: runs, seed: seed) { msg in
                 if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
             }
@@ -108,8 +112,9 @@ struct BenchMemoryCommand: ParsableCommand {
                 print(BenchMemoryCommand.describe(r))
             }
             return
+        case .memory: break
+        default: throw ValidationError("--engine \(engine): use memory, sqlite or postgres")
         }
-        guard engine == "memory" else { throw ValidationError("--engine \(engine): use memory, sqlite or postgres") }
         let list = try sizes.split(separator: ",").map { s -> Int in
             guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else {
                 throw ValidationError("--sizes: \(s) is not a positive number")

@@ -5,7 +5,10 @@ import PlugHostTools
 
 /// Options that choose the memory engine and the write path.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Memory engine: sqlite (the default, durable), postgres (shared by many hosts) or memory.")
+    @Option(
+        help: ArgumentHelp(
+            "Memory engine: \(EngineFactory.kinds.map(\.rawValue).joined(separator: ", ")) (default: sqlite, durable; postgres: shared by many hosts)."
+        ))
     var engine: String = EngineKind.sqlite.rawValue
 
     @Option(

@@ -60,7 +60,7 @@ enum HostAPITable {
             if w.concept_count > 0 {
                 guard let list = w.concepts else { return fail(PH_ERR_INVALID, "concepts is NULL but concept_count is \(w.concept_count)") }
                 // Before the array is read; a `.limit` error is PH_ERR_INVALID below.
-                try MemoryLimits.default.check(concepts: w.concept_count)
+                try state.pointee.services.limits.check(concepts: w.concept_count)
                 concepts.reserveCapacity(w.concept_count)
                 for i in 0..<w.concept_count {
                     guard let c = list[i] else { return fail(PH_ERR_INVALID, "concepts[\(i)] is NULL") }
@@ -72,7 +72,7 @@ enum HostAPITable {
                 guard let list = w.depends_on else {
                     return fail(PH_ERR_INVALID, "depends_on is NULL but depends_on_count is \(w.depends_on_count)")
                 }
-                try MemoryLimits.default.check(dependencies: w.depends_on_count)
+                try state.pointee.services.limits.check(dependencies: w.depends_on_count)
                 for i in 0..<w.depends_on_count {
                     guard let f = list[i].from, let t = list[i].to else { return fail(PH_ERR_INVALID, "depends_on[\(i)] has a NULL end") }
                     deps.append(

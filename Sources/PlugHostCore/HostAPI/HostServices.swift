@@ -8,6 +8,9 @@ public enum LogLevel: Int, Sendable, Comparable {
 /// implements it. Every method is called on the plugin's calling thread and may block until
 /// the operation is acknowledged.
 public protocol HostServices: Sendable {
+    /// The write limits the host API checks early (before it reads a plugin's arrays); the
+    /// same limits the write path then applies.
+    var limits: MemoryLimits { get }
     /// Writes a memory; returns its id once acknowledged.
     func write(_ write: MemoryWrite) throws -> String
     /// Recalls memories of a goal.
@@ -20,4 +23,9 @@ public protocol HostServices: Sendable {
     func setContextValue(goal: String, plugin: String, key: String, value: String?) throws
     /// Receives a plugin's log message.
     func log(plugin: String?, level: LogLevel, message: String)
+}
+
+extension HostServices {
+    /// The default limits.
+    public var limits: MemoryLimits { .default }
 }

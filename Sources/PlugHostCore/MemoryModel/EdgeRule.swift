@@ -1,8 +1,8 @@
 /// The memory model's one rule for when two concepts of a goal are linked: an edge `a–b`
 /// exists when `co(a,b) ≥ θ` (live memories holding both) or `dep(a,b) ≥ 1` (live memories
-/// declaring a dependency between them). Every engine, the clustering layer, the exports and
-/// the CLI ask this rule; nothing else spells it out. (The test oracle keeps an independent
-/// copy on purpose: it checks this one.)
+/// declaring a dependency between them). The clustering layer, the exports and the CLI ask this
+/// rule; engines do not decide edges (PostgreSQL's clustering read only bounds the rows it
+/// fetches by it). The test oracle keeps an independent copy on purpose: it checks this one.
 public enum EdgeRule {
     /// True when counts `co` and `dep` link their two concepts under threshold `θ`.
     @inlinable @inline(__always)

@@ -24,37 +24,37 @@ extension MemoryLimits {
     // call these.
 
     /// Rejects more than ``maxConcepts`` concepts.
-    public func check(concepts count: Int) throws {
+    package func check(concepts count: Int) throws {
         guard count <= maxConcepts else { throw MemoryError(.limit, "\(count) concepts, over the limit of \(maxConcepts)") }
     }
 
     /// Rejects more than ``maxDependencies`` `depends_on` pairs.
-    public func check(dependencies count: Int) throws {
+    package func check(dependencies count: Int) throws {
         guard count <= maxDependencies else {
             throw MemoryError(.limit, "\(count) depends_on pairs, over the limit of \(maxDependencies)")
         }
     }
 
     /// Rejects a caller-given id longer than ``maxIdBytes``.
-    public func check(id: String) throws {
+    package func check(id: String) throws {
         let n = id.utf8.count
         guard n <= maxIdBytes else { throw MemoryError(.limit, "id is \(n) bytes, over the limit of \(maxIdBytes)") }
     }
 
     /// Rejects content longer than ``maxContentBytes``.
-    public func check(content: String) throws {
+    package func check(content: String) throws {
         let n = content.utf8.count
         guard n <= maxContentBytes else { throw MemoryError(.limit, "content is \(n) bytes, over the limit of \(maxContentBytes)") }
     }
 
     /// Rejects metadata longer than ``maxMetadataBytes``.
-    public func check(metadata: String) throws {
+    package func check(metadata: String) throws {
         let n = metadata.utf8.count
         guard n <= maxMetadataBytes else { throw MemoryError(.limit, "metadata is \(n) bytes, over the limit of \(maxMetadataBytes)") }
     }
 
     /// Rejects a normalised concept key longer than ``maxKeyBytes``; `field` names it.
-    public func check(key: String, field: @autoclosure () -> String) throws {
+    package func check(key: String, field: @autoclosure () -> String) throws {
         let n = key.utf8.count
         guard n <= maxKeyBytes else {
             throw MemoryError(.limit, "\(field()) is \(n) bytes after normalisation, over the limit of \(maxKeyBytes)")

@@ -13,9 +13,15 @@ public enum EngineRegistry {
         providers.withLock { $0[provider.kind] = provider }
     }
 
+    /// Registers `provider` unless its kind has one already (how a library registers its
+    /// built-in engines without replacing one the program registered first).
+    public static func registerIfAbsent(_ provider: EngineProvider) {
+        providers.withLock { if $0[provider.kind] == nil { $0[provider.kind] = provider } }
+    }
+
     /// Notes an engine this build leaves out on purpose, with how to get it: asking for it then
     /// says so instead of calling the name unknown.
-    public static func noteAbsent(_ kind: EngineKind, _ howToGetIt: String) {
+    package static func noteAbsent(_ kind: EngineKind, _ howToGetIt: String) {
         absent.withLock { $0[kind] = howToGetIt }
     }
 
@@ -27,7 +33,8 @@ public enum EngineRegistry {
         if let p = providers.withLock({ $0[kind] }) { return p }
         if let how = absent.withLock({ $0[kind] }) {
             throw MemoryError(
-                .invalid, "the \(kind.rawValue) engine is not in this build: \(how); this build has \(kinds.map(\.rawValue).joined(separator: ", "))")
+                .invalid,
+                "the \(kind.rawValue) engine is not in this build: \(how); this build has \(kinds.map(\.rawValue).joined(separator: ", "))")
         }
         throw MemoryError(
             .invalid, "unknown engine \(kind.rawValue.debugDescription); use one of \(kinds.map(\.rawValue).joined(separator: ", "))")
