@@ -2,13 +2,13 @@ import Foundation
 import PostgresNIO
 import XCTest
 
-@testable import PlugHost
-@testable import PlugHostCore
-@testable import PlugHostMemory
-@testable import PlugHostSQLite
-@testable import PlugHostPostgres
-@testable import PlugHostPipeline
-@testable import PlugHostTools
+import PlugHost
+import PlugHostCore
+import PlugHostMemory
+import PlugHostSQLite
+import PlugHostPostgres
+import PlugHostPipeline
+import PlugHostTools
 
 /// One place where a test keeps memories, of each engine kind, that can be opened again by a
 /// fresh engine object (a new "process" view): a SQLite file, a fresh PostgreSQL database (the

@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import PlugHost
-@testable import PlugHostCore
-@testable import PlugHostMemory
-@testable import PlugHostSQLite
-@testable import PlugHostPostgres
-@testable import PlugHostPipeline
-@testable import PlugHostTools
+import PlugHost
+import PlugHostCore
+import PlugHostMemory
+import PlugHostSQLite
+import PlugHostPostgres
+import PlugHostPipeline
+import PlugHostTools
 
 // An independent oracle of the memory model, written from the model's description only:
 // it shares nothing with the product beyond the public value types (MemoryWrite, Dependency,

@@ -2,13 +2,13 @@ import Foundation
 import Synchronization
 import XCTest
 
-@testable import PlugHost
-@testable import PlugHostCore
-@testable import PlugHostMemory
-@testable import PlugHostSQLite
-@testable import PlugHostPostgres
-@testable import PlugHostPipeline
-@testable import PlugHostTools
+import PlugHost
+import PlugHostCore
+import PlugHostMemory
+import PlugHostSQLite
+import PlugHostPostgres
+import PlugHostPipeline
+import PlugHostTools
 
 /// Shared helpers of the loader, call-path, CLI and example-plugin tests: the repository
 /// root, fixture plugins compiled once per test run, the folder holding the built `plughost`

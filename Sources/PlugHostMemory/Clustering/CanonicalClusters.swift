@@ -7,6 +7,11 @@ public struct Cluster: Sendable, Hashable, Codable {
     public var id: String
     /// Its concepts, sorted in UTF-8 byte order.
     public var concepts: [String]
+    /// A cluster (the caller keeps the order rules).
+    package init(id: String, concepts: [String]) {
+        self.id = id
+        self.concepts = concepts
+    }
 }
 
 /// The clusters of one goal, sorted by id.
@@ -15,6 +20,11 @@ public struct GoalClusters: Sendable, Hashable, Codable {
     public var goal: String
     /// Its clusters, sorted by id.
     public var clusters: [Cluster]
+    /// A goal's clusters (the caller keeps the order rules).
+    package init(goal: String, clusters: [Cluster]) {
+        self.goal = goal
+        self.clusters = clusters
+    }
 }
 
 /// The canonical cluster export and its digest.

@@ -209,7 +209,7 @@ package enum FleetBenchmark {
         return CanonicalClusters.digest(try service.clusters())
     }
 
-    static func scratchURLString(_ l: PostgresLocation) -> String {
+    package static func scratchURLString(_ l: PostgresLocation) -> String {
         var c = URLComponents()
         c.scheme = "postgres"
         c.user = l.user
