@@ -29,7 +29,10 @@ struct Options {
             case "--plugin-dir": pluginDirectories.append(try value(arg))
             case "--engine":
                 let name = try value(arg)
-                guard let kind = EngineKind(rawValue: name) else { throw UsageError("--engine \(name): use memory or sqlite") }
+                let kind = EngineKind(rawValue: name)
+                guard EngineFactory.kinds.contains(kind) else {
+                    throw UsageError("--engine \(name): use one of \(EngineFactory.kinds.map(\.rawValue).joined(separator: ", "))")
+                }
                 engine = kind
             case "--db": databasePath = try value(arg)
             case "--concept": concept = try value(arg)
