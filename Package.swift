@@ -6,12 +6,15 @@ import PackageDescription
 //
 //   PlugHostCLI ─┬─ PlugHostPipeline ─ PlugHost ─┬─ PlugHostSQLite ──┐
 //                ├─ PlugHostPostgres ────────────┼───────────────────┴─ PlugHostMemory ─ PlugHostCore
+//                │                               └─ PlugHostIsolation ──────────────────────┘
 //                └─ PlugHostTools (benchmarks, workload tools; no public API)
+//   plughost-worker (PlugHostWorker) ─ PlugHostCore: runs one plugin for a host, in a process of its own
 //
 // PlugHostCore: values, loading, calling, the host API and the memory vocabulary; no packages.
 // PlugHostMemory: context cache, dependency batching, lazy clustering, the engine protocol,
 //   the engine registry and the in-memory engine.
 // PlugHostSQLite (GRDB), PlugHostPostgres (postgres-nio): one target per durable engine.
+// PlugHostIsolation: the host's side of process isolation (workers, deadlines, quarantine).
 // PlugHost: the embedding runtime; re-exports Core, Memory and SQLite.
 // See docs/architecture.md.
 let testDependencies: [Target.Dependency] = [
@@ -23,6 +26,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "plughost", targets: ["PlugHostCLI"]),
+        // Runs one plugin in a supervised process of its own (process isolation); the host
+        // finds it beside itself.
+        .executable(name: "plughost-worker", targets: ["PlugHostWorker"]),
         // The Swift library: the runtime with the embedded engines, and pipelines.
         .library(name: "PlugHost", targets: ["PlugHost", "PlugHostPipeline"]),
         // The PostgreSQL engine, for hosts that share one memory. Call
@@ -63,10 +69,29 @@ let package = Package(
         // The public plugin ABI header (include/plughost/plughost.h) as a module.
         .systemLibrary(name: "CPlugHostABI"),
 
-        // Values, loading, calling, the host API and the memory vocabulary. No packages.
+        // What the runtime does in C: the per-thread live call context, the fork guard,
+        // spawning workers, pidfds, resource limits and the Landlock sandbox.
+        .target(name: "CPlugHostRuntime"),
+
+        // Values, loading, calling, the host API, the memory vocabulary and the worker wire
+        // format. No packages.
         .target(
             name: "PlugHostCore",
-            dependencies: ["CFFI", "CPlugHostABI"]
+            dependencies: ["CFFI", "CPlugHostABI", "CPlugHostRuntime"]
+        ),
+        // Process isolation, the host's side: supervised workers, deadlines, crash quarantine.
+        .target(
+            name: "PlugHostIsolation",
+            dependencies: [
+                "PlugHostCore",
+                "CPlugHostRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // plughost-worker: runs one plugin in a process of its own for a host.
+        .executableTarget(
+            name: "PlugHostWorker",
+            dependencies: ["PlugHostCore", "CPlugHostRuntime"]
         ),
         // Context cache → dependency batching → engine → lazy clustering; the engine protocol,
         // the engine registry and the in-memory engine.
@@ -97,7 +122,7 @@ let package = Package(
         // The embedding runtime and the plugin host: what `import PlugHost` gives.
         .target(
             name: "PlugHost",
-            dependencies: ["PlugHostCore", "PlugHostMemory", "PlugHostSQLite"]
+            dependencies: ["PlugHostCore", "PlugHostMemory", "PlugHostSQLite", "PlugHostIsolation"]
         ),
         // `plughost run`: pipeline files over a host.
         .target(

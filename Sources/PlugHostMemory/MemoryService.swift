@@ -287,6 +287,7 @@ public final class MemoryService: HostServices, Sendable {
     public func setContextValue(goal: String, plugin: String, key: String, value: String?) throws {
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
         guard !readOnly else { throw readOnlyError }
+        if let value { try limits.check(contextValue: value.utf8.count) }
         let k = ContextCache.Key(goal: goal, plugin: plugin)
         do {
             try cache.update(k, write: { try engine.storeContext(goal: goal, plugin: plugin, key: key, value: value) }) { ctx in

@@ -1,4 +1,5 @@
 import Foundation
+import PlugHostIsolation
 import Synchronization
 
 /// A plugin host: loaded plugins plus the memory write path their host-API calls go through.
@@ -7,27 +8,81 @@ public final class PluginHost: Sendable {
     public let memory: MemoryService
     /// Where bare plugin names are looked for.
     public let searchPath: PluginSearchPath
+    /// The isolation of plugins loaded without one; nil: `in-process` for the plugins bundled
+    /// with plughost (in ``PluginSearchPath/bundledDirectory``), `process` for every other.
+    public let defaultIsolation: Isolation?
+    /// The limits of plugins loaded without their own.
+    public let defaultLimits: PluginLimits
     private let plugins = Mutex<[String: LoadedPlugin]>([:])
+    private let quarantine: CrashQuarantine
 
     /// Creates a host over a memory write path.
-    public init(memory: MemoryService, searchPath: PluginSearchPath = PluginSearchPath()) {
+    ///
+    /// - Parameters:
+    ///   - isolation: How plugins run unless ``load(_:as:relativeTo:isolation:limits:sha256:)``
+    ///     says otherwise; nil picks per plugin (see ``defaultIsolation``).
+    ///   - limits: Deadlines and limits of plugins loaded without their own.
+    public init(
+        memory: MemoryService, searchPath: PluginSearchPath = PluginSearchPath(), isolation: Isolation? = nil,
+        limits: PluginLimits = .default
+    ) {
         self.memory = memory
         self.searchPath = searchPath
+        self.defaultIsolation = isolation
+        self.defaultLimits = limits
+        self.quarantine = CrashQuarantine.atDefaultLocation()
+    }
+
+    /// The isolation a plugin at `path` gets when loaded without one.
+    public func isolation(forPluginAt path: String) -> Isolation {
+        if let defaultIsolation { return defaultIsolation }
+        let dir = ((path as NSString).resolvingSymlinksInPath as NSString).deletingLastPathComponent
+        let bundled = (PluginSearchPath.bundledDirectory as NSString).resolvingSymlinksInPath
+        return dir == bundled ? .inProcess : .process
     }
 
     /// Loads a plugin by path or bare name; `alias` names it in this host (its descriptor name
     /// by default). Loading the same file under the same name twice returns the loaded plugin.
+    ///
+    /// - Parameters:
+    ///   - isolation: Where its code runs; nil: ``isolation(forPluginAt:)``.
+    ///   - limits: Its deadline and limits; nil: ``defaultLimits``.
+    ///   - sha256: A pinned SHA-256 ("sha256:HEX" or HEX): a file with another digest is refused.
     @discardableResult
-    public func load(_ reference: String, as alias: String? = nil, relativeTo base: String? = nil) throws -> LoadedPlugin {
+    public func load(
+        _ reference: String, as alias: String? = nil, relativeTo base: String? = nil, isolation: Isolation? = nil,
+        limits: PluginLimits? = nil, sha256: String? = nil
+    ) throws -> LoadedPlugin {
         let path = try searchPath.resolve(reference, relativeTo: base)
         if let alias, let existing = plugins.withLock({ $0[alias] }) {
             if existing.path == path { return existing }
             throw LoadError(.duplicatePlugin, path: path, "a plugin named \(alias) is already loaded from \(existing.path)")
         }
-        let plugin = try PluginLoader.load(path: path, as: alias, services: memory)
+        try PluginFile.check(path)
+        let mode = isolation ?? self.isolation(forPluginAt: path)
+        let limits = limits ?? defaultLimits
+        var digest: String? = nil
+        if let sha256 {
+            let d = try PluginDigest.sha256(ofFile: path)
+            try PluginDigest.verify(pin: sha256, digest: d, path: path)
+            digest = d
+        }
+        let plugin: LoadedPlugin
+        switch mode {
+        case .inProcess:
+            plugin = try PluginLoader.load(path: path, as: alias, services: memory, maxResultBytes: limits.maxResultBytes)
+        case .process:
+            plugin = try IsolatedPlugin.load(
+                path: path, as: alias, services: memory, limits: limits, sha256: try digest ?? PluginDigest.sha256(ofFile: path),
+                quarantine: quarantine)
+        }
         return try plugins.withLock { p in
             if let existing = p[plugin.name] {
-                if existing.path == path { return existing }
+                if existing.path == path {
+                    if plugin !== existing { plugin.shutdown() }
+                    return existing
+                }
+                plugin.shutdown()
                 throw LoadError(
                     .duplicatePlugin, path: path,
                     "a plugin named \(plugin.name) is already loaded from \(existing.path); load it under another name")

@@ -28,7 +28,8 @@ struct CallCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        let host = PluginHost(memory: try engine.openMemory(), searchPath: plugins.searchPath)
+        let out = StandardOutput.reserve()
+        let host = plugins.makeHost(memory: try engine.openMemory())
         defer { try? host.close() }
         let p = try host.load(plugin)
         guard let f = p.function(named: function) else {
@@ -51,9 +52,9 @@ struct CallCommand: ParsableCommand {
         let result = try f.call(values, goal: goal)
         try host.close()
         if json {
-            print(JSONText.encode(["plugin": p.name, "function": f.name, "goal": goal, "result": result.jsonObject]))
+            out.writeLine(JSONText.encode(["plugin": p.name, "function": f.name, "goal": goal, "result": result.jsonObject]))
         } else if result != .void {
-            print(result.text)
+            out.writeLine(result.text)
         }
     }
 }

@@ -18,8 +18,10 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: plugins.searchPath)
-        let p = try host.load(plugin)
+        let host = plugins.makeHost(memory: try MemoryService(engine: InMemoryEngine()))
+        // The descriptor is read in a worker unless --isolation in-process says otherwise, so
+        // that a plugin whose constructor or init crashes cannot take inspect down.
+        let p = try host.load(plugin, isolation: plugins.isolation ?? .process)
         if json {
             let functions: [[String: Any]] = p.functions.map { f in
                 [
@@ -31,13 +33,14 @@ struct InspectCommand: ParsableCommand {
             let obj: [String: Any] = [
                 "name": p.name, "version": p.version, "description": p.description, "path": p.path,
                 "abi": "\(p.abiMajor).\(p.abiMinor)", "abi_major": p.abiMajor, "abi_minor": p.abiMinor,
-                "functions": functions,
+                "functions": functions, "isolation": p.isolation.rawValue,
             ]
             print(JSONText.encode(obj))
         } else {
             print("\(p.name) \(p.version) (plugin ABI \(p.abiMajor).\(p.abiMinor))")
             if !p.description.isEmpty { print(p.description) }
             print("file: \(p.path)")
+            print("read in: \(p.isolation == .process ? "a worker process (process isolation)" : "this process (in-process)")")
             print("functions:")
             for f in p.functions {
                 var tags: [String] = []

@@ -28,8 +28,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
+        let out = StandardOutput.reserve()
         let definition = try PipelineParser.parse(path: pipeline)
-        let host = PluginHost(memory: try engine.openMemory(), searchPath: plugins.searchPath)
+        let host = plugins.makeHost(memory: try engine.openMemory())
         defer { try? host.close() }
         let runner = try PipelineRunner(definition: definition, host: host, goal: goal, inputOverrides: inputs)
         let display = ProgressDisplay(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
@@ -43,9 +44,9 @@ struct RunCommand: ParsableCommand {
         display.finish()
         try host.close()
         if json {
-            print(JSONText.encode(RunCommand.jsonObject(report)))
+            out.writeLine(JSONText.encode(RunCommand.jsonObject(report)))
         } else {
-            print(RunCommand.summary(report))
+            out.writeLine(RunCommand.summary(report))
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PlugHost
 import PlugHostPipeline
 import PlugHostTools
@@ -50,5 +51,44 @@ struct PluginOptions: ParsableArguments {
     @Option(name: .customLong("plugin-dir"), help: "A folder to search for plugins by bare name (repeatable).")
     var pluginDirs: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Where plugin code runs: process (a supervised worker, with a deadline, limits and a sandbox) or in-process (trusted plugins, fastest).",
+            discussion: "Default: in-process for the plugins bundled with plughost, process for every other plugin."))
+    var isolation: Isolation?
+
+    @Option(help: "Seconds a plugin call (or a load) may take in process isolation before its worker is killed; 0: no limit.")
+    var timeout: Double = 30
+
+    @Option(name: .customLong("memory-limit"), help: "A plugin worker's address space in MiB (RLIMIT_AS); 0: no limit.")
+    var memoryLimitMiB: UInt64 = PluginLimits.default.memoryBytes >> 20
+
+    @Option(name: .customLong("allow-write"), help: "A folder a plugin worker may write under (repeatable); all else is read-only.")
+    var allowWrite: [String] = []
+
+    @Flag(name: .customLong("allow-network"), help: "Let plugin workers open TCP connections and listen.")
+    var allowNetwork = false
+
     var searchPath: PluginSearchPath { PluginSearchPath(extra: pluginDirs) }
+
+    /// The limits these options give.
+    var limits: PluginLimits {
+        var l = PluginLimits.default
+        l.timeout = timeout > 0 ? .milliseconds(Int64((timeout * 1000).rounded())) : nil
+        l.memoryBytes = memoryLimitMiB << 20
+        l.writablePaths = allowWrite.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        l.network = allowNetwork
+        return l
+    }
+
+    func validate() throws {
+        guard timeout >= 0, timeout.isFinite else { throw ValidationError("--timeout must be 0 (no limit) or a number of seconds") }
+    }
+
+    /// A host over `memory` with these options.
+    func makeHost(memory: MemoryService) -> PluginHost {
+        PluginHost(memory: memory, searchPath: searchPath, isolation: isolation, limits: limits)
+    }
 }
+
+extension Isolation: ExpressibleByArgument {}

@@ -3,6 +3,19 @@ import Foundation
 
 /// Converts `Value`s to the C representation of a declared type, with range checks, and back.
 package enum ArgumentMarshaller {
+    /// Checks that `value` converts to `type` (as ``store`` would) without keeping anything.
+    package static func check(_ value: Value, as type: ValueType, describe: () -> String) throws {
+        var owned: [UnsafeMutableRawPointer]? = nil
+        defer { owned?.forEach { Foundation.free($0) } }
+        switch (value, type) {
+        case (.string, .string), (.buffer, .buffer): return  // stored as they are
+        default:
+            try withUnsafeTemporaryAllocation(of: ArgSlot.self, capacity: 1) { slot in
+                try store(value, as: type, into: UnsafeMutableRawPointer(slot.baseAddress!), owned: &owned, describe: describe)
+            }
+        }
+    }
+
     /// Stores `value` as `type` into `slot`. C copies of strings and buffers are appended to
     /// `owned`, which the caller frees after the call.
     @inline(__always)

@@ -4,6 +4,7 @@ public struct CallError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case unknownFunction, argumentCount, argumentType, argumentRange, pluginError, badReturn, unloaded
+            case resultTooBig, timedOut, crashed, quarantined, workerFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -21,6 +22,19 @@ public struct CallError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let badReturn = Code(.badReturn)
         /// The plugin was unloaded.
         public static let unloaded = Code(.unloaded)
+        /// A returned string or buffer is over the plugin's `maxResultBytes`.
+        public static let resultTooBig = Code(.resultTooBig)
+        /// The call passed its deadline; the worker was killed.
+        public static let timedOut = Code(.timedOut)
+        /// The worker died during the call (a signal, an exit, an exception or a panic).
+        public static let crashed = Code(.crashed)
+        /// The plugin's file crashed too often and is refused until released.
+        public static let quarantined = Code(.quarantined)
+        /// The worker could not be started or broke the protocol.
+        public static let workerFailed = Code(.workerFailed)
+
+        /// The code with this name (its `description`), or nil.
+        package static func named(_ name: String) -> Code? { Base(rawValue: name).map(Code.init) }
         public var description: String { base.rawValue }
     }
 
@@ -38,5 +52,8 @@ public struct CallError: Error, Sendable, CustomStringConvertible, Equatable {
         self.message = message
     }
 
-    public var description: String { "\(function): \(message)" }
+    public var description: String {
+        // These messages name the plugin and function themselves.
+        [.timedOut, .crashed, .quarantined].contains(code) ? message : "\(function): \(message)"
+    }
 }

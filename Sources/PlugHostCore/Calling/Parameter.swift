@@ -4,6 +4,11 @@ public struct Parameter: Sendable, Hashable {
     public let name: String
     /// Its declared type.
     public let type: ValueType
+
+    package init(name: String, type: ValueType) {
+        self.name = name
+        self.type = type
+    }
 }
 
 /// Who owns a string or buffer a function returns (from the function's flags).

@@ -1,4 +1,5 @@
 import CFFI
+import CPlugHostRuntime
 import CPlugHostABI
 import Foundation
 import Synchronization
@@ -29,10 +30,17 @@ public final class PluginFunction: @unchecked Sendable {
     private let argTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
     private let cArgumentCount: Int
 
-    init(
-        plugin: LoadedPlugin, name: String, doc: String, parameters: [Parameter], returnType: ValueType,
+    /// The function's flags, as the descriptor declared them.
+    public let flags: UInt32
+    /// Its position in the descriptor's list (how a worker finds it).
+    package let index: Int
+
+    package init(
+        plugin: LoadedPlugin, index: Int, name: String, doc: String, parameters: [Parameter], returnType: ValueType,
         flags: UInt32, fn: @escaping @convention(c) () -> Void
     ) throws {
+        self.index = index
+        self.flags = flags
         self.plugin = plugin
         self.shutdown = plugin.shutdownFlag
         self.name = name
@@ -101,6 +109,19 @@ public final class PluginFunction: @unchecked Sendable {
                 "expects \(parameters.count) argument\(parameters.count == 1 ? "" : "s") (\(parameters.map(\.name).joined(separator: ", "))), got \(arguments.count)"
             )
         }
+        if let remote = plugin.remote {
+            guard !shutdown.isSet else {
+                throw CallError(.unloaded, function: qualifiedName, "plugin \(plugin.name) was shut down (its host was closed)")
+            }
+            for (i, value) in arguments.enumerated() {
+                do {
+                    try ArgumentMarshaller.check(value, as: parameters[i].type) { "argument \(i + 1) (\(self.parameters[i].name))" }
+                } catch let error as CallError {
+                    throw CallError(error.code, function: qualifiedName, error.message)
+                }
+            }
+            return try remote.call(self, index: index, arguments: arguments, goal: goal)
+        }
         let count = max(cArgumentCount, 1)
         return try withUnsafeTemporaryAllocation(of: ArgSlot.self, capacity: count) { (slots) throws -> Value in
             try withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: count) { (argv) throws -> Value in
@@ -145,6 +166,9 @@ public final class PluginFunction: @unchecked Sendable {
                     return try withUnsafeMutablePointer(to: &ctx) { (ctxPtr) throws -> Value in
                         contextSlot.storeBytes(of: UnsafeRawPointer(ctxPtr), as: UnsafeRawPointer.self)
                         argv[0] = contextSlot
+                        // The context is live on this thread, for this call only (see CallState.from).
+                        let previous = ph_rt_swap_current_context(ctxPtr)
+                        defer { _ = ph_rt_swap_current_context(previous) }
                         try rawCall(rvalue, argv)
                         return try convertReturn(rvalue, error: statePtr.pointee.error)
                     }
@@ -164,6 +188,8 @@ public final class PluginFunction: @unchecked Sendable {
         } else {
             plugin.callLock.withLock { _ in ffi_call(cif, fn, rvalue, argv) }
         }
+        // A plugin that forked: its child must not go on running the host.
+        if ph_rt_is_forked_child() != 0 { _exit(0) }
     }
 
     /// Converts the return slot to a `Value`, copying and releasing returned memory as the
@@ -194,6 +220,12 @@ public final class PluginFunction: @unchecked Sendable {
             guard let ptr else {
                 throw CallError(.badReturn, function: qualifiedName, "returned NULL for a string without reporting an error")
             }
+            let length = strnlen(ptr, plugin.maxResultBytes + 1)
+            guard length <= plugin.maxResultBytes else {
+                throw CallError(
+                    .resultTooBig, function: qualifiedName,
+                    "returned a string longer than the limit of \(plugin.maxResultBytes) bytes")
+            }
             guard let s = String(validatingCString: ptr) else {
                 throw CallError(.badReturn, function: qualifiedName, "returned a string that is not valid UTF-8")
             }
@@ -204,6 +236,11 @@ public final class PluginFunction: @unchecked Sendable {
             if let error { throw CallError(.pluginError, function: qualifiedName, error) }
             if buf.data == nil && buf.len > 0 {
                 throw CallError(.badReturn, function: qualifiedName, "returned a buffer with NULL data and length \(buf.len)")
+            }
+            guard buf.len <= plugin.maxResultBytes else {
+                throw CallError(
+                    .resultTooBig, function: qualifiedName,
+                    "returned a buffer of \(buf.len) bytes, over the limit of \(plugin.maxResultBytes) bytes")
             }
             result = .buffer(buf.len == 0 ? [] : Array(UnsafeBufferPointer(start: buf.data, count: buf.len)))
         }

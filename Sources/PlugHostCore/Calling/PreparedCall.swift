@@ -8,9 +8,11 @@ public final class PreparedCall {
     private let slots: UnsafeMutableRawPointer
     private let argv: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private var owned: [UnsafeMutableRawPointer]?
+    private let arguments: [Value]
 
     init(function: PluginFunction, arguments: [Value], slotCount: Int) throws {
         self.function = function
+        self.arguments = arguments
         guard arguments.count == function.parameters.count else {
             throw CallError(
                 .argumentCount, function: function.qualifiedName, "expects \(function.parameters.count) arguments, got \(arguments.count)")
@@ -42,6 +44,7 @@ public final class PreparedCall {
     /// Calls the function with the prepared arguments.
     @inline(__always)
     public func invoke(goal: String = "default") throws -> Value {
-        try function.invoke(argv: argv, contextSlot: slots, goal: goal)
+        if function.plugin.remote != nil { return try function.call(arguments, goal: goal) }
+        return try function.invoke(argv: argv, contextSlot: slots, goal: goal)
     }
 }

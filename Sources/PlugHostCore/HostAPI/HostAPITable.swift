@@ -170,6 +170,7 @@ enum HostAPITable {
         }
         do {
             let k = try CStrings.utf8(key, field: "key")
+            if let value { try state.pointee.services.limits.check(contextValue: strnlen(value, state.pointee.services.limits.maxContextValueBytes + 1)) }
             let v = try value.map { try CStrings.utf8($0, field: "value") }
             try state.pointee.services.setContextValue(goal: state.pointee.goal, plugin: state.pointee.plugin, key: k, value: v)
             return PH_OK
@@ -185,7 +186,7 @@ enum HostAPITable {
     static func log(_ ctx: UnsafePointer<ph_call_context>?, _ level: ph_log_level, _ message: UnsafePointer<CChar>?) {
         let text = message.map { String(cString: $0) } ?? "(NULL message)"
         let lvl = LogLevel(rawValue: Int(level.rawValue)) ?? .info
-        if let state = CallState.from(ctx) {
+        if ctx != nil, let state = CallState.from(ctx) {
             state.pointee.services.log(plugin: state.pointee.plugin, level: lvl, message: text)
         } else {
             initLog.record(level: lvl, message: text)

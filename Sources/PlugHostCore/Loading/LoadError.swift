@@ -6,6 +6,7 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
             case fileNotFound, notSharedObject, openFailed, noEntryPoint, entryReturnedNull
             case descriptorTooSmall, abiMajorMismatch, needsNewerHost, invalidDescriptor
             case invalidFunction, ffiPrepFailed, initFailed, pluginNotFound, duplicatePlugin
+            case wrongArchitecture, timedOut, crashed, quarantined, workerFailed, hashMismatch
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -38,8 +39,22 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let pluginNotFound = Code(.pluginNotFound)
         /// Another plugin with the same name is already loaded.
         public static let duplicatePlugin = Code(.duplicatePlugin)
+        /// An ELF shared object for another machine.
+        public static let wrongArchitecture = Code(.wrongArchitecture)
+        /// Loading (a constructor, the entry point or `init`) passed the deadline.
+        public static let timedOut = Code(.timedOut)
+        /// The worker died while loading the plugin.
+        public static let crashed = Code(.crashed)
+        /// The file crashed too often and is refused until released.
+        public static let quarantined = Code(.quarantined)
+        /// No worker could be started, or it broke the protocol.
+        public static let workerFailed = Code(.workerFailed)
+        /// The file's SHA-256 is not the one pinned.
+        public static let hashMismatch = Code(.hashMismatch)
 
         public var description: String { base.rawValue }
+        /// The code with this name (its `description`), or nil.
+        package static func named(_ name: String) -> Code? { Base(rawValue: name).map(Code.init) }
     }
 
     /// The kind of failure.

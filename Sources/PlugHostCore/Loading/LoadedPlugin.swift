@@ -16,6 +16,12 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let path: String
     /// The ABI version the plugin was built against.
     public let abiMajor: UInt32, abiMinor: UInt32
+    /// Where its code runs.
+    public let isolation: Isolation
+    /// The biggest string or buffer one of its functions may return.
+    public let maxResultBytes: Int
+    /// Set when the code runs in a worker: calls are forwarded to it.
+    package let remote: (any RemotePlugin)?
     /// Its functions, in declaration order.
     public private(set) var functions: [PluginFunction] = []
     private var byName: [String: PluginFunction] = [:]
@@ -28,11 +34,12 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Shared with each function, so that the call path checks it without touching the plugin.
     let shutdownFlag = ShutdownFlag()
 
-    init(
+    package init(
         name: String, descriptorName: String, version: String, description: String, path: String,
         abiMajor: UInt32, abiMinor: UInt32, services: any HostServices,
         freeValue: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
-        shutdown: (@convention(c) () -> Void)?
+        shutdown: (@convention(c) () -> Void)?,
+        maxResultBytes: Int = PluginLimits.default.maxResultBytes, remote: (any RemotePlugin)? = nil
     ) {
         self.name = name
         self.descriptorName = descriptorName
@@ -45,9 +52,12 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.cName = strdup(name)
         self.freeValue = freeValue
         self.shutdownHook = shutdown
+        self.maxResultBytes = maxResultBytes
+        self.remote = remote
+        self.isolation = remote == nil ? .inProcess : .process
     }
 
-    func setFunctions(_ list: [PluginFunction]) {
+    package func setFunctions(_ list: [PluginFunction]) {
         functions = list
         byName = Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
     }
@@ -72,6 +82,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// pointer the plugin handed out can dangle; later calls throw `CallError.unloaded`.
     public func shutdown() {
         guard shutdownFlag.set() else { return }
+        if let remote {
+            remote.shutdown()
+            return
+        }
         callLock.withLock { _ in shutdownHook?() }
     }
 }

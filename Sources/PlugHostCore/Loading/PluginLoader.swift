@@ -1,4 +1,5 @@
 import CPlugHostABI
+import CPlugHostRuntime
 import Foundation
 import Synchronization
 
@@ -15,20 +16,20 @@ public enum PluginLoader {
     ///   - path: The shared object's path.
     ///   - alias: The name to know the plugin by; the descriptor's name when nil.
     ///   - services: Where the plugin's memory and context calls go.
-    public static func load(path: String, as alias: String? = nil, services: any HostServices) throws -> LoadedPlugin {
+    ///   - maxResultBytes: The biggest string or buffer a function may return.
+    public static func load(
+        path: String, as alias: String? = nil, services: any HostServices, maxResultBytes: Int = PluginLimits.default.maxResultBytes
+    ) throws -> LoadedPlugin {
         try lock.withLock { (_) throws -> LoadedPlugin in
-            try loadLocked(path: path, alias: alias, services: services)
+            try loadLocked(path: path, alias: alias, services: services, maxResultBytes: maxResultBytes)
         }
     }
 
-    private static func loadLocked(path: String, alias: String?, services: any HostServices) throws -> LoadedPlugin {
+    private static func loadLocked(path: String, alias: String?, services: any HostServices, maxResultBytes: Int) throws -> LoadedPlugin {
         func fail(_ code: LoadError.Code, _ message: String) -> LoadError { LoadError(code, path: path, message) }
 
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw fail(.fileNotFound, "no such file")
-        }
-        guard !isDirectory.boolValue else { throw fail(.notSharedObject, "is a directory, not a shared object") }
+        try PluginFile.check(path)
+        ph_rt_install_fork_guard()
 
         _ = dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
@@ -88,7 +89,7 @@ public enum PluginLoader {
         let plugin = LoadedPlugin(
             name: alias ?? name, descriptorName: name, version: version, description: description, path: path,
             abiMajor: d.abi_major, abiMinor: d.abi_minor, services: services,
-            freeValue: d.free_value, shutdown: d.shutdown)
+            freeValue: d.free_value, shutdown: d.shutdown, maxResultBytes: maxResultBytes)
         var functions: [PluginFunction] = []
         var seen = Set<String>()
         for index in 0..<Int(d.function_count) {
@@ -179,7 +180,7 @@ public enum PluginLoader {
             }
         }
         return try PluginFunction(
-            plugin: plugin, name: name, doc: doc, parameters: parameters, returnType: returnType,
+            plugin: plugin, index: index, name: name, doc: doc, parameters: parameters, returnType: returnType,
             flags: f.flags, fn: fn)
     }
 

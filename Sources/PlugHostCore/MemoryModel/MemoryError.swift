@@ -21,6 +21,8 @@ public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
         /// was made to stop at its first failure (``MemoryService/write(_:stopAtFirstFailure:)``).
         public static let notApplied = Code(.notApplied)
         public var description: String { base.rawValue }
+        /// The code with this name (its `description`), or nil.
+        package static func named(_ name: String) -> Code? { Base(rawValue: name).map(Code.init) }
     }
     /// The kind of failure.
     public let code: Code

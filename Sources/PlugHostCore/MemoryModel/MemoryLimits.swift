@@ -13,6 +13,8 @@ public struct MemoryLimits: Sendable, Hashable {
     /// Longest metadata text, in UTF-8 bytes.
     public var maxMetadataBytes: Int = 64 << 10
     /// The defaults.
+    /// Most UTF-8 bytes of one goal-context value (context_set).
+    public var maxContextValueBytes: Int = 1 << 20
     public static let `default` = MemoryLimits()
     /// Creates the default limits.
     public init() {}
@@ -54,6 +56,12 @@ extension MemoryLimits {
     }
 
     /// Rejects a normalised concept key longer than ``maxKeyBytes``; `field` names it.
+    package func check(contextValue bytes: Int) throws {
+        guard bytes <= maxContextValueBytes else {
+            throw MemoryError(.limit, "context value is \(bytes) bytes, over the limit of \(maxContextValueBytes)")
+        }
+    }
+
     package func check(key: String, field: @autoclosure () -> String) throws {
         let n = key.utf8.count
         guard n <= maxKeyBytes else {

@@ -1,0 +1,374 @@
+import CPlugHostABI
+import Foundation
+import PlugHostCore
+import Synchronization
+
+/// A plugin loaded in `process` isolation: its code runs in a ``PluginWorker``; the host keeps
+/// its descriptor and serves its host API requests through the host's own write path.
+///
+/// Calls are serialised per plugin (a worker runs one call at a time). A call that passes its
+/// deadline gets the worker killed; a worker that dies (signal, exit, exception, panic) turns
+/// the call into a `CallError`; either way the next call starts a fresh worker, which loads
+/// the plugin (and runs its `init`) again.
+package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
+    package let path: String
+    let alias: String?
+    let limits: PluginLimits
+    let services: any HostServices
+    let executable: String
+    let quarantine: CrashQuarantine?
+    let sha256: String
+    /// The plugin's name in this host (set once loaded).
+    private(set) var name = ""
+    /// The running worker; nil after a crash, a timeout or shutdown (the next call starts one).
+    private let worker = Mutex<PluginWorker?>(nil)
+    /// Held for the whole of a call: one call per worker at a time.
+    private let callLock = Mutex<Void>(())
+    private var functionSignature: [String] = []
+
+    private init(
+        path: String, alias: String?, limits: PluginLimits, services: any HostServices, executable: String,
+        quarantine: CrashQuarantine?, sha256: String
+    ) {
+        self.path = path
+        self.alias = alias
+        self.limits = limits
+        self.services = services
+        self.executable = executable
+        self.quarantine = quarantine
+        self.sha256 = sha256
+    }
+
+    /// Loads the plugin at `path` in a new worker and returns it as a loaded plugin whose calls
+    /// go to that worker.
+    package static func load(
+        path: String, as alias: String?, services: any HostServices, limits: PluginLimits, sha256: String,
+        quarantine: CrashQuarantine?, executable: String? = nil
+    ) throws -> LoadedPlugin {
+        try PluginFile.check(path)
+        if let entry = quarantine?.entry(sha256: sha256), entry.isQuarantined {
+            throw LoadError(.quarantined, path: path, entry.refusal)
+        }
+        let isolated = IsolatedPlugin(
+            path: path, alias: alias, limits: limits, services: services, executable: try executable ?? WorkerExecutable.locate(),
+            quarantine: quarantine, sha256: sha256)
+        let (worker, descriptor) = try isolated.startWorker()
+        isolated.name = descriptor.name
+        isolated.functionSignature = descriptor.signature
+        let plugin = LoadedPlugin(
+            name: descriptor.name, descriptorName: descriptor.descriptorName, version: descriptor.version,
+            description: descriptor.description, path: path, abiMajor: descriptor.abiMajor, abiMinor: descriptor.abiMinor,
+            services: services, freeValue: nil, shutdown: nil, maxResultBytes: limits.maxResultBytes, remote: isolated)
+        var functions: [PluginFunction] = []
+        for (index, f) in descriptor.functions.enumerated() {
+            functions.append(
+                try PluginFunction(
+                    plugin: plugin, index: index, name: f.name, doc: f.doc, parameters: f.parameters, returnType: f.returnType,
+                    flags: f.flags, fn: remoteStub))
+        }
+        plugin.setFunctions(functions)
+        isolated.worker.withLock { $0 = worker }
+        return plugin
+    }
+
+    // MARK: - Calls
+
+    package func call(_ function: PluginFunction, index: Int, arguments: [Value], goal: String) throws -> Value {
+        try callLock.withLock { _ in
+            let current: PluginWorker
+            if let w = worker.withLock({ $0 }) {
+                current = w
+            } else {
+                current = try restart(for: function)
+            }
+            var w = WireWriter(.call, capacity: 64)
+            w.u32(UInt32(index))
+            w.string(goal)
+            w.u32(UInt32(arguments.count))
+            for a in arguments { w.value(a) }
+            let deadline = deadline()
+            do {
+                try current.channel.send(w.finish())
+                var (kind, r) = try answer(from: current, deadline: deadline, goal: goal)
+                switch kind {
+                case .result:
+                    return try r.value()
+                case .callFailed:
+                    let code = CallError.Code.named(try r.string()) ?? .pluginError
+                    throw CallError(code, function: function.qualifiedName, try r.string())
+                default:
+                    throw WireError("expected a call's result, got \(kind)")
+                }
+            } catch let failure as WireChannel.Failure {
+                throw callFailure(failure, worker: current, function: function)
+            } catch let error as WireError {
+                discard(current)
+                throw CallError(
+                    .workerFailed, function: function.qualifiedName,
+                    "plugin \(name)'s worker broke the protocol in function \(function.name) (\(error)); it was stopped")
+            }
+        }
+    }
+
+    package func shutdown() {
+        callLock.withLock { _ in
+            guard let w = worker.withLock({ w in defer { w = nil }; return w }) else { return }
+            // Ask nicely (the plugin's shutdown hook runs), then make sure.
+            var frame = WireWriter(.shutdown)
+            if (try? w.channel.send(frame.finish())) != nil {
+                var exited = pollfd(fd: w.pidfd, events: Int16(POLLIN), revents: 0)
+                if w.pidfd >= 0 { _ = poll(&exited, 1, 2000) }
+            }
+            w.stop()
+        }
+    }
+
+    // MARK: - Worker life
+
+    private func deadline() -> UInt64? {
+        guard let t = limits.timeout else { return nil }
+        let ns = UInt64(t.components.seconds) * 1_000_000_000 + UInt64(t.components.attoseconds / 1_000_000_000)
+        return DispatchTime.now().uptimeNanoseconds + ns
+    }
+
+    private func discard(_ w: PluginWorker) {
+        worker.withLock { if $0 === w { $0 = nil } }
+        w.stop()
+    }
+
+    private func restart(for function: PluginFunction) throws -> PluginWorker {
+        do {
+            if let entry = quarantine?.entry(sha256: sha256), entry.isQuarantined {
+                throw CallError(.quarantined, function: function.qualifiedName, "plugin \(name): \(entry.refusal)")
+            }
+            let (w, descriptor) = try startWorker()
+            guard descriptor.signature == functionSignature else {
+                w.stop()
+                throw CallError(
+                    .workerFailed, function: function.qualifiedName,
+                    "plugin \(name) declares other functions than when it was loaded (\(path) changed?); load it again")
+            }
+            worker.withLock { $0 = w }
+            return w
+        } catch let error as LoadError {
+            throw CallError(
+                error.code == .quarantined ? .quarantined : .workerFailed, function: function.qualifiedName,
+                "plugin \(name) could not be restarted after its worker ended: \(error.message)")
+        }
+    }
+
+    /// Starts a worker and loads the plugin in it.
+    private func startWorker() throws -> (PluginWorker, WorkerDescriptor) {
+        let pluginTag = alias ?? (path as NSString).lastPathComponent
+        let services = self.services
+        let w = try PluginWorker.start(
+            executable: executable, plugin: pluginTag, maxFrameBytes: max(limits.maxResultBytes, 8 << 20) + (1 << 20),
+            log: { level, line in services.log(plugin: pluginTag, level: level, message: line) })
+        var m = WireWriter(.load, capacity: 256)
+        m.string(path)
+        m.optionalString(alias)
+        m.int(limits.maxResultBytes)
+        m.memoryLimits(services.limits)
+        m.u64(limits.memoryBytes)
+        m.u64(limits.cpuSeconds)
+        m.u64(limits.openFiles)
+        m.strings(limits.writablePaths)
+        m.bool(limits.network)
+        do {
+            try w.channel.send(m.finish())
+            var (kind, r) = try answer(from: w, deadline: deadline(), goal: nil)
+            switch kind {
+            case .loaded:
+                return (w, try WorkerDescriptor(&r))
+            case .loadFailed:
+                let code = LoadError.Code.named(try r.string()) ?? .workerFailed
+                let message = try r.string()
+                w.stop()
+                throw LoadError(code, path: path, message)
+            default:
+                throw WireError("expected the load's answer, got \(kind)")
+            }
+        } catch let failure as WireChannel.Failure {
+            switch failure {
+            case .timedOut:
+                w.stop()
+                throw LoadError(
+                    .timedOut, path: path,
+                    "loading did not finish within \(limits.timeoutText) (a library constructor, the entry point or init that does not return); its worker was killed"
+                )
+            case .closed, .peerExited:
+                let end = w.endDescription()
+                let quarantined = quarantine?.recordCrash(sha256: sha256, path: path, what: "\(end) while loading") ?? false
+                throw LoadError(
+                    .crashed, path: path,
+                    "crashed while loading (in a library constructor, the entry point or init): \(end)"
+                        + (quarantined ? "; the file is now quarantined (\(CrashQuarantine.releaseHint(path)))" : ""))
+            case .malformed(let m):
+                w.stop()
+                throw LoadError(.workerFailed, path: path, "its worker broke the protocol while loading (\(m)); it was stopped")
+            case .system(let call, let e):
+                w.stop()
+                throw LoadError(.workerFailed, path: path, "talking to its worker failed: \(call): \(String(cString: strerror(e)))")
+            }
+        } catch let error as WireError {
+            w.stop()
+            throw LoadError(.workerFailed, path: path, "its worker broke the protocol while loading (\(error)); it was stopped")
+        }
+    }
+
+    private func callFailure(_ failure: WireChannel.Failure, worker w: PluginWorker, function: PluginFunction) -> CallError {
+        discard(w)
+        switch failure {
+        case .timedOut:
+            return CallError(
+                .timedOut, function: function.qualifiedName,
+                "plugin \(function.qualifiedName) timed out after \(limits.timeoutText); its worker was killed and the next call starts a new one"
+            )
+        case .closed, .peerExited:
+            let end = w.endDescription()
+            let quarantined =
+                quarantine?.recordCrash(sha256: sha256, path: path, what: "\(end) in function \(function.name)") ?? false
+            return CallError(
+                .crashed, function: function.qualifiedName,
+                "plugin \(name) crashed in function \(function.name): \(end)"
+                    + (quarantined
+                        ? "; \(path) is now quarantined after repeated crashes (\(CrashQuarantine.releaseHint(path)))"
+                        : "; the next call starts a new worker"))
+        case .malformed(let m):
+            return CallError(
+                .workerFailed, function: function.qualifiedName,
+                "plugin \(name)'s worker broke the protocol in function \(function.name) (\(m)); it was stopped")
+        case .system(let call, let e):
+            return CallError(
+                .workerFailed, function: function.qualifiedName,
+                "talking to plugin \(name)'s worker failed: \(call): \(String(cString: strerror(e)))")
+        }
+    }
+
+    // MARK: - Serving the worker
+
+    /// Reads until the worker answers, serving its host API requests and logs meanwhile.
+    private func answer(from w: PluginWorker, deadline: UInt64?, goal: String?) throws -> (WireKind, WireReader) {
+        while true {
+            var (kind, r) = try w.channel.receive(deadline: deadline, watchFD: w.pidfd)
+            switch kind {
+            case .log:
+                let plugin = try r.optionalString()
+                let level = LogLevel(rawValue: Int(try r.u8())) ?? .info
+                services.log(plugin: plugin ?? name, level: level, message: try r.string())
+            case .request:
+                guard let goal else { throw WireError("a host API request outside a call") }
+                try w.channel.send(try serve(&r, goal: goal))
+            default:
+                return (kind, r)
+            }
+        }
+    }
+
+    /// Runs one host API request against the host's services and returns the reply frame.
+    /// A worker is untrusted: it may only act for its own plugin, in the running call's goal.
+    private func serve(_ r: inout WireReader, goal: String) throws -> [UInt8] {
+        guard let op = WireRequest(rawValue: try r.u8()) else { throw WireError("unknown host API request") }
+        func own(_ g: String, _ p: String? = nil) throws {
+            guard g == goal else { throw WireError("a request for goal \(g.debugDescription) during a call in goal \(goal.debugDescription)") }
+            if let p, p != name { throw WireError("a request for plugin \(p.debugDescription) from plugin \(name)") }
+        }
+        var w = WireWriter(.reply, capacity: 64)
+        do {
+            switch op {
+            case .write:
+                let m = try r.memoryWrite()
+                try own(m.goal, m.plugin)
+                let id = try services.write(m)
+                w.bool(true)
+                w.string(id)
+            case .recall:
+                let g = try r.string()
+                let query = try r.recallQuery()
+                let limit = try r.int()
+                try own(g)
+                let found = try services.recall(goal: g, query, limit: min(max(limit, 0), 10_000))
+                w.bool(true)
+                w.u32(UInt32(found.count))
+                for m in found { w.recalled(m) }
+            case .forget:
+                let g = try r.string()
+                let id = try r.string()
+                try own(g)
+                let found = try services.forget(goal: g, id: id)
+                w.bool(true)
+                w.bool(found)
+            case .contextGet:
+                let g = try r.string(), p = try r.string(), key = try r.string()
+                try own(g, p)
+                let value = try services.contextValue(goal: g, plugin: p, key: key)
+                w.bool(true)
+                w.optionalString(value)
+            case .contextSet:
+                let g = try r.string(), p = try r.string(), key = try r.string(), value = try r.optionalString()
+                try own(g, p)
+                try services.setContextValue(goal: g, plugin: p, key: key, value: value)
+                w.bool(true)
+            }
+        } catch let error as MemoryError {
+            w = WireWriter(.reply)
+            w.bool(false)
+            w.string(error.code.description)
+            w.string(error.message)
+        } catch let error as WireError {
+            throw error
+        } catch {
+            w = WireWriter(.reply)
+            w.bool(false)
+            w.string(MemoryError.Code.storage.description)
+            w.string("\(error)")
+        }
+        return w.finish()
+    }
+}
+
+/// Stands in for the C function pointer of a function whose code is in a worker; never called.
+private let remoteStub: @convention(c) () -> Void = { fatalError("a plugin function in process isolation was called in the host") }
+
+/// A plugin's descriptor as its worker reported it.
+struct WorkerDescriptor {
+    struct Function {
+        let name: String, doc: String, parameters: [Parameter], returnType: ValueType, flags: UInt32
+    }
+    let name: String, descriptorName: String, version: String, description: String
+    let abiMajor: UInt32, abiMinor: UInt32
+    let landlockABI: Int
+    let functions: [Function]
+
+    /// What must stay the same when a worker is restarted.
+    var signature: [String] {
+        functions.map { f in "\(f.name)(\(f.parameters.map { "\($0.type.rawValue)" }.joined(separator: ",")))\(f.returnType.rawValue)/\(f.flags)" }
+    }
+
+    init(_ r: inout WireReader) throws {
+        name = try r.string()
+        descriptorName = try r.string()
+        version = try r.string()
+        description = try r.string()
+        abiMajor = try r.u32()
+        abiMinor = try r.u32()
+        landlockABI = try r.int()
+        let count = Int(try r.u32())
+        guard count <= Int(PH_MAX_FUNCTIONS) else { throw WireError("\(count) functions") }
+        var list: [Function] = []
+        for _ in 0..<count {
+            let fname = try r.string(), doc = try r.string()
+            let n = Int(try r.u32())
+            guard n <= Int(PH_MAX_PARAMS) else { throw WireError("\(n) parameters") }
+            var params: [Parameter] = []
+            for _ in 0..<n {
+                let pname = try r.string()
+                guard let type = ValueType(rawValue: try r.u32()) else { throw WireError("an unknown parameter type") }
+                params.append(Parameter(name: pname, type: type))
+            }
+            guard let ret = ValueType(rawValue: try r.u32()) else { throw WireError("an unknown return type") }
+            list.append(Function(name: fname, doc: doc, parameters: params, returnType: ret, flags: try r.u32()))
+        }
+        functions = list
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import PlugHostCore
+
+/// Forwards what a worker prints to the host's log, a line at a time, tagged with the plugin:
+/// never into the host's own standard output.
+enum OutputPump {
+    static func start(stdout: Int32, stderr: Int32, plugin: String, log: @escaping @Sendable (LogLevel, String) -> Void) {
+        let thread = Thread {
+            var open: [(fd: Int32, level: LogLevel, pending: [UInt8])] = [(stdout, .info, []), (stderr, .warn, [])]
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while !open.isEmpty {
+                var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+                if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                var i = 0
+                while i < open.count {
+                    guard fds[i].revents != 0 else {
+                        i += 1
+                        continue
+                    }
+                    let n = read(open[i].fd, &chunk, chunk.count)
+                    if n <= 0 {
+                        if !open[i].pending.isEmpty { log(open[i].level, String(decoding: open[i].pending, as: UTF8.self)) }
+                        close(open[i].fd)
+                        open.remove(at: i)
+                        fds.remove(at: i)
+                        continue
+                    }
+                    open[i].pending += chunk[0..<n]
+                    var lineStart = 0
+                    while let nl = open[i].pending[lineStart...].firstIndex(of: 10) {
+                        log(open[i].level, String(decoding: open[i].pending[lineStart..<nl], as: UTF8.self))
+                        lineStart = nl + 1
+                    }
+                    open[i].pending.removeFirst(lineStart)
+                    if open[i].pending.count > 1 << 16 {  // a very long line: log it in pieces
+                        log(open[i].level, String(decoding: open[i].pending, as: UTF8.self))
+                        open[i].pending.removeAll(keepingCapacity: true)
+                    }
+                    i += 1
+                }
+            }
+            for o in open { close(o.fd) }
+        }
+        thread.name = "plughost-output-\(plugin)"
+        thread.start()
+    }
+}

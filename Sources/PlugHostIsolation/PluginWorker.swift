@@ -1,0 +1,114 @@
+import CPlugHostRuntime
+import Foundation
+import PlugHostCore
+import Synchronization
+
+/// One running worker process: its channel, its pid (and pidfd, to see it end) and the
+/// threads that log what it prints.
+package final class PluginWorker: @unchecked Sendable {
+    package let pid: pid_t
+    package let channel: WireChannel
+    /// A pidfd (readable once the worker has ended), or -1 on kernels without pidfds.
+    package let pidfd: Int32
+    private let reaped = Mutex<Int32?>(nil)
+
+    private init(pid: pid_t, channel: WireChannel, pidfd: Int32) {
+        self.pid = pid
+        self.channel = channel
+        self.pidfd = pidfd
+    }
+
+    deinit {
+        stop()
+        channel.close()
+        if pidfd >= 0 { close(pidfd) }
+    }
+
+    /// Starts a worker. What it prints goes to `log` a line at a time, tagged with `plugin`:
+    /// standard output at info level, standard error at warn.
+    package static func start(
+        executable: String, plugin: String, maxFrameBytes: Int, log: @escaping @Sendable (LogLevel, String) -> Void
+    ) throws -> PluginWorker {
+        Self.ignoreSIGPIPE
+        var request: [Int32] = [0, 0], reply: [Int32] = [0, 0], out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+        for i in 0..<4 {
+            let ok: Bool
+            switch i {
+            case 0: ok = ph_rt_pipe_cloexec(&request) == 0
+            case 1: ok = ph_rt_pipe_cloexec(&reply) == 0
+            case 2: ok = ph_rt_pipe_cloexec(&out) == 0
+            default: ok = ph_rt_pipe_cloexec(&err) == 0
+            }
+            guard ok else { throw LoadError(.workerFailed, path: executable, "pipe2 failed: \(String(cString: strerror(errno)))") }
+        }
+        let argv = [executable, "--parent", String(getpid())]
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"  // a crash is reported by the host, at once
+        let envp = env.map { "\($0.key)=\($0.value)" }
+        let pid = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in
+                ph_rt_spawn_worker(executable, cArgv, cEnvp, request[0], reply[1], out[1], err[1])
+            }
+        }
+        for fd in [request[0], reply[1], out[1], err[1]] { close(fd) }
+        guard pid > 0 else {
+            for fd in [request[1], reply[0], out[0], err[0]] { close(fd) }
+            throw LoadError(.workerFailed, path: executable, "cannot start the worker: \(String(cString: strerror(-pid)))")
+        }
+        let worker = PluginWorker(
+            pid: pid, channel: WireChannel(readFD: reply[0], writeFD: request[1], maxFrameBytes: maxFrameBytes),
+            pidfd: ph_rt_pidfd_open(pid))
+        OutputPump.start(stdout: out[0], stderr: err[0], plugin: plugin, log: log)
+        return worker
+    }
+
+    private static let ignoreSIGPIPE: Void = {
+        // A write to a worker that died must fail with EPIPE, not end the host.
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    /// Kills the worker and everything in its process group, and reaps it. Idempotent.
+    package func stop() {
+        guard reaped.withLock({ $0 }) == nil else { return }
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        _ = waitStatus()
+    }
+
+    /// Waits for the worker to end and returns its wait status (cached after the first call).
+    @discardableResult
+    package func waitStatus() -> Int32 {
+        reaped.withLock { status in
+            if let status { return status }
+            var s: Int32 = 0
+            while waitpid(pid, &s, 0) < 0 && errno == EINTR {}
+            // What it forked dies with it.
+            kill(-pid, SIGKILL)
+            status = s
+            return s
+        }
+    }
+
+    /// How the worker ended, for a message: "SIGSEGV (segmentation fault)", "exit status 3".
+    package func endDescription() -> String {
+        let status = waitStatus()
+        let signal = status & 0x7F
+        if signal != 0 {
+            let name = Self.signalNames[signal].map { "SIG\($0)" } ?? "signal \(signal)"
+            return "\(name) (\(String(cString: strsignal(signal))))"
+        }
+        return "exited with status \((status >> 8) & 0xFF)"
+    }
+
+    private static let signalNames: [Int32: String] = [
+        SIGSEGV: "SEGV", SIGABRT: "ABRT", SIGBUS: "BUS", SIGFPE: "FPE", SIGILL: "ILL", SIGKILL: "KILL", SIGTERM: "TERM",
+        SIGXCPU: "XCPU", SIGXFSZ: "XFSZ", SIGSYS: "SYS", SIGTRAP: "TRAP", SIGPIPE: "PIPE", SIGINT: "INT", SIGQUIT: "QUIT",
+        SIGHUP: "HUP", SIGUSR1: "USR1", SIGUSR2: "USR2", SIGALRM: "ALRM",
+    ]
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+}
