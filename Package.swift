@@ -139,6 +139,7 @@ let package = Package(
                 "PlugHost",
                 "PlugHostPostgres",
                 "CFFI",
+                "CPlugHostRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -149,6 +150,7 @@ let package = Package(
                 "PlugHostPipeline",
                 "PlugHostPostgres",
                 "PlugHostTools",
+                "PlugHostIsolation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

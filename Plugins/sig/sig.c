@@ -127,6 +127,14 @@ static void sig_log_hello(const ph_call_context *ctx) {
     ctx->host->log(ctx, PH_LOG_INFO, "hello from sig");
 }
 
+/** Writes one memory (content `text`, concept "sig") and returns the host's status. */
+static int32_t sig_remember(const ph_call_context *ctx, const char *text) {
+    const char *concepts[] = {"sig"};
+    ph_memory_write w = {sizeof(ph_memory_write), NULL, text, concepts, 1, NULL, 0, NULL, 0};
+    char id[PH_MEMORY_ID_CAPACITY];
+    return (int32_t)ctx->host->memory_write(ctx, &w, id, sizeof id);
+}
+
 static int64_t sig_freed_count(void) { return (int64_t)atomic_load(&g_freed); }
 
 static void sig_free_value(void *value) {
@@ -275,12 +283,19 @@ static const ph_function fn_freed_count = {
     0, /* reserved */
 };
 
+static const char *const names_text[] = {"text"};
+static const ph_function fn_remember = {
+    sizeof(ph_function), "remember", "Writes one memory (content text, concept \"sig\"); returns the status.",
+    FN(sig_remember), PH_TYPE_INT32, 1, t_str, names_text, PH_FN_TAKES_CONTEXT | PH_FN_THREAD_SAFE,
+    0, /* reserved */
+};
+
 static const ph_function *const functions[] = {
     &fn_id_bool, &fn_id_i8, &fn_id_i16, &fn_id_i32, &fn_id_i64, &fn_id_u8,
     &fn_id_u16, &fn_id_u32, &fn_id_u64, &fn_id_f32, &fn_id_f64, &fn_id_ptr,
     &fn_id_str, &fn_static_str, &fn_id_buf, &fn_buf_sum, &fn_buf_reverse, &fn_str_len,
     &fn_sum_i64x10, &fn_sum_f64x10, &fn_mixed, &fn_add3, &fn_noop, &fn_fail,
-    &fn_log_hello, &fn_freed_count,
+    &fn_log_hello, &fn_freed_count, &fn_remember,
 };
 
 static const ph_plugin descriptor = {

@@ -7,7 +7,10 @@ struct PlugHostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plughost",
         abstract: "Load plugins, call them, and keep what they remember.",
-        subcommands: [RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self]
+        subcommands: [
+            RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self,
+            QuarantineCommand.self,
+        ]
     )
 
     /// Registers the engines the CLI has beyond the embedded ones, then runs the command line.

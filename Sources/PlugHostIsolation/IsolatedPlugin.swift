@@ -73,7 +73,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     // MARK: - Calls
 
-    package func call(_ function: PluginFunction, index: Int, arguments: [Value], goal: String) throws -> Value {
+    package func call(_ function: PluginFunction, index: Int, arguments: [Value], goal: String, timeout: Duration?) throws -> Value {
         try callLock.withLock { _ in
             let current: PluginWorker
             if let w = worker.withLock({ $0 }) {
@@ -86,7 +86,8 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             w.string(goal)
             w.u32(UInt32(arguments.count))
             for a in arguments { w.value(a) }
-            let deadline = deadline()
+            let limit = timeout ?? limits.timeout
+            let deadline = deadline(limit)
             do {
                 try current.channel.send(w.finish())
                 var (kind, r) = try answer(from: current, deadline: deadline, goal: goal)
@@ -100,7 +101,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                     throw WireError("expected a call's result, got \(kind)")
                 }
             } catch let failure as WireChannel.Failure {
-                throw callFailure(failure, worker: current, function: function)
+                throw callFailure(failure, worker: current, function: function, timeout: limit)
             } catch let error as WireError {
                 discard(current)
                 throw CallError(
@@ -125,8 +126,8 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     // MARK: - Worker life
 
-    private func deadline() -> UInt64? {
-        guard let t = limits.timeout else { return nil }
+    private func deadline(_ timeout: Duration?) -> UInt64? {
+        guard let t = timeout else { return nil }
         let ns = UInt64(t.components.seconds) * 1_000_000_000 + UInt64(t.components.attoseconds / 1_000_000_000)
         return DispatchTime.now().uptimeNanoseconds + ns
     }
@@ -176,7 +177,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         m.bool(limits.network)
         do {
             try w.channel.send(m.finish())
-            var (kind, r) = try answer(from: w, deadline: deadline(), goal: nil)
+            var (kind, r) = try answer(from: w, deadline: deadline(limits.timeout), goal: nil)
             switch kind {
             case .loaded:
                 return (w, try WorkerDescriptor(&r))
@@ -194,7 +195,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                 w.stop()
                 throw LoadError(
                     .timedOut, path: path,
-                    "loading did not finish within \(limits.timeoutText) (a library constructor, the entry point or init that does not return); its worker was killed"
+                    "loading did not finish within \(PluginLimits.text(limits.timeout)) (a library constructor, the entry point or init that does not return); its worker was killed"
                 )
             case .closed, .peerExited:
                 let end = w.endDescription()
@@ -216,13 +217,15 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         }
     }
 
-    private func callFailure(_ failure: WireChannel.Failure, worker w: PluginWorker, function: PluginFunction) -> CallError {
+    private func callFailure(_ failure: WireChannel.Failure, worker w: PluginWorker, function: PluginFunction, timeout: Duration?)
+        -> CallError
+    {
         discard(w)
         switch failure {
         case .timedOut:
             return CallError(
                 .timedOut, function: function.qualifiedName,
-                "plugin \(function.qualifiedName) timed out after \(limits.timeoutText); its worker was killed and the next call starts a new one"
+                "plugin \(function.qualifiedName) timed out after \(PluginLimits.text(timeout)); its worker was killed and the next call starts a new one"
             )
         case .closed, .peerExited:
             let end = w.endDescription()

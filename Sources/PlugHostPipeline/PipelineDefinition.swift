@@ -1,4 +1,22 @@
 import PlugHost
+/// How a pipeline loads one plugin: `plugins: {x: {path: …, isolation: in-process, sha256: …}}`.
+public struct PluginSettings: Sendable, Hashable {
+    /// `isolation:`, or nil for the host's default.
+    public var isolation: Isolation?
+    /// `sha256:` pin; loading refuses a file with another digest.
+    public var sha256: String?
+    /// `timeout:` seconds per call (0: none), or nil for the host's.
+    public var timeout: Duration??
+    /// `memory_limit_mb:`, or nil for the host's.
+    public var memoryLimitMiB: UInt64?
+    /// `allow_write:` folders (relative to the pipeline file), added to the host's.
+    public var allowWrite: [String] = []
+    /// `allow_network:`, or nil for the host's.
+    public var allowNetwork: Bool?
+
+    public init() {}
+}
+
 /// A parsed pipeline file (see `docs/pipelines.md`).
 public struct PipelineDefinition: Sendable {
     /// Where something was written in the file.
@@ -53,6 +71,8 @@ public struct PipelineDefinition: Sendable {
         /// Arguments by position (nil when given by name).
         public var positional: [PlacedArgument]?
         public var foreach: Foreach?
+        /// The step's own deadline per call (`timeout:` seconds), or nil for its plugin's.
+        public var timeout: Duration?
         public var location: Location?
         /// Where each key of the step was written, for errors.
         public var fieldLocations: [String: Location]
@@ -66,6 +86,8 @@ public struct PipelineDefinition: Sendable {
     public var goal: String
     /// Local plugin name → path or bare name, in the order written.
     public var plugins: [(name: String, reference: String, location: Location?)]
+    /// How each plugin (by local name) is loaded, when the pipeline says more than its path.
+    public var pluginSettings: [String: PluginSettings] = [:]
     /// Inputs in the order written.
     public var inputs: [(name: String, value: PipelineValue)]
     public var steps: [Step]

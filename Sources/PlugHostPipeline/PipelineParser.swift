@@ -7,7 +7,8 @@ import PlugHost
 /// shapes with the step and field.
 public enum PipelineParser {
     static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description"]
-    static let stepKeys: Set<String> = ["id", "call", "args", "foreach", "description"]
+    static let stepKeys: Set<String> = ["id", "call", "args", "foreach", "timeout", "description"]
+    static let pluginKeys: Set<String> = ["path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_network"]
 
     /// Parses the file at `path`.
     public static func parse(path: String) throws -> PipelineDefinition {
@@ -70,16 +71,67 @@ public enum PipelineParser {
         }
         let goal = try scalarString(goalNode, field: "goal")
 
+        /// `timeout:` seconds: a positive number, or 0 for no limit (nil).
+        func seconds(_ n: Node, field: String, step: String? = nil) throws -> Duration? {
+            guard let d = n.float ?? n.int.map(Double.init), d >= 0, d.isFinite else {
+                throw err(.wrongType, n, step: step, field: field, "must be a number of seconds (0: no limit)")
+            }
+            return d == 0 ? nil : .milliseconds(Int64((d * 1000).rounded()))
+        }
+
         var plugins: [(name: String, reference: String, location: PipelineDefinition.Location?)] = []
+        var pluginSettings: [String: PluginSettings] = [:]
         if let p = fields["plugins"] {
             guard let m = p.mapping else {
-                throw err(.wrongType, p, field: "plugins", "must map local names to plugin paths or bare names")
+                throw err(.wrongType, p, field: "plugins", "must map local names to plugin paths, bare names or {path: …, isolation: …}")
             }
             for (k, v) in m {
                 guard let local = k.string, PluginLoader.isIdentifier(local) || PluginLoader.isValidPluginName(local) else {
                     throw err(.wrongType, k, field: "plugins", "plugin names must be identifiers")
                 }
-                plugins.append((local, try scalarString(v, field: "plugins.\(local)"), loc(v)))
+                if let spec = v.mapping {
+                    var settings = PluginSettings()
+                    var path: String?
+                    for (sk, sv) in spec {
+                        guard let key = sk.string, pluginKeys.contains(key) else {
+                            throw err(
+                                .unknownKey, sk, field: "plugins.\(local)",
+                                "unknown key \(sk.string.map { $0.debugDescription } ?? "?") (known: \(pluginKeys.sorted().joined(separator: ", ")))")
+                        }
+                        let field = "plugins.\(local).\(key)"
+                        switch key {
+                        case "path": path = try scalarString(sv, field: field)
+                        case "isolation":
+                            guard let i = Isolation(rawValue: try scalarString(sv, field: field)) else {
+                                throw err(.wrongType, sv, field: field, "must be process or in-process")
+                            }
+                            settings.isolation = i
+                        case "sha256": settings.sha256 = try scalarString(sv, field: field)
+                        case "timeout": settings.timeout = .some(try seconds(sv, field: field))
+                        case "memory_limit_mb":
+                            guard let n = sv.int, n >= 0 else { throw err(.wrongType, sv, field: field, "must be a whole number of MiB (0: no limit)") }
+                            settings.memoryLimitMiB = UInt64(n)
+                        case "allow_write":
+                            if let one = sv.string {
+                                settings.allowWrite = [one]
+                            } else if let list = sv.sequence {
+                                settings.allowWrite = try list.map { try scalarString($0, field: field) }
+                            } else {
+                                throw err(.wrongType, sv, field: field, "must be a folder or a list of folders")
+                            }
+                        default:
+                            guard let b = sv.bool else { throw err(.wrongType, sv, field: field, "must be true or false") }
+                            settings.allowNetwork = b
+                        }
+                    }
+                    guard let path else {
+                        throw err(.missingKey, v, field: "plugins.\(local)", "missing key \"path\" (the plugin's file or bare name)")
+                    }
+                    plugins.append((local, path, loc(v)))
+                    pluginSettings[local] = settings
+                } else {
+                    plugins.append((local, try scalarString(v, field: "plugins.\(local)"), loc(v)))
+                }
             }
         }
 
@@ -189,10 +241,14 @@ public enum PipelineParser {
                     throw err(.wrongType, f, step: id, field: "foreach", "must be ${inputs.NAME}, ${steps.ID} or {lines: FILE}")
                 }
             }
+            var timeout: Duration?
+            if let t = sf["timeout"] {
+                timeout = try seconds(t, field: "timeout", step: id) ?? .seconds(Int64(Int32.max))
+            }
             steps.append(
                 .init(
                     id: id, plugin: String(parts[0]), function: String(parts[1]), named: named, positional: positional,
-                    foreach: foreach, location: loc(s), fieldLocations: fieldLocations))
+                    foreach: foreach, timeout: timeout, location: loc(s), fieldLocations: fieldLocations))
         }
 
         var outputs: [(name: String, template: Template, location: PipelineDefinition.Location?)] = []
@@ -209,9 +265,11 @@ public enum PipelineParser {
                 }
             }
         }
-        return PipelineDefinition(
+        var definition = PipelineDefinition(
             file: file, baseDirectory: baseDirectory, name: name, goal: goal, plugins: plugins, inputs: inputs,
             steps: steps, outputs: outputs)
+        definition.pluginSettings = pluginSettings
+        return definition
     }
 
     /// A scalar node as a typed literal (YAML's own tag resolution: `5` is an int, `"5"` a string).

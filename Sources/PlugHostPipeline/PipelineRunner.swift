@@ -70,7 +70,15 @@ public final class PipelineRunner {
 
         for p in d.plugins {
             do {
-                pluginsByLocal[p.name] = try host.load(p.reference, as: p.name, relativeTo: d.baseDirectory)
+                let settings = d.pluginSettings[p.name] ?? PluginSettings()
+                var limits = host.defaultLimits
+                if let t = settings.timeout { limits.timeout = t }
+                if let m = settings.memoryLimitMiB { limits.memoryBytes = m << 20 }
+                limits.writablePaths += settings.allowWrite.map { Self.resolve($0, against: d.baseDirectory) }
+                if let n = settings.allowNetwork { limits.network = n }
+                pluginsByLocal[p.name] = try host.load(
+                    p.reference, as: p.name, relativeTo: d.baseDirectory, isolation: settings.isolation, limits: limits,
+                    sha256: settings.sha256)
             } catch let e as LoadError {
                 throw fail(.unknownPlugin, p.location, field: "plugins.\(p.name)", e.description)
             }
@@ -219,11 +227,12 @@ public final class PipelineRunner {
         }
     }
 
-    private func resolve(_ path: String) -> String {
+    private func resolve(_ path: String) -> String { Self.resolve(path, against: definition.baseDirectory) }
+
+    private static func resolve(_ path: String, against base: String) -> String {
         path.hasPrefix("/")
             ? path
-            : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: definition.baseDirectory, isDirectory: true)).standardizedFileURL
-                .path
+            : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
     }
 
     // MARK: - Running
@@ -259,7 +268,7 @@ public final class PipelineRunner {
                     for (p, a) in zip(b.function.parameters, b.arguments) {
                         values.append(try argumentValue(a, param: p, results: results, item: item, plugin: b.plugin))
                     }
-                    out.append(.value(try b.function.call(values, goal: goal)))
+                    out.append(.value(try b.function.call(values, goal: goal, timeout: b.step.timeout)))
                 } catch {
                     try? host.memory.flush()
                     let message = (error as? CallError)?.message ?? (error as? PipelineError)?.message ?? "\(error)"

@@ -99,6 +99,16 @@ typedef struct plughost_host plughost_host;
  *   "clustering_threshold" writes of a goal that trigger clustering (default 10)
  *   "clustering_timeout"   seconds after which pending clustering runs (default 5)
  *   "theta"                co-occurrences that link two concepts (default 2)
+ *   "isolation"            "process" (each plugin in a supervised worker
+ *                          process: a crash or hang is an error, not the
+ *                          host's end) or "in-process" (trusted plugins,
+ *                          fastest); default: in-process for the bundled
+ *                          plugins, process for every other (docs/trust-model.md)
+ *   "call_timeout"         seconds a call may take in process isolation before
+ *                          its worker is killed (default 30; 0: no limit)
+ *   "memory_limit_mb"      a worker's address space in MiB (default 4096)
+ *   "allow_write"          folders workers may write under (default none)
+ *   "allow_network"        let workers open TCP connections (default false)
  *
  * Returns the host [owner: caller], to be released with plughost_destroy(), or
  * NULL on failure (see plughost_last_error(NULL)). [thread: any]

@@ -74,6 +74,12 @@ int ph_rt_landlock_abi(void);
 int ph_rt_landlock_restrict(const char *const *writable, size_t writable_count, int allow_network,
                             const char **what);
 
+/* --- Benchmarks ---------------------------------------------------------------------------- */
+
+/** Nanoseconds per round trip of 8 bytes over a pair of pipes between this process and a forked
+ *  child that echoes them (the floor of an isolated call), or -1 on failure. */
+double ph_rt_pipe_pingpong_ns(int round_trips);
+
 #ifdef __cplusplus
 }
 #endif

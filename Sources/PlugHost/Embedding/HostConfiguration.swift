@@ -13,7 +13,9 @@ import Foundation
 /// ```json
 /// {"engine": "sqlite", "database_path": "/tmp/agent.sqlite", "baseline": false,
 ///  "plugin_directories": ["/opt/plugins"], "cache_capacity": 50, "cache_ttl": 7200,
-///  "clustering_threshold": 10, "clustering_timeout": 5, "theta": 2}
+///  "clustering_threshold": 10, "clustering_timeout": 5, "theta": 2,
+///  "isolation": "process", "call_timeout": 30, "memory_limit_mb": 4096,
+///  "allow_write": ["/tmp/agent-work"], "allow_network": false}
 /// ```
 public struct HostConfiguration: Sendable, Codable, Hashable {
     /// The memory engine: ``EngineKind/sqlite`` (durable, the default), ``EngineKind/memory``
@@ -42,13 +44,32 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     /// `θ`: concepts `a` and `b` are linked when at least `theta` live memories hold both, or
     /// one memory declares a dependency between them (at least 1).
     public var theta: Int32
+    /// Where plugin code runs; nil: `in-process` for the bundled plugins, `process` (a
+    /// supervised worker per plugin) for every other.
+    public var isolation: Isolation?
+    /// Seconds one call (or a load) may take in `process` isolation before its worker is
+    /// killed; 0: no limit.
+    public var callTimeout: Double
+    /// A plugin worker's address space in MiB (RLIMIT_AS); 0: no limit.
+    public var memoryLimitMB: UInt64
+    /// Folders plugin workers may write under; everything else is read-only to them.
+    public var allowWrite: [String]
+    /// Whether plugin workers may open TCP connections and listen.
+    public var allowNetwork: Bool
 
     /// A configuration; every argument defaults to the CLI's default.
     public init(
         engine: EngineKind = .sqlite, databasePath: String? = nil, baseline: Bool = false,
         pluginDirectories: [String] = [], cacheCapacity: Int = 50, cacheTTL: Double = 2 * 3600,
-        clusteringThreshold: Int = 10, clusteringTimeout: Double = 5, theta: Int32 = 2
+        clusteringThreshold: Int = 10, clusteringTimeout: Double = 5, theta: Int32 = 2,
+        isolation: Isolation? = nil, callTimeout: Double = 30, memoryLimitMB: UInt64 = PluginLimits.default.memoryBytes >> 20,
+        allowWrite: [String] = [], allowNetwork: Bool = false
     ) {
+        self.isolation = isolation
+        self.callTimeout = callTimeout
+        self.memoryLimitMB = memoryLimitMB
+        self.allowWrite = allowWrite
+        self.allowNetwork = allowNetwork
         self.engine = engine
         self.databasePath = databasePath
         self.baseline = baseline
@@ -103,6 +124,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         if clusteringThreshold < 1 { throw bad(.clusteringThreshold, "must be at least 1, got \(clusteringThreshold)") }
         if !(clusteringTimeout > 0) { throw bad(.clusteringTimeout, "must be more than 0 seconds, got \(clusteringTimeout)") }
         if theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
+        if !(callTimeout >= 0) || !callTimeout.isFinite { throw bad(.callTimeout, "must be 0 (no limit) or more seconds, got \(callTimeout)") }
         if let databasePath, databasePath.isEmpty { throw bad(.databasePath, "must not be empty (leave it out for the default)") }
         let provider: EngineProvider
         do { provider = try EngineFactory.provider(engine) } catch { throw bad(.engine, "\(error)") }
@@ -119,6 +141,16 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         c.theta = theta
         c.backgroundClustering = true
         return c
+    }
+
+    /// The plugin limits this configuration describes.
+    public var pluginLimits: PluginLimits {
+        var l = PluginLimits.default
+        l.timeout = callTimeout > 0 ? .milliseconds(Int64((callTimeout * 1000).rounded())) : nil
+        l.memoryBytes = memoryLimitMB << 20
+        l.writablePaths = allowWrite
+        l.network = allowNetwork
+        return l
     }
 
     /// The JSON keys.
@@ -141,6 +173,16 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         case clusteringTimeout = "clustering_timeout"
         /// ``HostConfiguration/theta``.
         case theta
+        /// ``HostConfiguration/isolation``: `"process"` or `"in-process"`.
+        case isolation
+        /// ``HostConfiguration/callTimeout``, in seconds.
+        case callTimeout = "call_timeout"
+        /// ``HostConfiguration/memoryLimitMB``.
+        case memoryLimitMB = "memory_limit_mb"
+        /// ``HostConfiguration/allowWrite``.
+        case allowWrite = "allow_write"
+        /// ``HostConfiguration/allowNetwork``.
+        case allowNetwork = "allow_network"
     }
 
     /// Decodes a configuration; absent keys take their defaults, unknown keys are an error.
@@ -170,6 +212,18 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         clusteringThreshold = try c.decodeIfPresent(Int.self, forKey: .clusteringThreshold) ?? d.clusteringThreshold
         clusteringTimeout = try c.decodeIfPresent(Double.self, forKey: .clusteringTimeout) ?? d.clusteringTimeout
         theta = try c.decodeIfPresent(Int32.self, forKey: .theta) ?? d.theta
+        if let name = try c.decodeIfPresent(String.self, forKey: .isolation) {
+            guard let i = Isolation(rawValue: name) else {
+                throw EmbeddingError(.invalidConfiguration, "configuration key isolation: must be \"process\" or \"in-process\", got \(name.debugDescription)")
+            }
+            isolation = i
+        } else {
+            isolation = nil
+        }
+        callTimeout = try c.decodeIfPresent(Double.self, forKey: .callTimeout) ?? d.callTimeout
+        memoryLimitMB = try c.decodeIfPresent(UInt64.self, forKey: .memoryLimitMB) ?? d.memoryLimitMB
+        allowWrite = try c.decodeIfPresent([String].self, forKey: .allowWrite) ?? d.allowWrite
+        allowNetwork = try c.decodeIfPresent(Bool.self, forKey: .allowNetwork) ?? d.allowNetwork
         try validate()
     }
 
@@ -185,6 +239,11 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         try c.encode(clusteringThreshold, forKey: .clusteringThreshold)
         try c.encode(clusteringTimeout, forKey: .clusteringTimeout)
         try c.encode(theta, forKey: .theta)
+        try c.encodeIfPresent(isolation?.rawValue, forKey: .isolation)
+        try c.encode(callTimeout, forKey: .callTimeout)
+        try c.encode(memoryLimitMB, forKey: .memoryLimitMB)
+        try c.encode(allowWrite, forKey: .allowWrite)
+        try c.encode(allowNetwork, forKey: .allowNetwork)
     }
 
     /// A coding key for any string, to find unknown keys.

@@ -18,19 +18,34 @@ struct BenchCommand: ParsableCommand {
 /// `plughost bench calls`.
 struct BenchCallsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "calls", abstract: "Per-call cost: direct C, raw ffi_call, prepared invoke, dynamic invoke.")
+        commandName: "calls",
+        abstract:
+            "Per-call cost: direct C, raw ffi_call, prepared and dynamic invoke; isolated calls beside a raw pipe ping-pong; worker start.")
 
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Calls per round.") var calls: Int = 200_000
     @Option(help: "Rounds (the median is reported).") var rounds: Int = 9
+    @Option(help: "Calls per round of the isolated paths.") var isolatedCalls: Int = 20_000
+    @Flag(inversion: .prefixedNo, help: "Measure the isolated (process) paths too.") var isolated = true
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: plugins.searchPath)
+        let host = PluginHost(
+            memory: try MemoryService(engine: InMemoryEngine()), searchPath: plugins.searchPath, isolation: .inProcess)
         let sig = try host.load("sig")
         guard let add3 = sig.function(named: "add3") else { throw ValidationError("the sig plugin has no add3") }
         let r = try CallBenchmark.run(function: add3, callsPerRound: calls, rounds: rounds)
+        let iso = isolated ? try IsolationBenchmark.run(searchPath: plugins.searchPath, callsPerRound: isolatedCalls, rounds: rounds) : nil
         if json {
+            var isoJSON: Any = NSNull()
+            if let i = iso {
+                isoJSON = [
+                    "pipe_pingpong_ns": i.pipePingPong.median, "isolated_scalar_ns": i.isolatedScalar.median,
+                    "ratio_isolated_to_pipe": i.ratioIsolatedToPipe.median, "in_process_write_ns": i.inProcessWrite.median,
+                    "isolated_write_ns": i.isolatedWrite.median, "isolated_write_extra_ns": i.isolatedWriteExtra.median,
+                    "worker_start_ms": i.workerStartMs.median, "calls_per_round": i.callsPerRound,
+                ] as [String: Any]
+            }
             print(
                 JSONText.encode([
                     "direct_ns": r.direct.median, "ffi_raw_ns": r.ffiRaw.median,
@@ -45,6 +60,7 @@ struct BenchCallsCommand: ParsableCommand {
                         "invoke_dynamic_ns": r.invokeDynamic.max,
                     ],
                     "calls_per_round": r.callsPerRound, "rounds": r.rounds, "function": "sig.add3(int64, int64, int64)",
+                    "isolated": isoJSON,
                 ]))
         } else {
             func row(_ name: String, _ s: Summary) -> String {
@@ -60,6 +76,27 @@ struct BenchCallsCommand: ParsableCommand {
                 String(
                     format: "ratio prepared invoke / raw ffi_call: %.3f (min %.3f, max %.3f; target ≤ 1.25)",
                     r.ratioPreparedToRaw.median, r.ratioPreparedToRaw.min, r.ratioPreparedToRaw.max))
+            if let i = iso {
+                func us(_ name: String, _ s: Summary) -> String {
+                    name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                        + String(format: "%8.2f µs   (min %.2f, max %.2f)", s.median / 1000, s.min / 1000, s.max / 1000)
+                }
+                print("\nprocess isolation, \(i.rounds) rounds × \(i.callsPerRound) calls, medians:")
+                print(us("raw pipe ping-pong (two processes)", i.pipePingPong))
+                print(us("isolated sig.add3 (3 scalars)", i.isolatedScalar))
+                print(
+                    String(
+                        format: "ratio isolated scalar / pipe ping-pong: %.2f (min %.2f, max %.2f; targets ≤ 10 µs and ≤ 2×)",
+                        i.ratioIsolatedToPipe.median, i.ratioIsolatedToPipe.min, i.ratioIsolatedToPipe.max))
+                print(us("in-process sig.remember (one memory_write)", i.inProcessWrite))
+                print(us("isolated sig.remember (one memory_write)", i.isolatedWrite))
+                print(us("isolated minus in-process (target ≤ 15 µs)", i.isolatedWriteExtra))
+                print(
+                    "worker start (spawn + load sig):".padding(toLength: 44, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "%8.2f ms   (min %.2f, max %.2f; target ≤ 20 ms)", i.workerStartMs.median, i.workerStartMs.min,
+                            i.workerStartMs.max))
+            }
         }
         try host.close()
     }

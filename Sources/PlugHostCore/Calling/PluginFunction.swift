@@ -102,7 +102,9 @@ public final class PluginFunction: @unchecked Sendable {
     ///   - arguments: One value per declared parameter, in order.
     ///   - goal: The goal whose memory and context the call works in.
     /// - Returns: The converted return value (`.void` for void functions).
-    public func call(_ arguments: [Value], goal: String = "default") throws -> Value {
+    ///   - timeout: This call's deadline in `process` isolation, instead of the plugin's
+    ///     ``PluginLimits/timeout`` (ignored in-process, where nothing can stop a call).
+    public func call(_ arguments: [Value], goal: String = "default", timeout: Duration? = nil) throws -> Value {
         guard arguments.count == parameters.count else {
             throw CallError(
                 .argumentCount, function: qualifiedName,
@@ -120,7 +122,7 @@ public final class PluginFunction: @unchecked Sendable {
                     throw CallError(error.code, function: qualifiedName, error.message)
                 }
             }
-            return try remote.call(self, index: index, arguments: arguments, goal: goal)
+            return try remote.call(self, index: index, arguments: arguments, goal: goal, timeout: timeout)
         }
         let count = max(cArgumentCount, 1)
         return try withUnsafeTemporaryAllocation(of: ArgSlot.self, capacity: count) { (slots) throws -> Value in

@@ -25,8 +25,8 @@ public struct PluginLimits: Sendable, Hashable {
 
     public init() {}
 
-    /// `timeout` as a message says it: "30 s", "250 ms".
-    public var timeoutText: String {
+    /// A timeout as a message says it: "30 s", "250 ms".
+    public static func text(_ timeout: Duration?) -> String {
         guard let timeout else { return "never" }
         let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms"

@@ -1,0 +1,33 @@
+/* busy_loop.c — run() spins for ever on one CPU. */
+#include "plughost/plughost.h"
+
+static int32_t run(void) {
+    for (volatile unsigned long spins = 0;; spins++) {
+    }
+    return 0;
+}
+
+static const ph_function run_fn = {
+    .struct_size = sizeof(ph_function),
+    .name = "run",
+    .doc = "broken: run spins for ever",
+    .fn = (void (*)(void))run,
+    .return_type = PH_TYPE_INT32,
+};
+
+static const ph_function *const functions[] = {&run_fn};
+
+static const ph_plugin plugin = {
+    .struct_size = sizeof(ph_plugin),
+    .abi_major = PLUGHOST_ABI_MAJOR,
+    .abi_minor = PLUGHOST_ABI_MINOR,
+    .name = "busy_loop",
+    .version = "1.0.0",
+    .description = "broken: run spins for ever",
+    .function_count = 1,
+    .functions = functions,
+};
+
+PLUGHOST_DECLARE_ENTRY() {
+    return &plugin;
+}
