@@ -18,7 +18,8 @@ import PackageDescription
 // PlugHost: the embedding runtime; re-exports Core, Memory and SQLite.
 // See docs/architecture.md.
 let testDependencies: [Target.Dependency] = [
-    "PlugHostTestSupport", "PlugHost", "PlugHostPipeline", "PlugHostPostgres", "PlugHostTools", "CPlugHostABI",
+    "PlugHostTestSupport", "PlugHost", "PlugHostPipeline", "PlugHostPostgres", "PlugHostTools", "CPlugHostABI", "CPlugHostRuntime",
+    "PlugHostIsolation",
 ]
 
 let package = Package(
