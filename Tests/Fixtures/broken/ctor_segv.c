@@ -2,7 +2,7 @@
 #include "plughost/plughost.h"
 
 __attribute__((constructor)) static void crash_at_dlopen(void) {
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
 }
 

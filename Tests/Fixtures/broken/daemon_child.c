@@ -10,7 +10,7 @@ static int32_t run(void) {
         sleep(60);
         _exit(0);
     }
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
     return 0;
 }

@@ -27,7 +27,7 @@ static const ph_plugin plugin = {
 };
 
 PLUGHOST_DECLARE_ENTRY() {
-    int *volatile target = NULL; /* crashes before it can return the descriptor */
+    volatile int *volatile target = NULL; /* crashes before it can return the descriptor */
     *target = 1;
     return &plugin;
 }

@@ -13,7 +13,7 @@ static const char *run(void) {
 /* Called by the host after it copied the string. */
 static void free_value(void *value) {
     (void)value;
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
 }
 

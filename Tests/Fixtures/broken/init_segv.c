@@ -3,7 +3,7 @@
 
 static bool init(const ph_host_api *host) {
     (void)host;
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
     return true;
 }

@@ -7,13 +7,16 @@
 #define CHUNK_BYTES ((size_t)64 << 20)
 #define MAX_CHUNKS 128 /* 8 GiB */
 
+/* Kept in a static so that no compiler may drop the allocations as unused (clang would). */
+static void *volatile kept[MAX_CHUNKS];
+
 static int64_t run(void) {
     int64_t chunks = 0;
     while (chunks < MAX_CHUNKS) {
         void *chunk = malloc(CHUNK_BYTES);
         if (chunk == NULL) break;
         memset(chunk, 0x5a, CHUNK_BYTES); /* touch every page: resident, not just reserved */
-        chunks++;
+        kept[chunks++] = chunk;
     }
     return chunks;
 }

@@ -4,7 +4,7 @@
 static bool on_memory(void *user, const ph_memory *memory) {
     (void)user;
     (void)memory;
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
     return true;
 }

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 static int32_t run(void) {
-    int *volatile target = NULL; /* volatile: the compiler cannot turn the store into a trap */
+    volatile int *volatile target = NULL; /* both volatile: the store can be neither dropped nor turned into a trap */
     *target = 42;
     return 0;
 }

@@ -13,7 +13,7 @@ static int32_t run(void) {
     memset(&action, 0, sizeof action);
     action.sa_handler = ignore_fault;
     sigaction(SIGSEGV, &action, NULL);
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
     return 0;
 }

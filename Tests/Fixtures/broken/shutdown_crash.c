@@ -2,7 +2,7 @@
 #include "plughost/plughost.h"
 
 static void shutdown(void) {
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
 }
 

@@ -7,7 +7,7 @@
 static void *crash_later(void *unused) {
     (void)unused;
     usleep(50 * 1000);
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
     return NULL;
 }

@@ -12,7 +12,7 @@ static int32_t run(const ph_call_context *ctx) {
     };
     ph_status status = ctx->host->memory_write(ctx, &memory, NULL, 0);
     if (status != PH_OK) return (int32_t)status; /* nothing acknowledged: do not crash */
-    int *volatile target = NULL;
+    volatile int *volatile target = NULL;
     *target = 1;
     return 0;
 }
