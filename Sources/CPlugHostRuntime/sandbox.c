@@ -117,8 +117,8 @@ static int add_path(int ruleset, const char *path, uint64_t access, const char *
     return 0;
 }
 
-int ph_rt_landlock_restrict(const char *const *writable, size_t writable_count, int allow_network,
-                            const char **what) {
+int ph_rt_landlock_restrict(const char *const *readable, size_t readable_count, const char *const *writable,
+                            size_t writable_count, int allow_network, const char **what) {
     int abi = ph_rt_landlock_abi();
     if (abi <= 0) return 0;
     uint64_t all = fs_rights(abi);
@@ -139,7 +139,9 @@ int ph_rt_landlock_restrict(const char *const *writable, size_t writable_count, 
     }
     int rc;
     uint64_t read_only = PH_LL_FS_EXECUTE | PH_LL_FS_READ_FILE | PH_LL_FS_READ_DIR;
-    if ((rc = add_path(ruleset, "/", read_only, what)) != 0) goto out;
+    for (size_t i = 0; i < readable_count; i++) {
+        if ((rc = add_path(ruleset, readable[i], read_only, what)) != 0) goto out;
+    }
     if ((rc = add_path(ruleset, "/dev/null", read_only | PH_LL_FS_WRITE_FILE, what)) != 0) goto out;
     for (size_t i = 0; i < writable_count; i++) {
         if ((rc = add_path(ruleset, writable[i], all, what)) != 0) goto out;

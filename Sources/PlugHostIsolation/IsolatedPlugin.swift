@@ -161,10 +161,8 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     /// Starts a worker and loads the plugin in it.
     private func startWorker() throws -> (PluginWorker, WorkerDescriptor) {
         let pluginTag = alias ?? (path as NSString).lastPathComponent
-        let services = self.services
         let w = try PluginWorker.start(
-            executable: executable, plugin: pluginTag, maxFrameBytes: max(limits.maxResultBytes, 8 << 20) + (1 << 20),
-            log: { level, line in services.log(plugin: pluginTag, level: level, message: line) })
+            executable: executable, plugin: pluginTag, maxFrameBytes: max(limits.maxResultBytes, 8 << 20) + (1 << 20))
         var m = WireWriter(.load, capacity: 256)
         m.string(path)
         m.optionalString(alias)
@@ -174,6 +172,11 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         m.u64(limits.cpuSeconds)
         m.u64(limits.openFiles)
         m.strings(limits.writablePaths)
+        // The plugin's folder (its data files, the libraries beside it) and the worker's own.
+        m.strings(
+            PluginLimits.systemReadablePaths + limits.readablePaths + [
+                (path as NSString).deletingLastPathComponent, (executable as NSString).deletingLastPathComponent,
+            ])
         m.bool(limits.network)
         do {
             try w.channel.send(m.finish())
@@ -198,6 +201,10 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                     "loading did not finish within \(PluginLimits.text(limits.timeout)) (a library constructor, the entry point or init that does not return); its worker was killed"
                 )
             case .closed, .peerExited:
+                guard w.awaitExit(milliseconds: 500) else {
+                    w.stop()
+                    throw LoadError(.workerFailed, path: path, "it closed its channel to the host while loading; its worker was stopped")
+                }
                 let end = w.endDescription()
                 let quarantined = quarantine?.recordCrash(sha256: sha256, path: path, what: "\(end) while loading") ?? false
                 throw LoadError(
@@ -220,7 +227,19 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     private func callFailure(_ failure: WireChannel.Failure, worker w: PluginWorker, function: PluginFunction, timeout: Duration?)
         -> CallError
     {
-        discard(w)
+        // A closed channel usually means the worker is ending: give it a moment to, so that the
+        // report says how it ended rather than that it was killed.
+        let ended: Bool
+        if case .closed = failure { ended = w.awaitExit(milliseconds: 500) } else { ended = true }
+        if !ended {
+            discard(w)
+            return CallError(
+                .workerFailed, function: function.qualifiedName,
+                "plugin \(name) closed its channel to the host in function \(function.name); its worker was stopped")
+        }
+        worker.withLock { if $0 === w { $0 = nil } }
+        if case .timedOut = failure { w.stop() }
+        defer { w.stop() }
         switch failure {
         case .timedOut:
             return CallError(

@@ -24,10 +24,10 @@ package final class PluginWorker: @unchecked Sendable {
         if pidfd >= 0 { close(pidfd) }
     }
 
-    /// Starts a worker. What it prints goes to `log` a line at a time, tagged with `plugin`:
-    /// standard output at info level, standard error at warn.
+    /// Starts a worker. What it prints goes to the host log a line at a time, tagged with
+    /// `plugin`: standard output at info level, standard error at warn.
     package static func start(
-        executable: String, plugin: String, maxFrameBytes: Int, log: @escaping @Sendable (LogLevel, String) -> Void
+        executable: String, plugin: String, maxFrameBytes: Int
     ) throws -> PluginWorker {
         Self.ignoreSIGPIPE
         var request: [Int32] = [0, 0], reply: [Int32] = [0, 0], out: [Int32] = [0, 0], err: [Int32] = [0, 0]
@@ -58,7 +58,7 @@ package final class PluginWorker: @unchecked Sendable {
         let worker = PluginWorker(
             pid: pid, channel: WireChannel(readFD: reply[0], writeFD: request[1], maxFrameBytes: maxFrameBytes),
             pidfd: ph_rt_pidfd_open(pid))
-        OutputPump.start(stdout: out[0], stderr: err[0], plugin: plugin, log: log)
+        OutputPump.start(stdout: out[0], stderr: err[0], plugin: plugin)
         return worker
     }
 
@@ -66,6 +66,14 @@ package final class PluginWorker: @unchecked Sendable {
         // A write to a worker that died must fail with EPIPE, not end the host.
         signal(SIGPIPE, SIG_IGN)
     }()
+
+    /// Waits up to `milliseconds` for the worker to end on its own; true when it has.
+    package func awaitExit(milliseconds: Int32) -> Bool {
+        if reaped.withLock({ $0 }) != nil { return true }
+        guard pidfd >= 0 else { return false }
+        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, milliseconds) > 0
+    }
 
     /// Kills the worker and everything in its process group, and reaps it. Idempotent.
     package func stop() {

@@ -11,6 +11,8 @@ public struct PluginSettings: Sendable, Hashable {
     public var memoryLimitMiB: UInt64?
     /// `allow_write:` folders (relative to the pipeline file), added to the host's.
     public var allowWrite: [String] = []
+    /// `allow_read:` folders (relative to the pipeline file), added to the host's.
+    public var allowRead: [String] = []
     /// `allow_network:`, or nil for the host's.
     public var allowNetwork: Bool?
 

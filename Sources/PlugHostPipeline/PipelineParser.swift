@@ -8,7 +8,7 @@ import PlugHost
 public enum PipelineParser {
     static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description"]
     static let stepKeys: Set<String> = ["id", "call", "args", "foreach", "timeout", "description"]
-    static let pluginKeys: Set<String> = ["path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_network"]
+    static let pluginKeys: Set<String> = ["path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_read", "allow_network"]
 
     /// Parses the file at `path`.
     public static func parse(path: String) throws -> PipelineDefinition {
@@ -111,14 +111,16 @@ public enum PipelineParser {
                         case "memory_limit_mb":
                             guard let n = sv.int, n >= 0 else { throw err(.wrongType, sv, field: field, "must be a whole number of MiB (0: no limit)") }
                             settings.memoryLimitMiB = UInt64(n)
-                        case "allow_write":
+                        case "allow_write", "allow_read":
+                            var folders: [String]
                             if let one = sv.string {
-                                settings.allowWrite = [one]
+                                folders = [one]
                             } else if let list = sv.sequence {
-                                settings.allowWrite = try list.map { try scalarString($0, field: field) }
+                                folders = try list.map { try scalarString($0, field: field) }
                             } else {
                                 throw err(.wrongType, sv, field: field, "must be a folder or a list of folders")
                             }
+                            if key == "allow_write" { settings.allowWrite = folders } else { settings.allowRead = folders }
                         default:
                             guard let b = sv.bool else { throw err(.wrongType, sv, field: field, "must be true or false") }
                             settings.allowNetwork = b

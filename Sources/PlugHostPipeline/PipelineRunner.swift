@@ -75,6 +75,7 @@ public final class PipelineRunner {
                 if let t = settings.timeout { limits.timeout = t }
                 if let m = settings.memoryLimitMiB { limits.memoryBytes = m << 20 }
                 limits.writablePaths += settings.allowWrite.map { Self.resolve($0, against: d.baseDirectory) }
+                limits.readablePaths += settings.allowRead.map { Self.resolve($0, against: d.baseDirectory) }
                 if let n = settings.allowNetwork { limits.network = n }
                 pluginsByLocal[p.name] = try host.load(
                     p.reference, as: p.name, relativeTo: d.baseDirectory, isolation: settings.isolation, limits: limits,

@@ -50,15 +50,18 @@ final class WorkerServer {
         let memoryLimits = try r.memoryLimits()
         var limits = ph_rt_limits(address_space_bytes: try r.u64(), cpu_seconds: try r.u64(), open_files: try r.u64())
         let writable = try r.strings()
+        let readable = try r.strings()
         let network = try r.bool()
 
         var what: UnsafePointer<CChar>? = nil
         let rc = ph_rt_apply_limits(&limits, &what)
         if rc != 0 { return try loadFailed(.workerFailed, "the worker could not apply its limits: \(Self.describe(what, rc))") }
-        let cWritable = writable.map { strdup($0) }
-        defer { cWritable.forEach { free($0) } }
-        let landlock = cWritable.map { UnsafePointer($0) }.withUnsafeBufferPointer { list in
-            ph_rt_landlock_restrict(list.baseAddress, list.count, network ? 1 : 0, &what)
+        let cWritable = writable.map { strdup($0) }, cReadable = readable.map { strdup($0) }
+        defer { (cWritable + cReadable).forEach { free($0) } }
+        let landlock = cReadable.map { UnsafePointer($0) }.withUnsafeBufferPointer { r in
+            cWritable.map { UnsafePointer($0) }.withUnsafeBufferPointer { w in
+                ph_rt_landlock_restrict(r.baseAddress, r.count, w.baseAddress, w.count, network ? 1 : 0, &what)
+            }
         }
         if landlock < 0 { return try loadFailed(.workerFailed, "the worker could not apply its sandbox: \(Self.describe(what, landlock))") }
 

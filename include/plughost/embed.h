@@ -108,6 +108,8 @@ typedef struct plughost_host plughost_host;
  *                          its worker is killed (default 30; 0: no limit)
  *   "memory_limit_mb"      a worker's address space in MiB (default 4096)
  *   "allow_write"          folders workers may write under (default none)
+ *   "allow_read"           folders workers may read beyond the system's
+ *                          (/usr, /etc, …) and their plugin's own folder
  *   "allow_network"        let workers open TCP connections (default false)
  *
  * Returns the host [owner: caller], to be released with plughost_destroy(), or

@@ -65,14 +65,15 @@ int ph_rt_apply_limits(const ph_rt_limits *limits, const char **what);
 int ph_rt_landlock_abi(void);
 
 /**
- * Restricts the calling process with Landlock: read and execute everywhere under "/", write
- * only under the `writable_count` paths of `writable`; when `allow_network` is 0 and the ABI
- * is 4 or more, no TCP bind or connect; with ABI 6 or more, no signals to and no abstract UNIX
- * sockets of processes outside the sandbox. Returns the ABI used (> 0), 0 when the kernel has
- * no Landlock (nothing applied), or -errno with `what` set.
+ * Restricts the calling process with Landlock: read and execute only under the
+ * `readable_count` paths of `readable`, read, write and create only under the `writable_count`
+ * paths of `writable` (paths that do not exist are skipped); when `allow_network` is 0 and the
+ * ABI is 4 or more, no TCP bind or connect; with ABI 6 or more, no signals to and no abstract
+ * UNIX sockets of processes outside the sandbox. Returns the ABI used (> 0), 0 when the kernel
+ * has no Landlock (nothing applied), or -errno with `what` set.
  */
-int ph_rt_landlock_restrict(const char *const *writable, size_t writable_count, int allow_network,
-                            const char **what);
+int ph_rt_landlock_restrict(const char *const *readable, size_t readable_count, const char *const *writable,
+                            size_t writable_count, int allow_network, const char **what);
 
 /* --- Benchmarks ---------------------------------------------------------------------------- */
 

@@ -15,7 +15,7 @@ import Foundation
 ///  "plugin_directories": ["/opt/plugins"], "cache_capacity": 50, "cache_ttl": 7200,
 ///  "clustering_threshold": 10, "clustering_timeout": 5, "theta": 2,
 ///  "isolation": "process", "call_timeout": 30, "memory_limit_mb": 4096,
-///  "allow_write": ["/tmp/agent-work"], "allow_network": false}
+///  "allow_write": ["/tmp/agent-work"], "allow_read": ["/data"], "allow_network": false}
 /// ```
 public struct HostConfiguration: Sendable, Codable, Hashable {
     /// The memory engine: ``EngineKind/sqlite`` (durable, the default), ``EngineKind/memory``
@@ -54,6 +54,8 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     public var memoryLimitMB: UInt64
     /// Folders plugin workers may write under; everything else is read-only to them.
     public var allowWrite: [String]
+    /// Folders plugin workers may read beyond the system's and their plugin's own.
+    public var allowRead: [String]
     /// Whether plugin workers may open TCP connections and listen.
     public var allowNetwork: Bool
 
@@ -63,8 +65,9 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         pluginDirectories: [String] = [], cacheCapacity: Int = 50, cacheTTL: Double = 2 * 3600,
         clusteringThreshold: Int = 10, clusteringTimeout: Double = 5, theta: Int32 = 2,
         isolation: Isolation? = nil, callTimeout: Double = 30, memoryLimitMB: UInt64 = PluginLimits.default.memoryBytes >> 20,
-        allowWrite: [String] = [], allowNetwork: Bool = false
+        allowWrite: [String] = [], allowRead: [String] = [], allowNetwork: Bool = false
     ) {
+        self.allowRead = allowRead
         self.isolation = isolation
         self.callTimeout = callTimeout
         self.memoryLimitMB = memoryLimitMB
@@ -149,6 +152,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         l.timeout = callTimeout > 0 ? .milliseconds(Int64((callTimeout * 1000).rounded())) : nil
         l.memoryBytes = memoryLimitMB << 20
         l.writablePaths = allowWrite
+        l.readablePaths = allowRead
         l.network = allowNetwork
         return l
     }
@@ -181,6 +185,8 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         case memoryLimitMB = "memory_limit_mb"
         /// ``HostConfiguration/allowWrite``.
         case allowWrite = "allow_write"
+        /// ``HostConfiguration/allowRead``.
+        case allowRead = "allow_read"
         /// ``HostConfiguration/allowNetwork``.
         case allowNetwork = "allow_network"
     }
@@ -223,6 +229,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         callTimeout = try c.decodeIfPresent(Double.self, forKey: .callTimeout) ?? d.callTimeout
         memoryLimitMB = try c.decodeIfPresent(UInt64.self, forKey: .memoryLimitMB) ?? d.memoryLimitMB
         allowWrite = try c.decodeIfPresent([String].self, forKey: .allowWrite) ?? d.allowWrite
+        allowRead = try c.decodeIfPresent([String].self, forKey: .allowRead) ?? d.allowRead
         allowNetwork = try c.decodeIfPresent(Bool.self, forKey: .allowNetwork) ?? d.allowNetwork
         try validate()
     }
@@ -243,6 +250,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         try c.encode(callTimeout, forKey: .callTimeout)
         try c.encode(memoryLimitMB, forKey: .memoryLimitMB)
         try c.encode(allowWrite, forKey: .allowWrite)
+        try c.encode(allowRead, forKey: .allowRead)
         try c.encode(allowNetwork, forKey: .allowNetwork)
     }
 

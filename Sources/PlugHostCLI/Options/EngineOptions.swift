@@ -66,6 +66,11 @@ struct PluginOptions: ParsableArguments {
     @Option(name: .customLong("allow-write"), help: "A folder a plugin worker may write under (repeatable); all else is read-only.")
     var allowWrite: [String] = []
 
+    @Option(
+        name: .customLong("allow-read"),
+        help: "A folder a plugin worker may read (repeatable), beyond the system's (/usr, /etc, …) and the plugin's own.")
+    var allowRead: [String] = []
+
     @Flag(name: .customLong("allow-network"), help: "Let plugin workers open TCP connections and listen.")
     var allowNetwork = false
 
@@ -77,6 +82,7 @@ struct PluginOptions: ParsableArguments {
         l.timeout = timeout > 0 ? .milliseconds(Int64((timeout * 1000).rounded())) : nil
         l.memoryBytes = memoryLimitMiB << 20
         l.writablePaths = allowWrite.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        l.readablePaths = allowRead.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         l.network = allowNetwork
         return l
     }

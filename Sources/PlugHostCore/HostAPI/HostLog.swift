@@ -13,6 +13,31 @@ public enum HostLog {
         }
     }()
 
+    /// Whether lines at `level` are written.
+    public static func isEnabled(_ level: LogLevel) -> Bool { level >= threshold }
+
+    /// Writes lines (each without its newline) to standard error with one write, when `level` is
+    /// at or above the threshold.
+    package static func emit(plugin: String?, level: LogLevel, lines: some Sequence<some Collection<UInt8>>) {
+        guard level >= threshold else { return }
+        let prefix = Array("plughost[\(["debug", "info", "warn", "error"][level.rawValue])]\(plugin.map { " \($0)" } ?? ""): ".utf8)
+        var out: [UInt8] = []
+        for line in lines {
+            out += prefix
+            out += line
+            out.append(10)
+        }
+        out.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+    }
+
     /// Writes one line to standard error when `level` is at or above the threshold.
     public static func emit(plugin: String?, level: LogLevel, message: String) {
         guard level >= threshold else { return }

@@ -15,10 +15,20 @@ public struct PluginLimits: Sendable, Hashable {
     public var openFiles: UInt64 = 256
     /// The biggest string or buffer a function may return, in bytes.
     public var maxResultBytes: Int = 64 << 20
-    /// Folders (or files) the worker may write under; everything else is read-only.
+    /// Folders (or files) the worker may write under (and read).
     public var writablePaths: [String] = []
+    /// Folders (or files) the worker may read, beyond ``systemReadablePaths`` and the plugin's
+    /// own folder; everything else (home folders included) it cannot open.
+    public var readablePaths: [String] = []
     /// Whether the worker may open TCP connections or listen.
     public var network: Bool = false
+
+    /// What every worker may read (and execute): the system's programs, libraries and
+    /// configuration, and the kernel's pseudo file systems.
+    public static let systemReadablePaths = [
+        "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt", "/proc", "/sys", "/dev", "/run",
+        "/nix/store",
+    ]
 
     /// The defaults above.
     public static let `default` = PluginLimits()

@@ -14,6 +14,9 @@ package enum JSONValue: Sendable, CustomStringConvertible {
     case number(JSONNumber)
     case string(String)
     case array([JSONValue])
+    /// An array of integers kept packed (a plugin's buffer as bytes): written as an array, without
+    /// a value per element. The reader never makes one.
+    case integers([Int])
     /// Members in the order written.
     case object([Member])
     /// Something that is not JSON (a bridged Swift value of another type), named by its type.
@@ -59,7 +62,12 @@ package enum JSONValue: Sendable, CustomStringConvertible {
     /// stays as it is).
     package init(_ json: Any) {
         // Numbers first: they are the commonest arguments, and a failed cast of an NSNumber
-        // to String or to a collection costs a slow bridging attempt.
+        // to String or to a collection costs a slow bridging attempt. A packed integer array
+        // (a buffer) goes first: casting one to NSNumber tries to bridge every element.
+        if let ints = json as? [Int] {
+            self = .integers(ints)
+            return
+        }
         if let n = json as? NSNumber {
             // JSONSerialization's booleans (and bridged Swift Bools) are of the boolean class;
             // 0 and 1 parsed as numbers are not.
@@ -85,7 +93,7 @@ package enum JSONValue: Sendable, CustomStringConvertible {
         case .bool(let b): b ? "true" : "false"
         case .number(let n): n.text
         case .string(let s): s.debugDescription
-        case .array: "an array"
+        case .array, .integers: "an array"
         case .object: "an object"
         case .other(let t): "a \(t)"
         }
@@ -98,7 +106,7 @@ package enum JSONValue: Sendable, CustomStringConvertible {
         case .bool(let b): "boolean \(b)"
         case .number(let n): "number \(n.text)"
         case .string(let s): "string \(s.debugDescription)"
-        case .array: "an array"
+        case .array, .integers: "an array"
         case .object: "an object"
         case .other(let t): "a value of type \(t)"
         }
@@ -112,7 +120,7 @@ package enum JSONValue: Sendable, CustomStringConvertible {
         case .bool(let b): b ? "true" : "false"
         case .number(let n): "the number \(n.literal)"
         case .string(let s): "the string \(s.count > 40 ? String(s.prefix(40)).debugDescription + "…" : s.debugDescription)"
-        case .array: "an array"
+        case .array, .integers: "an array"
         case .object: "an object"
         case .other(let t): "a value of type \(t)"
         }

@@ -113,6 +113,19 @@ package struct JSONWriter {
             beginArray()
             for item in items { self.value(item, canonical: canonical) }
             endArray()
+        case .integers(let ints):
+            beginArray()
+            bytes.reserveCapacity(bytes.count + ints.count * 4)
+            for (i, v) in ints.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                if (0..<10).contains(v) {
+                    bytes.append(UInt8(ascii: "0") + UInt8(v))
+                } else {
+                    bytes.append(contentsOf: String(v).utf8)
+                }
+            }
+            needsComma = !ints.isEmpty
+            endArray()
         case .object(let members):
             beginObject()
             if canonical {

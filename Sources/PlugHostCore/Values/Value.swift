@@ -23,7 +23,7 @@ public enum Value: Sendable, Hashable {
         case .uint(let u): return String(u)
         case .double(let d): return Value.format(d)
         case .string(let s): return s
-        case .buffer(let b): return b.map { String(format: "%02x", $0) }.joined()
+        case .buffer(let b): return Value.hex(b)
         case .pointer(let p): return "0x" + String(p, radix: 16)
         }
     }
@@ -39,6 +39,18 @@ public enum Value: Sendable, Hashable {
         case .string(let s): return s
         case .buffer(let b): return b.map { Int($0) }
         case .pointer(let p): return p
+        }
+    }
+
+    /// Lower-case hex, two digits a byte.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = digits[Int(b >> 4)]
+                out[2 * i + 1] = digits[Int(b & 0xF)]
+            }
+            return bytes.count * 2
         }
     }
 
