@@ -22,15 +22,23 @@ public final class PluginHost: Sendable {
     ///   - isolation: How plugins run unless ``load(_:as:relativeTo:isolation:limits:sha256:)``
     ///     says otherwise; nil picks per plugin (see ``defaultIsolation``).
     ///   - limits: Deadlines and limits of plugins loaded without their own.
-    public init(
+    public convenience init(
         memory: MemoryService, searchPath: PluginSearchPath = PluginSearchPath(), isolation: Isolation? = nil,
         limits: PluginLimits = .default
+    ) {
+        self.init(memory: memory, searchPath: searchPath, isolation: isolation, limits: limits, quarantine: nil)
+    }
+
+    /// A host with its own crash-quarantine store (the default location when nil).
+    package init(
+        memory: MemoryService, searchPath: PluginSearchPath, isolation: Isolation?, limits: PluginLimits,
+        quarantine: CrashQuarantine?
     ) {
         self.memory = memory
         self.searchPath = searchPath
         self.defaultIsolation = isolation
         self.defaultLimits = limits
-        self.quarantine = CrashQuarantine.atDefaultLocation()
+        self.quarantine = quarantine ?? CrashQuarantine.atDefaultLocation()
     }
 
     /// The isolation a plugin at `path` gets when loaded without one.
