@@ -20,6 +20,8 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     let sha256: String
     /// The plugin's name in this host (set once loaded).
     private(set) var name = ""
+    /// Its identity (declared name): the only plugin its worker may act for.
+    private(set) var identity = ""
     /// The running worker; nil after a crash, a timeout or shutdown (the next call starts one).
     private let worker = Mutex<PluginWorker?>(nil)
     /// Held for the whole of a call: one call per worker at a time.
@@ -54,6 +56,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             quarantine: quarantine, sha256: sha256)
         let (worker, descriptor) = try isolated.startWorker()
         isolated.name = descriptor.name
+        isolated.identity = descriptor.descriptorName
         isolated.functionSignature = descriptor.signature
         let plugin = LoadedPlugin(
             name: descriptor.name, descriptorName: descriptor.descriptorName, version: descriptor.version,
@@ -293,7 +296,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         guard let op = WireRequest(rawValue: try r.u8()) else { throw WireError("unknown host API request") }
         func own(_ g: String, _ p: String? = nil) throws {
             guard g == goal else { throw WireError("a request for goal \(g.debugDescription) during a call in goal \(goal.debugDescription)") }
-            if let p, p != name { throw WireError("a request for plugin \(p.debugDescription) from plugin \(name)") }
+            if let p, p != identity { throw WireError("a request for plugin \(p.debugDescription) from plugin \(identity)") }
         }
         var w = WireWriter(.reply, capacity: 64)
         do {

@@ -349,7 +349,7 @@ public final class PipelineRunner {
         case .item: return item ?? .value(.string(""))
         case .goal: return .value(.string(goal))
         case .context(let p, let key):
-            let name = p.flatMap { pluginsByLocal[$0]?.name } ?? plugin?.name ?? ""
+            let name = p.flatMap { pluginsByLocal[$0]?.identity } ?? plugin?.identity ?? ""
             return .value(.string(try host.memory.contextValue(goal: goal, plugin: name, key: key) ?? ""))
         case .clusters:
             let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []

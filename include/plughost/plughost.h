@@ -157,7 +157,7 @@ typedef struct ph_call_context {
     uint32_t struct_size;     /* sizeof(ph_call_context) as the host knows it    */
     const ph_host_api *host;  /* the host API table, same as the one from init   */
     const char *goal;         /* goal id of this call, UTF-8, never NULL         */
-    const char *plugin;       /* this plugin's name as the host loaded it        */
+    const char *plugin;       /* this plugin's identity: its declared name       */
     void *host_data;          /* private to the host; do not touch               */
 } ph_call_context;
 
@@ -272,7 +272,10 @@ struct ph_host_api {
      * release with host->free, or NULL when the key is not set. On a failure it
      * also returns NULL but records the call's error (see above), so a NULL
      * without a failed call means "not set".
-     * Contexts survive calls and, on a durable engine, restarts. [thread: call]
+     * Contexts survive calls and, on a durable engine, restarts. A goal's context
+     * belongs to the plugin file that first used it: another file declaring the
+     * same name gets NULL with the call's error set (PH_ERR_STATE from
+     * context_set). Keys starting with "plughost:" are the host's. [thread: call]
      */
     char *(*context_get)(const ph_call_context *ctx, const char *key);
 

@@ -78,10 +78,11 @@ public final class PluginHost: Sendable {
         let plugin: LoadedPlugin
         switch mode {
         case .inProcess:
-            plugin = try PluginLoader.load(path: path, as: alias, services: memory, maxResultBytes: limits.maxResultBytes)
+            plugin = try PluginLoader.load(
+                path: path, as: alias, services: PluginServices(base: memory, file: path), maxResultBytes: limits.maxResultBytes)
         case .process:
             plugin = try IsolatedPlugin.load(
-                path: path, as: alias, services: memory, limits: limits, sha256: try digest ?? PluginDigest.sha256(ofFile: path),
+                path: path, as: alias, services: PluginServices(base: memory, file: path), limits: limits, sha256: try digest ?? PluginDigest.sha256(ofFile: path),
                 quarantine: quarantine)
         }
         return try plugins.withLock { p in

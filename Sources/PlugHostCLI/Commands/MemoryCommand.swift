@@ -10,8 +10,33 @@ struct MemoryCommand: ParsableCommand {
         commandName: "memory", abstract: "Replay workloads, print clusters, recall and forget memories, export and back up.",
         subcommands: [
             ReplayCommand.self, ClustersCommand.self, RecallCommand.self, ForgetCommand.self, GraphCommand.self, StressCommand.self,
-            ExportCommand.self, BackupCommand.self,
+            ExportCommand.self, BackupCommand.self, ReleaseContextCommand.self,
         ])
+}
+
+/// `plughost memory release-context --goal G --plugin NAME`.
+struct ReleaseContextCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release-context",
+        abstract: "Unbind a plugin's goal context from its file, so that the next file declaring that name takes it over.",
+        discussion: """
+            A plugin's goal context belongs to the file that first used it (plughost:file in the context). Another \
+            file declaring the same name is refused it. Release it when you moved or replaced the plugin on purpose.
+            """)
+    @Option(help: "The goal.") var goal: String
+    @Option(help: "The plugin's declared name.") var plugin: String
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let memory = try engine.openMemory()
+        defer { try? memory.close() }
+        guard let owner = try memory.contextValue(goal: goal, plugin: plugin, key: "plughost:file") else {
+            throw ValidationError("the context of plugin \(plugin) in goal \(goal) is bound to no file")
+        }
+        try memory.setContextValue(goal: goal, plugin: plugin, key: "plughost:file", value: nil)
+        try memory.close()
+        print("released the context of plugin \(plugin) in goal \(goal) from \(owner)")
+    }
 }
 
 /// `plughost memory replay FILE.jsonl`.

@@ -159,7 +159,7 @@ public final class PluginFunction: @unchecked Sendable {
                 try rawCall(rvalue, argv)
                 return try convertReturn(rvalue, error: nil)
             }
-            var state = CallState(goal: goal, plugin: plugin.name, services: plugin.services, error: nil)
+            var state = CallState(goal: goal, plugin: plugin.identity, services: plugin.services, error: nil)
             return try goal.withCString { (goalPtr) throws -> Value in
                 try withUnsafeMutablePointer(to: &state) { (statePtr) throws -> Value in
                     var ctx = ph_call_context(

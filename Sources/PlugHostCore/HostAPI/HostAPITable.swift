@@ -176,7 +176,7 @@ enum HostAPITable {
             return PH_OK
         } catch let error as MemoryError {
             state.pointee.error = "context_set: \(error.message)"
-            return error.code == .storage ? PH_ERR_STORAGE : PH_ERR_INVALID
+            return error.code == .storage ? PH_ERR_STORAGE : error.code == .forbidden ? PH_ERR_STATE : PH_ERR_INVALID
         } catch {
             state.pointee.error = "context_set: \(error)"
             return PH_ERR_STORAGE

@@ -8,6 +8,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let name: String
     /// The name in the plugin's descriptor.
     public let descriptorName: String
+    /// Who the plugin is to its memory and goal contexts: its declared name, whatever name a
+    /// host or a pipeline loads it under, so that `call`, `run` and the embedding APIs share its
+    /// contexts. (`ph_call_context.plugin` and every memory it writes carry it.)
+    public var identity: String { descriptorName }
     /// The plugin's version string.
     public let version: String
     /// Its one-line description ("" when none).
@@ -49,7 +53,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.abiMajor = abiMajor
         self.abiMinor = abiMinor
         self.services = services
-        self.cName = strdup(name)
+        self.cName = strdup(descriptorName)
         self.freeValue = freeValue
         self.shutdownHook = shutdown
         self.maxResultBytes = maxResultBytes

@@ -2,7 +2,7 @@
 public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable { case invalid, limit, notFound, storage, closed, readOnly, notApplied }
+        private enum Base: String, Hashable, Sendable { case invalid, limit, notFound, storage, closed, readOnly, notApplied, forbidden }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// The write is malformed (empty concept key, invalid UTF-8, bad metadata…).
@@ -20,6 +20,8 @@ public struct MemoryError: Error, Sendable, CustomStringConvertible, Equatable {
         /// Not applied: an earlier operation of the same submission failed, and the submission
         /// was made to stop at its first failure (``MemoryService/write(_:stopAtFirstFailure:)``).
         public static let notApplied = Code(.notApplied)
+        /// The caller may not use this (a goal context that belongs to another plugin file).
+        public static let forbidden = Code(.forbidden)
         public var description: String { base.rawValue }
         /// The code with this name (its `description`), or nil.
         package static func named(_ name: String) -> Code? { Base(rawValue: name).map(Code.init) }
