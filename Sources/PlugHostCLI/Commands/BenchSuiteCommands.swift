@@ -18,7 +18,8 @@ struct BenchSeedCommand: ParsableCommand {
     func run() throws {
         let kind = EngineKind(rawValue: engine)
         guard kind == .memory || kind == .sqlite else { throw ValidationError("--engine \(engine): use memory or sqlite") }
-        let r = try SeedBenchmark.run(operations: ops, engine: kind, runs: runs, searchPath: plugins.searchPath)
+        let r = try SeedBenchmark.run(
+            operations: ops, engine: kind, runs: runs, searchPath: plugins.searchPath, isolation: plugins.isolation)
         if json {
             print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
         } else {
@@ -50,7 +51,7 @@ struct BenchStartupCommand: ParsableCommand {
     func run() throws {
         let r = try StartupBenchmark.run(
             plugins: plugins, pipeline: pipeline, executable: BenchStartupCommand.executable, runs: runs,
-            searchPath: pluginOptions.searchPath)
+            searchPath: pluginOptions.searchPath, isolation: pluginOptions.isolation)
         if json {
             print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
         } else {

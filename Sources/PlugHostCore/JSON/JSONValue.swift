@@ -64,7 +64,7 @@ package enum JSONValue: Sendable, CustomStringConvertible {
         // Numbers first: they are the commonest arguments, and a failed cast of an NSNumber
         // to String or to a collection costs a slow bridging attempt. A packed integer array
         // (a buffer) goes first: casting one to NSNumber tries to bridge every element.
-        if let ints = json as? [Int] {
+        if type(of: json) == [Int].self, let ints = json as? [Int] {
             self = .integers(ints)
             return
         }

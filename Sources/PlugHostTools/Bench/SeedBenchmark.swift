@@ -40,7 +40,8 @@ package enum SeedBenchmark {
 
     /// Runs `operations` operations on both paths, `runs` rounds after a warm-up.
     package static func run(
-        operations: Int, engine: EngineKind, runs: Int = 5, searchPath: PluginSearchPath = PluginSearchPath()
+        operations: Int, engine: EngineKind, runs: Int = 5, searchPath: PluginSearchPath = PluginSearchPath(),
+        isolation: Isolation? = nil
     ) throws -> Result {
         func once(optimized: Bool) throws -> (seconds: Double, stats: MemoryStats) {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plughost-seed-\(UUID().uuidString)")
@@ -50,7 +51,7 @@ package enum SeedBenchmark {
             let memory = try MemoryService(
                 engine: try EngineFactory.open(engine, location: dir.appendingPathComponent("seed.sqlite").path),
                 configuration: config)
-            let host = PluginHost(memory: memory, searchPath: searchPath)
+            let host = PluginHost(memory: memory, searchPath: searchPath, isolation: isolation)
             defer { try? host.close() }
             let text = try host.load("text")
             guard let summarize = text.function(named: "summarize") else {

@@ -20,7 +20,7 @@ package enum StartupBenchmark {
     /// (SQLite default, a fresh database each time) `runs` times.
     package static func run(
         plugins count: Int = 100, pipeline: String, executable: String, runs: Int = 7,
-        searchPath: PluginSearchPath = PluginSearchPath()
+        searchPath: PluginSearchPath = PluginSearchPath(), isolation: Isolation? = nil
     ) throws -> Result {
         let fm = FileManager.default
         let dir = fm.temporaryDirectory.appendingPathComponent("plughost-startup-\(UUID().uuidString)")
@@ -35,7 +35,7 @@ package enum StartupBenchmark {
         }
         var loads: [Double] = []
         for r in 0..<(runs + 1) {
-            let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: searchPath)
+            let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: searchPath, isolation: isolation)
             let start = monotonicNanos()
             for (i, p) in paths.enumerated() { try host.load(p, as: "text_\(i)") }
             let ms = Double(monotonicNanos() - start) / 1e6
@@ -47,7 +47,7 @@ package enum StartupBenchmark {
             let db = dir.appendingPathComponent("run-\(r).sqlite").path
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["run", pipeline, "--db", db, "--quiet"]
+            process.arguments = ["run", pipeline, "--db", db, "--quiet"] + (isolation.map { ["--isolation", $0.rawValue] } ?? [])
             process.standardOutput = FileHandle.nullDevice
             let errors = Pipe()
             process.standardError = errors
