@@ -31,11 +31,20 @@ package final class WireChannel: @unchecked Sendable {
     private var end = 0
     private let writeLock = Mutex<Void>(())
 
-    package init(readFD: Int32, writeFD: Int32, maxFrameBytes: Int) {
+    /// How long a read keeps retrying before it sleeps in `poll`, in nanoseconds.
+    package let spinNanoseconds: UInt64
+
+    /// A channel over two pipe ends. Reading spins for `spinNanoseconds` before it sleeps: the
+    /// other side usually answers within microseconds, and waking a sleeping process costs more
+    /// than the answer (see docs/PERFORMANCE.md).
+    package init(readFD: Int32, writeFD: Int32, maxFrameBytes: Int, spinNanoseconds: UInt64 = 50_000) {
         self.readFD = readFD
         self.writeFD = writeFD
         self.maxFrameBytes = maxFrameBytes
+        self.spinNanoseconds = spinNanoseconds
         storage = .allocate(capacity: capacity)
+        // Reads never block: `receive` spins, then sleeps in poll.
+        _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)
     }
 
     deinit { storage.deallocate() }
@@ -74,8 +83,16 @@ package final class WireChannel: @unchecked Sendable {
     package func receive(deadline: UInt64? = nil, watchFD: Int32 = -1) throws(Failure) -> (WireKind, WireReader) {
         while true {
             if let frame = try takeFrame() { return frame }
-            if deadline != nil || watchFD >= 0 { try wait(deadline: deadline, watchFD: watchFD) }
-            try fill()
+            if try fill() { continue }
+            if spinNanoseconds > 0 {
+                let until = DispatchTime.now().uptimeNanoseconds + spinNanoseconds
+                var got = false
+                repeat {
+                    got = try fill()
+                } while !got && DispatchTime.now().uptimeNanoseconds < until
+                if got { continue }
+            }
+            try wait(deadline: deadline, watchFD: watchFD)
         }
     }
 
@@ -143,17 +160,20 @@ package final class WireChannel: @unchecked Sendable {
         }
     }
 
-    private func fill() throws(Failure) {
+    /// Reads what is there; false when nothing is (the descriptor is non-blocking).
+    private func fill() throws(Failure) -> Bool {
         if end == capacity { reserve(end - start) }
         while true {
             let n = Glibc.read(readFD, storage + end, capacity - end)
             if n < 0 {
-                if errno == EINTR { continue }
-                throw .system("read", errno)
+                let e = errno
+                if e == EINTR { continue }
+                if e == EAGAIN || e == EWOULDBLOCK { return false }
+                throw .system("read", e)
             }
             if n == 0 { throw .closed }
             end += n
-            return
+            return true
         }
     }
 }
