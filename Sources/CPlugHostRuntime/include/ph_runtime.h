@@ -78,8 +78,9 @@ int ph_rt_landlock_restrict(const char *const *readable, size_t readable_count, 
 /* --- Benchmarks ---------------------------------------------------------------------------- */
 
 /** Nanoseconds per round trip of 8 bytes over a pair of pipes between this process and a forked
- *  child that echoes them (the floor of an isolated call), or -1 on failure. */
-double ph_rt_pipe_pingpong_ns(int round_trips);
+ *  child that echoes them (the floor of an isolated call), or -1 on failure. With `spin`, both
+ *  sides read non-blocking descriptors in a loop instead of sleeping in read. */
+double ph_rt_pipe_pingpong_ns(int round_trips, int spin);
 
 #ifdef __cplusplus
 }

@@ -40,7 +40,8 @@ struct BenchCallsCommand: ParsableCommand {
             var isoJSON: Any = NSNull()
             if let i = iso {
                 isoJSON = [
-                    "pipe_pingpong_ns": i.pipePingPong.median, "isolated_scalar_ns": i.isolatedScalar.median,
+                    "pipe_pingpong_ns": i.pipePingPong.median, "pipe_pingpong_spinning_ns": i.pipePingPongSpinning.median,
+                    "isolated_scalar_ns": i.isolatedScalar.median,
                     "ratio_isolated_to_pipe": i.ratioIsolatedToPipe.median, "in_process_write_ns": i.inProcessWrite.median,
                     "isolated_write_ns": i.isolatedWrite.median, "isolated_write_extra_ns": i.isolatedWriteExtra.median,
                     "worker_start_ms": i.workerStartMs.median, "calls_per_round": i.callsPerRound,
@@ -83,6 +84,7 @@ struct BenchCallsCommand: ParsableCommand {
                 }
                 print("\nprocess isolation, \(i.rounds) rounds × \(i.callsPerRound) calls, medians:")
                 print(us("raw pipe ping-pong (two processes)", i.pipePingPong))
+                print(us("raw pipe ping-pong, both sides spinning", i.pipePingPongSpinning))
                 print(us("isolated sig.add3 (3 scalars)", i.isolatedScalar))
                 print(
                     String(

@@ -8,6 +8,8 @@ package enum IsolationBenchmark {
     /// Medians over rounds, nanoseconds per call (worker start in milliseconds).
     package struct Result: Sendable {
         package var pipePingPong: Summary
+        /// The same with both sides spinning on non-blocking reads (what the channel does).
+        package var pipePingPongSpinning: Summary
         package var isolatedScalar: Summary
         package var ratioIsolatedToPipe: Summary
         package var inProcessWrite: Summary
@@ -46,13 +48,16 @@ package enum IsolationBenchmark {
             return Double(monotonicNanos() - start) / Double(writes)
         }
         // Warm-up.
-        _ = ph_rt_pipe_pingpong_ns(Int32(n / 10))
+        _ = ph_rt_pipe_pingpong_ns(Int32(n / 10), 0)
+        _ = ph_rt_pipe_pingpong_ns(Int32(n / 10), 1)
         _ = try perCall { for _ in 0..<(n / 10) { _ = try add3Call.invoke() } }
         _ = try rememberIn.call(text, goal: "bench")
         _ = try rememberIso.call(text, goal: "bench")
+        var spinning: [Double] = []
         var pipe: [Double] = [], scalar: [Double] = [], ratio: [Double] = [], wIn: [Double] = [], wIso: [Double] = [], extra: [Double] = []
         for _ in 0..<rounds {
-            let p = ph_rt_pipe_pingpong_ns(Int32(n))
+            let p = ph_rt_pipe_pingpong_ns(Int32(n), 0)
+            spinning.append(ph_rt_pipe_pingpong_ns(Int32(n), 1))
             let s = try perCall { for _ in 0..<n { _ = try add3Call.invoke() } }
             pipe.append(p)
             scalar.append(s)
@@ -72,7 +77,7 @@ package enum IsolationBenchmark {
             try host.close()
         }
         return Result(
-            pipePingPong: Summary(pipe), isolatedScalar: Summary(scalar), ratioIsolatedToPipe: Summary(ratio),
+            pipePingPong: Summary(pipe), pipePingPongSpinning: Summary(spinning), isolatedScalar: Summary(scalar), ratioIsolatedToPipe: Summary(ratio),
             inProcessWrite: Summary(wIn), isolatedWrite: Summary(wIso), isolatedWriteExtra: Summary(extra),
             workerStartMs: Summary(startMs), callsPerRound: n, rounds: rounds)
     }
