@@ -34,12 +34,15 @@ public final class PluginFunction: @unchecked Sendable {
     public let flags: UInt32
     /// Its position in the descriptor's list (how a worker finds it).
     package let index: Int
+    /// Whether its code runs in a worker (read once: the call path must not touch the plugin).
+    package let isRemote: Bool
 
     package init(
         plugin: LoadedPlugin, index: Int, name: String, doc: String, parameters: [Parameter], returnType: ValueType,
         flags: UInt32, fn: @escaping @convention(c) () -> Void
     ) throws {
         self.index = index
+        self.isRemote = plugin.remote != nil
         self.flags = flags
         self.plugin = plugin
         self.shutdown = plugin.shutdownFlag
@@ -111,7 +114,7 @@ public final class PluginFunction: @unchecked Sendable {
                 "expects \(parameters.count) argument\(parameters.count == 1 ? "" : "s") (\(parameters.map(\.name).joined(separator: ", "))), got \(arguments.count)"
             )
         }
-        if let remote = plugin.remote {
+        if isRemote, let remote = plugin.remote {
             guard !shutdown.isSet else {
                 throw CallError(.unloaded, function: qualifiedName, "plugin \(plugin.name) was shut down (its host was closed)")
             }

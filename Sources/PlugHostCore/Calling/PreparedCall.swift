@@ -44,7 +44,7 @@ public final class PreparedCall {
     /// Calls the function with the prepared arguments.
     @inline(__always)
     public func invoke(goal: String = "default") throws -> Value {
-        if function.plugin.remote != nil { return try function.call(arguments, goal: goal) }
+        if function.isRemote { return try function.call(arguments, goal: goal) }
         return try function.invoke(argv: argv, contextSlot: slots, goal: goal)
     }
 }
