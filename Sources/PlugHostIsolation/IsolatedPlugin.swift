@@ -116,7 +116,11 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     package func shutdown() {
         callLock.withLock { _ in
-            guard let w = worker.withLock({ w in defer { w = nil }; return w }) else { return }
+            guard
+                let w = worker.withLock({ w in
+                    defer { w = nil }; return w
+                })
+            else { return }
             // Ask nicely (the plugin's shutdown hook runs), then make sure.
             var frame = WireWriter(.shutdown)
             if (try? w.channel.send(frame.finish())) != nil {
@@ -227,7 +231,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         }
     }
 
-    private func callFailure(_ failure: WireChannel.Failure, worker w: PluginWorker, function: PluginFunction, timeout: Duration?)
+    private func callFailure(
+        _ failure: WireChannel.Failure, worker w: PluginWorker, function: PluginFunction, timeout: Duration?
+    )
         -> CallError
     {
         // A closed channel usually means the worker is ending: give it a moment to, so that the
@@ -295,7 +301,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     private func serve(_ r: inout WireReader, goal: String) throws -> [UInt8] {
         guard let op = WireRequest(rawValue: try r.u8()) else { throw WireError("unknown host API request") }
         func own(_ g: String, _ p: String? = nil) throws {
-            guard g == goal else { throw WireError("a request for goal \(g.debugDescription) during a call in goal \(goal.debugDescription)") }
+            guard g == goal else {
+                throw WireError("a request for goal \(g.debugDescription) during a call in goal \(goal.debugDescription)")
+            }
             if let p, p != identity { throw WireError("a request for plugin \(p.debugDescription) from plugin \(identity)") }
         }
         var w = WireWriter(.reply, capacity: 64)
@@ -367,7 +375,9 @@ struct WorkerDescriptor {
 
     /// What must stay the same when a worker is restarted.
     var signature: [String] {
-        functions.map { f in "\(f.name)(\(f.parameters.map { "\($0.type.rawValue)" }.joined(separator: ",")))\(f.returnType.rawValue)/\(f.flags)" }
+        functions.map { f in
+            "\(f.name)(\(f.parameters.map { "\($0.type.rawValue)" }.joined(separator: ",")))\(f.returnType.rawValue)/\(f.flags)"
+        }
     }
 
     init(_ r: inout WireReader) throws {

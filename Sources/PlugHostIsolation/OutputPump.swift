@@ -5,7 +5,9 @@ import PlugHostCore
 /// never into the host's own standard output.
 enum OutputPump {
     static func start(stdout: Int32, stderr: Int32, plugin: String) {
-        let log: @Sendable (LogLevel, [ArraySlice<UInt8>]) -> Void = { level, lines in HostLog.emit(plugin: plugin, level: level, lines: lines) }
+        let log: @Sendable (LogLevel, [ArraySlice<UInt8>]) -> Void = { level, lines in
+            HostLog.emit(plugin: plugin, level: level, lines: lines)
+        }
         let thread = Thread {
             var open: [(fd: Int32, level: LogLevel, pending: [UInt8])] = [(stdout, .info, []), (stderr, .warn, [])]
             var chunk = [UInt8](repeating: 0, count: 1 << 16)

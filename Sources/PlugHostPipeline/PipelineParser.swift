@@ -8,7 +8,9 @@ import PlugHost
 public enum PipelineParser {
     static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description"]
     static let stepKeys: Set<String> = ["id", "call", "args", "foreach", "timeout", "description"]
-    static let pluginKeys: Set<String> = ["path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_read", "allow_network"]
+    static let pluginKeys: Set<String> = [
+        "path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_read", "allow_network",
+    ]
 
     /// Parses the file at `path`.
     public static func parse(path: String) throws -> PipelineDefinition {
@@ -96,7 +98,8 @@ public enum PipelineParser {
                         guard let key = sk.string, pluginKeys.contains(key) else {
                             throw err(
                                 .unknownKey, sk, field: "plugins.\(local)",
-                                "unknown key \(sk.string.map { $0.debugDescription } ?? "?") (known: \(pluginKeys.sorted().joined(separator: ", ")))")
+                                "unknown key \(sk.string.map { $0.debugDescription } ?? "?") (known: \(pluginKeys.sorted().joined(separator: ", ")))"
+                            )
                         }
                         let field = "plugins.\(local).\(key)"
                         switch key {
@@ -109,7 +112,9 @@ public enum PipelineParser {
                         case "sha256": settings.sha256 = try scalarString(sv, field: field)
                         case "timeout": settings.timeout = .some(try seconds(sv, field: field))
                         case "memory_limit_mb":
-                            guard let n = sv.int, n >= 0 else { throw err(.wrongType, sv, field: field, "must be a whole number of MiB (0: no limit)") }
+                            guard let n = sv.int, n >= 0 else {
+                                throw err(.wrongType, sv, field: field, "must be a whole number of MiB (0: no limit)")
+                            }
                             settings.memoryLimitMiB = UInt64(n)
                         case "allow_write", "allow_read":
                             var folders: [String]

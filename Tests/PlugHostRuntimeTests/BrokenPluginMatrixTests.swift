@@ -208,10 +208,13 @@ final class BrokenPluginMatrixTests: XCTestCase {
                 defer { slots.signal() }
                 do {
                     let library = "\(lib)/\(c.case).so"
-                    let o = try Self.run(c, library: library, isolation: "process", dir: dir, db: dir.appendingPathComponent("\(c.case).sqlite").path)
+                    let o = try Self.run(
+                        c, library: library, isolation: "process", dir: dir, db: dir.appendingPathComponent("\(c.case).sqlite").path)
                     var inProcess: Outcome? = nil
                     if !inProcessSkipped.contains(c.case) {
-                        inProcess = try Self.run(c, library: library, isolation: "in-process", dir: dir, db: dir.appendingPathComponent("\(c.case)-in.sqlite").path)
+                        inProcess = try Self.run(
+                            c, library: library, isolation: "in-process", dir: dir,
+                            db: dir.appendingPathComponent("\(c.case)-in.sqlite").path)
                     }
                     outcomes.withLock { $0[c.case] = (o, inProcess) }
                 } catch {

@@ -29,14 +29,16 @@ final class ProcessIsolationTests: XCTestCase {
 
         let crash = try TestSupport.expectError(CallError.self) { try p.call("crash", []) }
         XCTAssertEqual(crash?.code, .crashed)
-        XCTAssertEqual(crash?.description, "plugin crashy crashed in function crash: SIGSEGV (Segmentation fault); the next call starts a new worker")
+        XCTAssertEqual(
+            crash?.description, "plugin crashy crashed in function crash: SIGSEGV (Segmentation fault); the next call starts a new worker")
         // A fresh worker: the statics start again.
         XCTAssertEqual(try p.call("count", []), .int(1))
 
         let start = Date()
         let hang = try TestSupport.expectError(CallError.self) { try p.call("spin", []) }
         XCTAssertEqual(hang?.code, .timedOut)
-        XCTAssertEqual(hang?.description, "plugin crashy.spin timed out after 300 ms; its worker was killed and the next call starts a new one")
+        XCTAssertEqual(
+            hang?.description, "plugin crashy.spin timed out after 300 ms; its worker was killed and the next call starts a new one")
         XCTAssertLessThan(Date().timeIntervalSince(start), 5)
         // A per-call deadline overrides the plugin's.
         let f = try XCTUnwrap(p.function(named: "spin"))
@@ -93,9 +95,11 @@ final class ProcessIsolationTests: XCTestCase {
         let digest = try PluginDigest.sha256(ofFile: lib)
         func pipeline(_ plugin: String, _ steps: String) throws -> TestSupport.ProcessResult {
             let file = try TestSupport.write(
-                "name: p\ngoal: g\nplugins:\n  c: \(plugin)\ninputs:\n  xs: [1, 2]\nsteps:\n\(steps)outputs:\n  out: ${steps.last}\n", to: dir,
+                "name: p\ngoal: g\nplugins:\n  c: \(plugin)\ninputs:\n  xs: [1, 2]\nsteps:\n\(steps)outputs:\n  out: ${steps.last}\n",
+                to: dir,
                 "p-\(UUID().uuidString).yaml")
-            return try TestSupport.runPlughost(["run", file, "--db", dir.appendingPathComponent("m.sqlite").path], cwd: dir, environment: env)
+            return try TestSupport.runPlughost(
+                ["run", file, "--db", dir.appendingPathComponent("m.sqlite").path], cwd: dir, environment: env)
         }
         let ok = try pipeline("{path: \(lib), sha256: \"sha256:\(digest)\"}", "  - id: last\n    call: c.ok\n    args: [41]\n")
         XCTAssertEqual(ok.status, 0, "\(ok)")
@@ -121,7 +125,8 @@ final class ProcessIsolationTests: XCTestCase {
     }
 
     func testEmbeddingConfigurationChoosesIsolation() throws {
-        let c = try HostConfiguration(json: #"{"engine": "memory", "isolation": "in-process", "call_timeout": 2.5, "allow_read": ["/data"]}"#)
+        let c = try HostConfiguration(
+            json: #"{"engine": "memory", "isolation": "in-process", "call_timeout": 2.5, "allow_read": ["/data"]}"#)
         XCTAssertEqual(c.isolation, .inProcess)
         XCTAssertEqual(c.pluginLimits.timeout, .milliseconds(2500))
         XCTAssertEqual(c.pluginLimits.readablePaths, ["/data"])

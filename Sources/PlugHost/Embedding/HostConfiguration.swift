@@ -127,7 +127,9 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         if clusteringThreshold < 1 { throw bad(.clusteringThreshold, "must be at least 1, got \(clusteringThreshold)") }
         if !(clusteringTimeout > 0) { throw bad(.clusteringTimeout, "must be more than 0 seconds, got \(clusteringTimeout)") }
         if theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
-        if !(callTimeout >= 0) || !callTimeout.isFinite { throw bad(.callTimeout, "must be 0 (no limit) or more seconds, got \(callTimeout)") }
+        if !(callTimeout >= 0) || !callTimeout.isFinite {
+            throw bad(.callTimeout, "must be 0 (no limit) or more seconds, got \(callTimeout)")
+        }
         if let databasePath, databasePath.isEmpty { throw bad(.databasePath, "must not be empty (leave it out for the default)") }
         let provider: EngineProvider
         do { provider = try EngineFactory.provider(engine) } catch { throw bad(.engine, "\(error)") }
@@ -220,7 +222,9 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         theta = try c.decodeIfPresent(Int32.self, forKey: .theta) ?? d.theta
         if let name = try c.decodeIfPresent(String.self, forKey: .isolation) {
             guard let i = Isolation(rawValue: name) else {
-                throw EmbeddingError(.invalidConfiguration, "configuration key isolation: must be \"process\" or \"in-process\", got \(name.debugDescription)")
+                throw EmbeddingError(
+                    .invalidConfiguration,
+                    "configuration key isolation: must be \"process\" or \"in-process\", got \(name.debugDescription)")
             }
             isolation = i
         } else {

@@ -103,7 +103,11 @@ public final class PlugHostRuntime: Sendable {
         for dir in fallbackPluginDirectories where !searchPath.directories.contains(dir) {
             searchPath.directories.append(dir)
         }
-        return PlugHostRuntime(configuration: configuration, host: PluginHost(memory: memory, searchPath: searchPath, isolation: configuration.isolation, limits: configuration.pluginLimits), queue: queue)
+        return PlugHostRuntime(
+            configuration: configuration,
+            host: PluginHost(
+                memory: memory, searchPath: searchPath, isolation: configuration.isolation, limits: configuration.pluginLimits),
+            queue: queue)
     }
 
     // MARK: - State

@@ -82,7 +82,8 @@ public final class PluginHost: Sendable {
                 path: path, as: alias, services: PluginServices(base: memory, file: path), maxResultBytes: limits.maxResultBytes)
         case .process:
             plugin = try IsolatedPlugin.load(
-                path: path, as: alias, services: PluginServices(base: memory, file: path), limits: limits, sha256: try digest ?? PluginDigest.sha256(ofFile: path),
+                path: path, as: alias, services: PluginServices(base: memory, file: path), limits: limits,
+                sha256: try digest ?? PluginDigest.sha256(ofFile: path),
                 quarantine: quarantine)
         }
         return try plugins.withLock { p in

@@ -39,13 +39,14 @@ struct BenchCallsCommand: ParsableCommand {
         if json {
             var isoJSON: Any = NSNull()
             if let i = iso {
-                isoJSON = [
-                    "pipe_pingpong_ns": i.pipePingPong.median, "pipe_pingpong_spinning_ns": i.pipePingPongSpinning.median,
-                    "isolated_scalar_ns": i.isolatedScalar.median,
-                    "ratio_isolated_to_pipe": i.ratioIsolatedToPipe.median, "in_process_write_ns": i.inProcessWrite.median,
-                    "isolated_write_ns": i.isolatedWrite.median, "isolated_write_extra_ns": i.isolatedWriteExtra.median,
-                    "worker_start_ms": i.workerStartMs.median, "calls_per_round": i.callsPerRound,
-                ] as [String: Any]
+                isoJSON =
+                    [
+                        "pipe_pingpong_ns": i.pipePingPong.median, "pipe_pingpong_spinning_ns": i.pipePingPongSpinning.median,
+                        "isolated_scalar_ns": i.isolatedScalar.median,
+                        "ratio_isolated_to_pipe": i.ratioIsolatedToPipe.median, "in_process_write_ns": i.inProcessWrite.median,
+                        "isolated_write_ns": i.isolatedWrite.median, "isolated_write_extra_ns": i.isolatedWriteExtra.median,
+                        "worker_start_ms": i.workerStartMs.median, "calls_per_round": i.callsPerRound,
+                    ] as [String: Any]
             }
             print(
                 JSONText.encode([

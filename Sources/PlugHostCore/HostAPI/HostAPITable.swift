@@ -170,7 +170,10 @@ enum HostAPITable {
         }
         do {
             let k = try CStrings.utf8(key, field: "key")
-            if let value { try state.pointee.services.limits.check(contextValue: strnlen(value, state.pointee.services.limits.maxContextValueBytes + 1)) }
+            if let value {
+                try state.pointee.services.limits.check(
+                    contextValue: strnlen(value, state.pointee.services.limits.maxContextValueBytes + 1))
+            }
             let v = try value.map { try CStrings.utf8($0, field: "value") }
             try state.pointee.services.setContextValue(goal: state.pointee.goal, plugin: state.pointee.plugin, key: k, value: v)
             return PH_OK

@@ -50,7 +50,9 @@ extension WireWriter {
     }
 
     package mutating func memoryLimits(_ l: MemoryLimits) {
-        for v in [l.maxConcepts, l.maxDependencies, l.maxKeyBytes, l.maxContentBytes, l.maxIdBytes, l.maxMetadataBytes, l.maxContextValueBytes] {
+        for v in [
+            l.maxConcepts, l.maxDependencies, l.maxKeyBytes, l.maxContentBytes, l.maxIdBytes, l.maxMetadataBytes, l.maxContextValueBytes,
+        ] {
             int(v)
         }
     }

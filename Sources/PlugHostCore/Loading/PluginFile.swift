@@ -44,20 +44,22 @@ package enum PluginFile {
             )
         }
         guard type == 3 else {
-            throw fail(.notSharedObject, type == 2 ? "is an executable, not a shared object" : "is an ELF file of type \(type), not a shared object")
+            throw fail(
+                .notSharedObject,
+                type == 2 ? "is an executable, not a shared object" : "is an ELF file of type \(type), not a shared object")
         }
     }
 
     /// This machine's ELF `e_machine`.
     package static var hostMachine: UInt16 {
         #if arch(x86_64)
-            62
+        62
         #elseif arch(arm64)
-            183
+        183
         #elseif arch(riscv64)
-            243
+        243
         #else
-            0
+        0
         #endif
     }
 

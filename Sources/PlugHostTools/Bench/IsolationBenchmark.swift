@@ -77,7 +77,8 @@ package enum IsolationBenchmark {
             try host.close()
         }
         return Result(
-            pipePingPong: Summary(pipe), pipePingPongSpinning: Summary(spinning), isolatedScalar: Summary(scalar), ratioIsolatedToPipe: Summary(ratio),
+            pipePingPong: Summary(pipe), pipePingPongSpinning: Summary(spinning), isolatedScalar: Summary(scalar),
+            ratioIsolatedToPipe: Summary(ratio),
             inProcessWrite: Summary(wIn), isolatedWrite: Summary(wIso), isolatedWriteExtra: Summary(extra),
             workerStartMs: Summary(startMs), callsPerRound: n, rounds: rounds)
     }
