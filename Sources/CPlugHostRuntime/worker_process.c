@@ -21,12 +21,22 @@ pid_t ph_rt_spawn_worker(const char *exe, char *const argv[], char *const envp[]
         posix_spawn_file_actions_destroy(&actions);
         return -rc;
     }
-    /* dup2 clears FD_CLOEXEC on the target; the sources are close-on-exec in the host. */
+    /* The sources are first copied above every target (a source numbered 3 would otherwise be
+     * overwritten by an earlier dup2, or keep FD_CLOEXEC when dup2'd onto itself); dup2 clears
+     * FD_CLOEXEC on the targets, and the copies are close-on-exec. */
+    int source[4] = {stdout_fd, stderr_fd, request_fd, reply_fd}, high[4] = {-1, -1, -1, -1};
+    for (int i = 0; i < 4; i++) {
+        high[i] = fcntl(source[i], F_DUPFD_CLOEXEC, 10);
+        if (high[i] < 0) {
+            int e = errno;
+            for (int j = 0; j < i; j++) close(high[j]);
+            posix_spawn_file_actions_destroy(&actions);
+            posix_spawnattr_destroy(&attr);
+            return -e;
+        }
+    }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
-    posix_spawn_file_actions_adddup2(&actions, request_fd, 3);
-    posix_spawn_file_actions_adddup2(&actions, reply_fd, 4);
+    for (int i = 0; i < 4; i++) posix_spawn_file_actions_adddup2(&actions, high[i], i + 1);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
     posix_spawn_file_actions_addclosefrom_np(&actions, 5);
 #endif
@@ -44,6 +54,7 @@ pid_t ph_rt_spawn_worker(const char *exe, char *const argv[], char *const envp[]
                                         POSIX_SPAWN_USEVFORK);
     pid_t pid = -1;
     rc = posix_spawn(&pid, exe, &actions, &attr, argv, envp);
+    for (int i = 0; i < 4; i++) close(high[i]);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     return rc == 0 ? pid : -rc;

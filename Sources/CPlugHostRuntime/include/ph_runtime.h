@@ -75,6 +75,12 @@ int ph_rt_landlock_abi(void);
 int ph_rt_landlock_restrict(const char *const *readable, size_t readable_count, const char *const *writable,
                             size_t writable_count, int allow_network, const char **what);
 
+/* --- Output ---------------------------------------------------------------------------------- */
+
+/** Writes `count` bytes as 2 * count lower-case hex digits to `out` (no NUL). C, so that it is
+ *  fast in debug builds too (a 16 MiB buffer result). */
+void ph_rt_hex(const uint8_t *bytes, size_t count, uint8_t *out);
+
 /* --- Benchmarks ---------------------------------------------------------------------------- */
 
 /** Nanoseconds per round trip of 8 bytes over a pair of pipes between this process and a forked

@@ -1,3 +1,4 @@
+import CPlugHostRuntime
 import Foundation
 
 /// A value passed to or returned from a plugin function.
@@ -44,12 +45,8 @@ public enum Value: Sendable, Hashable {
 
     /// Lower-case hex, two digits a byte.
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            for (i, b) in bytes.enumerated() {
-                out[2 * i] = digits[Int(b >> 4)]
-                out[2 * i + 1] = digits[Int(b & 0xF)]
-            }
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            bytes.withUnsafeBufferPointer { ph_rt_hex($0.baseAddress, $0.count, out.baseAddress) }
             return bytes.count * 2
         }
     }
