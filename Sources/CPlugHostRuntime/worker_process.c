@@ -2,6 +2,9 @@
 #include "ph_runtime.h"
 
 #include <dlfcn.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -77,9 +80,32 @@ int ph_rt_pidfd_open(pid_t pid) {
 #endif
 }
 
+static void *watch_parent(void *arg) {
+    struct pollfd p = {(int)(intptr_t)arg, POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+    return NULL;
+}
+
 int ph_rt_die_with_parent(pid_t expected_parent) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -errno;
-    /* The parent may have gone before the prctl. */
+    /* A thread watching the parent's pidfd: PR_SET_PDEATHSIG would fire when the *thread* that
+     * started the worker ends (a Dispatch worker thread of an embedding host, say), not the
+     * host. It is the fallback where there are no pidfds. */
+    int fd = ph_rt_pidfd_open(expected_parent);
+    if (fd >= 0) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        int rc = pthread_create(&thread, &attr, watch_parent, (void *)(intptr_t)fd);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) return -rc;
+    } else if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        return -errno;
+    }
+    /* The parent may have gone before the watch started. */
     if (getppid() != expected_parent) _exit(111);
     return 0;
 }

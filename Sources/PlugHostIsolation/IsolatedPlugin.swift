@@ -27,6 +27,14 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     /// Held for the whole of a call: one call per worker at a time.
     private let callLock = Mutex<Void>(())
     private var functionSignature: [String] = []
+    /// Set by shutdown, under callLock: no call starts a worker afterwards.
+    private var closed = false
+    /// The biggest reply the host builds (recalls are cut to fit).
+    static let maxReplyBytes = 4 << 20
+    /// The call failures a worker may report; any other code is a protocol violation.
+    static let workerCallCodes: Set<CallError.Code> = [
+        .pluginError, .badReturn, .resultTooBig, .argumentType, .argumentRange, .argumentCount, .unknownFunction,
+    ]
 
     private init(
         path: String, alias: String?, limits: PluginLimits, services: any HostServices, executable: String,
@@ -55,11 +63,18 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             path: path, alias: alias, limits: limits, services: services, executable: try executable ?? WorkerExecutable.locate(),
             quarantine: quarantine, sha256: sha256)
         let (worker, descriptor) = try isolated.startWorker()
-        isolated.name = descriptor.name
+        // The worker is untrusted: its descriptor is checked again here, and the name computed.
+        do {
+            try descriptor.validate()
+        } catch let error as WireError {
+            worker.stop()
+            throw LoadError(.workerFailed, path: path, "its worker reported a descriptor that breaks the ABI (\(error)); it was stopped")
+        }
+        isolated.name = alias ?? descriptor.descriptorName
         isolated.identity = descriptor.descriptorName
         isolated.functionSignature = descriptor.signature
         let plugin = LoadedPlugin(
-            name: descriptor.name, descriptorName: descriptor.descriptorName, version: descriptor.version,
+            name: isolated.name, descriptorName: descriptor.descriptorName, version: descriptor.version,
             description: descriptor.description, path: path, abiMajor: descriptor.abiMajor, abiMinor: descriptor.abiMinor,
             services: services, freeValue: nil, shutdown: nil, maxResultBytes: limits.maxResultBytes, remote: isolated)
         var functions: [PluginFunction] = []
@@ -78,6 +93,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     package func call(_ function: PluginFunction, index: Int, arguments: [Value], goal: String, timeout: Duration?) throws -> Value {
         try callLock.withLock { _ in
+            guard !closed else {
+                throw CallError(.unloaded, function: function.qualifiedName, "plugin \(name) was shut down (its host was closed)")
+            }
             let current: PluginWorker
             if let w = worker.withLock({ $0 }) {
                 current = w
@@ -92,14 +110,21 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             let limit = timeout ?? limits.timeout
             let deadline = deadline(limit)
             do {
-                try current.channel.send(w.finish())
+                try current.channel.send(w.finish(), deadline: deadline, watchFD: current.pidfd)
                 var (kind, r) = try answer(from: current, deadline: deadline, goal: goal)
                 switch kind {
                 case .result:
-                    return try r.value()
+                    let value = try r.value()
+                    try check(value, of: function)
+                    return value
                 case .callFailed:
-                    let code = CallError.Code.named(try r.string()) ?? .pluginError
-                    throw CallError(code, function: function.qualifiedName, try r.string())
+                    let named = CallError.Code.named(try r.string())
+                    let message = try r.string()
+                    // Only what a worker can know; a "timed out" or "quarantined" is the host's to say.
+                    guard let code = named, Self.workerCallCodes.contains(code) else {
+                        throw WireError("a call failure with a code the worker may not give")
+                    }
+                    throw CallError(code, function: function.qualifiedName, message)
                 default:
                     throw WireError("expected a call's result, got \(kind)")
                 }
@@ -116,6 +141,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     package func shutdown() {
         callLock.withLock { _ in
+            closed = true
             guard
                 let w = worker.withLock({ w in
                     defer { w = nil }; return w
@@ -123,7 +149,8 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             else { return }
             // Ask nicely (the plugin's shutdown hook runs), then make sure.
             var frame = WireWriter(.shutdown)
-            if (try? w.channel.send(frame.finish())) != nil {
+            let soon = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
+            if (try? w.channel.send(frame.finish(), deadline: soon, watchFD: w.pidfd)) != nil {
                 var exited = pollfd(fd: w.pidfd, events: Int16(POLLIN), revents: 0)
                 if w.pidfd >= 0 { _ = poll(&exited, 1, 2000) }
             }
@@ -135,7 +162,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     private func deadline(_ timeout: Duration?) -> UInt64? {
         guard let t = timeout else { return nil }
-        let ns = UInt64(t.components.seconds) * 1_000_000_000 + UInt64(t.components.attoseconds / 1_000_000_000)
+        // Clamped to a year: a bigger timeout is "no timeout" in practice, and must not overflow.
+        let seconds = UInt64(clamping: max(0, min(t.components.seconds, 365 * 86_400)))
+        let ns = seconds * 1_000_000_000 + UInt64(max(0, t.components.attoseconds) / 1_000_000_000)
         return DispatchTime.now().uptimeNanoseconds + ns
     }
 
@@ -186,13 +215,17 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             ])
         m.bool(limits.network)
         do {
-            try w.channel.send(m.finish())
-            var (kind, r) = try answer(from: w, deadline: deadline(limits.timeout), goal: nil)
+            let loadDeadline = deadline(limits.timeout)
+            try w.channel.send(m.finish(), deadline: loadDeadline, watchFD: w.pidfd)
+            var (kind, r) = try answer(from: w, deadline: loadDeadline, goal: nil)
             switch kind {
             case .loaded:
                 return (w, try WorkerDescriptor(&r))
             case .loadFailed:
-                let code = LoadError.Code.named(try r.string()) ?? .workerFailed
+                var code = LoadError.Code.named(try r.string()) ?? .workerFailed
+                if [.quarantined, .hashMismatch, .timedOut, .crashed, .duplicatePlugin, .pluginNotFound].contains(code) {
+                    code = .workerFailed
+                }
                 let message = try r.string()
                 w.stop()
                 throw LoadError(code, path: path, message)
@@ -284,12 +317,13 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             var (kind, r) = try w.channel.receive(deadline: deadline, watchFD: w.pidfd)
             switch kind {
             case .log:
-                let plugin = try r.optionalString()
+                _ = try r.optionalString()  // the worker's word for who logs is not taken
                 let level = LogLevel(rawValue: Int(try r.u8())) ?? .info
-                services.log(plugin: plugin ?? name, level: level, message: try r.string())
+                services.log(
+                    plugin: identity.isEmpty ? (path as NSString).lastPathComponent : identity, level: level, message: try r.string())
             case .request:
                 guard let goal else { throw WireError("a host API request outside a call") }
-                try w.channel.send(try serve(&r, goal: goal))
+                try w.channel.send(try serve(&r, goal: goal), deadline: deadline, watchFD: w.pidfd)
             default:
                 return (kind, r)
             }
@@ -321,9 +355,19 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                 let limit = try r.int()
                 try own(g)
                 let found = try services.recall(goal: g, query, limit: min(max(limit, 0), 10_000))
+                // As many as fit in a frame the worker accepts (best first), never more.
+                var body = WireWriter(.reply, capacity: 1024)
+                var count = 0
+                for m in found {
+                    var one = WireWriter(.reply)
+                    one.recalled(m)
+                    guard body.bytes.count + one.bytes.count < Self.maxReplyBytes else { break }
+                    body.recalled(m)
+                    count += 1
+                }
                 w.bool(true)
-                w.u32(UInt32(found.count))
-                for m in found { w.recalled(m) }
+                w.u32(UInt32(count))
+                w.append(body.bytes.dropFirst(5))
             case .forget:
                 let g = try r.string()
                 let id = try r.string()
@@ -360,6 +404,24 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     }
 }
 
+extension IsolatedPlugin {
+    /// A worker's result must have the declared return type and respect the size limit.
+    fileprivate func check(_ value: Value, of function: PluginFunction) throws {
+        let ok: Bool
+        switch (function.returnType, value) {
+        case (.void, .void), (.bool, .bool), (.float, .double), (.double, .double), (.pointer, .pointer): ok = true
+        case (.string, .string(let s)): ok = s.utf8.count <= limits.maxResultBytes
+        case (.buffer, .buffer(let b)): ok = b.count <= limits.maxResultBytes
+        case (.int8, .int(let i)), (.int16, .int(let i)), (.int32, .int(let i)), (.int64, .int(let i)):
+            ok = function.returnType.signedRange?.contains(i) ?? true
+        case (.uint8, .uint(let u)), (.uint16, .uint(let u)), (.uint32, .uint(let u)), (.uint64, .uint(let u)):
+            ok = u <= (function.returnType.unsignedMax ?? UInt64.max)
+        default: ok = false
+        }
+        guard ok else { throw WireError("a result that is not a \(function.returnType.name) within the limits") }
+    }
+}
+
 /// Stands in for the C function pointer of a function whose code is in a worker; never called.
 private let remoteStub: @convention(c) () -> Void = { fatalError("a plugin function in process isolation was called in the host") }
 
@@ -377,6 +439,24 @@ struct WorkerDescriptor {
     var signature: [String] {
         functions.map { f in
             "\(f.name)(\(f.parameters.map { "\($0.type.rawValue)" }.joined(separator: ",")))\(f.returnType.rawValue)/\(f.flags)"
+        }
+    }
+
+    /// The loader's descriptor checks, again on the host's side.
+    func validate() throws {
+        guard PluginLoader.isValidPluginName(descriptorName) else { throw WireError("plugin name \(descriptorName.debugDescription)") }
+        var seen = Set<String>()
+        for f in functions {
+            guard PluginLoader.isIdentifier(f.name), seen.insert(f.name).inserted else {
+                throw WireError("function name \(f.name.debugDescription) is not an identifier or is repeated")
+            }
+            guard f.flags & ~UInt32(PH_FN_KNOWN_FLAGS) == 0 else { throw WireError("function \(f.name) has unknown flags") }
+            var params = Set<String>()
+            for p in f.parameters {
+                guard PluginLoader.isIdentifier(p.name), params.insert(p.name).inserted, p.type != .void else {
+                    throw WireError("function \(f.name) has a bad parameter \(p.name.debugDescription)")
+                }
+            }
         }
     }
 

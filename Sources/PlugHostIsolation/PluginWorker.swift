@@ -42,7 +42,9 @@ package final class PluginWorker: @unchecked Sendable {
             guard ok else { throw LoadError(.workerFailed, path: executable, "pipe2 failed: \(String(cString: strerror(errno)))") }
         }
         let argv = [executable, "--parent", String(getpid())]
-        var env = ProcessInfo.processInfo.environment
+        // A minimal environment: the host's may hold credentials (API keys, SSH_AUTH_SOCK).
+        let host = ProcessInfo.processInfo.environment
+        var env = host.filter { Self.passedEnvironment.contains($0.key) || $0.key.hasPrefix("LC_") }
         env["SWIFT_BACKTRACE"] = "enable=no"  // a crash is reported by the host, at once
         let envp = env.map { "\($0.key)=\($0.value)" }
         let pid = withCStrings(argv) { cArgv in
@@ -62,6 +64,9 @@ package final class PluginWorker: @unchecked Sendable {
         return worker
     }
 
+    /// The host's environment variables a worker gets (and every `LC_*`).
+    package static let passedEnvironment: Set<String> = ["PATH", "HOME", "USER", "LANG", "TZ", "TMPDIR", "PLUGHOST_LOG", "RUST_BACKTRACE"]
+
     private static let ignoreSIGPIPE: Void = {
         // A write to a worker that died must fail with EPIPE, not end the host.
         signal(SIGPIPE, SIG_IGN)
@@ -78,6 +83,7 @@ package final class PluginWorker: @unchecked Sendable {
     /// Kills the worker and everything in its process group, and reaps it. Idempotent.
     package func stop() {
         guard reaped.withLock({ $0 }) == nil else { return }
+        // The group first, while the worker (its leader) is unreaped, so that its id is not reused.
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
         _ = waitStatus()
@@ -89,9 +95,10 @@ package final class PluginWorker: @unchecked Sendable {
         reaped.withLock { status in
             if let status { return status }
             var s: Int32 = 0
-            while waitpid(pid, &s, 0) < 0 && errno == EINTR {}
-            // What it forked dies with it.
-            kill(-pid, SIGKILL)
+            var rc: pid_t
+            repeat { rc = waitpid(pid, &s, 0) } while rc < 0 && errno == EINTR
+            // ECHILD: something else reaped it (an embedding app's SIGCHLD handler); say so.
+            if rc < 0 { s = -1 }
             status = s
             return s
         }
@@ -100,6 +107,9 @@ package final class PluginWorker: @unchecked Sendable {
     /// How the worker ended, for a message: "SIGSEGV (segmentation fault)", "exit status 3".
     package func endDescription() -> String {
         let status = waitStatus()
+        if status == -1 { return "ended (its exit status was collected by someone else)" }
+        // What it forked dies with it (the worker is reaped, but its group may still run).
+        kill(-pid, SIGKILL)
         let signal = status & 0x7F
         if signal != 0 {
             let name = Self.signalNames[signal].map { "SIG\($0)" } ?? "signal \(signal)"

@@ -78,7 +78,7 @@ public enum PipelineParser {
             guard let d = n.float ?? n.int.map(Double.init), d >= 0, d.isFinite else {
                 throw err(.wrongType, n, step: step, field: field, "must be a number of seconds (0: no limit)")
             }
-            return d == 0 ? nil : .milliseconds(Int64((d * 1000).rounded()))
+            return d == 0 ? nil : .milliseconds(Int64((min(d, 1e9) * 1000).rounded()))
         }
 
         var plugins: [(name: String, reference: String, location: PipelineDefinition.Location?)] = []

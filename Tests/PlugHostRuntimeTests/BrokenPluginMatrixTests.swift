@@ -340,9 +340,9 @@ final class BrokenPluginMatrixTests: XCTestCase {
 
     static var isDebugBuild: Bool {
         #if DEBUG
-            true
+        true
         #else
-            false
+        false
         #endif
     }
 

@@ -46,7 +46,8 @@ const char *ph_rt_image_path(const void *address);
 /** pidfd_open(2); -errno on failure. */
 int ph_rt_pidfd_open(pid_t pid);
 
-/** Ties the calling process's life to its parent's: SIGKILL when the parent exits. 0 or -errno. */
+/** Ties the calling process's life to its parent's: a thread watching the parent's pidfd exits
+ *  the process when the parent ends (PR_SET_PDEATHSIG where there are no pidfds). 0 or -errno. */
 int ph_rt_die_with_parent(pid_t expected_parent);
 
 /* --- Sandbox (applied by a worker to itself, before it loads a plugin) -------------------- */

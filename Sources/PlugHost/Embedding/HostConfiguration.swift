@@ -151,7 +151,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     /// The plugin limits this configuration describes.
     public var pluginLimits: PluginLimits {
         var l = PluginLimits.default
-        l.timeout = callTimeout > 0 ? .milliseconds(Int64((callTimeout * 1000).rounded())) : nil
+        l.timeout = callTimeout > 0 ? .milliseconds(Int64((min(callTimeout, 1e9) * 1000).rounded())) : nil
         l.memoryBytes = memoryLimitMB << 20
         l.writablePaths = allowWrite
         l.readablePaths = allowRead

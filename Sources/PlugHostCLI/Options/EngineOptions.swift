@@ -79,7 +79,7 @@ struct PluginOptions: ParsableArguments {
     /// The limits these options give.
     var limits: PluginLimits {
         var l = PluginLimits.default
-        l.timeout = timeout > 0 ? .milliseconds(Int64((timeout * 1000).rounded())) : nil
+        l.timeout = timeout > 0 ? .milliseconds(Int64((min(timeout, 1e9) * 1000).rounded())) : nil
         l.memoryBytes = memoryLimitMiB << 20
         l.writablePaths = allowWrite.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         l.readablePaths = allowRead.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

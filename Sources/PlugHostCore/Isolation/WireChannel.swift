@@ -43,8 +43,9 @@ package final class WireChannel: @unchecked Sendable {
         self.maxFrameBytes = maxFrameBytes
         self.spinNanoseconds = spinNanoseconds
         storage = .allocate(capacity: capacity)
-        // Reads never block: `receive` spins, then sleeps in poll.
+        // Neither reads nor writes block: both wait in poll, bounded by the caller's deadline.
         _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(writeFD, F_SETFL, fcntl(writeFD, F_GETFL) | O_NONBLOCK)
     }
 
     deinit { storage.deallocate() }
@@ -55,19 +56,34 @@ package final class WireChannel: @unchecked Sendable {
         _ = Glibc.close(writeFD)
     }
 
-    /// Writes one frame whole.
-    package func send(_ frame: [UInt8]) throws(Failure) {
+    /// Writes one frame whole, waiting (while the pipe is full) until `deadline` at most, and
+    /// not after the process watched by `watchFD` ended.
+    package func send(_ frame: [UInt8], deadline: UInt64? = nil, watchFD: Int32 = -1) throws(Failure) {
         let failure: Failure? = writeLock.withLock { _ in
             frame.withUnsafeBytes { raw -> Failure? in
                 var offset = 0
                 while offset < raw.count {
                     let n = Glibc.write(writeFD, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        let e = errno
-                        if e == EINTR { continue }
-                        return e == EPIPE ? .closed : .system("write", e)
+                    if n >= 0 {
+                        offset += n
+                        continue
                     }
-                    offset += n
+                    let e = errno
+                    if e == EINTR { continue }
+                    if e == EPIPE { return .closed }
+                    guard e == EAGAIN || e == EWOULDBLOCK else { return .system("write", e) }
+                    var timeout: Int32 = -1
+                    if let deadline {
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        guard now < deadline else { return .timedOut }
+                        timeout = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+                    }
+                    var fds = [
+                        pollfd(fd: writeFD, events: Int16(POLLOUT), revents: 0), pollfd(fd: watchFD, events: Int16(POLLIN), revents: 0),
+                    ]
+                    if poll(&fds, watchFD >= 0 ? 2 : 1, timeout) > 0, fds[0].revents == 0, watchFD >= 0, fds[1].revents != 0 {
+                        return .peerExited
+                    }
                 }
                 return nil
             }
@@ -82,6 +98,8 @@ package final class WireChannel: @unchecked Sendable {
     ///   - watchFD: A pidfd whose readiness means the peer ended, or -1.
     package func receive(deadline: UInt64? = nil, watchFD: Int32 = -1) throws(Failure) -> (WireKind, WireReader) {
         while true {
+            // Checked for every frame: a peer that keeps sending (logs, requests) cannot stretch it.
+            if let deadline, DispatchTime.now().uptimeNanoseconds >= deadline { throw .timedOut }
             if let frame = try takeFrame() { return frame }
             if try fill() { continue }
             if spinNanoseconds > 0 {

@@ -70,6 +70,7 @@ extension WireReader {
 
     package mutating func dependencies() throws -> [Dependency] {
         let n = Int(try u32())
+        guard n <= 1 << 20 else { throw WireError("\(n) dependencies") }
         var list: [Dependency] = []
         for _ in 0..<n { list.append(Dependency(try string(), try string())) }
         return list

@@ -51,6 +51,9 @@ package struct WireWriter {
         u32(UInt32(list.count))
         for s in list { string(s) }
     }
+    /// Bytes already encoded (fields written by another writer).
+    package mutating func append(_ encoded: some Sequence<UInt8>) { bytes.append(contentsOf: encoded) }
+
     package mutating func blob(_ b: [UInt8]) {
         u32(UInt32(b.count))
         bytes.append(contentsOf: b)
@@ -144,7 +147,8 @@ package struct WireReader {
     package mutating func optionalString() throws -> String? { try bool() ? try string() : nil }
     package mutating func strings() throws -> [String] {
         let n = Int(try u32())
-        guard n <= bytes.count - at else { throw WireError("a list is longer than its message") }
+        // Every string takes at least its 4-byte length.
+        guard n <= (bytes.count - at) / 4 else { throw WireError("a list is longer than its message") }
         return try (0..<n).map { _ in try string() }
     }
     package mutating func blob() throws -> [UInt8] {

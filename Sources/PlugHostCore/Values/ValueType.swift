@@ -45,7 +45,7 @@ public enum ValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// Inclusive range of a signed integer type.
-    var signedRange: ClosedRange<Int64>? {
+    package var signedRange: ClosedRange<Int64>? {
         switch self {
         case .int8: Int64(Int8.min)...Int64(Int8.max)
         case .int16: Int64(Int16.min)...Int64(Int16.max)
@@ -56,7 +56,7 @@ public enum ValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// Upper bound of an unsigned integer type.
-    var unsignedMax: UInt64? {
+    package var unsignedMax: UInt64? {
         switch self {
         case .uint8: UInt64(UInt8.max)
         case .uint16: UInt64(UInt16.max)
