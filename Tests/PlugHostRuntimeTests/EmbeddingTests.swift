@@ -1108,5 +1108,15 @@ final class EmbeddingTests: XCTestCase {
         // The plugin directory can come from PLUGHOST_PLUGIN_PATH instead.
         let env = try EmbeddingSupport.run(exe, [], environment: ["PLUGHOST_PLUGIN_PATH": dir], cwd: NSTemporaryDirectory())
         XCTAssertEqual(env.status, 0, env.stderr)
+        // Process isolation from an embedding program: the worker is found through PLUGHOST_WORKER,
+        // and without it the error says how to provide one.
+        let worker = (dir as NSString).appendingPathComponent("plughost-worker")
+        let isolated = try EmbeddingSupport.run(
+            exe, ["--plugin-dir", dir, "--isolation", "process"], environment: ["PLUGHOST_WORKER": worker], cwd: NSTemporaryDirectory())
+        XCTAssertEqual(isolated.status, 0, isolated.stderr)
+        XCTAssertTrue(isolated.stdout.contains("recall concept \"swift\": 5 memories"), isolated.stdout)
+        let missing = try EmbeddingSupport.run(exe, ["--plugin-dir", dir, "--isolation", "process"], cwd: NSTemporaryDirectory())
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("PLUGHOST_WORKER"), missing.stderr)
     }
 }

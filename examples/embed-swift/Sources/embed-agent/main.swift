@@ -8,7 +8,11 @@
 //   swift run --package-path examples/embed-swift embed-agent --plugin-dir .build/debug
 //
 // Options: --plugin-dir DIR (repeatable; else PLUGHOST_PLUGIN_PATH), --engine memory|sqlite,
-// --db PATH (default: a temporary file for sqlite), --concept C (default: swift).
+// --db PATH (default: a temporary file for sqlite), --concept C (default: swift),
+// --isolation in-process|process (default in-process: `text` is plughost's own plugin). A
+// third-party plugin belongs in `process` isolation, a supervised worker (docs/trust-model.md);
+// that needs the `plughost-worker` executable beside this program, on PATH, or named by
+// PLUGHOST_WORKER (`swift build` of plughost puts one in .build/debug).
 import Foundation
 import PlugHost
 
@@ -17,6 +21,7 @@ struct Options {
     var engine = EngineKind.memory
     var databasePath: String?
     var concept = "swift"
+    var isolation = Isolation.inProcess
 
     init(_ arguments: [String]) throws {
         var it = arguments.makeIterator()
@@ -36,8 +41,12 @@ struct Options {
                 engine = kind
             case "--db": databasePath = try value(arg)
             case "--concept": concept = try value(arg)
+            case "--isolation":
+                let name = try value(arg)
+                guard let i = Isolation(rawValue: name) else { throw UsageError("--isolation \(name): use in-process or process") }
+                isolation = i
             case "-h", "--help":
-                print("usage: embed-agent [--plugin-dir DIR]... [--engine memory|sqlite] [--db PATH] [--concept C]")
+                print("usage: embed-agent [--plugin-dir DIR]... [--engine memory|sqlite] [--db PATH] [--concept C] [--isolation in-process|process]")
                 exit(0)
             default: throw UsageError("unknown argument \(arg)")
             }
@@ -67,7 +76,7 @@ func run() async throws {
     // Plugin folders: --plugin-dir, then PLUGHOST_PLUGIN_PATH (the runtime adds it itself).
     let config = HostConfiguration(
         engine: options.engine, databasePath: options.databasePath,
-        pluginDirectories: options.pluginDirectories)
+        pluginDirectories: options.pluginDirectories, isolation: options.isolation)
     let runtime = try await PlugHostRuntime.open(config)
     do {
         let text = try await runtime.load("text")
