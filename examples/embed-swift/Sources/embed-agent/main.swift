@@ -46,7 +46,9 @@ struct Options {
                 guard let i = Isolation(rawValue: name) else { throw UsageError("--isolation \(name): use in-process or process") }
                 isolation = i
             case "-h", "--help":
-                print("usage: embed-agent [--plugin-dir DIR]... [--engine memory|sqlite] [--db PATH] [--concept C] [--isolation in-process|process]")
+                print(
+                    "usage: embed-agent [--plugin-dir DIR]... [--engine memory|sqlite] [--db PATH] [--concept C]"
+                        + " [--isolation in-process|process]")
                 exit(0)
             default: throw UsageError("unknown argument \(arg)")
             }
