@@ -55,7 +55,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         path: String, as alias: String?, services: any HostServices, limits: PluginLimits, sha256: String,
         quarantine: CrashQuarantine?, executable: String? = nil
     ) throws -> LoadedPlugin {
-        try PluginFile.check(path)
+        // The caller (PluginHost.load) has checked the file with PluginFile.check.
         if let entry = quarantine?.entry(sha256: sha256), entry.isQuarantined {
             throw LoadError(.quarantined, path: path, entry.refusal)
         }
@@ -280,7 +280,6 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                 "plugin \(name) closed its channel to the host in function \(function.name); its worker was stopped")
         }
         worker.withLock { if $0 === w { $0 = nil } }
-        if case .timedOut = failure { w.stop() }
         defer { w.stop() }
         switch failure {
         case .timedOut:

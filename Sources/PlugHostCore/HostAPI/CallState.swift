@@ -18,7 +18,7 @@ struct CallState {
     /// pointer is NULL, or is not the context of the call running on this thread: one kept from
     /// a finished call, or used from another thread, breaks the header's [thread: call] rule.
     /// The host function then answers `PH_ERR_STATE` and the host logs why.
-    static func from(_ ctx: UnsafePointer<ph_call_context>?, function: StaticString = #function) -> UnsafeMutablePointer<CallState>? {
+    static func from(_ ctx: UnsafePointer<ph_call_context>?) -> UnsafeMutablePointer<CallState>? {
         // A plugin's forked child must not act as the host (or reach the host's worker channel).
         if ph_rt_is_forked_child() != 0 { _exit(0) }
         guard let ctx else { return nil }

@@ -124,7 +124,6 @@ package struct JSONWriter {
                     bytes.append(contentsOf: String(v).utf8)
                 }
             }
-            needsComma = !ints.isEmpty
             endArray()
         case .object(let members):
             beginObject()
