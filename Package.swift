@@ -133,6 +133,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The MCP server (stdio and Streamable HTTP) and tool schemas generated from the ABI.
+        .target(
+            name: "PlugHostMCP",
+            dependencies: [
+                "PlugHost",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Benchmarks and workload tools (generator, replayer, export): the CLI's, not the library's.
         .target(
             name: "PlugHostTools",
@@ -152,6 +162,7 @@ let package = Package(
                 "PlugHostPostgres",
                 "PlugHostTools",
                 "PlugHostIsolation",
+                "PlugHostMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -186,6 +197,7 @@ let package = Package(
         .testTarget(name: "PlugHostEngineTests", dependencies: testDependencies),
         .testTarget(name: "PlugHostPipelineTests", dependencies: testDependencies),
         .testTarget(name: "PlugHostRuntimeTests", dependencies: testDependencies),
+        .testTarget(name: "PlugHostMCPTests", dependencies: testDependencies + ["PlugHostMCP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /** The host table from init. */
 static const ph_host_api *g_host;
@@ -133,6 +134,14 @@ static int32_t sig_remember(const ph_call_context *ctx, const char *text) {
     ph_memory_write w = {sizeof(ph_memory_write), NULL, text, concepts, 1, NULL, 0, NULL, 0};
     char id[PH_MEMORY_ID_CAPACITY];
     return (int32_t)ctx->host->memory_write(ctx, &w, id, sizeof id);
+}
+
+/** Sleeps `ms` milliseconds and returns it: a slow call, thread-safe. */
+static uint32_t sig_sleep_ms(uint32_t ms) {
+    struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0) {
+    }
+    return ms;
 }
 
 static int64_t sig_freed_count(void) { return (int64_t)atomic_load(&g_freed); }
@@ -290,12 +299,19 @@ static const ph_function fn_remember = {
     0, /* reserved */
 };
 
+static const char *const names_ms[] = {"ms"};
+static const ph_function fn_sleep_ms = {
+    sizeof(ph_function), "sleep_ms", "Sleeps ms milliseconds and returns ms (a slow call).",
+    FN(sig_sleep_ms), PH_TYPE_UINT32, 1, t_u32, names_ms, PH_FN_THREAD_SAFE,
+    0, /* reserved */
+};
+
 static const ph_function *const functions[] = {
     &fn_id_bool, &fn_id_i8, &fn_id_i16, &fn_id_i32, &fn_id_i64, &fn_id_u8,
     &fn_id_u16, &fn_id_u32, &fn_id_u64, &fn_id_f32, &fn_id_f64, &fn_id_ptr,
     &fn_id_str, &fn_static_str, &fn_id_buf, &fn_buf_sum, &fn_buf_reverse, &fn_str_len,
     &fn_sum_i64x10, &fn_sum_f64x10, &fn_mixed, &fn_add3, &fn_noop, &fn_fail,
-    &fn_log_hello, &fn_freed_count, &fn_remember,
+    &fn_log_hello, &fn_freed_count, &fn_remember, &fn_sleep_ms,
 };
 
 static const ph_plugin descriptor = {

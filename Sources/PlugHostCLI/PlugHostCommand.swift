@@ -9,7 +9,7 @@ struct PlugHostCommand: ParsableCommand {
         abstract: "Load plugins, call them, and keep what they remember.",
         subcommands: [
             RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self,
-            QuarantineCommand.self,
+            QuarantineCommand.self, ToolsCommand.self, MCPCommand.self,
         ]
     )
 

@@ -70,16 +70,7 @@ public final class PipelineRunner {
 
         for p in d.plugins {
             do {
-                let settings = d.pluginSettings[p.name] ?? PluginSettings()
-                var limits = host.defaultLimits
-                if let t = settings.timeout { limits.timeout = t }
-                if let m = settings.memoryLimitMiB { limits.memoryBytes = m << 20 }
-                limits.writablePaths += settings.allowWrite.map { Self.resolve($0, against: d.baseDirectory) }
-                limits.readablePaths += settings.allowRead.map { Self.resolve($0, against: d.baseDirectory) }
-                if let n = settings.allowNetwork { limits.network = n }
-                pluginsByLocal[p.name] = try host.load(
-                    p.reference, as: p.name, relativeTo: d.baseDirectory, isolation: settings.isolation, limits: limits,
-                    sha256: settings.sha256)
+                pluginsByLocal[p.name] = try Self.load(p.name, of: d, into: host)
             } catch let e as LoadError {
                 throw fail(.unknownPlugin, p.location, field: "plugins.\(p.name)", e.description)
             }
@@ -368,5 +359,24 @@ public final class PipelineRunner {
     static func abbreviate(_ s: String) -> String {
         let oneLine = s.replacingOccurrences(of: "\n", with: " ")
         return oneLine.count > 60 ? String(oneLine.prefix(57)) + "…" : oneLine
+    }
+}
+
+extension PipelineRunner {
+    /// Loads the plugin a pipeline declares under the local name `name`, with the pipeline's
+    /// settings for it (isolation, limits, pinned digest) over the host's defaults.
+    public static func load(_ name: String, of d: PipelineDefinition, into host: PluginHost) throws -> LoadedPlugin {
+        guard let p = d.plugins.first(where: { $0.name == name }) else {
+            throw LoadError(.fileNotFound, path: d.file, "no plugin \(name) under plugins:")
+        }
+        let settings = d.pluginSettings[p.name] ?? PluginSettings()
+        var limits = host.defaultLimits
+        if let t = settings.timeout { limits.timeout = t }
+        if let m = settings.memoryLimitMiB { limits.memoryBytes = m << 20 }
+        limits.writablePaths += settings.allowWrite.map { resolve($0, against: d.baseDirectory) }
+        limits.readablePaths += settings.allowRead.map { resolve($0, against: d.baseDirectory) }
+        if let n = settings.allowNetwork { limits.network = n }
+        return try host.load(
+            p.reference, as: p.name, relativeTo: d.baseDirectory, isolation: settings.isolation, limits: limits, sha256: settings.sha256)
     }
 }

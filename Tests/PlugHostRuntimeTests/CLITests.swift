@@ -125,7 +125,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(sigs["id_ptr"], "void *id_ptr(void *v)")
         XCTAssertEqual(sigs["static_str"], "const char *static_str(void)")
         XCTAssertEqual(sigs["log_hello"], "void log_hello(const ph_call_context *ctx)")
-        XCTAssertEqual(functions.count, 27)
+        XCTAssertEqual(functions.count, 28)
     }
 
     // MARK: - call

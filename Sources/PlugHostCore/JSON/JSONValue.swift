@@ -27,6 +27,10 @@ package enum JSONValue: Sendable, CustomStringConvertible {
     package struct Member: Sendable {
         package var key: String
         package var value: JSONValue
+        package init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
     }
 
     /// An integral number's value.

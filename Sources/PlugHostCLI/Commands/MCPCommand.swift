@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import PlugHost
+import PlugHostMCP
+import PlugHostPipeline
+
+/// `plughost mcp`: serves plugins and the memory to agents over the Model Context Protocol.
+struct MCPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp",
+        abstract: "Serve plugins and the memory as MCP tools, over stdio or Streamable HTTP.",
+        discussion: """
+            Over stdio (the default) standard output carries only protocol messages; logs go to standard error. \
+            With --http 127.0.0.1:PORT the server answers Streamable HTTP at http://127.0.0.1:PORT/mcp, refuses \
+            requests whose Origin is not this server (or one given with --allow-origin), and listens on no other \
+            interface unless given one. Each call uses the session's goal (--goal) unless it passes its own goal \
+            argument. End of input or SIGTERM stops the server after running calls answered, with memory flushed.
+            """)
+
+    @Argument(help: "Plugin paths or bare names on the plugin search path (default: text, unless --pipeline names plugins).")
+    var plugins: [String] = []
+
+    @Option(help: "Also serve the plugins this pipeline file declares, with its settings for them.")
+    var pipeline: String?
+
+    @Option(help: "The goal calls use when they name none.")
+    var goal: String = "default"
+
+    @Option(help: "Serve Streamable HTTP on HOST:PORT (e.g. 127.0.0.1:8765) instead of stdio.")
+    var http: String?
+
+    @Option(name: .customLong("allow-origin"), help: "An Origin (e.g. http://localhost:3000) allowed to call the HTTP server (repeatable).")
+    var allowedOrigins: [String] = []
+
+    @Flag(name: .customLong("no-memory-tools"), help: "Do not serve memory_write, memory_recall, memory_forget, memory_clusters.")
+    var noMemoryTools = false
+
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var pluginOptions: PluginOptions
+
+    func run() throws {
+        let out = StandardOutput.reserve()
+        let host = pluginOptions.makeHost(memory: try engine.openMemory())
+        var loaded: [LoadedPlugin] = []
+        do {
+            if let pipeline {
+                let d = try PipelineParser.parse(path: pipeline)
+                for p in d.plugins { loaded.append(try PipelineRunner.load(p.name, of: d, into: host)) }
+            }
+            let names = plugins.isEmpty && loaded.isEmpty ? ["text"] : plugins
+            for n in names { loaded.append(try host.load(n)) }
+        } catch {
+            try? host.close()
+            throw error
+        }
+        let catalog = ToolCatalog(plugins: loaded, memoryTools: !noMemoryTools)
+        for s in catalog.skipped { log("left out \(s.function): \(s.reason)") }
+        let server = MCPServer(host: host, catalog: catalog, version: PlugHostVersion.current)
+
+        let stop: @Sendable (Int32) -> Never = { status in
+            _ = server.drain(timeout: .seconds(30))
+            do { try host.close() } catch { log("closing the memory failed: \(error)"); Foundation.exit(1) }
+            Foundation.exit(status)
+        }
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+        for s in signals {
+            s.setEventHandler { stop(0) }
+            s.resume()
+        }
+
+        if let http {
+            let (hostPart, port) = try Self.parse(address: http)
+            let transport = try HTTPTransport(server: server, host: hostPart, port: port, defaultGoal: goal, allowedOrigins: allowedOrigins)
+            log("listening on \(transport.url)")
+            transport.wait()
+            stop(0)
+        } else {
+            let transport = StdioTransport(server: server, session: MCPSession(goal: goal), input: STDIN_FILENO, output: out.fileDescriptor)
+            transport.run()
+            stop(0)
+        }
+    }
+
+    static func parse(address: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--http \(address): expected HOST:PORT, e.g. 127.0.0.1:8765")
+        }
+        var h = String(address[..<colon])
+        if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
+        guard !h.isEmpty else { throw ValidationError("--http \(address): give the interface, e.g. 127.0.0.1:\(port)") }
+        return (h, port)
+    }
+}
+
+private func log(_ message: String) {
+    FileHandle.standardError.write(Data("plughost mcp: \(message)\n".utf8))
+}

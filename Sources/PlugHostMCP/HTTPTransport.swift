@@ -1,0 +1,226 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PlugHost
+import Synchronization
+
+/// MCP over Streamable HTTP (protocol 2025-03-26 and later) on one endpoint, `/mcp`.
+///
+/// - `POST /mcp` carries one JSON-RPC message. A request is answered with `application/json`,
+///   or, when it asks for progress and the client accepts `text/event-stream`, with an SSE
+///   stream of its progress notifications and then its response. A notification or a
+///   response gets `202 Accepted`.
+/// - `initialize` starts a session: the reply carries `Mcp-Session-Id`, which every later
+///   request must send (400 without it, 404 for an unknown one). `DELETE /mcp` ends it.
+/// - `GET /mcp` (a stream of server-initiated messages) is `405`: this server sends none.
+/// - A request whose `Origin` is neither this server (by `localhost`, `127.0.0.1` or `[::1]`)
+///   nor an allowed origin is refused with `403` (DNS rebinding); an unsupported
+///   `MCP-Protocol-Version` with `400`.
+public final class HTTPTransport: Sendable {
+    /// The endpoint's URL.
+    public let url: String
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+
+    /// Binds `host:port` (port 0 picks a free one) and starts serving.
+    public init(server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String]) throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let state = HTTPState(server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins))
+        do {
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 256)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        try ch.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try ch.pipeline.syncOperations.addHandler(MCPHTTPHandler(state: state))
+                    }
+                }
+                .bind(host: host, port: port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw MCPTransportError("cannot listen on \(host):\(port): \(error)")
+        }
+        self.group = group
+        let bound = channel.localAddress?.port ?? port
+        let shown = host.contains(":") ? "[\(host)]" : host
+        url = "http://\(shown):\(bound)/mcp"
+        state.setPort(bound)
+    }
+
+    /// Blocks until the server is closed.
+    public func wait() { try? channel.closeFuture.wait() }
+
+    /// Stops listening and closes every connection.
+    public func close() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+/// A transport that could not start.
+public struct MCPTransportError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// What every connection of one HTTP server shares.
+final class HTTPState: Sendable {
+    let server: MCPServer
+    let goal: String
+    private let allowedOrigins: Set<String>
+    private let port = Atomic<Int>(0)
+    private let sessions = Mutex<[String: MCPSession]>([:])
+
+    init(server: MCPServer, goal: String, allowedOrigins: Set<String>) {
+        self.server = server
+        self.goal = goal
+        self.allowedOrigins = allowedOrigins
+    }
+
+    func setPort(_ p: Int) { port.store(p, ordering: .relaxed) }
+
+    func originAllowed(_ origin: String) -> Bool {
+        if allowedOrigins.contains(origin) { return true }
+        let p = port.load(ordering: .relaxed)
+        return ["localhost", "127.0.0.1", "[::1]"].contains { origin == "http://\($0):\(p)" }
+    }
+
+    func newSession() -> MCPSession {
+        let s = MCPSession(goal: goal)
+        sessions.withLock { $0[s.id] = s }
+        return s
+    }
+
+    func session(_ id: String) -> MCPSession? { sessions.withLock { $0[id] } }
+    func endSession(_ id: String) -> Bool { sessions.withLock { $0.removeValue(forKey: id) != nil } }
+}
+
+/// One connection's requests.
+final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private static let maxBody = 64 << 20
+    private let state: HTTPState
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var tooBig = false
+
+    init(state: HTTPState) { self.state = state }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body.clear()
+            tooBig = false
+        case .body(var b):
+            if body.readableBytes + b.readableBytes > Self.maxBody { tooBig = true } else { body.writeBuffer(&b) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            request(head, context: context)
+        }
+    }
+
+    private func request(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        guard path == "/mcp" else { return plain(context, .notFound, "no such endpoint; MCP is served at /mcp\n") }
+        if let origin = head.headers.first(name: "origin"), !state.originAllowed(origin) {
+            return plain(context, .forbidden, "origin \(origin) is not allowed (see plughost mcp --allow-origin)\n")
+        }
+        if let v = head.headers.first(name: "mcp-protocol-version"), !MCPServer.protocolVersions.contains(v) {
+            return plain(context, .badRequest, "unsupported MCP-Protocol-Version \(v)\n")
+        }
+        let sessionID = head.headers.first(name: "mcp-session-id")
+        switch head.method {
+        case .POST: break
+        case .DELETE:
+            guard let sessionID else { return plain(context, .badRequest, "DELETE needs Mcp-Session-Id\n") }
+            return state.endSession(sessionID) ? plain(context, .ok, "") : plain(context, .notFound, "no session \(sessionID)\n")
+        default:
+            return plain(context, .methodNotAllowed, "use POST (this server sends no server-initiated messages)\n", extra: [("Allow", "POST, DELETE")])
+        }
+        if tooBig { return plain(context, .payloadTooLarge, "a message is over 64 MiB\n") }
+        let message: JSONValue
+        do {
+            message = try body.withUnsafeReadableBytes { try JSONReader.parse(bytes: $0.bindMemory(to: UInt8.self)) }
+        } catch {
+            return json(context, .badRequest, MCPServer.error(id: .null, code: -32700, "parse error: \(error)"), session: nil)
+        }
+        let shape = message.rpcShape
+        let session: MCPSession
+        var newSession: String?
+        if shape.method == "initialize" {
+            session = state.newSession()
+            newSession = session.id
+        } else {
+            guard let sessionID else { return plain(context, .badRequest, "missing Mcp-Session-Id (send initialize first)\n") }
+            guard let s = state.session(sessionID) else { return plain(context, .notFound, "unknown session \(sessionID)\n") }
+            session = s
+        }
+        guard shape.method != nil, shape.hasID else {
+            _ = state.server.handle(message: message, session: session, emit: { _, _ in })
+            return plain(context, .accepted, "")
+        }
+        let accept = head.headers[canonicalForm: "accept"].map { $0.lowercased() }
+        let streaming = shape.wantsProgress && accept.contains { $0.hasPrefix("text/event-stream") }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let server = state.server
+        if streaming {
+            var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+            if let newSession { headers.add(name: "Mcp-Session-Id", value: newSession) }
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        }
+        let keepAlive = head.isKeepAlive
+        DispatchQueue.global().async {
+            server.handle(message: message, session: session) { text, final in
+                loop.execute {
+                    let (handler, context) = bound.value
+                    if streaming {
+                        var b = context.channel.allocator.buffer(capacity: text.utf8.count + 24)
+                        b.writeString("event: message\ndata: ")
+                        b.writeString(text)
+                        b.writeString("\n\n")
+                        context.write(handler.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+                        if final {
+                            context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+                            if !keepAlive { context.close(promise: nil) }
+                        } else {
+                            context.flush()
+                        }
+                    } else if final {
+                        handler.json(context, .ok, text, session: newSession, keepAlive: keepAlive)
+                    }
+                }
+            }
+        }
+    }
+
+    private func json(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, session: String?, keepAlive: Bool = true) {
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
+        if let session { headers.add(name: "Mcp-Session-Id", value: session) }
+        respond(context, status, headers, text, keepAlive: keepAlive)
+    }
+
+    private func plain(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, extra: [(String, String)] = []) {
+        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(text.utf8.count))])
+        for (k, v) in extra { headers.add(name: k, value: v) }
+        respond(context, status, headers, text, keepAlive: true)
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool) {
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !text.isEmpty {
+            var b = context.channel.allocator.buffer(capacity: text.utf8.count)
+            b.writeString(text)
+            context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if !keepAlive { context.close(promise: nil) }
+    }
+}

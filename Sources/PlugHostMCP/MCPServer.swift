@@ -1,0 +1,342 @@
+import Foundation
+import PlugHost
+
+/// plughost's MCP server: JSON-RPC 2.0 messages in, replies out, over any transport.
+///
+/// It serves a ``ToolCatalog`` (plugin functions and memory tools) and, as resources, each
+/// goal's clusters and the plugins' goal contexts. Requests run concurrently: a transport
+/// hands each message to ``handle(_:session:emit:)`` on a thread of its choosing, and calls
+/// that run plugins take as long as the plugin does. Protocol versions 2024-11-05 through
+/// 2025-11-25 (the `initialize` handshake) are spoken.
+public final class MCPServer: Sendable {
+    /// The protocol versions this server speaks, newest last.
+    public static let protocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
+    /// The plugin name memory tools write under.
+    public static let memoryPluginName = "mcp"
+
+    public let host: PluginHost
+    public let catalog: ToolCatalog
+    /// How often a call that carries a progress token reports progress.
+    public let progressInterval: Duration
+    private let version: String
+    private let inflight = DispatchGroup()
+
+    public init(host: PluginHost, catalog: ToolCatalog, version: String, progressInterval: Duration = .milliseconds(250)) {
+        self.host = host
+        self.catalog = catalog
+        self.version = version
+        self.progressInterval = progressInterval
+    }
+
+    /// Waits until no request is running, up to `timeout`; true when none is.
+    public func drain(timeout: Duration) -> Bool {
+        let ns = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        return inflight.wait(timeout: .now() + .nanoseconds(Int(ns))) == .success
+    }
+
+    /// What an incoming message is.
+    public enum MessageKind: Sendable {
+        /// A request: exactly one response follows (after any notifications).
+        case request
+        /// A notification or a response from the client: nothing follows.
+        case notification
+        /// Not a JSON-RPC message; an error response follows.
+        case invalid
+    }
+
+    /// Parses `bytes` as one JSON-RPC message and handles it. `emit` receives, in order, any
+    /// notifications the request sends (progress) and then its response, each as one line of
+    /// JSON text without a newline; it is called on the calling thread or, for `tools/call`,
+    /// on the thread that ran the call. Returns what the message was (so an HTTP transport can
+    /// answer a notification with 202 at once).
+    @discardableResult
+    public func handle(_ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) -> MessageKind {
+        let message: JSONValue
+        do {
+            message = try JSONReader.parse(bytes: bytes.bindMemory(to: UInt8.self))
+        } catch {
+            emit(Self.error(id: .null, code: -32700, "parse error: \(error)"), true)
+            return .invalid
+        }
+        return handle(message: message, session: session, emit: emit)
+    }
+
+    /// Handles one parsed message (see ``handle(_:session:emit:)``).
+    @discardableResult
+    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) -> MessageKind {
+        guard case .object(let members) = message else {
+            emit(Self.error(id: .null, code: -32600, "a message must be a JSON object (batches are not supported)"), true)
+            return .invalid
+        }
+        var method: String?
+        var id: JSONValue?
+        var params: JSONValue = .object([])
+        for m in members {
+            switch m.key {
+            case "method": if case .string(let s) = m.value { method = s }
+            case "id": id = m.value
+            case "params": params = m.value
+            default: break
+            }
+        }
+        guard let method else { return id == nil ? .invalid : .notification }  // a response to us: we send no requests
+        guard let id else {
+            notification(method, params, session: session)
+            return .notification
+        }
+        guard case .object(let p) = params else {
+            emit(Self.error(id: id, code: -32602, "params must be an object"), true)
+            return .request
+        }
+        let args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        if method == "tools/call" {
+            inflight.enter()
+            DispatchQueue.global().async {
+                defer { self.inflight.leave() }
+                let reply = self.callTool(args, id: id, session: session, emit: emit)
+                if !session.takeCancelled(Self.key(id)) { emit(reply, true) }
+            }
+            return .request
+        }
+        emit(respond(method, args, id: id, session: session), true)
+        return .request
+    }
+
+    private func notification(_ method: String, _ params: JSONValue, session: MCPSession) {
+        if method == "notifications/cancelled", case .object(let p) = params, let rid = p.first(where: { $0.key == "requestId" })?.value {
+            session.cancel(Self.key(rid))
+        }
+    }
+
+    private func respond(_ method: String, _ p: [String: JSONValue], id: JSONValue, session: MCPSession) -> String {
+        switch method {
+        case "initialize":
+            var asked: String?
+            if case .string(let v)? = p["protocolVersion"] { asked = v }
+            let agreed = asked.flatMap { Self.protocolVersions.contains($0) ? $0 : nil } ?? Self.protocolVersions.last!
+            session.protocolVersion = agreed
+            return Self.result(id: id) { w in
+                w.key("protocolVersion"); w.string(agreed)
+                w.key("capabilities"); w.beginObject()
+                w.key("tools"); w.beginObject(); w.key("listChanged"); w.bool(false); w.endObject()
+                w.key("resources"); w.beginObject(); w.key("listChanged"); w.bool(false); w.endObject()
+                w.endObject()
+                w.key("serverInfo"); w.beginObject()
+                w.key("name"); w.string("plughost")
+                w.key("version"); w.string(version)
+                w.endObject()
+                w.key("instructions")
+                w.string(
+                    "plughost runs plugins as tools and keeps what they remember. Each call uses the session's goal (\(session.goal)) unless it names another with its goal argument. memory_write/memory_recall/memory_forget/memory_clusters read and write that goal's memory."
+                )
+            }
+        case "ping":
+            return Self.result(id: id) { _ in }
+        case "tools/list":
+            return listTools(p, id: id)
+        case "resources/list":
+            return listResources(id: id)
+        case "resources/templates/list":
+            return Self.result(id: id) { w in
+                w.key("resourceTemplates"); w.beginArray()
+                for (uri, name, d) in [
+                    ("plughost://goals/{goal}/clusters", "clusters", "A goal's concept clusters."),
+                    ("plughost://goals/{goal}/contexts/{plugin}", "context", "A plugin's goal context (its key/value pairs)."),
+                ] {
+                    w.beginObject(); w.key("uriTemplate"); w.string(uri); w.key("name"); w.string(name)
+                    w.key("description"); w.string(d); w.key("mimeType"); w.string("application/json"); w.endObject()
+                }
+                w.endArray()
+            }
+        case "resources/read":
+            return readResource(p, id: id)
+        default:
+            return Self.error(id: id, code: -32601, "method not found: \(method)")
+        }
+    }
+
+    // MARK: - Tools
+
+    private static let pageSize = 100
+
+    private func listTools(_ p: [String: JSONValue], id: JSONValue) -> String {
+        var start = 0
+        if case .string(let c)? = p["cursor"] {
+            guard let n = Int(c), n >= 0, n <= catalog.tools.count else { return Self.error(id: id, code: -32602, "invalid cursor \(c.debugDescription)") }
+            start = n
+        }
+        let end = min(start + Self.pageSize, catalog.tools.count)
+        return Self.result(id: id) { w in
+            w.key("tools"); w.beginArray()
+            for t in catalog.tools[start..<end] { w.value(catalog.definition(t, .mcp)) }
+            w.endArray()
+            if end < catalog.tools.count { w.key("nextCursor"); w.string(String(end)) }
+        }
+    }
+
+    private func callTool(_ p: [String: JSONValue], id: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, Bool) -> Void) -> String {
+        guard case .string(let name)? = p["name"] else { return Self.error(id: id, code: -32602, "tools/call needs a name") }
+        guard let tool = catalog.tool(named: name) else { return Self.error(id: id, code: -32602, "unknown tool \(name.debugDescription)") }
+        var arguments: [JSONValue.Member] = []
+        switch p["arguments"] {
+        case .object(let a)?: arguments = a
+        case nil, .null?: break
+        default: return Self.error(id: id, code: -32602, "\(name): arguments must be an object")
+        }
+        var progress: JSONValue?
+        if case .object(let meta)? = p["_meta"] { progress = meta.first { $0.key == "progressToken" }?.value }
+        let call: ToolCall
+        do {
+            call = try ToolCall(tool, arguments: arguments, defaultGoal: session.goal)
+        } catch let e as ToolCall.ArgumentError {
+            return Self.error(id: id, code: -32602, e.message)
+        } catch {
+            return Self.error(id: id, code: -32602, "\(error)")
+        }
+        var timer: DispatchSourceTimer?
+        if let progress, progress.isTokenLike {
+            let started = ContinuousClock.now
+            let t = DispatchSource.makeTimerSource(queue: .global())
+            let ns = Int(progressInterval.components.attoseconds / 1_000_000_000 + progressInterval.components.seconds * 1_000_000_000)
+            t.schedule(deadline: .now() + .nanoseconds(ns), repeating: .nanoseconds(ns))
+            t.setEventHandler {
+                let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
+                var w = JSONWriter()
+                w.beginObject()
+                w.key("jsonrpc"); w.string("2.0")
+                w.key("method"); w.string("notifications/progress")
+                w.key("params"); w.beginObject()
+                w.key("progressToken"); w.value(progress)
+                w.key("progress"); w.double((seconds * 1000).rounded() / 1000)
+                w.key("message"); w.string("\(name) running for \(String(format: "%.1f", seconds)) s")
+                w.endObject()
+                w.endObject()
+                emit(w.text, false)
+            }
+            t.resume()
+            timer = t
+        }
+        let outcome = call.run(host: host)
+        timer?.cancel()
+        return Self.result(id: id) { w in
+            w.key("content"); w.beginArray()
+            if !outcome.text.isEmpty || outcome.isError {
+                w.beginObject(); w.key("type"); w.string("text"); w.key("text"); w.string(outcome.text); w.endObject()
+            }
+            w.endArray()
+            if let s = outcome.structured { w.key("structuredContent"); w.raw(s) }
+            w.key("isError"); w.bool(outcome.isError)
+        }
+    }
+
+    // MARK: - Resources
+
+    private func listResources(id: JSONValue) -> String {
+        let goals: [GoalClusters]
+        do { goals = try host.memory.clusters() } catch { return Self.error(id: id, code: -32603, "listing the goals failed: \(error)") }
+        return Self.result(id: id) { w in
+            w.key("resources"); w.beginArray()
+            for g in goals {
+                w.beginObject()
+                w.key("uri"); w.string(ResourceURI.clusters(goal: g.goal))
+                w.key("name"); w.string("clusters of \(g.goal)")
+                w.key("description"); w.string("\(g.clusters.count) concept clusters of goal \(g.goal)")
+                w.key("mimeType"); w.string("application/json")
+                w.endObject()
+            }
+            w.endArray()
+        }
+    }
+
+    private func readResource(_ p: [String: JSONValue], id: JSONValue) -> String {
+        guard case .string(let uri)? = p["uri"] else { return Self.error(id: id, code: -32602, "resources/read needs a uri") }
+        let text: String
+        do {
+            switch ResourceURI.parse(uri) {
+            case .clusters(let goal)?:
+                try host.memory.flush()
+                text = ToolCall.clustersJSON(goal: goal, try host.memory.clusters(goal: goal).first?.clusters ?? [])
+            case .context(let goal, let plugin)?:
+                var w = JSONWriter()
+                w.beginObject()
+                for (k, v) in try host.memory.context(goal: goal, plugin: plugin).values.sorted(by: { $0.key < $1.key }) where !k.hasPrefix("plughost:") {
+                    w.key(k); w.string(v)
+                }
+                w.endObject()
+                text = w.text
+            case nil:
+                return Self.error(id: id, code: -32002, "resource not found: \(uri)")
+            }
+        } catch {
+            return Self.error(id: id, code: -32603, "reading \(uri) failed: \(error)")
+        }
+        return Self.result(id: id) { w in
+            w.key("contents"); w.beginArray(); w.beginObject()
+            w.key("uri"); w.string(uri); w.key("mimeType"); w.string("application/json"); w.key("text"); w.string(text)
+            w.endObject(); w.endArray()
+        }
+    }
+
+    // MARK: - JSON-RPC envelopes
+
+    static func key(_ id: JSONValue) -> String {
+        var w = JSONWriter()
+        w.value(id)
+        return w.text
+    }
+
+    static func result(id: JSONValue, _ body: (inout JSONWriter) -> Void) -> String {
+        var w = JSONWriter(capacity: 256)
+        w.beginObject()
+        w.key("jsonrpc"); w.string("2.0")
+        w.key("id"); w.value(id)
+        w.key("result"); w.beginObject()
+        body(&w)
+        w.endObject()
+        w.endObject()
+        return w.text
+    }
+
+    static func error(id: JSONValue, code: Int, _ message: String) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("jsonrpc"); w.string("2.0")
+        w.key("id"); w.value(id)
+        w.key("error"); w.beginObject()
+        w.key("code"); w.int(code)
+        w.key("message"); w.string(message)
+        w.endObject()
+        w.endObject()
+        return w.text
+    }
+}
+
+extension JSONValue {
+    /// A message's method, whether it has an id, and whether it carries a progress token.
+    package var rpcShape: (method: String?, hasID: Bool, wantsProgress: Bool) {
+        guard case .object(let members) = self else { return (nil, false, false) }
+        var method: String?
+        var hasID = false
+        var progress = false
+        for m in members {
+            switch m.key {
+            case "method": if case .string(let s) = m.value { method = s }
+            case "id": hasID = true
+            case "params":
+                if case .object(let p) = m.value, case .object(let meta)? = p.first(where: { $0.key == "_meta" })?.value {
+                    progress = meta.contains { $0.key == "progressToken" && $0.value.isTokenLike }
+                }
+            default: break
+            }
+        }
+        return (method, hasID, progress)
+    }
+
+    /// A progress token is a string or a number.
+    fileprivate var isTokenLike: Bool {
+        switch self {
+        case .string, .number: true
+        default: false
+        }
+    }
+}
