@@ -107,11 +107,12 @@ public struct ToolCatalog: Sendable {
     }
 
     /// One tool's definition in `format`.
-    package func definition(_ t: Tool, _ format: Format) -> JSONValue {
+    /// `outputSchema` is left out of MCP definitions unless `outputSchemas` is set.
+    package func definition(_ t: Tool, _ format: Format, outputSchemas: Bool = true) -> JSONValue {
         switch format {
         case .mcp:
             var m: [(String, JSONValue)] = [("name", .string(t.name)), ("description", .string(t.description)), ("inputSchema", t.inputSchema)]
-            if let o = t.outputSchema { m.append(("outputSchema", o)) }
+            if outputSchemas, let o = t.outputSchema { m.append(("outputSchema", o)) }
             return Self.members(m)
         case .openai:
             return Self.members([

@@ -35,6 +35,11 @@ struct MCPCommand: ParsableCommand {
     @Flag(name: .customLong("no-memory-tools"), help: "Do not serve memory_write, memory_recall, memory_forget, memory_clusters.")
     var noMemoryTools = false
 
+    @Flag(
+        name: .customLong("output-schemas"),
+        help: "List each tool's outputSchema (clients then validate every result against it; slower per call).")
+    var outputSchemas = false
+
     @OptionGroup var engine: EngineOptions
     @OptionGroup var pluginOptions: PluginOptions
 
@@ -55,7 +60,7 @@ struct MCPCommand: ParsableCommand {
         }
         let catalog = ToolCatalog(plugins: loaded, memoryTools: !noMemoryTools)
         for s in catalog.skipped { log("left out \(s.function): \(s.reason)") }
-        let server = MCPServer(host: host, catalog: catalog, version: PlugHostVersion.current)
+        let server = MCPServer(host: host, catalog: catalog, version: PlugHostVersion.current, outputSchemas: outputSchemas)
 
         let stop: @Sendable (Int32) -> Never = { status in
             _ = server.drain(timeout: .seconds(30))
