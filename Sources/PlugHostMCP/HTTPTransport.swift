@@ -142,7 +142,9 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let sessionID else { return plain(context, .badRequest, "DELETE needs Mcp-Session-Id\n") }
             return state.endSession(sessionID) ? plain(context, .ok, "") : plain(context, .notFound, "no session \(sessionID)\n")
         default:
-            return plain(context, .methodNotAllowed, "use POST (this server sends no server-initiated messages)\n", extra: [("Allow", "POST, DELETE")])
+            return plain(
+                context, .methodNotAllowed, "use POST (this server sends no server-initiated messages)\n",
+                extra: [("Allow", "POST, DELETE")])
         }
         if tooBig { return plain(context, .payloadTooLarge, "a message is over 64 MiB\n") }
         let message: JSONValue
@@ -174,7 +176,8 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if streaming {
             var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
             if let newSession { headers.add(name: "Mcp-Session-Id", value: newSession) }
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         }
         let keepAlive = head.isKeepAlive
         DispatchQueue.global().async {
@@ -201,7 +204,9 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func json(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, session: String?, keepAlive: Bool = true) {
+    private func json(
+        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, session: String?, keepAlive: Bool = true
+    ) {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
         if let session { headers.add(name: "Mcp-Session-Id", value: session) }
         respond(context, status, headers, text, keepAlive: keepAlive)
@@ -213,7 +218,9 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         respond(context, status, headers, text, keepAlive: true)
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool) {
+    private func respond(
+        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool
+    ) {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if !text.isEmpty {
             var b = context.channel.allocator.buffer(capacity: text.utf8.count)

@@ -26,7 +26,8 @@ public final class MCPServer: Sendable {
     private let inflight = DispatchGroup()
 
     public init(
-        host: PluginHost, catalog: ToolCatalog, version: String, progressInterval: Duration = .milliseconds(250), outputSchemas: Bool = false
+        host: PluginHost, catalog: ToolCatalog, version: String, progressInterval: Duration = .milliseconds(250),
+        outputSchemas: Bool = false
     ) {
         self.outputSchemas = outputSchemas
         self.host = host
@@ -57,7 +58,9 @@ public final class MCPServer: Sendable {
     /// on the thread that ran the call. Returns what the message was (so an HTTP transport can
     /// answer a notification with 202 at once).
     @discardableResult
-    public func handle(_ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) -> MessageKind {
+    public func handle(
+        _ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void
+    ) -> MessageKind {
         let message: JSONValue
         do {
             message = try JSONReader.parse(bytes: bytes.bindMemory(to: UInt8.self))
@@ -169,7 +172,9 @@ public final class MCPServer: Sendable {
     private func listTools(_ p: [String: JSONValue], id: JSONValue) -> String {
         var start = 0
         if case .string(let c)? = p["cursor"] {
-            guard let n = Int(c), n >= 0, n <= catalog.tools.count else { return Self.error(id: id, code: -32602, "invalid cursor \(c.debugDescription)") }
+            guard let n = Int(c), n >= 0, n <= catalog.tools.count else {
+                return Self.error(id: id, code: -32602, "invalid cursor \(c.debugDescription)")
+            }
             start = n
         }
         let end = min(start + Self.pageSize, catalog.tools.count)
@@ -181,7 +186,9 @@ public final class MCPServer: Sendable {
         }
     }
 
-    private func callTool(_ p: [String: JSONValue], id: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, Bool) -> Void) -> String {
+    private func callTool(
+        _ p: [String: JSONValue], id: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, Bool) -> Void
+    ) -> String {
         guard case .string(let name)? = p["name"] else { return Self.error(id: id, code: -32602, "tools/call needs a name") }
         guard let tool = catalog.tool(named: name) else { return Self.error(id: id, code: -32602, "unknown tool \(name.debugDescription)") }
         var arguments: [JSONValue.Member] = []
@@ -266,7 +273,8 @@ public final class MCPServer: Sendable {
             case .context(let goal, let plugin)?:
                 var w = JSONWriter()
                 w.beginObject()
-                for (k, v) in try host.memory.context(goal: goal, plugin: plugin).values.sorted(by: { $0.key < $1.key }) where !k.hasPrefix("plughost:") {
+                for (k, v) in try host.memory.context(goal: goal, plugin: plugin).values.sorted(by: { $0.key < $1.key })
+                where !k.hasPrefix("plughost:") {
                     w.key(k); w.string(v)
                 }
                 w.endObject()

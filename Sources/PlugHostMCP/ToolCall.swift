@@ -48,7 +48,9 @@ struct ToolCall: Sendable {
                 if required { throw ArgumentError("\(tool.name): missing argument \(key) (string)") }
                 return nil
             }
-            guard case .string(let s) = v else { throw ArgumentError("\(tool.name): argument \(key): expected string, got \(v.description)") }
+            guard case .string(let s) = v else {
+                throw ArgumentError("\(tool.name): argument \(key): expected string, got \(v.description)")
+            }
             return s
         }
         switch tool.target {
@@ -73,7 +75,9 @@ struct ToolCall: Sendable {
             }
             var concepts: [String] = []
             for (i, item) in items.enumerated() {
-                guard case .string(let s) = item else { throw ArgumentError("\(tool.name): concepts[\(i)] must be a string, got \(item.description)") }
+                guard case .string(let s) = item else {
+                    throw ArgumentError("\(tool.name): concepts[\(i)] must be a string, got \(item.description)")
+                }
                 concepts.append(s)
             }
             guard !concepts.isEmpty else { throw ArgumentError("\(tool.name): concepts must name at least one concept") }
@@ -137,11 +141,15 @@ struct ToolCall: Sendable {
                 return Outcome(text: text, structured: w.text, isError: false)
             case .forget(let id):
                 let gone = try host.memory.forget(goal: goal, id: id)
-                return Outcome(text: gone ? "forgotten" : "no memory \(id) in goal \(goal)", structured: gone ? #"{"forgotten":true}"# : #"{"forgotten":false}"#, isError: false)
+                return Outcome(
+                    text: gone ? "forgotten" : "no memory \(id) in goal \(goal)",
+                    structured: gone ? #"{"forgotten":true}"# : #"{"forgotten":false}"#, isError: false)
             case .clusters:
                 try host.memory.flush()
                 let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []
-                let text = clusters.isEmpty ? "no clusters" : clusters.map { "[\($0.id)] \($0.concepts.joined(separator: ", "))" }.joined(separator: "\n")
+                let text =
+                    clusters.isEmpty
+                    ? "no clusters" : clusters.map { "[\($0.id)] \($0.concepts.joined(separator: ", "))" }.joined(separator: "\n")
                 return Outcome(text: text, structured: Self.clustersJSON(goal: goal, clusters), isError: false)
             }
         } catch let e as CallError {

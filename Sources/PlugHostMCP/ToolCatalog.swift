@@ -83,7 +83,8 @@ public struct ToolCatalog: Sendable {
                         name: unique("\(p.name)_\(f.name)"),
                         description: Self.describe(p, f),
                         inputSchema: Self.inputSchema(f, goalArgument: goalArgument),
-                        outputSchema: f.returnType == .void ? nil : Self.object([("result", Self.schema(resultOf: f.returnType))], required: ["result"]),
+                        outputSchema: f.returnType == .void
+                            ? nil : Self.object([("result", Self.schema(resultOf: f.returnType))], required: ["result"]),
                         target: .function(p, f),
                         goalArgument: goalArgument))
             }
@@ -111,13 +112,18 @@ public struct ToolCatalog: Sendable {
     package func definition(_ t: Tool, _ format: Format, outputSchemas: Bool = true) -> JSONValue {
         switch format {
         case .mcp:
-            var m: [(String, JSONValue)] = [("name", .string(t.name)), ("description", .string(t.description)), ("inputSchema", t.inputSchema)]
+            var m: [(String, JSONValue)] = [
+                ("name", .string(t.name)), ("description", .string(t.description)), ("inputSchema", t.inputSchema),
+            ]
             if outputSchemas, let o = t.outputSchema { m.append(("outputSchema", o)) }
             return Self.members(m)
         case .openai:
             return Self.members([
                 ("type", .string("function")),
-                ("function", Self.members([("name", .string(t.name)), ("description", .string(t.description)), ("parameters", t.inputSchema)])),
+                (
+                    "function",
+                    Self.members([("name", .string(t.name)), ("description", .string(t.description)), ("parameters", t.inputSchema)])
+                ),
             ])
         case .jsonSchema:
             guard case .object(let members) = t.inputSchema else { return t.inputSchema }
@@ -183,7 +189,14 @@ public struct ToolCatalog: Sendable {
 
     static func inputSchema(_ f: PluginFunction, goalArgument: String) -> JSONValue {
         var props = f.parameters.map { ($0.name, schema(parameterOf: $0.type)) }
-        props.append((goalArgument, members([("type", .string("string")), ("description", .string("The goal whose memory and context the call uses; defaults to the session's goal."))])))
+        props.append(
+            (
+                goalArgument,
+                members([
+                    ("type", .string("string")),
+                    ("description", .string("The goal whose memory and context the call uses; defaults to the session's goal.")),
+                ])
+            ))
         return object(props, required: f.parameters.map(\.name))
     }
 
@@ -194,7 +207,8 @@ public struct ToolCatalog: Sendable {
         let memory = object(
             [
                 ("id", members([("type", .string("string"))])), ("content", members([("type", .string("string"))])),
-                ("concepts", strings), ("plugin", members([("type", .string("string"))])), ("score", members([("type", .string("number"))])),
+                ("concepts", strings), ("plugin", members([("type", .string("string"))])),
+                ("score", members([("type", .string("number"))])),
             ], required: ["id", "content", "concepts", "plugin", "score"])
         let clusters = members([
             ("type", .string("array")),
@@ -204,11 +218,18 @@ public struct ToolCatalog: Sendable {
         case .write:
             return Tool(
                 name: m.rawValue,
-                description: "Remember a text under concepts in the goal's memory; returns its id. Memories with shared concepts form clusters.",
+                description:
+                    "Remember a text under concepts in the goal's memory; returns its id. Memories with shared concepts form clusters.",
                 inputSchema: object(
                     [
                         ("content", str("The text to remember.")),
-                        ("concepts", members([("type", .string("array")), ("items", members([("type", .string("string"))])), ("minItems", int(1)), ("maxItems", int(64)), ("description", .string("Concept keys (normalised to lower case)."))])),
+                        (
+                            "concepts",
+                            members([
+                                ("type", .string("array")), ("items", members([("type", .string("string"))])), ("minItems", int(1)),
+                                ("maxItems", int(64)), ("description", .string("Concept keys (normalised to lower case).")),
+                            ])
+                        ),
                         ("id", str("An id of your own (optional); writing an id that exists is an error.")),
                         goal,
                     ], required: ["content", "concepts"]),
@@ -221,7 +242,10 @@ public struct ToolCatalog: Sendable {
                 inputSchema: object(
                     [
                         ("concept", str("A concept key.")), ("text", str("Words to search for.")),
-                        ("limit", members([("type", .string("integer")), ("minimum", int(1)), ("maximum", int(1000)), ("default", int(20))])), goal,
+                        (
+                            "limit",
+                            members([("type", .string("integer")), ("minimum", int(1)), ("maximum", int(1000)), ("default", int(20))])
+                        ), goal,
                     ], required: []),
                 outputSchema: object([("memories", members([("type", .string("array")), ("items", memory)]))], required: ["memories"]),
                 target: .memory(m), goalArgument: "goal")
@@ -234,9 +258,11 @@ public struct ToolCatalog: Sendable {
         case .clusters:
             return Tool(
                 name: m.rawValue,
-                description: "The goal's concept clusters (topics), exact: pending clustering is finished first. Each cluster's id is its smallest concept.",
+                description:
+                    "The goal's concept clusters (topics), exact: pending clustering is finished first. Each cluster's id is its smallest concept.",
                 inputSchema: object([goal], required: []),
-                outputSchema: object([("goal", members([("type", .string("string"))])), ("clusters", clusters)], required: ["goal", "clusters"]),
+                outputSchema: object(
+                    [("goal", members([("type", .string("string"))])), ("clusters", clusters)], required: ["goal", "clusters"]),
                 target: .memory(m), goalArgument: "goal")
         }
     }

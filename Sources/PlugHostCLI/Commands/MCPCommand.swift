@@ -89,7 +89,8 @@ struct MCPCommand: ParsableCommand {
     }
 
     static func parse(address: String) throws -> (String, Int) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)
+        else {
             throw ValidationError("--http \(address): expected HOST:PORT, e.g. 127.0.0.1:8765")
         }
         var h = String(address[..<colon])

@@ -12,11 +12,16 @@ public enum MCPSDKBaselineServer {
         let done = DispatchSemaphore(value: 0)
         let toolName = "\(plugin.name)_\(function.name)"
         Task {
-            let server = Server(name: "plughost-sdk-baseline", version: PlugHostVersion.current, capabilities: .init(tools: .init(listChanged: false)))
-            let properties = Dictionary(uniqueKeysWithValues: function.parameters.map { ($0.name, Value.object(["type": .string("integer")])) })
+            let server = Server(
+                name: "plughost-sdk-baseline", version: PlugHostVersion.current, capabilities: .init(tools: .init(listChanged: false)))
+            let properties = Dictionary(
+                uniqueKeysWithValues: function.parameters.map { ($0.name, Value.object(["type": .string("integer")])) })
             let tool = Tool(
                 name: toolName, description: function.doc,
-                inputSchema: .object(["type": .string("object"), "properties": .object(properties), "required": .array(function.parameters.map { .string($0.name) })]))
+                inputSchema: .object([
+                    "type": .string("object"), "properties": .object(properties),
+                    "required": .array(function.parameters.map { .string($0.name) }),
+                ]))
             await server.withMethodHandler(ListTools.self) { _ in .init(tools: [tool]) }
             await server.withMethodHandler(CallTool.self) { params in
                 let args = params.arguments ?? [:]
