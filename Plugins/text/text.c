@@ -872,12 +872,32 @@ static void text_shutdown(void) { g_host = NULL; }
 
 static const uint32_t word_count_types[] = {PH_TYPE_STRING};
 static const char *const word_count_names[] = {"text"};
+/* Parameter metadata (ABI minor 1): the host checks arguments against it and
+ * generates tool schemas from it. Fields: struct_size, flags, description,
+ * minimum, maximum, default_json, allowed, allowed_count, reserved. */
+#define PARAM(desc) {sizeof(ph_param_info), 0, desc, 0, 0, NULL, NULL, 0, 0}
+static const ph_param_info p_text = PARAM("The text: UTF-8, any length.");
+static const ph_param_info p_k = {
+    sizeof(ph_param_info), PH_PARAM_HAS_MINIMUM | PH_PARAM_HAS_MAXIMUM | PH_PARAM_OPTIONAL,
+    "How many keywords to return.", 1, KEYWORDS_MAX, "10", NULL, 0, 0};
+static const ph_param_info p_sentences = {
+    sizeof(ph_param_info), PH_PARAM_HAS_MINIMUM | PH_PARAM_HAS_MAXIMUM | PH_PARAM_OPTIONAL,
+    "How many sentences the summary keeps.", 1, SUMMARY_MAX_SENTENCES, "3", NULL, 0, 0};
+static const ph_param_info p_key = PARAM("The counter's name in the goal context.");
+static const ph_param_info p_concept = PARAM("A concept key (normalised to lower case).");
+static const ph_param_info *const word_count_params[] = {&p_text};
+static const ph_param_info *const keywords_params[] = {&p_text, &p_k};
+static const ph_param_info *const summarize_params[] = {&p_text, &p_sentences};
+static const ph_param_info *const tally_params[] = {&p_key};
+static const ph_param_info *const recall_count_params[] = {&p_concept};
+
 static const ph_function fn_word_count = {
     sizeof(ph_function), "word_count",
     "Number of words (runs of letters, digits, apostrophes and non-ASCII characters).",
     (void (*)(void))text_word_count, PH_TYPE_INT64, 1, word_count_types, word_count_names,
     PH_FN_THREAD_SAFE,
     0, /* reserved */
+    word_count_params, "The number of words.", NULL,
 };
 
 static const uint32_t keywords_types[] = {PH_TYPE_STRING, PH_TYPE_INT32};
@@ -888,6 +908,7 @@ static const ph_function fn_keywords = {
     (void (*)(void))text_keywords, PH_TYPE_STRING, 2, keywords_types, keywords_names,
     PH_FN_TAKES_CONTEXT | PH_FN_THREAD_SAFE | PH_FN_RETURNS_HOST_ALLOC,
     0, /* reserved */
+    keywords_params, "The keywords, most frequent first, joined with \", \".", NULL,
 };
 
 static const uint32_t summarize_types[] = {PH_TYPE_STRING, PH_TYPE_INT32};
@@ -898,6 +919,7 @@ static const ph_function fn_summarize = {
     (void (*)(void))text_summarize, PH_TYPE_STRING, 2, summarize_types, summarize_names,
     PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC,
     0, /* reserved */
+    summarize_params, "The summary: the chosen sentences in their original order.", NULL,
 };
 
 static const uint32_t tally_types[] = {PH_TYPE_STRING};
@@ -908,6 +930,7 @@ static const ph_function fn_tally = {
     (void (*)(void))text_tally, PH_TYPE_INT64, 1, tally_types, tally_names,
     PH_FN_TAKES_CONTEXT,
     0, /* reserved */
+    tally_params, "The counter's new value.", NULL,
 };
 
 static const uint32_t recall_count_types[] = {PH_TYPE_STRING};
@@ -918,6 +941,7 @@ static const ph_function fn_recall_count = {
     (void (*)(void))text_recall_count, PH_TYPE_INT64, 1, recall_count_types, recall_count_names,
     PH_FN_TAKES_CONTEXT | PH_FN_THREAD_SAFE,
     0, /* reserved */
+    recall_count_params, "How many memories were recalled.", NULL,
 };
 
 static const ph_function *const functions[] = {

@@ -82,7 +82,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             functions.append(
                 try PluginFunction(
                     plugin: plugin, index: index, name: f.name, doc: f.doc, parameters: f.parameters, returnType: f.returnType,
-                    flags: f.flags, fn: remoteStub))
+                    flags: f.flags, fn: remoteStub, resultDoc: f.resultDoc, resultSchema: f.resultSchema))
         }
         plugin.setFunctions(functions)
         isolated.worker.withLock { $0 = worker }
@@ -428,6 +428,7 @@ private let remoteStub: @convention(c) () -> Void = { fatalError("a plugin funct
 struct WorkerDescriptor {
     struct Function {
         let name: String, doc: String, parameters: [Parameter], returnType: ValueType, flags: UInt32
+        let resultDoc: String, resultSchema: String?
     }
     let name: String, descriptorName: String, version: String, description: String
     let abiMajor: UInt32, abiMinor: UInt32
@@ -478,10 +479,28 @@ struct WorkerDescriptor {
             for _ in 0..<n {
                 let pname = try r.string()
                 guard let type = ValueType(rawValue: try r.u32()) else { throw WireError("an unknown parameter type") }
-                params.append(Parameter(name: pname, type: type))
+                let description = try r.string()
+                let hasMin = try r.bool(), min = try r.double(), hasMax = try r.bool(), max = try r.double()
+                let hasAllowed = try r.bool(), allowed = try r.strings()
+                let defaultValue = try r.bool() ? try r.value() : nil
+                let p = Parameter(
+                    name: pname, type: type, description: description, minimum: hasMin ? min : nil, maximum: hasMax ? max : nil,
+                    allowed: hasAllowed ? allowed : nil, defaultValue: defaultValue)
+                // The loader's checks, again on the host's side.
+                if let d = defaultValue {
+                    do { try p.check(d, function: fname) } catch {
+                        throw WireError("function \(fname)'s default for \(pname) is out of its range")
+                    }
+                }
+                params.append(p)
             }
             guard let ret = ValueType(rawValue: try r.u32()) else { throw WireError("an unknown return type") }
-            list.append(Function(name: fname, doc: doc, parameters: params, returnType: ret, flags: try r.u32()))
+            let flags = try r.u32()
+            let resultDoc = try r.string(), resultSchema = try r.optionalString()
+            list.append(
+                Function(
+                    name: fname, doc: doc, parameters: params, returnType: ret, flags: flags, resultDoc: resultDoc,
+                    resultSchema: resultSchema))
         }
         functions = list
     }

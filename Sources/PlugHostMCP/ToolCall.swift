@@ -59,10 +59,16 @@ struct ToolCall: Sendable {
             values.reserveCapacity(f.parameters.count)
             for p in f.parameters {
                 guard let v = args.removeValue(forKey: p.name) else {
+                    if let d = p.defaultValue {
+                        values.append(d)
+                        continue
+                    }
                     throw ArgumentError("\(tool.name): missing argument \(p.name) (\(p.type.name))")
                 }
                 do {
-                    values.append(try Value(json: v, as: p.type))
+                    let value = try Value(json: v, as: p.type)
+                    try p.check(value, function: "")
+                    values.append(value)
                 } catch let e as CallError {
                     throw ArgumentError("\(tool.name): argument \(p.name): \(e.message)")
                 }

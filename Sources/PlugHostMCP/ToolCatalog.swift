@@ -150,7 +150,8 @@ public struct ToolCatalog: Sendable {
 
     static func describe(_ p: LoadedPlugin, _ f: PluginFunction) -> String {
         let doc = f.doc.isEmpty ? "" : " \(f.doc)"
-        return "\(p.name).\(f.name) (\(f.signature)).\(doc)"
+        let result = f.resultDoc.isEmpty ? "" : " Returns: \(f.resultDoc)"
+        return "\(p.name).\(f.name) (\(f.signature)).\(doc)\(result)"
     }
 
     // MARK: - Schemas
@@ -176,6 +177,18 @@ public struct ToolCatalog: Sendable {
         }
     }
 
+    /// The JSON Schema of `f`'s result (its declared description on it).
+    static func schema(resultOf f: PluginFunction) -> JSONValue {
+        guard case .object(var m) = schema(resultOf: f.returnType) else { return schema(resultOf: f.returnType) }
+        if !f.resultDoc.isEmpty { m.append(.init(key: "description", value: .string(f.resultDoc))) }
+        if let s = f.resultSchema, (try? JSONReader.parse(s)) != nil {
+            // The string carries JSON of this schema: say so (JSON Schema's contentSchema).
+            m.append(.init(key: "contentMediaType", value: .string("application/json")))
+            m.append(.init(key: "contentSchema", value: try! JSONReader.parse(s)))
+        }
+        return .object(m)
+    }
+
     /// The JSON Schema of a result of `type`.
     static func schema(resultOf type: ValueType) -> JSONValue {
         switch type {
@@ -187,8 +200,39 @@ public struct ToolCatalog: Sendable {
         }
     }
 
+    /// A parameter's schema: its type's, narrowed by its declared range, allowed values and
+    /// default, with its description.
+    static func schema(parameter p: Parameter) -> JSONValue {
+        guard case .object(var m) = schema(parameterOf: p.type) else { return schema(parameterOf: p.type) }
+        func set(_ key: String, _ v: JSONValue) {
+            if let i = m.firstIndex(where: { $0.key == key }) { m[i].value = v } else { m.append(.init(key: key, value: v)) }
+        }
+        func current(_ key: String) -> Double? {
+            guard case .number(let n)? = m.first(where: { $0.key == key })?.value else { return nil }
+            return n.double
+        }
+        func number(_ d: Double, integer: Bool) -> JSONValue {
+            integer && d == d.rounded() && abs(d) < 9.0e15 ? int(Int64(d)) : .number(JSONNumber(literal: "\(d)"))
+        }
+        let integer = p.type.isNumeric && p.type != .float && p.type != .double
+        if let lo = p.minimum, current("minimum").map({ lo > $0 }) ?? true {
+            set("minimum", number(integer ? lo.rounded(.up) : lo, integer: integer))
+        }
+        if let hi = p.maximum, current("maximum").map({ hi < $0 }) ?? true {
+            set("maximum", number(integer ? hi.rounded(.down) : hi, integer: integer))
+        }
+        if let allowed = p.allowed { set("enum", .array(allowed.map { .string($0) })) }
+        if let d = p.defaultValue {
+            var w = JSONWriter()
+            w.value(d)
+            if let v = try? JSONReader.parse(w.text) { set("default", v) }
+        }
+        if !p.description.isEmpty { set("description", .string(p.description)) }
+        return .object(m)
+    }
+
     static func inputSchema(_ f: PluginFunction, goalArgument: String) -> JSONValue {
-        var props = f.parameters.map { ($0.name, schema(parameterOf: $0.type)) }
+        var props = f.parameters.map { ($0.name, schema(parameter: $0)) }
         props.append(
             (
                 goalArgument,
@@ -197,7 +241,7 @@ public struct ToolCatalog: Sendable {
                     ("description", .string("The goal whose memory and context the call uses; defaults to the session's goal.")),
                 ])
             ))
-        return object(props, required: f.parameters.map(\.name))
+        return object(props, required: f.parameters.filter { !$0.isOptional }.map(\.name))
     }
 
     static func memoryTool(_ m: MemoryTool) -> Tool {

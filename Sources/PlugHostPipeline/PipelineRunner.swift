@@ -105,7 +105,7 @@ public final class PipelineRunner {
                     byName[n] = v
                 }
                 for p in params {
-                    guard let v = byName[p.name] else {
+                    guard let v = byName[p.name] ?? Self.defaultArgument(p) else {
                         throw fail(
                             .argumentCount, argsLoc, step: step.id, field: "args.\(p.name)",
                             "missing argument \(p.name) (\(step.plugin).\(step.function) takes \(signature))")
@@ -182,9 +182,25 @@ public final class PipelineRunner {
         defer { slot.deallocate() }
         do {
             try ArgumentMarshaller.store(v, as: p.type, into: slot, owned: &owned) { "parameter \(p.name)" }
+            // The declared range and allowed values (ABI minor 1), checked before anything runs.
+            try p.check(v, function: "")
         } catch let e as CallError {
             throw fail(.argumentType, location, step: step, field: field, e.message)
         }
+    }
+
+    /// An omitted optional parameter's declared default, as a literal argument.
+    private static func defaultArgument(_ p: Parameter) -> PipelineDefinition.PlacedArgument? {
+        let literal: PipelineDefinition.Literal
+        switch p.defaultValue {
+        case .int(let i)?: literal = .int(i)
+        case .uint(let u)?: literal = .uint(u)
+        case .double(let d)?: literal = .double(d)
+        case .bool(let b)?: literal = .bool(b)
+        case .string(let s)?: literal = .string(s)
+        default: return nil
+        }
+        return PipelineDefinition.PlacedArgument(argument: .literal(literal), location: nil)
     }
 
     private func checkReference(

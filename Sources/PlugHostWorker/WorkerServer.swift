@@ -89,9 +89,20 @@ final class WorkerServer {
             for p in f.parameters {
                 w.string(p.name)
                 w.u32(p.type.rawValue)
+                w.string(p.description)
+                w.bool(p.minimum != nil)
+                w.double(p.minimum ?? 0)
+                w.bool(p.maximum != nil)
+                w.double(p.maximum ?? 0)
+                w.bool(p.allowed != nil)
+                w.strings(p.allowed ?? [])
+                w.bool(p.defaultValue != nil)
+                if let d = p.defaultValue { w.value(d) }
             }
             w.u32(f.returnType.rawValue)
             w.u32(f.flags)
+            w.string(f.resultDoc)
+            w.optionalString(f.resultSchema)
         }
         try channel.send(w.finish())
     }

@@ -101,25 +101,29 @@ def free_port() -> int:
 
 
 @cache
-def plugin_functions() -> dict[str, list[tuple[str, str]]]:
-    """`<plugin>_<function>` -> [(param, type)] for every exported function of text and sig, from `plughost inspect --json`.
+def inspect_parameters() -> dict[str, list[dict[str, Any]]]:
+    """`<plugin>_<function>` -> its parameters as `plughost inspect --json` gives them ({"name", "type", ...}).
 
-    Functions with a pointer parameter are left out (they are not exported). Falls back to the
-    brief's list when `inspect` fails.
+    Every exported function of text and sig; functions with a pointer parameter are left out (they
+    are not exported). Falls back to the brief's list when `inspect` fails.
     """
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for plugin in ("text", "sig"):
         try:
             p = subprocess.run([PLUGHOST_BIN, "inspect", plugin, "--json"], capture_output=True, timeout=60, check=True)
             info = json.loads(p.stdout)
         except (OSError, subprocess.SubprocessError, ValueError):
-            return dict(KNOWN_FUNCTIONS)
+            return {k: [{"name": n, "type": t} for n, t in v] for k, v in KNOWN_FUNCTIONS.items()}
         for f in info["functions"]:
-            params = [(q["name"], q["type"]) for q in f["parameters"]]
-            if any(t == "pointer" for _, t in params):
+            if any(q["type"] == "pointer" for q in f["parameters"]):
                 continue
-            out[f"{plugin}_{f['name']}"] = params
+            out[f"{plugin}_{f['name']}"] = list(f["parameters"])
     return out
+
+
+def plugin_functions() -> dict[str, list[tuple[str, str]]]:
+    """`<plugin>_<function>` -> [(param, C type)] of every exported plugin function."""
+    return {k: [(q["name"], q["type"]) for q in v] for k, v in inspect_parameters().items()}
 
 
 def text_of(result: types.CallToolResult) -> str:
@@ -470,18 +474,37 @@ async def test_initialize(server: Server) -> None:
         await s.send_ping()
 
 
-def _check_param_schema(tool: str, name: str, ctype: str, schema: dict[str, Any]) -> list[str]:
+# Parameters whose schema must carry exactly the C type's range (functions that take any value of it).
+EXACT_RANGE = {("sig_id_i8", "v"), ("sig_add3", "a"), ("sig_add3", "b"), ("sig_add3", "c")}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_param_schema(tool: str, name: str, ctype: str, schema: dict[str, Any], info: dict[str, Any]) -> list[str]:
+    """The property schema of one parameter: the C type's JSON type and range, or the narrower range
+    (and default, enum) the plugin declares for it (ABI 1.1 parameter metadata)."""
     where = f"{tool}.{name} ({ctype})"
     problems: list[str] = []
     if ctype in INT_RANGES:
         lo, hi = INT_RANGES[ctype]
+        mn, mx = schema.get("minimum"), schema.get("maximum")
         if schema.get("type") != "integer":
             problems.append(f"{where}: type {schema.get('type')!r}, expected 'integer'")
-        if schema.get("minimum") != lo or schema.get("maximum") != hi:
-            problems.append(f"{where}: range {schema.get('minimum')}..{schema.get('maximum')}, expected {lo}..{hi}")
+        if not (_is_int(mn) and _is_int(mx) and lo <= mn <= mx <= hi):
+            problems.append(f"{where}: range {mn!r}..{mx!r} is not an integer range within the C type's {lo}..{hi}")
+        elif (tool, name) in EXACT_RANGE and (mn, mx) != (lo, hi):
+            problems.append(f"{where}: range {mn}..{mx}, expected the whole C range {lo}..{hi}")
+        for key in ("minimum", "maximum"):  # a range inspect declares must be the schema's
+            if isinstance(info.get(key), int | float) and schema.get(key) is not None and schema[key] != info[key]:
+                problems.append(f"{where}: {key} {schema[key]} but inspect declares {info[key]}")
     elif ctype in SIMPLE_TYPES:
         if schema.get("type") != SIMPLE_TYPES[ctype]:
             problems.append(f"{where}: type {schema.get('type')!r}, expected {SIMPLE_TYPES[ctype]!r}")
+        if "enum" in schema and not (isinstance(schema["enum"], list) and schema["enum"]
+                                     and all(isinstance(x, str) for x in schema["enum"]) and ctype == "string"):
+            problems.append(f"{where}: enum {schema['enum']!r} is not a non-empty list of strings on a string")
     elif ctype == "buffer":
         items = schema.get("items") or {}
         if schema.get("type") != "array" or items.get("type") != "integer":
@@ -490,6 +513,8 @@ def _check_param_schema(tool: str, name: str, ctype: str, schema: dict[str, Any]
             problems.append(f"{where}: items range {items.get('minimum')}..{items.get('maximum')}, expected 0..255")
     else:
         problems.append(f"{where}: unexpected C type in inspect output")
+    if "default" in schema and not jsonschema.Draft202012Validator(schema).is_valid(schema["default"]):
+        problems.append(f"{where}: default {schema['default']!r} does not satisfy its own schema {schema!r}")
     return problems
 
 
@@ -497,6 +522,7 @@ async def test_list_tools_and_schemas(server: Server) -> None:
     async with server.session() as s:
         tools = {t.name: t for t in await list_all_tools(s)}
     expected = plugin_functions()
+    infos = {k: {q["name"]: q for q in v} for k, v in inspect_parameters().items()}
     missing = sorted((set(KNOWN_FUNCTIONS) | set(expected) | set(MEMORY_TOOLS)) - set(tools))
     assert not missing, f"tools missing from tools/list: {missing}; listed: {sorted(tools)}"
     assert "sig_id_ptr" not in tools, "a function with a pointer parameter is exported"
@@ -529,13 +555,16 @@ async def test_list_tools_and_schemas(server: Server) -> None:
         params = expected[name]
         if schema.get("additionalProperties") is not False:
             problems.append(f"{name}: additionalProperties is {schema.get('additionalProperties')!r}, expected false")
-        if sorted(schema.get("required") or []) != sorted(p for p, _ in params):
-            problems.append(f"{name}: required {schema.get('required')!r}, expected {[p for p, _ in params]!r}")
+        # every parameter is required, unless the plugin gave it a default (then the schema shows it)
+        optional = {p for p, _ in params if isinstance(props.get(p), dict) and "default" in props[p]}
+        required_expected = [p for p, _ in params if p not in optional]
+        if sorted(schema.get("required") or []) != sorted(required_expected):
+            problems.append(f"{name}: required {schema.get('required')!r}, expected {required_expected!r}")
         if set(props) != {p for p, _ in params} | {"goal"}:
             problems.append(f"{name}: properties {sorted(props)}, expected {sorted({p for p, _ in params} | {'goal'})}")
         for pname, ctype in params:
             if pname in props:
-                problems += _check_param_schema(name, pname, ctype, props[pname])
+                problems += _check_param_schema(name, pname, ctype, props[pname], infos.get(name, {}).get(pname, {}))
 
     mem = {n: (tools[n].input_schema.get("properties") or {}) for n in MEMORY_TOOLS}
     for n, keys in {
@@ -570,7 +599,18 @@ async def test_text_functions(server: Server) -> None:
         kw = value_of(r)
         assert isinstance(kw, str) and ", " in kw, f"keywords: {kw!r}"
         assert kw.split(", ")[0] == "apple", kw
+        assert len(kw.split(", ")) == 2, kw
         assert text_of(r) == kw
+
+        # a parameter the plugin gave a default may be left out
+        schemas = {t.name: t.input_schema for t in await list_all_tools(s)}
+        for tool, param, args in (
+            ("text_keywords", "k", {"text": source}),
+            ("text_summarize", "sentences", {"text": "One. Two. Three."}),
+        ):
+            if param not in (schemas[tool].get("required") or []):
+                assert "default" in schemas[tool]["properties"][param], (tool, schemas[tool])
+                assert isinstance(value_of(await call_ok(s, tool, args)), str)
 
         prose = "First sentence here. Second one is there. Third is last."
         r = await call_ok(s, "text_summarize", {"text": prose, "sentences": 1})
@@ -645,11 +685,47 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+def valid_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    """Arguments that satisfy `schema`: each required property's default, minimum, first enum value, or a plain value."""
+    props = schema.get("properties") or {}
+    args: dict[str, Any] = {}
+    for name in schema.get("required") or []:
+        p = props.get(name) or {}
+        if "default" in p:
+            args[name] = p["default"]
+        elif "enum" in p:
+            args[name] = p["enum"][0]
+        elif p.get("type") in ("integer", "number"):
+            args[name] = max(p.get("minimum", 0), min(p.get("maximum", 1), 1))
+        else:
+            args[name] = {"string": "x", "boolean": True, "array": []}.get(p.get("type"), None)
+    return args
+
+
+def narrowed_range_cases(tools: dict[str, types.Tool]) -> list[tuple[str, dict[str, Any], str]]:
+    """For every integer parameter whose declared range is narrower than its C type's: just outside it."""
+    cases: list[tuple[str, dict[str, Any], str]] = []
+    for name, params in sorted(plugin_functions().items()):
+        if name not in tools:
+            continue
+        schema = tools[name].input_schema
+        props = schema.get("properties") or {}
+        for pname, ctype in params:
+            if ctype not in INT_RANGES or not _is_int(props.get(pname, {}).get("minimum")):
+                continue
+            lo, hi = INT_RANGES[ctype]
+            mn, mx = props[pname]["minimum"], props[pname].get("maximum", hi)
+            for v, why in ((mn - 1, f"below its declared minimum {mn}"), (mx + 1, f"above its declared maximum {mx}")):
+                if lo <= v <= hi:
+                    cases.append((name, {**valid_arguments(schema), pname: v}, why))
+    return cases
+
+
 async def test_bad_arguments_are_invalid_params(server: Server) -> None:
     async with server.session() as s:
         tools = {t.name: t for t in await list_all_tools(s)}
         problems: list[str] = []
-        for name, args, why in BAD_ARGUMENTS:
+        for name, args, why in BAD_ARGUMENTS + narrowed_range_cases(tools):
             validator = jsonschema.Draft202012Validator(tools[name].input_schema)
             if validator.is_valid(args):
                 problems.append(f"{name}({args!r}) [{why}]: the declared inputSchema accepts it")

@@ -635,14 +635,22 @@ final class CallPathTests: XCTestCase {
         XCTAssertEqual(try host.memory.recall(goal: "fr", .concept("CAFÉ")).count, 1)
     }
 
-    func testKeywordsRejectsKZeroWithThePluginMessage() throws {
-        for k: Int64 in [0, 51, -1] {
+    func testKeywordsRangeIsCheckedByTheHostFromTheDeclaredMetadata() throws {
+        for (k, why) in [(Int64(0), "below its minimum 1"), (51, "above its maximum 50"), (-1, "below its minimum 1")] {
             let e = TestSupport.expectError(CallError.self) { try text("keywords", [.string("some words here"), .int(k)]) }
-            XCTAssertEqual(e?.code, .pluginError)
+            XCTAssertEqual(e?.code, .argumentRange)
             XCTAssertEqual(e?.function, "text.keywords")
-            XCTAssertEqual(e?.message, "keywords: k must be between 1 and 50, got \(k)")
+            XCTAssertEqual(e?.message, "argument k is \(k), \(why)")
         }
         XCTAssertTrue(try host.memory.recall(goal: "default", .concept("words")).isEmpty, "a refused call writes nothing")
+        let f = try XCTUnwrap(host.plugin(named: "text")?.function(named: "keywords"))
+        let k = f.parameters[1]
+        XCTAssertEqual([k.minimum, k.maximum], [1, 50])
+        XCTAssertEqual(k.defaultValue, .int(10))
+        XCTAssertTrue(k.isOptional)
+        XCTAssertEqual(k.description, "How many keywords to return.")
+        XCTAssertFalse(f.parameters[0].isOptional)
+        XCTAssertEqual(f.resultDoc, "The keywords, most frequent first, joined with \", \".")
     }
 
     func testSummarizeCountsSummariesInTheContextAcrossCalls() throws {
@@ -663,10 +671,10 @@ final class CallPathTests: XCTestCase {
         XCTAssertEqual(try host.memory.contextValue(goal: "docs", plugin: "text", key: "summaries"), "3")
         // Each summary was remembered under the top keyword.
         XCTAssertEqual(try host.memory.recall(goal: "docs", .concept("plugins")).count, 3)
-        // Out of range sentences: the plugin's message.
+        // Out of range sentences: refused by the host from the declared range; the plugin is not called.
         let e = TestSupport.expectError(CallError.self) { try text("summarize", [.string(doc), .int(0)], goal: "docs") }
-        XCTAssertEqual(e?.code, .pluginError)
-        XCTAssertEqual(e?.message, "summarize: sentences must be between 1 and 20, got 0")
+        XCTAssertEqual(e?.code, .argumentRange)
+        XCTAssertEqual(e?.message, "argument sentences is 0, below its minimum 1")
         XCTAssertEqual(try host.memory.contextValue(goal: "docs", plugin: "text", key: "summaries"), "3")
     }
 

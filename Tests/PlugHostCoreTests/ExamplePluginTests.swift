@@ -1,4 +1,5 @@
 import Foundation
+import CPlugHostABI
 import XCTest
 
 import PlugHostTestSupport
@@ -193,7 +194,7 @@ final class ExamplePluginTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("out of range for int32"), "\(r)")
         // inspect shows what the header declared.
         let inspect = try TestSupport.runPlughost(["inspect", so])
-        XCTAssertTrue(inspect.stdout.hasPrefix("tiny 0.1.0 (plugin ABI 1.0)\nwritten in a test\n"), "\(inspect)")
+        XCTAssertTrue(inspect.stdout.hasPrefix("tiny 0.1.0 (plugin ABI 1.\(PLUGHOST_ABI_MINOR))\nwritten in a test\n"), "\(inspect)")
         XCTAssertTrue(inspect.stdout.contains("  double avg3(double a, double b, double c);  [thread-safe]"), "\(inspect)")
     }
 }

@@ -51,8 +51,14 @@ final class LoaderTests: XCTestCase {
             "small_struct", .descriptorTooSmall,
             ["descriptor struct_size is 8, smaller than ph_plugin", "ABI 1.0", "(\(MemoryLayout<ph_plugin>.size) bytes)"]
         ),
-        ("abi_major_new", .abiMajorMismatch, ["built for plugin ABI 2.0", "this host speaks ABI 1.0"]),
-        ("needs_newer_host", .needsNewerHost, ["needs a host with ABI 1.1 or newer", "this host is 1.0"]),
+        (
+            "abi_major_new", .abiMajorMismatch,
+            ["built for plugin ABI 2.\(PLUGHOST_ABI_MINOR)", "this host speaks ABI 1.\(PLUGHOST_ABI_MINOR)"]
+        ),
+        (
+            "needs_newer_host", .needsNewerHost,
+            ["needs a host with ABI 1.\(PLUGHOST_ABI_MINOR + 1) or newer", "this host is 1.\(PLUGHOST_ABI_MINOR)"]
+        ),
         ("null_name", .invalidDescriptor, ["descriptor name is NULL"]),
         ("empty_name", .invalidDescriptor, ["descriptor name is empty"]),
         ("null_function_entry", .invalidFunction, ["functions[1] is NULL"]),
@@ -133,12 +139,17 @@ final class LoaderTests: XCTestCase {
         let path = try TestSupport.fixture("abi_major_new")
         check(
             try loadError(path), code: .abiMajorMismatch, path: path,
-            contains: ["built for plugin ABI 2.0", "this host speaks ABI \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR)", "rebuild"])
+            contains: [
+                "built for plugin ABI 2.\(PLUGHOST_ABI_MINOR)", "this host speaks ABI \(PLUGHOST_ABI_MAJOR).\(PLUGHOST_ABI_MINOR)",
+                "rebuild",
+            ])
     }
 
     func testNeedsNewerHostNamesTheMinor() throws {
         let path = try TestSupport.fixture("needs_newer_host")
-        check(try loadError(path), code: .needsNewerHost, path: path, contains: ["ABI 1.1 or newer", "this host is 1.0"])
+        check(
+            try loadError(path), code: .needsNewerHost, path: path,
+            contains: ["ABI 1.\(PLUGHOST_ABI_MINOR + 1) or newer", "this host is 1.\(PLUGHOST_ABI_MINOR)"])
     }
 
     func testInitFailureReportsWhatThePluginLogged() throws {

@@ -754,7 +754,7 @@ final class PipelineRunTests: PipelineTestCase {
             let item = e.item ?? ""
             XCTAssertTrue(item.hasPrefix("2 of 3"), "item: \(item)")
             XCTAssertTrue(item.contains("0"), "item: \(item)")
-            XCTAssertTrue(e.message.contains("k must be between 1 and 50, got 0"), e.message)
+            XCTAssertTrue(e.message.contains("argument k is 0, below its minimum 1"), e.message)
             XCTAssertTrue(e.description.contains("step kw, item 2 of 3"), e.description)
         }
         XCTAssertEqual(try host.memory.contextValue(goal: "fails", plugin: "text", key: "runs"), "1")
@@ -766,7 +766,7 @@ final class PipelineRunTests: PipelineTestCase {
         let r = try runPlughost(["run", path, "--engine", "memory"], cwd: dir)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("step kw, item 2 of 3"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("got 0"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("argument k is 0, below its minimum 1"), r.stderr)
     }
 
     /// An argument that is out of range only at run time (a step result passed on) stops the run

@@ -53,7 +53,7 @@ final class CLITests: XCTestCase {
     func testInspectText() throws {
         let out = try succeed(["inspect", "text"])
         let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(lines.first, "text 1.0.0 (plugin ABI 1.0)")
+        XCTAssertEqual(lines.first, "text 1.0.0 (plugin ABI 1.1)")
         XCTAssertEqual(lines.dropFirst().first, "Word counts, keywords and extractive summaries, remembered as memories.")
         let dir = try TestSupport.requireBinaryDirectory()
         let fileLine = try XCTUnwrap(lines.first { $0.hasPrefix("file: ") })
@@ -206,10 +206,11 @@ final class CLITests: XCTestCase {
             ["call", "sig", "log_hello", "--engine", "memory"], environment: TestSupport.environment(["PLUGHOST_LOG": nil]))
         XCTAssertEqual(quiet.status, 0, "\(quiet)")
         XCTAssertFalse(quiet.stderr.contains("hello from sig"), "\(quiet)")
-        // The text plugin's own message for k = 0.
+        // k = 0 is refused from the declared range (ABI minor 1); k may be left out (default 10).
         assertContains(
             try refuse(["call", "text", "keywords", "some words here", "0", "--engine", "memory"]),
-            ["text.keywords: keywords: k must be between 1 and 50, got 0"])
+            ["text.keywords: argument k is 0, below its minimum 1"])
+        XCTAssertEqual(try succeed(["call", "text", "keywords", "The cat sat. The cat ran.", "--engine", "memory"]).isEmpty, false)
         XCTAssertEqual(try succeed(["call", "text", "keywords", "The cat sat. The cat ran.", "1", "--engine", "memory"]), "cat\n")
     }
 
@@ -230,7 +231,7 @@ final class CLITests: XCTestCase {
     func testCallRefusedFixtureReportsTheLoadError() throws {
         let path = try TestSupport.fixture("abi_major_new")
         let err = try refuse(["call", path, "f", "--engine", "memory"])
-        assertContains(err, ["cannot load plugin \(path)", "built for plugin ABI 2.0"])
+        assertContains(err, ["cannot load plugin \(path)", "built for plugin ABI 2.1"])
         let initFails = try TestSupport.fixture("init_fails")
         assertContains(
             try refuse(["call", initFails, "answer", "--engine", "memory"]),

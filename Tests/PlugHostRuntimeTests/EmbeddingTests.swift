@@ -861,7 +861,7 @@ final class EmbeddingTests: XCTestCase {
         fails(c.invoke(h, "sig", "id_bool", "[1]"), "expected bool, got number 1")
         fails(c.invoke(h, "sig", "id_str", #"["a\u0000b"]"#), "NUL")
         fails(c.invoke(h, "sig", "fail", #"["the plugin said no"]"#), "sig.fail: the plugin said no")
-        fails(c.invoke(h, "text", "summarize", #"{"text": "x", "sentences": 99}"#), "sentences must be between 1 and 20")
+        fails(c.invoke(h, "text", "summarize", #"{"text": "x", "sentences": 99}"#), "argument sentences is 99, above its maximum 20")
         // Invalid UTF-8 in an argument string.
         let badUTF8: [CChar] = [CChar(bitPattern: 0xC3), 0x28, 0]
         XCTAssertNil(badUTF8.withUnsafeBufferPointer { c.invoke(h, "sig", "add3", $0.baseAddress, nil) })

@@ -56,7 +56,7 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 
 #define PLUGHOST_ABI_MAJOR 1
-#define PLUGHOST_ABI_MINOR 0
+#define PLUGHOST_ABI_MINOR 1
 
 /** Name of the one symbol a plugin exports. */
 #define PLUGHOST_ENTRY_NAME "plughost_plugin_entry"
@@ -340,6 +340,40 @@ enum {
 /** All function flags this header defines. */
 #define PH_FN_KNOWN_FLAGS 0xFu
 
+/** Parameter flags (ph_param_info.flags). Unknown bits are an error. */
+enum {
+    /** `minimum` applies (numeric parameters only): the value must be >= it. */
+    PH_PARAM_HAS_MINIMUM = 1u << 0,
+    /** `maximum` applies (numeric parameters only): the value must be <= it. */
+    PH_PARAM_HAS_MAXIMUM = 1u << 1,
+    /** Callers may omit the argument; the host then passes `default_json`'s value.
+     *  Required parameters may not follow an optional one. */
+    PH_PARAM_OPTIONAL = 1u << 2
+};
+
+/** All parameter flags this header defines. */
+#define PH_PARAM_KNOWN_FLAGS 0x7u
+
+/**
+ * What a parameter means and which values it takes (ABI minor 1). The host checks
+ * every argument against it before calling, in every isolation, and generates tool
+ * schemas from it (`plughost tools`, `plughost mcp`). [owner: plugin, static]
+ */
+typedef struct ph_param_info {
+    uint32_t struct_size;            /* sizeof(ph_param_info)                          */
+    uint32_t flags;                  /* PH_PARAM_* bits                                */
+    const char *description;         /* one line for people and models, or NULL        */
+    double minimum;                  /* inclusive; with PH_PARAM_HAS_MINIMUM           */
+    double maximum;                  /* inclusive; with PH_PARAM_HAS_MAXIMUM           */
+    const char *default_json;        /* JSON text of the value passed when omitted
+                                        (e.g. "10", "\"en\""); required with
+                                        PH_PARAM_OPTIONAL, else NULL                    */
+    const char *const *allowed;      /* allowed_count UTF-8 strings: the only values a
+                                        string parameter takes; NULL for any           */
+    uint32_t allowed_count;
+    uint32_t reserved;               /* set to 0                                       */
+} ph_param_info;
+
 /**
  * One callable function. [owner: plugin, static]
  */
@@ -357,6 +391,14 @@ typedef struct ph_function {
                                         arguments by these names                      */
     uint32_t flags;                  /* PH_FN_* bits                                  */
     uint32_t reserved;               /* set to 0                                      */
+
+    /* ABI minor 1 (read only when struct_size covers them; a minor-0 plugin's
+       smaller ph_function loads as before): */
+    const ph_param_info *const *params; /* param_count pointers, each NULL when that
+                                        parameter has no metadata; or NULL            */
+    const char *result_doc;          /* what the result is, one line, or NULL         */
+    const char *result_schema_json;  /* for a string result that carries JSON: its JSON
+                                        Schema (an object, as JSON text), or NULL      */
 } ph_function;
 
 /**

@@ -15,7 +15,7 @@ struct CallCommand: ParsableCommand {
     @Argument(help: "The function to call.")
     var function: String
 
-    @Argument(parsing: .allUnrecognized, help: "The arguments, in declared order.")
+    @Argument(parsing: .allUnrecognized, help: "The arguments, in declared order; trailing optional ones may be left out.")
     var arguments: [String] = []
 
     @Option(help: "The goal whose memory and context the call uses.")
@@ -36,7 +36,8 @@ struct CallCommand: ParsableCommand {
             throw ValidationError(
                 "plugin \(p.name) has no function \(function); it has: \(p.functions.map(\.name).joined(separator: ", "))")
         }
-        guard arguments.count == f.parameters.count else {
+        let required = f.parameters.filter { !$0.isOptional }.count
+        guard (required...f.parameters.count).contains(arguments.count) else {
             throw ValidationError(
                 "\(f.qualifiedName) takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(f.parameters.map { "\($0.name): \($0.type.name)" }.joined(separator: ", "))), got \(arguments.count)"
             )
@@ -49,6 +50,8 @@ struct CallCommand: ParsableCommand {
                 throw ValidationError("argument \(i + 1) (\(param.name): \(param.type.name)): \(e.message)")
             }
         }
+        // Omitted optional parameters take their declared defaults.
+        values += f.parameters[values.count...].compactMap(\.defaultValue)
         let result = try f.call(values, goal: goal)
         try host.close()
         if json {

@@ -36,11 +36,20 @@ public final class PluginFunction: @unchecked Sendable {
     package let index: Int
     /// Whether its code runs in a worker (read once: the call path must not touch the plugin).
     package let isRemote: Bool
+    /// What the result is (ABI minor 1), or empty.
+    public let resultDoc: String
+    /// For a string result that carries JSON: its JSON Schema as JSON text (ABI minor 1).
+    public let resultSchema: String?
+    /// Whether any parameter declares a range or an allowed set.
+    private let constrained: Bool
 
     package init(
         plugin: LoadedPlugin, index: Int, name: String, doc: String, parameters: [Parameter], returnType: ValueType,
-        flags: UInt32, fn: @escaping @convention(c) () -> Void
+        flags: UInt32, fn: @escaping @convention(c) () -> Void, resultDoc: String = "", resultSchema: String? = nil
     ) throws {
+        self.resultDoc = resultDoc
+        self.resultSchema = resultSchema
+        self.constrained = parameters.contains { $0.hasConstraints }
         self.index = index
         self.isRemote = plugin.remote != nil
         self.flags = flags
@@ -114,6 +123,7 @@ public final class PluginFunction: @unchecked Sendable {
                 "expects \(parameters.count) argument\(parameters.count == 1 ? "" : "s") (\(parameters.map(\.name).joined(separator: ", "))), got \(arguments.count)"
             )
         }
+        if constrained { try checkDeclared(arguments) }
         if isRemote, let remote = plugin.remote {
             guard !shutdown.isSet else {
                 throw CallError(.unloaded, function: qualifiedName, "plugin \(plugin.name) was shut down (its host was closed)")
@@ -263,6 +273,12 @@ public final class PluginFunction: @unchecked Sendable {
 
     /// Marshals `arguments` once for repeated calls (see ``PreparedCall``).
     public func prepare(_ arguments: [Value]) throws -> PreparedCall {
-        try PreparedCall(function: self, arguments: arguments, slotCount: max(cArgumentCount, 1))
+        if constrained && arguments.count == parameters.count { try checkDeclared(arguments) }
+        return try PreparedCall(function: self, arguments: arguments, slotCount: max(cArgumentCount, 1))
+    }
+
+    /// Checks arguments against the parameters' declared ranges and allowed values.
+    func checkDeclared(_ arguments: [Value]) throws {
+        for (p, v) in zip(parameters, arguments) where p.hasConstraints { try p.check(v, function: qualifiedName) }
     }
 }

@@ -120,11 +120,12 @@ public enum PluginLoader {
         let path = plugin.path
         func fail(_ message: String) -> LoadError { LoadError(.invalidFunction, path: path, message) }
         guard let pointer else { throw fail("functions[\(index)] is NULL") }
-        guard pointer.pointee.struct_size >= MemoryLayout<ph_function>.size else {
-            throw fail(
-                "functions[\(index)] has struct_size \(pointer.pointee.struct_size), smaller than ph_function (\(MemoryLayout<ph_function>.size))"
-            )
+        // ABI minor 0's ph_function ends where minor 1's `params` begins.
+        let minor0Size = MemoryLayout<ph_function>.offset(of: \ph_function.params)!
+        guard pointer.pointee.struct_size >= minor0Size else {
+            throw fail("functions[\(index)] has struct_size \(pointer.pointee.struct_size), smaller than ph_function (\(minor0Size))")
         }
+        let hasMinor1 = Int(pointer.pointee.struct_size) >= MemoryLayout<ph_function>.size
         let f = pointer.pointee
         guard let rawName = f.name else { throw fail("functions[\(index)] has a NULL name") }
         guard let name = String(validatingCString: rawName) else { throw fail("functions[\(index)]'s name is not valid UTF-8") }
@@ -174,12 +175,33 @@ public enum PluginLoader {
                     throw fail("\(label): parameter \(i + 1)'s name is NULL, not UTF-8 or not an identifier")
                 }
                 guard seen.insert(pname).inserted else { throw fail("\(label): parameter name \(pname) is used twice") }
-                parameters.append(Parameter(name: pname, type: type))
+                let info = hasMinor1 ? f.params?[i] : nil
+                parameters.append(try ParameterInfo.read(info, name: pname, type: type, label: label, fail: fail))
+            }
+            if let firstOptional = parameters.firstIndex(where: \.isOptional),
+                let required = parameters[firstOptional...].first(where: { !$0.isOptional })
+            {
+                throw fail("\(label): required parameter \(required.name) follows optional \(parameters[firstOptional].name)")
+            }
+        }
+        var resultDoc = ""
+        var resultSchema: String?
+        if hasMinor1 {
+            if let p = f.result_doc {
+                guard let s = String(validatingCString: p) else { throw fail("\(label): result_doc is not valid UTF-8") }
+                resultDoc = s
+            }
+            if let p = f.result_schema_json {
+                guard returnType == .string else { throw fail("\(label): result_schema_json is set but the result is not a string") }
+                guard let s = String(validatingCString: p), case .object? = try? JSONReader.parse(s) else {
+                    throw fail("\(label): result_schema_json is not a JSON object")
+                }
+                resultSchema = s
             }
         }
         return try PluginFunction(
             plugin: plugin, index: index, name: name, doc: doc, parameters: parameters, returnType: returnType,
-            flags: f.flags, fn: fn)
+            flags: f.flags, fn: fn, resultDoc: resultDoc, resultSchema: resultSchema)
     }
 
     private static func requiredString(_ p: UnsafePointer<CChar>?, field: String, path: String) throws -> String {

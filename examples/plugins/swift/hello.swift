@@ -178,7 +178,9 @@ private func function(
             param_count: UInt32(params.count),
             param_types: permanent(params.map { $0.1.rawValue }),
             param_names: permanent(params.map { Optional(permanent($0.0)) }),
-            flags: flags, reserved: 0))
+            flags: flags, reserved: 0,
+            // ABI minor 1: no parameter metadata, result description or result schema here.
+            params: nil, result_doc: nil, result_schema_json: nil))
     return UnsafePointer(f)
 }
 
