@@ -373,7 +373,15 @@ def raw_client(label: str, argv: list[str], workdir: Path, transport: str, calls
                     break
             else:
                 raise BenchError(f"{label}: exited with {proc.wait()} before listening")
-            threading.Thread(target=lambda: [errlog.write(x) for x in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+            errlog.flush()
+
+            def pump(stream: Any = proc.stderr) -> None:
+                with open(stderr_path, "ab") as log:
+                    for x in stream:
+                        log.write(x)
+                        log.flush()
+
+            threading.Thread(target=pump, daemon=True).start()
             conn = http.client.HTTPConnection("127.0.0.1", port)
             headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
