@@ -316,13 +316,9 @@ async def pipelined(target: Target, calls: int, warmup: int, inflight: int, gc_o
     }
 
 
-async def best_of(measure: Callable[[], Any], repeat: int) -> dict[str, Any]:
-    """Runs a measurement `repeat` times (a fresh server each time) and keeps the best run.
-
-    Sequential runs: the lowest p50; pipelined runs: the highest calls/s. Every run's figure is
-    kept in `runs`, so the spread on a noisy machine shows.
-    """
-    runs = [await measure() for _ in range(repeat)]
+def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The best of a measurement's runs (a fresh server each): the lowest p50 for sequential runs,
+    the highest calls/s for pipelined ones. Every run's figure is kept, so the spread shows."""
     if "p50_us" in runs[0]:
         best = dict(min(runs, key=lambda r: r["p50_us"]))
         best["runs_p50_us"] = [r["p50_us"] for r in runs]
@@ -536,42 +532,47 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 tool_entry = await fetch_tool_entry(plughost_stdio)
             except Exception as e:  # only the floor is measured: its default listing will do
                 print(f"(could not list plughost's {TOOL}, the floor uses its default entry: {leaves(e)!r})", file=sys.stderr)
+
+        # (result key, what, target whose stderr explains a failure, one measurement)
+        jobs: list[tuple[str, str, Target, Callable[[], Any]]] = []
         if "stdio" in only:
-            progress("plughost over stdio, sequential")
-            current = plughost_stdio
-            results["stdio"] = await best_of(lambda: sequential(plughost_stdio, n, w, g), rep)
+            jobs.append(("stdio", "plughost over stdio, sequential", plughost_stdio,
+                         lambda: sequential(plughost_stdio, n, w, g)))
         if "http" in only:
-            progress("plughost over HTTP, sequential")
-            current = plughost_http
-            results["http"] = await best_of(lambda: sequential(plughost_http, n, w, g), rep)
+            jobs.append(("http", "plughost over HTTP, sequential", plughost_http,
+                         lambda: sequential(plughost_http, n, w, g)))
         if "pipelined" in only:
-            progress(f"plughost over stdio, {k} in flight")
-            current = plughost_stdio
-            results["pipelined"] = await best_of(lambda: pipelined(plughost_stdio, n, w, k, g), rep)
+            jobs.append(("pipelined", f"plughost over stdio, {k} in flight", plughost_stdio,
+                         lambda: pipelined(plughost_stdio, n, w, k, g)))
         if "raw" in only:
             for t in ("stdio", "http"):
-                progress(f"plughost over {t}, raw client")
-                current = plughost_stdio if t == "stdio" else plughost_http
-                results[f"raw_{t}"] = await best_of(
-                    lambda t=t: anyio.to_thread.run_sync(raw_client, "plughost", plughost_argv, workdir, t, n, w, g), rep)
+                raw_target = Target("plughost (raw client)", t, plughost_stdio.opener, workdir / f"raw-{t}.stderr")
+                jobs.append((f"raw_{t}", f"plughost over {t}, raw client", raw_target,
+                             lambda t=t: anyio.to_thread.run_sync(raw_client, "plughost", plughost_argv, workdir, t, n, w, g)))
         if "floor" in only:
             script = workdir / "floor_server.py"
             script.write_text(FLOOR_SERVER)
             entry_file = workdir / "floor_tool.json"
             entry_file.write_text(json.dumps(tool_entry))
             floor = stdio_target("python floor", [sys.executable, str(script), str(entry_file)], workdir)
-            current = floor
-            progress("python floor server, sequential")
-            results["floor"] = await best_of(lambda: sequential(floor, n, w, g), rep)
-            progress(f"python floor server, {k} in flight")
-            results["floor_pipelined"] = await best_of(lambda: pipelined(floor, n, w, k, g), rep)
+            jobs.append(("floor", "python floor server, sequential", floor, lambda: sequential(floor, n, w, g)))
+            jobs.append(("floor_pipelined", f"python floor server, {k} in flight", floor,
+                         lambda: pipelined(floor, n, w, k, g)))
         if args.sdk_server and "sdk" in only:
             sdk = stdio_target("swift sdk server", shlex.split(args.sdk_server), workdir)
-            current = sdk
-            progress("Swift SDK server, sequential")
-            results["sdk"] = await best_of(lambda: sequential(sdk, n, w, g), rep)
-            progress(f"Swift SDK server, {k} in flight")
-            results["sdk_pipelined"] = await best_of(lambda: pipelined(sdk, n, w, k, g), rep)
+            jobs.append(("sdk", "Swift SDK server, sequential", sdk, lambda: sequential(sdk, n, w, g)))
+            jobs.append(("sdk_pipelined", f"Swift SDK server, {k} in flight", sdk, lambda: pipelined(sdk, n, w, k, g)))
+
+        # Rounds interleave the targets, so that a machine's load drifting during the run
+        # biases none of them; each keeps its best round (see best_of).
+        runs: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in jobs}
+        for r in range(rep):
+            for key, what, target, measure in jobs:
+                progress(f"{what}" + (f" (round {r + 1} of {rep})" if rep > 1 else ""))
+                current = target
+                runs[key].append(await measure())
+        for key, got in runs.items():
+            results[key] = best_of(got)
     except Exception as e:
         where = current.label if current else "?"
         tail = current.stderr_tail() if current else ""
@@ -597,7 +598,8 @@ def main() -> None:
     ap.add_argument("--mcp-args", metavar="ARGS", help="extra arguments for plughost mcp, e.g. \"--output-schemas\"")
     ap.add_argument("--only", help="comma-separated subset of stdio,http,pipelined,raw,floor,sdk (default: all)")
     ap.add_argument("--repeat", type=int, default=1,
-                    help="run each measurement R times (a fresh server each) and keep the best: lowest p50, highest calls/s")
+                    help="run every measurement R times, in interleaved rounds (a fresh server each), and keep each "
+                         "one's best: lowest p50, highest calls/s")
     ap.add_argument("--gc-off", action="store_true", help="disable Python's garbage collector while timing")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args()

@@ -401,9 +401,9 @@ final class PipelineValidationTests: PipelineTestCase {
                     """
                       - id: second
                         call: text.keywords
-                        args: {text: hi}
+                        args: {k: 3}
 
-                    """), .argumentCount, at: .at("{text: hi}"), step: "second", field: "args.k", message: "missing argument k"),
+                    """), .argumentCount, at: .at("{k: 3}"), step: "second", field: "args.text", message: "missing argument text"),
             Case(
                 "literal of wrong type",
                 withHeader(

@@ -75,9 +75,9 @@ final class CLITests: XCTestCase {
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], out)
         XCTAssertEqual(obj["name"] as? String, "text")
         XCTAssertEqual(obj["version"] as? String, "1.0.0")
-        XCTAssertEqual(obj["abi"] as? String, "1.0")
+        XCTAssertEqual(obj["abi"] as? String, "1.1")
         XCTAssertEqual(obj["abi_major"] as? Int, 1)
-        XCTAssertEqual(obj["abi_minor"] as? Int, 0)
+        XCTAssertEqual(obj["abi_minor"] as? Int, 1)
         XCTAssertEqual(obj["description"] as? String, "Word counts, keywords and extractive summaries, remembered as memories.")
         XCTAssertTrue((obj["path"] as? String)?.hasSuffix("/libtext.so") ?? false)
         let functions = try XCTUnwrap(obj["functions"] as? [[String: Any]])
@@ -252,7 +252,7 @@ final class CLITests: XCTestCase {
         assertContains(err, ["no good.so or libgood.so"])
         let minor = try TestSupport.fixture("abi_minor_new")
         XCTAssertEqual(try succeed(["call", minor, "answer", "--engine", "memory"]), "42\n")
-        assertContains(try succeed(["inspect", minor]), ["abi_minor_new 1.0.0 (plugin ABI 1.5)"])
+        assertContains(try succeed(["inspect", minor]), ["abi_minor_new 1.0.0 (plugin ABI 1.6)"])
     }
 
     // MARK: - Context across processes (SQLite)
