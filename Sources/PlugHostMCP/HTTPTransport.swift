@@ -165,7 +165,7 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             session = s
         }
         guard shape.method != nil, shape.hasID else {
-            _ = state.server.handle(message: message, session: session, emit: { _, _ in })
+            state.server.handle(message: message, session: session, emit: { _, _ in })
             return plain(context, .accepted, "")
         }
         let accept = head.headers[canonicalForm: "accept"].map { $0.lowercased() }

@@ -38,45 +38,31 @@ public final class MCPServer: Sendable {
 
     /// Waits until no request is running, up to `timeout`; true when none is.
     public func drain(timeout: Duration) -> Bool {
-        let ns = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        return inflight.wait(timeout: .now() + .nanoseconds(Int(ns))) == .success
-    }
-
-    /// What an incoming message is.
-    public enum MessageKind: Sendable {
-        /// A request: exactly one response follows (after any notifications).
-        case request
-        /// A notification or a response from the client: nothing follows.
-        case notification
-        /// Not a JSON-RPC message; an error response follows.
-        case invalid
+        inflight.wait(timeout: .now() + timeout.dispatchInterval) == .success
     }
 
     /// Parses `bytes` as one JSON-RPC message and handles it. `emit` receives, in order, any
     /// notifications the request sends (progress) and then its response, each as one line of
     /// JSON text without a newline; it is called on the calling thread or, for `tools/call`,
-    /// on the thread that ran the call. Returns what the message was (so an HTTP transport can
-    /// answer a notification with 202 at once).
-    @discardableResult
+    /// on the thread that ran the call. A notification gets nothing.
     public func handle(
         _ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void
-    ) -> MessageKind {
+    ) {
         let message: JSONValue
         do {
             message = try JSONReader.parse(bytes: bytes.bindMemory(to: UInt8.self))
         } catch {
             emit(Self.error(id: .null, code: -32700, "parse error: \(error)"), true)
-            return .invalid
+            return
         }
-        return handle(message: message, session: session, emit: emit)
+        handle(message: message, session: session, emit: emit)
     }
 
     /// Handles one parsed message (see ``handle(_:session:emit:)``).
-    @discardableResult
-    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) -> MessageKind {
+    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) {
         guard case .object(let members) = message else {
             emit(Self.error(id: .null, code: -32600, "a message must be a JSON object (batches are not supported)"), true)
-            return .invalid
+            return
         }
         var method: String?
         var id: JSONValue?
@@ -89,14 +75,14 @@ public final class MCPServer: Sendable {
             default: break
             }
         }
-        guard let method else { return id == nil ? .invalid : .notification }  // a response to us: we send no requests
+        guard let method else { return }  // a response to us: we send no requests
         guard let id else {
             notification(method, params, session: session)
-            return .notification
+            return
         }
         guard case .object(let p) = params else {
             emit(Self.error(id: id, code: -32602, "params must be an object"), true)
-            return .request
+            return
         }
         let args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         if method == "tools/call" {
@@ -106,10 +92,9 @@ public final class MCPServer: Sendable {
                 let reply = self.callTool(args, id: id, session: session, emit: emit)
                 if !session.takeCancelled(Self.key(id)) { emit(reply, true) }
             }
-            return .request
+            return
         }
         emit(respond(method, args, id: id, session: session), true)
-        return .request
     }
 
     private func notification(_ method: String, _ params: JSONValue, session: MCPSession) {
@@ -124,7 +109,6 @@ public final class MCPServer: Sendable {
             var asked: String?
             if case .string(let v)? = p["protocolVersion"] { asked = v }
             let agreed = asked.flatMap { Self.protocolVersions.contains($0) ? $0 : nil } ?? Self.protocolVersions.last!
-            session.protocolVersion = agreed
             return Self.result(id: id) { w in
                 w.key("protocolVersion"); w.string(agreed)
                 w.key("capabilities"); w.beginObject()
@@ -211,8 +195,7 @@ public final class MCPServer: Sendable {
         if let progress, progress.isTokenLike {
             let started = ContinuousClock.now
             let t = DispatchSource.makeTimerSource(queue: .global())
-            let ns = Int(progressInterval.components.attoseconds / 1_000_000_000 + progressInterval.components.seconds * 1_000_000_000)
-            t.schedule(deadline: .now() + .nanoseconds(ns), repeating: .nanoseconds(ns))
+            t.schedule(deadline: .now() + progressInterval.dispatchInterval, repeating: progressInterval.dispatchInterval)
             t.setEventHandler {
                 let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
                 var w = JSONWriter()
@@ -353,5 +336,12 @@ extension JSONValue {
         case .string, .number: true
         default: false
         }
+    }
+}
+
+extension Duration {
+    /// The duration for Dispatch, in whole nanoseconds.
+    fileprivate var dispatchInterval: DispatchTimeInterval {
+        .nanoseconds(Int(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
     }
 }

@@ -116,6 +116,15 @@ while True:
 Streams = tuple[Any, Any]
 
 
+def _reap(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """Waits for `proc` to exit; after `timeout` seconds kills its process group."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class BenchError(RuntimeError):
     pass
 
@@ -222,11 +231,7 @@ def http_target(label: str, argv: list[str], workdir: Path, start_timeout: float
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+                _reap(proc)
             if proc.stdin:
                 proc.stdin.close()
 
@@ -426,11 +431,7 @@ def raw_client(label: str, argv: list[str], workdir: Path, transport: str, calls
             else:
                 conn.close()
                 proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            _reap(proc)
     us = sorted(x / 1000 for x in samples)
     return {
         "target": label, "transport": transport, "mode": "raw client, no SDK", "calls": calls,

@@ -148,28 +148,25 @@ async def call_ok(session: ClientSession, name: str, arguments: dict[str, Any], 
     return result
 
 
-async def list_all_tools(session: ClientSession) -> list[types.Tool]:
-    tools: list[types.Tool] = []
+async def list_all(list_page: Any, field: str) -> list[Any]:
+    """Every item of a paginated list (`session.list_tools`, `session.list_resources`), page by page."""
+    items: list[Any] = []
     cursor: str | None = None
     while True:
         params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        page = await session.list_tools(params=params)
-        tools += page.tools
+        page = await list_page(params=params)
+        items += getattr(page, field)
         cursor = page.next_cursor
         if not cursor:
-            return tools
+            return items
+
+
+async def list_all_tools(session: ClientSession) -> list[types.Tool]:
+    return await list_all(session.list_tools, "tools")
 
 
 async def list_all_resources(session: ClientSession) -> list[types.Resource]:
-    resources: list[types.Resource] = []
-    cursor: str | None = None
-    while True:
-        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        page = await session.list_resources(params=params)
-        resources += page.resources
-        cursor = page.next_cursor
-        if not cursor:
-            return resources
+    return await list_all(session.list_resources, "resources")
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:

@@ -20,7 +20,7 @@ struct BenchMCPCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let exe = CommandLine.executablePath
+        let exe = BenchStartupCommand.executable
         guard FileManager.default.fileExists(atPath: script) else {
             throw ValidationError("\(script) not found: run from the repository root or pass --script")
         }
@@ -47,12 +47,5 @@ struct BenchMCPSDKServerCommand: ParsableCommand {
         let sig = try host.load("sig", isolation: .inProcess)
         guard let add3 = sig.function(named: "add3") else { throw ValidationError("sig has no add3") }
         MCPSDKBaselineServer.run(plugin: sig, function: add3)
-    }
-}
-
-extension CommandLine {
-    /// This executable's absolute path.
-    static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
