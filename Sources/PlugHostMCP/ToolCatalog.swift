@@ -84,7 +84,7 @@ public struct ToolCatalog: Sendable {
                         description: Self.describe(p, f),
                         inputSchema: Self.inputSchema(f, goalArgument: goalArgument),
                         outputSchema: f.returnType == .void
-                            ? nil : Self.object([("result", Self.schema(resultOf: f.returnType))], required: ["result"]),
+                            ? nil : Self.object([("result", Self.schema(resultOf: f))], required: ["result"]),
                         target: .function(p, f),
                         goalArgument: goalArgument))
             }
@@ -181,10 +181,11 @@ public struct ToolCatalog: Sendable {
     static func schema(resultOf f: PluginFunction) -> JSONValue {
         guard case .object(var m) = schema(resultOf: f.returnType) else { return schema(resultOf: f.returnType) }
         if !f.resultDoc.isEmpty { m.append(.init(key: "description", value: .string(f.resultDoc))) }
-        if let s = f.resultSchema, (try? JSONReader.parse(s)) != nil {
-            // The string carries JSON of this schema: say so (JSON Schema's contentSchema).
+        // A string that carries JSON of this schema (the loader checked it is an object): JSON
+        // Schema's contentSchema says so.
+        if let s = f.resultSchema, let schema = try? JSONReader.parse(s) {
             m.append(.init(key: "contentMediaType", value: .string("application/json")))
-            m.append(.init(key: "contentSchema", value: try! JSONReader.parse(s)))
+            m.append(.init(key: "contentSchema", value: schema))
         }
         return .object(m)
     }

@@ -68,3 +68,13 @@ def test_schemas_agree_with_the_host_on_ranges_and_types():
     assert not ok("sig_id_bool", {"v": 1})
     assert ok("sig_add3", {"a": 1, "b": 2, "c": 3, "goal": "g"})
     assert ok("text_keywords", {"text": "a b", "k": 3})
+
+
+def test_declared_metadata_reaches_the_schemas():
+    defs = {d["name"]: d for d in tools("mcp")}
+    kw = defs["text_keywords"]
+    k = kw["inputSchema"]["properties"]["k"]
+    assert (k["minimum"], k["maximum"], k["default"]) == (1, 50, 10)
+    assert kw["inputSchema"]["required"] == ["text"]
+    assert kw["outputSchema"]["properties"]["result"]["description"].startswith("The keywords, most frequent first")
+    assert "Returns: The keywords" in kw["description"]
