@@ -487,21 +487,22 @@ struct WorkerDescriptor {
                     name: pname, type: type, description: description, minimum: hasMin ? min : nil, maximum: hasMax ? max : nil,
                     allowed: hasAllowed ? allowed : nil, defaultValue: defaultValue)
                 // The loader's checks, again on the host's side.
-                if let d = defaultValue {
-                    do { try p.check(d, function: fname) } catch {
-                        throw WireError("function \(fname)'s default for \(pname) is out of its range")
-                    }
-                }
+                if let problem = p.metadataProblem { throw WireError("function \(fname), parameter \(pname): \(problem)") }
                 params.append(p)
+            }
+            if let firstOptional = params.firstIndex(where: \.isOptional), params[firstOptional...].contains(where: { !$0.isOptional }) {
+                throw WireError("function \(fname) has a required parameter after an optional one")
             }
             guard let ret = ValueType(rawValue: try r.u32()) else { throw WireError("an unknown return type") }
             let flags = try r.u32()
             let resultDoc = try r.string(), resultSchema = try r.optionalString()
+            if resultSchema != nil, ret != .string { throw WireError("function \(fname) has a result schema but no string result") }
             list.append(
                 Function(
                     name: fname, doc: doc, parameters: params, returnType: ret, flags: flags, resultDoc: resultDoc,
                     resultSchema: resultSchema))
         }
         functions = list
+        guard r.isAtEnd else { throw WireError("bytes left over after the plugin's descriptor") }
     }
 }

@@ -1,5 +1,6 @@
 import CPlugHostABI
 import PlugHost
+@testable import PlugHostCore
 import PlugHostTestSupport
 import XCTest
 
@@ -108,5 +109,43 @@ final class ParameterMetadataTests: XCTestCase {
             XCTAssertEqual(e?.code, .invalidFunction, name)
             XCTAssertTrue(e?.description.contains(expected) ?? false, "\(name): \(e?.description ?? "no error")")
         }
+    }
+
+    /// Integer arguments are compared with bounds exactly: through Double, 2^53 + 1 would pass
+    /// a maximum of 2^53 and Int64.max a maximum of 2^63 - 1024.
+    func testIntegerBoundsAreExact() throws {
+        let big = 9_007_199_254_740_992.0  // 2^53
+        let p = Parameter(name: "n", type: .int64, minimum: -big, maximum: big)
+        XCTAssertNoThrow(try p.check(.int(9_007_199_254_740_992), function: "f"))
+        XCTAssertThrowsError(try p.check(.int(9_007_199_254_740_993), function: "f"))
+        XCTAssertNoThrow(try p.check(.int(-9_007_199_254_740_992), function: "f"))
+        XCTAssertThrowsError(try p.check(.int(-9_007_199_254_740_993), function: "f"))
+        let u = Parameter(name: "u", type: .uint64, minimum: 0.5, maximum: 9_223_372_036_854_774_784)  // 2^63 - 1024
+        XCTAssertThrowsError(try u.check(.uint(0), function: "f"), "0 is below 0.5")
+        XCTAssertNoThrow(try u.check(.uint(1), function: "f"))
+        XCTAssertNoThrow(try u.check(.uint(9_223_372_036_854_774_784), function: "f"))
+        XCTAssertThrowsError(try u.check(.uint(9_223_372_036_854_774_785), function: "f"))
+        let i = Parameter(name: "i", type: .int64, maximum: 9_223_372_036_854_774_784)
+        XCTAssertThrowsError(try i.check(.int(Int64.max), function: "f"))
+        let wide = Parameter(name: "w", type: .int64, minimum: -1e30, maximum: 1e30)
+        XCTAssertNoThrow(try wide.check(.int(Int64.min), function: "f"))
+        XCTAssertNoThrow(try wide.check(.int(Int64.max), function: "f"))
+        let d = Parameter(name: "d", type: .double, minimum: 0.5, maximum: 1.5)
+        XCTAssertThrowsError(try d.check(.double(0.4999), function: "f"))
+        XCTAssertThrowsError(try d.check(.double(.nan), function: "f"), "NaN is in no range")
+        XCTAssertNoThrow(try d.check(.double(1.5), function: "f"))
+    }
+
+    /// The checks a worker's descriptor gets on the host's side.
+    func testMetadataProblemsAreFound() {
+        XCTAssertNil(Parameter(name: "k", type: .int32, minimum: 1, maximum: 50, defaultValue: .int(10)).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .int32, minimum: 5, maximum: 1).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .string, minimum: 1).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .int32, allowed: ["a"]).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .int32, defaultValue: .string("x")).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .int8, defaultValue: .int(300)).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .int32, maximum: 5, defaultValue: .int(6)).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .string, allowed: ["a"], defaultValue: .string("b")).metadataProblem)
+        XCTAssertNotNil(Parameter(name: "k", type: .double, maximum: .infinity).metadataProblem)
     }
 }

@@ -8,8 +8,10 @@ enum ParameterInfo {
         guard let pointer else { return Parameter(name: name, type: type) }
         let what = "\(label): parameter \(name)"
         let minSize = MemoryLayout<ph_param_info>.size
-        guard pointer.pointee.struct_size >= minSize else {
-            throw fail("\(what): ph_param_info struct_size is \(pointer.pointee.struct_size), smaller than \(minSize)")
+        // struct_size alone first: reading the whole struct before knowing its size could read past its end.
+        let structSize = UnsafeRawPointer(pointer).load(as: UInt32.self)
+        guard structSize >= minSize else {
+            throw fail("\(what): ph_param_info struct_size is \(structSize), smaller than \(minSize)")
         }
         let info = pointer.pointee
         let unknown = info.flags & ~UInt32(PH_PARAM_KNOWN_FLAGS)

@@ -122,11 +122,18 @@ public enum PluginLoader {
         guard let pointer else { throw fail("functions[\(index)] is NULL") }
         // ABI minor 0's ph_function ends where minor 1's `params` begins.
         let minor0Size = MemoryLayout<ph_function>.offset(of: \ph_function.params)!
-        guard pointer.pointee.struct_size >= minor0Size else {
-            throw fail("functions[\(index)] has struct_size \(pointer.pointee.struct_size), smaller than ph_function (\(minor0Size))")
+        // Read struct_size alone: a minor-0 ph_function is smaller than this host's, and reading
+        // the whole struct would read past its end.
+        let structSize = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
+        guard structSize >= minor0Size else {
+            throw fail("functions[\(index)] has struct_size \(structSize), smaller than ph_function (\(minor0Size))")
         }
-        let hasMinor1 = Int(pointer.pointee.struct_size) >= MemoryLayout<ph_function>.size
-        let f = pointer.pointee
+        let hasMinor1 = structSize >= MemoryLayout<ph_function>.size
+        // Copy what the plugin declared into a zeroed ph_function: fields it does not have read as 0.
+        var f = ph_function()
+        withUnsafeMutableBytes(of: &f) { local in
+            local.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: min(structSize, local.count)))
+        }
         guard let rawName = f.name else { throw fail("functions[\(index)] has a NULL name") }
         guard let name = String(validatingCString: rawName) else { throw fail("functions[\(index)]'s name is not valid UTF-8") }
         guard isIdentifier(name) else {
