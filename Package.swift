@@ -173,6 +173,7 @@ let package = Package(
             name: "PlugHostEmbed",
             dependencies: [
                 "PlugHost",
+                "PlugHostPipeline",
                 .target(name: "PlugHostPostgres", condition: .when(traits: ["PostgreSQL"])),
             ]
         ),

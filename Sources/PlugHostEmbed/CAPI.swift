@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Embedding) import PlugHost
+import PlugHostPipeline
 #if PostgreSQL
 import PlugHostPostgres
 #endif
@@ -39,10 +40,17 @@ enum CAPI {
         do {
             return try body()
         } catch {
-            ThreadError.set(String(describing: error))
+            ThreadError.set(error)
             return failure
         }
     }
+
+    /// `PLUGHOST_EMBED_VERSION_MAJOR` and `_MINOR` of the embed.h this library implements.
+    static let apiMajor: UInt32 = 1
+    static let apiMinor: UInt32 = 1
+
+    /// plughost's version as a static C string, for `plughost_version`.
+    nonisolated(unsafe) static let version: UnsafePointer<CChar> = UnsafePointer(strdup(PlugHostVersion.current)!)
 
     /// The runtime behind a handle.
     static func runtime(_ host: OpaquePointer?) throws -> PlugHostRuntime {
@@ -137,7 +145,7 @@ public func plughost_destroy(_ host: OpaquePointer?) {
     do {
         try unmanaged.takeUnretainedValue().closeBlocking()
     } catch {
-        ThreadError.set(String(describing: error))
+        ThreadError.set(error)
     }
     unmanaged.release()
 }
@@ -227,7 +235,7 @@ public func plughost_flush(_ host: OpaquePointer?) -> Int32 {
 @_cdecl("plughost_stats")
 public func plughost_stats(_ host: OpaquePointer?) -> UnsafeMutablePointer<CChar>? {
     CAPI.guarded(nil) {
-        try CAPI.copy(try EmbedJSON.stats(try CAPI.runtime(host).statsBlocking()))
+        try CAPI.copy(EmbedJSON.stats(try CAPI.runtime(host).statsBlocking()))
     }
 }
 
@@ -250,4 +258,73 @@ public func plughost_last_error(_ host: OpaquePointer?) -> UnsafePointer<CChar> 
 @_cdecl("plughost_free")
 public func plughost_free(_ pointer: UnsafeMutablePointer<CChar>?) {
     free(pointer)
+}
+
+/// `plughost_last_error_code` (embed.h): the calling thread's last error code, 0 after a success.
+@_cdecl("plughost_last_error_code")
+public func plughost_last_error_code() -> Int32 {
+    ThreadError.code.rawValue
+}
+
+/// `plughost_error_name` (embed.h): a code's name ("plugin_failed"), static.
+@_cdecl("plughost_error_name")
+public func plughost_error_name(_ code: Int32) -> UnsafePointer<CChar> {
+    ErrorCode.staticNames[code] ?? ErrorCode.unknownName
+}
+
+/// `plughost_version` (embed.h): plughost's version, static.
+@_cdecl("plughost_version")
+public func plughost_version() -> UnsafePointer<CChar> {
+    CAPI.version
+}
+
+/// `plughost_api_version` (embed.h): the embed API version of this library, major << 16 | minor.
+@_cdecl("plughost_api_version")
+public func plughost_api_version() -> UInt32 {
+    CAPI.apiMajor << 16 | CAPI.apiMinor
+}
+
+/// `plughost_context_get` (embed.h): a plugin's goal context as JSON, or NULL.
+@_cdecl("plughost_context_get")
+public func plughost_context_get(
+    _ host: OpaquePointer?, _ goal: UnsafePointer<CChar>?, _ plugin: UnsafePointer<CChar>?
+) -> UnsafeMutablePointer<CChar>? {
+    CAPI.guarded(nil) {
+        let runtime = try CAPI.runtime(host)
+        let context = try runtime.contextBlocking(goal: try CAPI.string(goal, "goal"), plugin: try CAPI.string(plugin, "plugin"))
+        return try CAPI.copy(EmbedJSON.text(["values": context.values, "recent": context.recent]))
+    }
+}
+
+/// `plughost_context_set` (embed.h): sets (or with a NULL value removes) one key; 0 or -1.
+@_cdecl("plughost_context_set")
+public func plughost_context_set(
+    _ host: OpaquePointer?, _ goal: UnsafePointer<CChar>?, _ plugin: UnsafePointer<CChar>?, _ key: UnsafePointer<CChar>?,
+    _ value: UnsafePointer<CChar>?
+) -> Int32 {
+    CAPI.guarded(-1) {
+        let runtime = try CAPI.runtime(host)
+        try runtime.setContextBlocking(
+            goal: try CAPI.string(goal, "goal"), plugin: try CAPI.string(plugin, "plugin"), key: try CAPI.string(key, "key"),
+            value: try CAPI.optionalString(value, "value"))
+        return 0
+    }
+}
+
+/// `plughost_run_pipeline` (embed.h): runs a pipeline file on the host; its report as JSON, or NULL.
+@_cdecl("plughost_run_pipeline")
+public func plughost_run_pipeline(
+    _ host: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ optionsJSON: UnsafePointer<CChar>?
+) -> UnsafeMutablePointer<CChar>? {
+    CAPI.guarded(nil) {
+        let runtime = try CAPI.runtime(host)
+        let path = try CAPI.string(path, "path")
+        let options = try EmbedJSON.pipelineOptions(try CAPI.optionalString(optionsJSON, "options_json") ?? "{}")
+        let definition = try PipelineParser.parse(path: path)
+        let report = try runtime.withOpenHost("run_pipeline") { host in
+            let runner = try PipelineRunner(definition: definition, host: host, goal: options.goal, inputValues: options.inputs)
+            return try runner.run()
+        }
+        return try CAPI.copy(EmbedJSON.text(report.jsonObject))
+    }
 }

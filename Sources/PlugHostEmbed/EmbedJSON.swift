@@ -44,6 +44,41 @@ enum EmbedJSON {
         }
     }
 
+    /// `plughost_run_pipeline`'s options: `{"goal": "g", "inputs": {"name": "text" or ["line", …]}}`,
+    /// every key optional.
+    static func pipelineOptions(_ text: String) throws -> (goal: String?, inputs: [(key: String, text: String)]) {
+        var goal: String?
+        var inputs: [(key: String, text: String)] = []
+        for m in try object(text, "options_json") {
+            switch (m.key, m.value) {
+            case ("goal", .string(let g)): goal = g
+            case ("goal", _): throw EmbeddingError(.invalidArgument, "options_json: \"goal\" must be a string")
+            case ("inputs", .object(let members)):
+                for input in members {
+                    switch input.value {
+                    case .string(let s): inputs.append((input.key, s))
+                    case .array(let items):
+                        let lines = try items.map { item -> String in
+                            guard case .string(let s) = item, !s.contains(where: \.isNewline) else {
+                                throw EmbeddingError(
+                                    .invalidArgument, "options_json: inputs.\(input.key) must hold strings without line breaks")
+                            }
+                            return s
+                        }
+                        inputs.append((input.key, lines.joined(separator: "\n")))
+                    default:
+                        throw EmbeddingError(
+                            .invalidArgument, "options_json: inputs.\(input.key) must be a string or an array of strings")
+                    }
+                }
+            case ("inputs", _): throw EmbeddingError(.invalidArgument, "options_json: \"inputs\" must be an object")
+            default:
+                throw EmbeddingError(.invalidArgument, "options_json: unknown key \"\(m.key)\" (it takes goal, inputs)")
+            }
+        }
+        return (goal, inputs)
+    }
+
     /// Recalled memories as a JSON array, best first.
     static func recalled(_ memories: [RecalledMemory]) throws -> String {
         let list: [[String: Any]] = memories.map { r in
@@ -70,14 +105,32 @@ enum EmbedJSON {
                     "name": p.name, "descriptor_name": p.descriptorName, "version": p.version,
                     "description": p.description, "path": p.path,
                     "functions": p.functions.map { f -> [String: Any] in
-                        [
+                        var function: [String: Any] = [
                             "name": f.name, "doc": f.doc, "signature": f.signature,
                             "returns": f.returnType.name, "thread_safe": f.threadSafe,
-                            "parameters": f.parameters.map { ["name": $0.name, "type": $0.type.name] },
+                            "parameters": f.parameters.map(parameter), "result_doc": f.resultDoc,
                         ]
+                        if let schema = f.resultSchema { function["result_schema"] = (try? JSONReader.parse(schema)) ?? schema }
+                        return function
                     },
                 ]
             })
+    }
+
+    /// A parameter: name and type, and the metadata it declares (ABI minor 1).
+    private static func parameter(_ p: Parameter) -> [String: Any] {
+        var o: [String: Any] = ["name": p.name, "type": p.type.name, "optional": p.isOptional]
+        if !p.description.isEmpty { o["description"] = p.description }
+        if let lo = p.minimum { o["minimum"] = number(lo) }
+        if let hi = p.maximum { o["maximum"] = number(hi) }
+        if let allowed = p.allowed { o["allowed"] = allowed }
+        if let d = p.defaultValue { o["default"] = (try? JSONReader.parse(d.jsonText)) ?? d.jsonText }
+        return o
+    }
+
+    /// A bound as an integer when it is one.
+    private static func number(_ d: Double) -> Any {
+        d == d.rounded() && abs(d) < 9e15 ? Int64(d) as Any : d as Any
     }
 
     /// Stats in the one stats schema (``StatsJSON``).

@@ -24,6 +24,21 @@ public struct PipelineReport: Sendable {
     public var baseline: Bool
 }
 
+extension PipelineReport {
+    /// The report as `plughost run --json` prints it (and the C API's plughost_run_pipeline
+    /// returns it): name, goal, outputs, seconds, baseline, steps, clusters, memory.
+    public var jsonObject: [String: Any] {
+        var outputs: [String: Any] = [:]
+        for (k, v) in self.outputs { outputs[k] = v.jsonObject }
+        return [
+            "name": name, "goal": goal, "outputs": outputs, "seconds": seconds, "baseline": baseline,
+            "steps": steps.map { ["id": $0.id, "calls": $0.calls, "seconds": $0.seconds] },
+            "clusters": clusters.map { ["id": $0.id, "concepts": $0.concepts] },
+            "memory": StatsJSON.memory(memory),
+        ]
+    }
+}
+
 /// Progress of a run, for a live display.
 public enum PipelineProgress: Sendable {
     /// A step started; `items` is the number of calls it will make.

@@ -27,11 +27,16 @@ public final class PipelineRunner {
     /// - Parameters:
     ///   - goal: Overrides the file's goal.
     ///   - inputOverrides: `key=value` or `key=@file` strings, as given to `--input`.
-    public init(definition: PipelineDefinition, host: PluginHost, goal: String? = nil, inputOverrides: [String] = []) throws {
+    ///   - inputValues: Inputs as text taken literally (no `@file`), applied after
+    ///     `inputOverrides`; a list input takes one item per line.
+    public init(
+        definition: PipelineDefinition, host: PluginHost, goal: String? = nil, inputOverrides: [String] = [],
+        inputValues: [(key: String, text: String)] = []
+    ) throws {
         self.definition = definition
         self.host = host
         self.goal = goal ?? definition.goal
-        try validate(inputOverrides: inputOverrides)
+        try validate(inputOverrides: inputOverrides, inputValues: inputValues)
     }
 
     private func fail(
@@ -40,19 +45,15 @@ public final class PipelineRunner {
         PipelineError(code, file: definition.file, line: l?.line, column: l?.column, step: step, field: field, m)
     }
 
-    private func validate(inputOverrides: [String]) throws {
+    private func validate(inputOverrides: [String], inputValues: [(key: String, text: String)]) throws {
         let d = definition
         for (name, value) in d.inputs { inputs[name] = value }
+        var given: [(key: String, text: String, field: String)] = []
         for raw in inputOverrides {
             guard let eq = raw.firstIndex(of: "=") else {
                 throw PipelineError(.input, file: d.file, field: "--input", "\(raw.debugDescription) must be key=value or key=@file")
             }
             let key = String(raw[..<eq]), rawValue = String(raw[raw.index(after: eq)...])
-            guard let existing = inputs[key] else {
-                throw PipelineError(
-                    .input, file: d.file, field: "--input \(key)",
-                    "the pipeline has no input \(key) (it has: \(d.inputs.map(\.name).joined(separator: ", ")))")
-            }
             var text = rawValue
             if rawValue.hasPrefix("@") {
                 let path = String(rawValue.dropFirst())
@@ -60,6 +61,15 @@ public final class PipelineRunner {
                     throw PipelineError(.input, file: d.file, field: "--input \(key)", "cannot read \(path) as UTF-8 text")
                 }
                 text = s
+            }
+            given.append((key, text, "--input \(key)"))
+        }
+        given += inputValues.map { ($0.key, $0.text, "inputs.\($0.key)") }
+        for (key, text, field) in given {
+            guard let existing = inputs[key] else {
+                throw PipelineError(
+                    .input, file: d.file, field: field,
+                    "the pipeline has no input \(key) (it has: \(d.inputs.map(\.name).joined(separator: ", ")))")
             }
             if case .list = existing {
                 inputs[key] = .list(text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) })

@@ -743,7 +743,8 @@ final class EmbeddingTests: XCTestCase {
         let fns = try XCTUnwrap(list[1]["functions"] as? [[String: Any]])
         XCTAssertTrue(
             fns.contains {
-                $0["name"] as? String == "keywords" && ($0["parameters"] as? [[String: String]])?.map { $0["name"]! } == ["text", "k"]
+                $0["name"] as? String == "keywords"
+                    && ($0["parameters"] as? [[String: Any]])?.map { $0["name"] as? String } == ["text", "k"]
             })
 
         XCTAssertEqual(c.invoke(h, "sig2", "add3", "[1, 2, 3]"), "6")

@@ -38,8 +38,9 @@
  * error. Strings returned are NUL-terminated UTF-8 JSON text (or a memory id).
  *
  * Errors. Nothing aborts on bad input: a function that fails returns -1 (int
- * functions) or NULL (pointer functions) and records a message for the calling
- * thread, which plughost_last_error() returns. Failures include: a NULL host or
+ * functions) or NULL (pointer functions) and records a message and a
+ * plughost_error_code for the calling thread, which plughost_last_error() and
+ * plughost_last_error_code() return. Failures include: a NULL host or
  * required argument, invalid JSON or JSON of the wrong shape, an unknown plugin,
  * function or parameter, a wrong argument count, type or range, an error the
  * plugin reported, a memory write over a limit, an engine failure, and any call
@@ -67,10 +68,63 @@ extern "C" {
 
 /** Version of this API: functions are only ever added within a major. */
 #define PLUGHOST_EMBED_VERSION_MAJOR 1
-#define PLUGHOST_EMBED_VERSION_MINOR 0
+#define PLUGHOST_EMBED_VERSION_MINOR 1
 
 /** An embedded plughost: loaded plugins and their memory. Opaque. */
 typedef struct plughost_host plughost_host;
+
+/**
+ * What kind of failure the calling thread's last error is (since API 1.1), so
+ * that a caller can act on it without parsing the message. Values never change
+ * meaning; new ones may be added in a later minor, so treat an unknown value
+ * like PLUGHOST_ERROR_INTERNAL.
+ */
+typedef enum plughost_error_code {
+    PLUGHOST_OK = 0,                       /* the last call succeeded                  */
+    PLUGHOST_ERROR_INVALID_ARGUMENT = 1,   /* NULL, bad UTF-8, bad JSON or JSON of the
+                                              wrong shape passed to this API           */
+    PLUGHOST_ERROR_INVALID_CONFIGURATION = 2, /* plughost_create's config_json         */
+    PLUGHOST_ERROR_CLOSED = 3,             /* the host is closed                       */
+    PLUGHOST_ERROR_NOT_FOUND = 4,          /* no such plugin, function or memory       */
+    PLUGHOST_ERROR_LOAD_FAILED = 5,        /* a plugin could not be loaded (file,
+                                              ABI, descriptor, its init failed …)     */
+    PLUGHOST_ERROR_BAD_ARGUMENTS = 6,      /* a function's argument count, type or
+                                              declared range/allowed values            */
+    PLUGHOST_ERROR_PLUGIN_FAILED = 7,      /* the plugin reported an error (its
+                                              message is the last error)               */
+    PLUGHOST_ERROR_PLUGIN_CRASHED = 8,     /* an isolated plugin crashed or its worker
+                                              failed, or it returned a bad result      */
+    PLUGHOST_ERROR_PLUGIN_TIMED_OUT = 9,   /* an isolated call ran past call_timeout  */
+    PLUGHOST_ERROR_PLUGIN_QUARANTINED = 10, /* the plugin crashed too often: refused  */
+    PLUGHOST_ERROR_MEMORY_LIMIT = 11,      /* a memory write over a limit (rejected
+                                              whole)                                   */
+    PLUGHOST_ERROR_MEMORY_INVALID = 12,    /* a memory write that is not valid         */
+    PLUGHOST_ERROR_ENGINE = 13,            /* the memory engine failed (I/O, SQL …)    */
+    PLUGHOST_ERROR_FORBIDDEN = 14,         /* not allowed (read-only memory …)         */
+    PLUGHOST_ERROR_PIPELINE = 15,          /* plughost_run_pipeline: the file, a step
+                                              or an item failed (the message names
+                                              file, step, item and field)              */
+    PLUGHOST_ERROR_INTERNAL = 99           /* anything else                            */
+} plughost_error_code;
+
+/* ------------------------------------------------------------------------- */
+/* Versions                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * plughost's version, e.g. "0.2.0". Returns [owner: plughost, static].
+ * [thread: any] (since 1.1)
+ */
+const char *plughost_version(void);
+
+/**
+ * The embed API version the loaded library implements:
+ * PLUGHOST_EMBED_VERSION_MAJOR << 16 | PLUGHOST_EMBED_VERSION_MINOR. A caller
+ * that loads the library at run time (dlopen, ctypes) checks that the major
+ * equals its header's and the minor is at least its header's before calling a
+ * function the header marks "since 1.x". [thread: any] (since 1.1)
+ */
+uint32_t plughost_api_version(void);
 
 /* ------------------------------------------------------------------------- */
 /* Lifetime                                                                  */
@@ -155,7 +209,11 @@ int plughost_load(plughost_host *host, const char *plugin, const char *alias);
  * Describes the loaded plugins: a JSON array sorted by name of
  *   {"name","descriptor_name","version","description","path",
  *    "functions":[{"name","doc","signature","returns","thread_safe",
- *                  "parameters":[{"name","type"}]}]}
+ *                  "result_doc", "result_schema" (only when declared),
+ *                  "parameters":[{"name","type","optional",
+ *                                 and when declared (ABI 1.1 metadata):
+ *                                 "description","minimum","maximum",
+ *                                 "allowed","default"}]}]}
  * Returns [owner: caller, free], or NULL on failure. [thread: any]
  */
 char *plughost_plugins(plughost_host *host);
@@ -163,7 +221,9 @@ char *plughost_plugins(plughost_host *host);
 /**
  * Calls plugin.function. args_json: [owner: caller, call] the arguments as a
  * JSON array by position ("[1, 2, 3]") or a JSON object by parameter name
- * ("{\"text\": \"…\", \"k\": 5}"); pass "[]" for none. goal: [owner: caller,
+ * ("{\"text\": \"…\", \"k\": 5}"); pass "[]" for none. Optional parameters
+ * (declared with a default) may be left out: by name, or at the end of the
+ * array; they take their defaults. goal: [owner: caller,
  * call] the goal whose memory and context the call works in, or NULL for
  * "default".
  *
@@ -252,6 +312,57 @@ char *plughost_clusters(plughost_host *host, const char *goal);
 char *plughost_stats(plughost_host *host);
 
 /* ------------------------------------------------------------------------- */
+/* Goal contexts                                                             */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * A plugin's context for a goal: the key-value pairs the plugin reads and
+ * writes with context_get/context_set, and the ids of its recent memories:
+ *   {"recent":["m1","m2"],"values":{"key":"value"}}
+ * (keys sorted; recent oldest first; keys starting with "plughost:" are the
+ * host's own and not shown). A plugin that never wrote one has
+ * {"recent":[],"values":{}}. goal, plugin: [owner: caller, call] required; the
+ * plugin is named as it writes (its load name), and need not be loaded.
+ * Returns [owner: caller, free], or NULL on failure. [thread: any] (since 1.1)
+ */
+char *plughost_context_get(plughost_host *host, const char *goal, const char *plugin);
+
+/**
+ * Sets one key of a plugin's context for a goal, or removes it when value is
+ * NULL. goal, plugin, key: [owner: caller, call] required (a key starting
+ * with "plughost:" is an error); value: [owner: caller, call] or NULL. Durable once it returns (on SQLite); the plugin's
+ * next call in that goal sees it. Returns 0 or -1. [thread: any] (since 1.1)
+ */
+int plughost_context_set(plughost_host *host, const char *goal, const char *plugin,
+                         const char *key, const char *value);
+
+/* ------------------------------------------------------------------------- */
+/* Pipelines                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Runs a pipeline file (YAML or JSON, docs/pipelines.md) on this host, as
+ * `plughost run FILE` does: loads the plugins it names that are not loaded yet
+ * (with the pipeline's isolation and limits), runs its steps, and returns the
+ * report `plughost run --json` prints:
+ *   {"baseline":false,"clusters":[…],"goal":"g","memory":{…},"name":"…",
+ *    "outputs":{…},"seconds":0.1,"steps":[{"calls":N,"id":"…","seconds":S}]}
+ * path: [owner: caller, call] the file; relative paths inside it are relative
+ * to its folder. options_json: [owner: caller, call] NULL or a JSON object,
+ * every key optional:
+ *   "goal"    overrides the pipeline's goal
+ *   "inputs"  {"name": "text", "list_input": ["line 1", "line 2"]}: overrides
+ *             inputs, taken literally (no @file); a list input takes an array
+ *             of strings, or a string with one item per line
+ * Returns [owner: caller, free], or NULL on failure with
+ * PLUGHOST_ERROR_PIPELINE and a message naming the file, step, item and field.
+ * Memory written by steps that finished before a failure stays written.
+ * Blocks until the run ends; plughost_close() waits for it. [thread: any]
+ * (since 1.1)
+ */
+char *plughost_run_pipeline(plughost_host *host, const char *path, const char *options_json);
+
+/* ------------------------------------------------------------------------- */
 /* Errors and memory                                                         */
 /* ------------------------------------------------------------------------- */
 
@@ -262,6 +373,20 @@ char *plughost_stats(plughost_host *host);
  * Returns [owner: plughost, thread-next]. [thread: any]
  */
 const char *plughost_last_error(const plughost_host *host);
+
+/**
+ * The code of the calling thread's last failed call (a plughost_error_code),
+ * or PLUGHOST_OK (0) when its last call succeeded. Per thread, like
+ * plughost_last_error(). [thread: any] (since 1.1)
+ */
+int plughost_last_error_code(void);
+
+/**
+ * A code's name: "ok", "invalid_argument", "plugin_failed" … (the constant's
+ * suffix in lower case), or "unknown" for a value that is no code.
+ * Returns [owner: plughost, static]. [thread: any] (since 1.1)
+ */
+const char *plughost_error_name(int code);
 
 /**
  * Releases a string returned [owner: caller, free] by this API. NULL is

@@ -268,7 +268,7 @@ public final class PlugHostRuntime: Sendable {
             throw CallError(.argumentCount, function: f.qualifiedName, "has no parameter \(unknown) (it takes \(signature))")
         }
         return try f.parameters.map { p in
-            guard let v = arguments[p.name] else {
+            guard let v = arguments[p.name] ?? p.defaultValue else {
                 throw CallError(.argumentCount, function: f.qualifiedName, "missing argument \(p.name) (it takes \(signature))")
             }
             return v
@@ -288,12 +288,18 @@ public final class PlugHostRuntime: Sendable {
         }
         switch json {
         case .array(let list):
-            guard list.count == f.parameters.count else {
+            // Trailing optional parameters may be left out: they take their defaults.
+            let required = f.parameters.prefix { !$0.isOptional }.count
+            guard (required...f.parameters.count).contains(list.count) else {
+                let count = required == f.parameters.count ? "\(required)" : "\(required) to \(f.parameters.count)"
                 throw CallError(
                     .argumentCount, function: f.qualifiedName,
-                    "takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(signature)), got \(list.count)")
+                    "takes \(count) argument\(f.parameters.count == 1 ? "" : "s") (\(signature)), got \(list.count)")
             }
-            return try list.enumerated().map { try convert($0.element, $0.offset) }
+            return try f.parameters.indices.map { i in
+                if i < list.count { return try convert(list[i], i) }
+                return f.parameters[i].defaultValue!
+            }
         case .object(let members):
             let object: [String: JSONValue]
             do {
@@ -306,6 +312,7 @@ public final class PlugHostRuntime: Sendable {
             }
             return try f.parameters.enumerated().map { i, p in
                 guard let item = object[p.name] else {
+                    if let d = p.defaultValue { return d }
                     throw CallError(.argumentCount, function: f.qualifiedName, "missing argument \(p.name) (it takes \(signature))")
                 }
                 return try convert(item, i)
@@ -386,11 +393,21 @@ public final class PlugHostRuntime: Sendable {
     }
 
     /// A plugin's context for a goal: its key-value pairs (which the plugin reads and writes
-    /// through `context_get`/`context_set`) and the ids of its recent memories.
+    /// through `context_get`/`context_set`; keys starting with `plughost:` are the host's and
+    /// left out) and the ids of its recent memories.
     ///
     /// - Throws: ``MemoryError`` when the engine failed; ``EmbeddingError`` when closed.
     public func context(goal: String, plugin: String) async throws -> PluginContext {
-        try await offload("context") { try self.gate.run("context") { try self.host.memory.context(goal: goal, plugin: plugin) } }
+        try await offload("context") { try self.contextBlocking(goal: goal, plugin: plugin) }
+    }
+
+    /// ``context(goal:plugin:)`` on the calling thread, for the C API. Blocks.
+    @_spi(Embedding)
+    @available(*, noasync, message: "blocks the calling thread; use context(goal:plugin:)")
+    public func contextBlocking(goal: String, plugin: String) throws -> PluginContext {
+        var context = try gate.run("context") { try host.memory.context(goal: goal, plugin: plugin) }
+        context.values = context.values.filter { !$0.key.hasPrefix(Self.reservedContextPrefix) }
+        return context
     }
 
     /// Sets one key of a plugin's context for a goal (nil removes it); durable once it returns,
@@ -398,9 +415,26 @@ public final class PlugHostRuntime: Sendable {
     ///
     /// - Throws: ``MemoryError`` when the engine failed; ``EmbeddingError`` when closed.
     public func setContext(goal: String, plugin: String, key: String, value: String?) async throws {
-        try await offload("setContext") {
-            try self.gate.run("setContext") { try self.host.memory.setContextValue(goal: goal, plugin: plugin, key: key, value: value) }
+        try await offload("setContext") { try self.setContextBlocking(goal: goal, plugin: plugin, key: key, value: value) }
+    }
+
+    /// ``setContext(goal:plugin:key:value:)`` on the calling thread, for the C API. Blocks.
+    @_spi(Embedding)
+    @available(*, noasync, message: "blocks the calling thread; use setContext(goal:plugin:key:value:)")
+    public func setContextBlocking(goal: String, plugin: String, key: String, value: String?) throws {
+        guard !key.hasPrefix(Self.reservedContextPrefix) else {
+            throw EmbeddingError(.invalidArgument, "context keys starting with \"\(Self.reservedContextPrefix)\" are reserved for the host")
         }
+        try gate.run("setContext") { try host.memory.setContextValue(goal: goal, plugin: plugin, key: key, value: value) }
+    }
+
+    /// Context keys the host keeps for itself: not shown, not settable.
+    private static let reservedContextPrefix = "plughost:"
+
+    /// Runs `body` with the host while the runtime is open (``close()`` waits for it), for
+    /// operations built on ``host`` in other modules, such as running a pipeline. Blocks.
+    package func withOpenHost<T>(_ operation: String, _ body: (PluginHost) throws -> T) throws -> T {
+        try gate.run(operation) { try body(host) }
     }
 
     // MARK: - Clusters, stats, flush, close

@@ -30,6 +30,10 @@ public struct PluginInfo: Sendable, Hashable {
         /// Whether it may run on several threads at once (otherwise the host serialises it
         /// with the plugin's other non-thread-safe functions).
         public let threadSafe: Bool
+        /// What the result is (ABI minor 1), or "".
+        public let resultDoc: String
+        /// The JSON Schema of a string result that carries JSON (ABI minor 1), or nil.
+        public let resultSchema: String?
 
         /// A summary of `function`.
         public init(_ function: PluginFunction) {
@@ -39,6 +43,8 @@ public struct PluginInfo: Sendable, Hashable {
             returnType = function.returnType
             signature = function.signature
             threadSafe = function.threadSafe
+            resultDoc = function.resultDoc
+            resultSchema = function.resultSchema
         }
     }
 

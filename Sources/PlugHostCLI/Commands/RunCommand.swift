@@ -44,22 +44,10 @@ struct RunCommand: ParsableCommand {
         display.finish()
         try host.close()
         if json {
-            out.writeLine(JSONText.encode(RunCommand.jsonObject(report)))
+            out.writeLine(JSONText.encode(report.jsonObject))
         } else {
             out.writeLine(RunCommand.summary(report))
         }
-    }
-
-    static func jsonObject(_ r: PipelineReport) -> [String: Any] {
-        let m = r.memory
-        var outputs: [String: Any] = [:]
-        for (k, v) in r.outputs { outputs[k] = v.jsonObject }
-        return [
-            "name": r.name, "goal": r.goal, "outputs": outputs, "seconds": r.seconds, "baseline": r.baseline,
-            "steps": r.steps.map { ["id": $0.id, "calls": $0.calls, "seconds": $0.seconds] },
-            "clusters": r.clusters.map { ["id": $0.id, "concepts": $0.concepts] },
-            "memory": StatsJSON.memory(m),
-        ]
     }
 
     static func summary(_ r: PipelineReport) -> String {
