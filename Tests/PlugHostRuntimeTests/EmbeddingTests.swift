@@ -17,7 +17,7 @@ import Glibc
 
 // Tests of embedding plughost (issue 7): the async Swift API (PlugHostRuntime,
 // HostConfiguration, Value(json:as:)), the C API of libplughost_embed.so called through
-// dlopen/dlsym, the Python example, and (with PLUGHOST_TEST_EXAMPLES=1) the Swift example.
+// dlopen/dlsym, the Python package and example agent, and (with PLUGHOST_TEST_EXAMPLES=1) the Swift example.
 
 // MARK: - Support
 
@@ -1049,25 +1049,52 @@ final class EmbeddingTests: XCTestCase {
 
     // MARK: The examples
 
+    /// The environment Python examples and tests run in: the checkout's package on
+    /// PYTHONPATH, the build folder (plughost, libplughost_embed.so) first on PATH.
+    private func pythonEnvironment(_ dir: String) -> [String: String] {
+        let package = EmbeddingSupport.repoRoot.appendingPathComponent("Sources/PlugHostPython").path
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return ["PYTHONPATH": package, "PATH": "\(dir):\(path)", "PYTHONDONTWRITEBYTECODE": "1"]
+    }
+
+    /// Whether python3 imports `modules`; fails (rather than skips) under PLUGHOST_REQUIRE_MCP=1.
+    private func pythonHas(_ python: String, _ modules: String) throws -> Bool {
+        let probe = try EmbeddingSupport.run(python, ["-c", "import \(modules)"])
+        if probe.status != 0, ProcessInfo.processInfo.environment["PLUGHOST_REQUIRE_MCP"] == "1" {
+            XCTFail("PLUGHOST_REQUIRE_MCP=1 but python3 cannot import \(modules): \(probe.stderr)")
+        }
+        return probe.status == 0
+    }
+
+    /// examples/agent-python/agent.py: the package in-process, then `plughost mcp` over the
+    /// same SQLite file through the official MCP SDK.
     func testPythonAgentExample() throws {
         guard let python = EmbeddingSupport.which("python3") else { throw XCTSkip("no python3") }
         let dir = try EmbeddingSupport.requireBuildDirectory()
-        let lib = (dir as NSString).appendingPathComponent(EmbeddingSupport.libraryName)
-        let script = EmbeddingSupport.repoRoot.appendingPathComponent("examples/embed-python/agent.py").path
-        let r = try EmbeddingSupport.run(python, [script], environment: ["PLUGHOST_LIB": lib], cwd: NSTemporaryDirectory())
+        let script = EmbeddingSupport.repoRoot.appendingPathComponent("examples/agent-python/agent.py").path
+        let withMCP = try pythonHas(python, "mcp")
+        let r = try EmbeddingSupport.run(
+            python, [script] + (withMCP ? [] : ["--no-mcp"]), environment: pythonEnvironment(dir), cwd: NSTemporaryDirectory())
         XCTAssertEqual(r.status, 0, "stdout:\n\(r.stdout)\nstderr:\n\(r.stderr)")
         XCTAssertTrue(r.stdout.contains("loaded: text 1.0.0"), r.stdout)
         XCTAssertTrue(r.stdout.contains("note 1: 13 words; keywords: swift, actors, isolate, mutable"), r.stdout)
         XCTAssertTrue(r.stdout.contains("  summary: Swift actors isolate mutable state."), r.stdout)
+        XCTAssertTrue(r.stdout.contains("bad arguments (BAD_ARGUMENTS): text.keywords: argument k is 0, below its minimum 1"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("context: {'last_run_notes': '4'}"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("pipeline journal: 6 calls"), r.stdout)
         XCTAssertTrue(r.stdout.contains("recall concept 'swift': 5 memories"), r.stdout)
-        XCTAssertTrue(
-            r.stdout.contains(
-                #"clusters: [{"goal":"agent-demo","clusters":[{"id":"actors","concepts":["actors","call","isolate","mutable","plugins","swift","tasks"]}"#
-            ), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  [actors] actors, call, isolate, mutable, plugins, swift, tasks"), r.stdout)
+        if withMCP {
+            XCTAssertTrue(r.stdout.contains("mcp clusters resource equals the in-process clusters"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("mcp text_keywords: {'result': 'swift, actors, isolate, mutable'}"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("mcp recall concept 'swift': 6 memories"), r.stdout)
+        }
         XCTAssertTrue(r.stdout.hasSuffix("ok\n"), r.stdout)
 
-        // A bad library path is an error exit, not a crash.
-        let bad = try EmbeddingSupport.run(python, [script], environment: ["PLUGHOST_LIB": "/nonexistent/libplughost_embed.so"])
+        // A bad library path is an error exit naming it, not a crash.
+        var env = pythonEnvironment(dir)
+        env["PLUGHOST_LIB"] = "/nonexistent/libplughost_embed.so"
+        let bad = try EmbeddingSupport.run(python, [script], environment: env)
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("PLUGHOST_LIB=/nonexistent/libplughost_embed.so: no such file"), bad.stderr)
     }
@@ -1075,14 +1102,27 @@ final class EmbeddingTests: XCTestCase {
     func testPythonBenchExampleRuns() throws {
         guard let python = EmbeddingSupport.which("python3") else { throw XCTSkip("no python3") }
         let dir = try EmbeddingSupport.requireBuildDirectory()
-        let lib = (dir as NSString).appendingPathComponent(EmbeddingSupport.libraryName)
-        let script = EmbeddingSupport.repoRoot.appendingPathComponent("examples/embed-python/bench.py").path
+        let script = EmbeddingSupport.repoRoot.appendingPathComponent("examples/agent-python/bench.py").path
         let r = try EmbeddingSupport.run(
-            python, [script, "--calls", "200", "--repeats", "3", "--json"], environment: ["PLUGHOST_LIB": lib])
+            python, [script, "--calls", "200", "--repeats", "3", "--json"], environment: pythonEnvironment(dir))
         XCTAssertEqual(r.status, 0, r.stderr)
         let figures = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double], r.stdout)
         XCTAssertGreaterThan(figures["plughost_invoke_ns"] ?? 0, 0)
         XCTAssertGreaterThan(figures["ctypes_add3_ns"] ?? 0, 0)
+    }
+
+    /// Tests/PythonPackage: the `plughost` Python package (Sources/PlugHostPython) against the
+    /// built library, under pytest; pip-installing it included.
+    func testPythonPackage() throws {
+        guard let python = EmbeddingSupport.which("python3") else { throw XCTSkip("no python3") }
+        let dir = try EmbeddingSupport.requireBuildDirectory()
+        guard try pythonHas(python, "pytest") else { throw XCTSkip("python3 lacks pytest (pip install pytest)") }
+        let tests = EmbeddingSupport.repoRoot.appendingPathComponent("Tests/PythonPackage").path
+        var env = pythonEnvironment(dir)
+        env["PLUGHOST_BUILD_DIR"] = dir
+        let r = try EmbeddingSupport.run(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", tests], environment: env)
+        XCTAssertEqual(r.status, 0, "pytest failed:\n\(r.stdout.suffix(20000))\n\(r.stderr.suffix(5000))")
+        XCTAssertFalse(r.stdout.contains(" skipped"), "no package test may be skipped:\n\(r.stdout.suffix(3000))")
     }
 
     /// Builds and runs examples/embed-swift: slow (it compiles plughost again for that

@@ -78,7 +78,8 @@ public final class PlugHostRuntime: Sendable {
     }
 
     /// ``open(_:)`` on the calling thread, for the C API. `fallbackPluginDirectories` are
-    /// searched after every other folder of the plugin search path.
+    /// searched after every other folder of the plugin search path, and hold bundled plugins
+    /// (in-process unless the configuration says otherwise).
     /// Blocks: never call it from Swift's cooperative pool.
     @_spi(Embedding)
     @available(*, noasync, message: "blocks the calling thread; use open(_:)")
@@ -103,6 +104,8 @@ public final class PlugHostRuntime: Sendable {
         for dir in fallbackPluginDirectories where !searchPath.directories.contains(dir) {
             searchPath.directories.append(dir)
         }
+        // The library's folder holds plughost's bundled plugins, as the executable's does.
+        searchPath.bundledDirectories += fallbackPluginDirectories
         return PlugHostRuntime(
             configuration: configuration,
             host: PluginHost(

@@ -9,7 +9,7 @@ public final class PluginHost: Sendable {
     /// Where bare plugin names are looked for.
     public let searchPath: PluginSearchPath
     /// The isolation of plugins loaded without one; nil: `in-process` for the plugins bundled
-    /// with plughost (in ``PluginSearchPath/bundledDirectory``), `process` for every other.
+    /// with plughost (in ``PluginSearchPath/bundledDirectories``), `process` for every other.
     public let defaultIsolation: Isolation?
     /// The limits of plugins loaded without their own.
     public let defaultLimits: PluginLimits
@@ -45,8 +45,8 @@ public final class PluginHost: Sendable {
     public func isolation(forPluginAt path: String) -> Isolation {
         if let defaultIsolation { return defaultIsolation }
         let dir = ((path as NSString).resolvingSymlinksInPath as NSString).deletingLastPathComponent
-        let bundled = (PluginSearchPath.bundledDirectory as NSString).resolvingSymlinksInPath
-        return dir == bundled ? .inProcess : .process
+        let bundled = searchPath.bundledDirectories.map { ($0 as NSString).resolvingSymlinksInPath }
+        return bundled.contains(dir) ? .inProcess : .process
     }
 
     /// Loads a plugin by path or bare name; `alias` names it in this host (its descriptor name

@@ -5,6 +5,9 @@ import Foundation
 public struct PluginSearchPath: Sendable, Hashable {
     /// The folders, in the order they are searched.
     public var directories: [String]
+    /// Folders whose plugins are plughost's own, run `in-process` unless told otherwise: the
+    /// executable's folder, and for libplughost_embed.so the library's folder.
+    public var bundledDirectories: [String]
 
     /// A search path of explicit folders, then the environment's, then the bundled folder.
     public init(extra: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -14,6 +17,7 @@ public struct PluginSearchPath: Sendable, Hashable {
         }
         dirs.append(PluginSearchPath.bundledDirectory)
         directories = dirs
+        bundledDirectories = [PluginSearchPath.bundledDirectory]
     }
 
     /// The folder of the running executable, where `swift build` puts the bundled plugins.

@@ -2,7 +2,7 @@
 """Per-call cost of plughost_invoke with JSON arguments, against calling the same C function
 directly through ctypes, in one run.
 
-    PLUGHOST_LIB=/path/to/libplughost_embed.so python3 examples/embed-python/bench.py
+    PLUGHOST_LIB=/path/to/libplughost_embed.so python3 examples/agent-python/bench.py
 
 The function is `add3` of the bundled `sig` plugin (int64 a + b + c). The direct call finds
 its C function pointer through the plugin's descriptor (plughost_plugin_entry()), since the
@@ -19,9 +19,7 @@ import statistics
 import sys
 import time
 
-sys.dont_write_bytecode = True  # no __pycache__ in the repository
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plughost import Host, PlugHostError, find_library  # noqa: E402
+from plughost import Host, PlugHostError, find_library
 
 
 class PhFunction(ctypes.Structure):
@@ -93,7 +91,7 @@ def main():
 
     with Host({"engine": "memory"}, library=library) as host:
         host.load("sig")
-        lib, handle = host.lib, host.handle
+        lib, handle = host.cdll, host.handle
         plugin, function, argv = b"sig", b"add3", json.dumps([1, 2, 3]).encode()
         free = lib.plughost_free
         invoke = lib.plughost_invoke
