@@ -108,29 +108,13 @@ enum EmbedJSON {
                         var function: [String: Any] = [
                             "name": f.name, "doc": f.doc, "signature": f.signature,
                             "returns": f.returnType.name, "thread_safe": f.threadSafe,
-                            "parameters": f.parameters.map(parameter), "result_doc": f.resultDoc,
+                            "parameters": f.parameters.map(ParameterJSON.object), "result_doc": f.resultDoc,
                         ]
                         if let schema = f.resultSchema { function["result_schema"] = (try? JSONReader.parse(schema)) ?? schema }
                         return function
                     },
                 ]
             })
-    }
-
-    /// A parameter: name and type, and the metadata it declares (ABI minor 1).
-    private static func parameter(_ p: Parameter) -> [String: Any] {
-        var o: [String: Any] = ["name": p.name, "type": p.type.name, "optional": p.isOptional]
-        if !p.description.isEmpty { o["description"] = p.description }
-        if let lo = p.minimum { o["minimum"] = number(lo) }
-        if let hi = p.maximum { o["maximum"] = number(hi) }
-        if let allowed = p.allowed { o["allowed"] = allowed }
-        if let d = p.defaultValue { o["default"] = (try? JSONReader.parse(d.jsonText)) ?? d.jsonText }
-        return o
-    }
-
-    /// A bound as an integer when it is one.
-    private static func number(_ d: Double) -> Any {
-        d == d.rounded() && abs(d) < 9e15 ? Int64(d) as Any : d as Any
     }
 
     /// Stats in the one stats schema (``StatsJSON``).

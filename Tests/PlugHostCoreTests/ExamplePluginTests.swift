@@ -47,6 +47,17 @@ final class ExamplePluginTests: XCTestCase {
             p.function(named: "remember")?.signature, "int32_t remember(const ph_call_context *ctx, const char *text)", file: file,
             line: line)
 
+        // Parameter metadata (ABI 1.1), the same in the three languages.
+        XCTAssertEqual(
+            p.function(named: "add")?.parameters.map(\.description), ["the first addend", "the second addend"], file: file, line: line)
+        XCTAssertEqual(p.function(named: "add")?.resultDoc, "the sum, wrapped to int64", file: file, line: line)
+        XCTAssertEqual(p.function(named: "shout")?.parameters.first?.description, "the text to upper-case", file: file, line: line)
+        XCTAssertEqual(p.function(named: "shout")?.resultDoc, "the text with its ASCII letters upper-cased", file: file, line: line)
+        XCTAssertEqual(
+            p.function(named: "remember")?.parameters.first?.description,
+            "a note; its distinct words of 4 or more characters (the first 8) become its concepts", file: file, line: line)
+        XCTAssertEqual(p.function(named: "remember")?.resultDoc, "how many concepts the stored memory has (0 to 8)", file: file, line: line)
+
         XCTAssertEqual(try p.call("add", [.int(40), .int(2)]), .int(42), file: file, line: line)
         XCTAssertEqual(try p.call("add", [.int(-40), .int(-2)]), .int(-42), file: file, line: line)
         XCTAssertEqual(try p.call("add", [.int(Int64.max), .int(1)]), .int(Int64.min), "wraps", file: file, line: line)

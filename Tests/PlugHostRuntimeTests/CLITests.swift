@@ -68,6 +68,9 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(lines.contains("  int64_t tally(const ph_call_context *ctx, const char *key);"), out)
         XCTAssertTrue(lines.contains("  int64_t recall_count(const ph_call_context *ctx, const char *concept);  [thread-safe]"), out)
         XCTAssertTrue(lines.contains("      Increments the integer counter `key` of the goal context and returns the new value."), out)
+        // Parameter metadata (ABI 1.1) under each function that declares it.
+        XCTAssertTrue(lines.contains("      - k (int32, 1 to 50, optional, default 10): How many keywords to return."), out)
+        XCTAssertTrue(lines.contains("      returns: The keywords, most frequent first, joined with \", \"."), out)
     }
 
     func testInspectTextJSON() throws {
@@ -88,6 +91,13 @@ final class CLITests: XCTestCase {
         }
         let keywords = try fn("keywords")
         XCTAssertEqual(keywords["signature"] as? String, "const char *keywords(const ph_call_context *ctx, const char *text, int32_t k)")
+        let k = try XCTUnwrap((keywords["parameters"] as? [[String: Any]])?.last)
+        XCTAssertEqual(k["minimum"] as? Int, 1)
+        XCTAssertEqual(k["maximum"] as? Int, 50)
+        XCTAssertEqual(k["default"] as? Int, 10)
+        XCTAssertEqual(k["optional"] as? Bool, true)
+        XCTAssertEqual(k["description"] as? String, "How many keywords to return.")
+        XCTAssertEqual(keywords["result_doc"] as? String, "The keywords, most frequent first, joined with \", \".")
         XCTAssertEqual(keywords["returns"] as? String, "string")
         XCTAssertEqual(params(keywords), [["text", "string"], ["k", "int32"]])
         XCTAssertEqual(keywords["takes_context"] as? Bool, true)

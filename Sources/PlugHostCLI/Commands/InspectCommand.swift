@@ -24,11 +24,13 @@ struct InspectCommand: ParsableCommand {
         let p = try host.load(plugin, isolation: plugins.isolation ?? .process)
         if json {
             let functions: [[String: Any]] = p.functions.map { f in
-                [
+                var o: [String: Any] = [
                     "name": f.name, "doc": f.doc, "signature": f.signature, "returns": f.returnType.name,
-                    "parameters": f.parameters.map { ["name": $0.name, "type": $0.type.name] },
+                    "parameters": f.parameters.map(ParameterJSON.object), "result_doc": f.resultDoc,
                     "takes_context": f.takesContext, "thread_safe": f.threadSafe,
                 ]
+                if let schema = f.resultSchema { o["result_schema"] = (try? JSONReader.parse(schema)) ?? schema }
+                return o
             }
             let obj: [String: Any] = [
                 "name": p.name, "version": p.version, "description": p.description, "path": p.path,
@@ -47,6 +49,12 @@ struct InspectCommand: ParsableCommand {
                 if f.threadSafe { tags.append("thread-safe") }
                 print("  \(f.signature);\(tags.isEmpty ? "" : "  [\(tags.joined(separator: ", "))]")")
                 if !f.doc.isEmpty { print("      \(f.doc)") }
+                // Parameter metadata (ABI 1.1), shown when the plugin declares any.
+                if f.parameters.contains(where: { !$0.description.isEmpty || $0.hasConstraints || $0.isOptional }) {
+                    for p in f.parameters { print("      - \(ParameterJSON.line(p))") }
+                }
+                if !f.resultDoc.isEmpty { print("      returns: \(f.resultDoc)") }
+                if f.resultSchema != nil { print("      result: JSON (schema declared; inspect --json shows it)") }
             }
         }
         try host.close()

@@ -149,6 +149,21 @@ static void hello_shutdown(void) {
 /* Descriptor: all static, so it lives as long as the library is loaded.     */
 /* ------------------------------------------------------------------------- */
 
+/* Parameter metadata (ABI 1.1): what each parameter means, for people, `plughost tools`
+ * and MCP clients. A parameter can also declare a range (PH_PARAM_HAS_MINIMUM/MAXIMUM), a
+ * set of allowed strings, or a default that lets callers omit it (PH_PARAM_OPTIONAL with
+ * default_json); the host checks arguments against them (docs/plugin-authoring.md §3). */
+static const ph_param_info p_a = {.struct_size = sizeof(ph_param_info), .description = "the first addend"};
+static const ph_param_info p_b = {.struct_size = sizeof(ph_param_info), .description = "the second addend"};
+static const ph_param_info p_shout_text = {.struct_size = sizeof(ph_param_info), .description = "the text to upper-case"};
+static const ph_param_info p_note = {
+    .struct_size = sizeof(ph_param_info),
+    .description = "a note; its distinct words of 4 or more characters (the first 8) become its concepts",
+};
+static const ph_param_info *const add_params[] = {&p_a, &p_b};
+static const ph_param_info *const shout_params[] = {&p_shout_text};
+static const ph_param_info *const remember_params[] = {&p_note};
+
 static const uint32_t add_types[] = {PH_TYPE_INT64, PH_TYPE_INT64};
 static const char *const add_names[] = {"a", "b"};
 static const ph_function add_fn = {
@@ -161,6 +176,8 @@ static const ph_function add_fn = {
     .param_types = add_types,
     .param_names = add_names,
     .flags = PH_FN_THREAD_SAFE,
+    .params = add_params,
+    .result_doc = "the sum, wrapped to int64",
 };
 
 static const uint32_t text_types[] = {PH_TYPE_STRING};
@@ -176,6 +193,8 @@ static const ph_function shout_fn = {
     .param_types = text_types,
     .param_names = text_names,
     .flags = PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC,
+    .params = shout_params,
+    .result_doc = "the text with its ASCII letters upper-cased",
 };
 
 static const ph_function remember_fn = {
@@ -188,6 +207,8 @@ static const ph_function remember_fn = {
     .param_types = text_types,
     .param_names = text_names,
     .flags = PH_FN_TAKES_CONTEXT,
+    .params = remember_params,
+    .result_doc = "how many concepts the stored memory has (0 to 8)",
 };
 
 static const ph_function *const functions[] = {&add_fn, &shout_fn, &remember_fn};

@@ -163,9 +163,18 @@ private func permanent<T>(_ values: [T]) -> UnsafePointer<T>? {
     return UnsafePointer(p)
 }
 
+/// A parameter's metadata (ABI minor 1): here only its description; a range, allowed
+/// strings or a default (PH_PARAM_OPTIONAL with default_json) are declared the same way.
+private func describe(_ description: String) -> UnsafePointer<ph_param_info>? {
+    var info = ph_param_info()
+    info.struct_size = UInt32(MemoryLayout<ph_param_info>.size)
+    info.description = permanent(description)
+    return permanent([info])
+}
+
 private func function(
     _ name: String, doc: String, fn: @escaping @convention(c) () -> Void,
-    returns: ph_type, params: [(String, ph_type)], flags: UInt32
+    returns: ph_type, params: [(String, ph_type, String)], result: String, flags: UInt32
 ) -> UnsafePointer<ph_function>? {
     let f = UnsafeMutablePointer<ph_function>.allocate(capacity: 1)
     f.initialize(
@@ -179,8 +188,8 @@ private func function(
             param_types: permanent(params.map { $0.1.rawValue }),
             param_names: permanent(params.map { Optional(permanent($0.0)) }),
             flags: flags, reserved: 0,
-            // ABI minor 1: no parameter metadata, result description or result schema here.
-            params: nil, result_doc: nil, result_schema_json: nil))
+            // ABI minor 1: what each parameter and the result mean (no result schema here).
+            params: permanent(params.map { describe($0.2) }), result_doc: permanent(result), result_schema_json: nil))
     return UnsafePointer(f)
 }
 
@@ -196,17 +205,18 @@ private nonisolated(unsafe) let descriptor: UnsafePointer<ph_plugin> = {
     let functions = [
         function(
             "add", doc: "a + b (wraps on overflow)", fn: erase(add),
-            returns: PH_TYPE_INT64, params: [("a", PH_TYPE_INT64), ("b", PH_TYPE_INT64)],
-            flags: UInt32(PH_FN_THREAD_SAFE)),
+            returns: PH_TYPE_INT64, params: [("a", PH_TYPE_INT64, "the first addend"), ("b", PH_TYPE_INT64, "the second addend")],
+            result: "the sum, wrapped to int64", flags: UInt32(PH_FN_THREAD_SAFE)),
         function(
             "shout", doc: "text with ASCII letters upper-cased", fn: erase(shout),
-            returns: PH_TYPE_STRING, params: [("text", PH_TYPE_STRING)],
-            flags: UInt32(PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC)),
+            returns: PH_TYPE_STRING, params: [("text", PH_TYPE_STRING, "the text to upper-case")],
+            result: "the text with its ASCII letters upper-cased", flags: UInt32(PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC)),
         function(
             "remember", doc: "stores text as a memory tagged with its distinct words of 4+ characters; returns how many",
             fn: erase(remember),
-            returns: PH_TYPE_INT32, params: [("text", PH_TYPE_STRING)],
-            flags: UInt32(PH_FN_TAKES_CONTEXT)),
+            returns: PH_TYPE_INT32,
+            params: [("text", PH_TYPE_STRING, "a note; its distinct words of 4 or more characters (the first 8) become its concepts")],
+            result: "how many concepts the stored memory has (0 to 8)", flags: UInt32(PH_FN_TAKES_CONTEXT)),
     ]
     let plugin = UnsafeMutablePointer<ph_plugin>.allocate(capacity: 1)
     plugin.initialize(

@@ -178,6 +178,25 @@ pub struct PhFunction {
     pub param_types: *const u32,
     pub param_names: *const *const c_char,
     pub flags: u32,
+    pub reserved: u32,
+    // ABI minor 1:
+    pub params: *const *const PhParamInfo,
+    pub result_doc: *const c_char,
+    pub result_schema_json: *const c_char,
+}
+
+/// `ph_param_info` (ABI minor 1): a parameter's description, range, allowed strings, default.
+#[repr(C)]
+pub struct PhParamInfo {
+    pub struct_size: u32,
+    pub flags: u32,
+    pub description: *const c_char,
+    pub minimum: f64,
+    pub maximum: f64,
+    pub default_json: *const c_char,
+    pub allowed: *const *const c_char,
+    pub allowed_count: u32,
+    pub reserved: u32,
 }
 
 /// `ph_plugin`.
@@ -207,7 +226,8 @@ const _: () = {
     assert!(size_of::<PhMemory>() == 72 && offset_of!(PhMemory, score) == 64);
     assert!(size_of::<PhRecallQuery>() == 32 && offset_of!(PhRecallQuery, limit) == 24);
     assert!(size_of::<PhHostApi>() == 88 && offset_of!(PhHostApi, free) == 80);
-    assert!(size_of::<PhFunction>() == 64 && offset_of!(PhFunction, flags) == 56);
+    assert!(size_of::<PhFunction>() == 88 && offset_of!(PhFunction, flags) == 56 && offset_of!(PhFunction, params) == 64);
+    assert!(size_of::<PhParamInfo>() == 56 && offset_of!(PhParamInfo, allowed_count) == 48);
     assert!(size_of::<PhPlugin>() == 80 && offset_of!(PhPlugin, functions) == 48);
 };
 
@@ -350,6 +370,31 @@ static ADD_NAMES: Static<[*const c_char; 2]> = Static([c"a".as_ptr(), c"b".as_pt
 static TEXT_TYPES: [u32; 1] = [PH_TYPE_STRING];
 static TEXT_NAMES: Static<[*const c_char; 1]> = Static([c"text".as_ptr()]);
 
+/// A parameter described in one line (ABI 1.1); a range, allowed strings or a default
+/// (`PH_PARAM_OPTIONAL` with `default_json`) are declared in the same struct.
+const fn described(description: &'static core::ffi::CStr) -> PhParamInfo {
+    PhParamInfo {
+        struct_size: core::mem::size_of::<PhParamInfo>() as u32,
+        flags: 0,
+        description: description.as_ptr(),
+        minimum: 0.0,
+        maximum: 0.0,
+        default_json: core::ptr::null(),
+        allowed: core::ptr::null(),
+        allowed_count: 0,
+        reserved: 0,
+    }
+}
+
+static P_A: Static<PhParamInfo> = Static(described(c"the first addend"));
+static P_B: Static<PhParamInfo> = Static(described(c"the second addend"));
+static P_SHOUT: Static<PhParamInfo> = Static(described(c"the text to upper-case"));
+static P_NOTE: Static<PhParamInfo> =
+    Static(described(c"a note; its distinct words of 4 or more characters (the first 8) become its concepts"));
+static ADD_PARAMS: Static<[*const PhParamInfo; 2]> = Static([&P_A.0, &P_B.0]);
+static SHOUT_PARAMS: Static<[*const PhParamInfo; 1]> = Static([&P_SHOUT.0]);
+static REMEMBER_PARAMS: Static<[*const PhParamInfo; 1]> = Static([&P_NOTE.0]);
+
 static ADD: Static<PhFunction> = Static(PhFunction {
     struct_size: core::mem::size_of::<PhFunction>() as u32,
     name: c"add".as_ptr(),
@@ -360,6 +405,10 @@ static ADD: Static<PhFunction> = Static(PhFunction {
     param_types: ADD_TYPES.as_ptr(),
     param_names: ADD_NAMES.0.as_ptr(),
     flags: PH_FN_THREAD_SAFE,
+    reserved: 0,
+    params: ADD_PARAMS.0.as_ptr(),
+    result_doc: c"the sum, wrapped to int64".as_ptr(),
+    result_schema_json: core::ptr::null(),
 });
 
 static SHOUT: Static<PhFunction> = Static(PhFunction {
@@ -372,6 +421,10 @@ static SHOUT: Static<PhFunction> = Static(PhFunction {
     param_types: TEXT_TYPES.as_ptr(),
     param_names: TEXT_NAMES.0.as_ptr(),
     flags: PH_FN_TAKES_CONTEXT | PH_FN_RETURNS_HOST_ALLOC,
+    reserved: 0,
+    params: SHOUT_PARAMS.0.as_ptr(),
+    result_doc: c"the text with its ASCII letters upper-cased".as_ptr(),
+    result_schema_json: core::ptr::null(),
 });
 
 static REMEMBER: Static<PhFunction> = Static(PhFunction {
@@ -384,6 +437,10 @@ static REMEMBER: Static<PhFunction> = Static(PhFunction {
     param_types: TEXT_TYPES.as_ptr(),
     param_names: TEXT_NAMES.0.as_ptr(),
     flags: PH_FN_TAKES_CONTEXT,
+    reserved: 0,
+    params: REMEMBER_PARAMS.0.as_ptr(),
+    result_doc: c"how many concepts the stored memory has (0 to 8)".as_ptr(),
+    result_schema_json: core::ptr::null(),
 });
 
 static FUNCTIONS: Static<[*const PhFunction; 3]> = Static([&ADD.0, &SHOUT.0, &REMEMBER.0]);
