@@ -5,9 +5,10 @@ import PlugHost
 ///
 /// It serves a ``ToolCatalog`` (plugin functions and memory tools) and, as resources, each
 /// goal's clusters and the plugins' goal contexts. Requests run concurrently: a transport
-/// hands each message to ``handle(_:session:emit:)`` on a thread of its choosing, and calls
-/// that run plugins take as long as the plugin does. Protocol versions 2024-11-05 through
-/// 2025-11-25 (the `initialize` handshake) are spoken.
+/// hands each message to ``handle(_:session:emit:)`` on a thread of its choosing; quick ones
+/// are answered at once, and calls run on threads of the server's own (one per running call,
+/// up to `maxConcurrentCalls`), for as long as the plugin takes. Protocol versions 2024-11-05
+/// through 2025-11-25 (the `initialize` handshake) are spoken.
 public final class MCPServer: Sendable {
     /// The protocol versions this server speaks, newest last.
     public static let protocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
@@ -24,16 +25,20 @@ public final class MCPServer: Sendable {
     public let outputSchemas: Bool
     private let version: String
     private let inflight = DispatchGroup()
+    private let pool: CallPool
 
+    /// `maxConcurrentCalls` bounds the calls that run at once; further ones wait for one of
+    /// them to end.
     public init(
         host: PluginHost, catalog: ToolCatalog, version: String, progressInterval: Duration = .milliseconds(250),
-        outputSchemas: Bool = false
+        outputSchemas: Bool = false, maxConcurrentCalls: Int = 64
     ) {
         self.outputSchemas = outputSchemas
         self.host = host
         self.catalog = catalog
         self.version = version
         self.progressInterval = progressInterval
+        self.pool = CallPool(limit: maxConcurrentCalls)
     }
 
     /// Waits until no request is running, up to `timeout`; true when none is.
@@ -87,7 +92,7 @@ public final class MCPServer: Sendable {
         let args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         if method == "tools/call" {
             inflight.enter()
-            DispatchQueue.global().async {
+            pool.run {
                 defer { self.inflight.leave() }
                 let reply = self.callTool(args, id: id, session: session, emit: emit)
                 if !session.takeCancelled(Self.key(id)) { emit(reply, true) }
@@ -341,7 +346,7 @@ extension JSONValue {
 
 extension Duration {
     /// The duration for Dispatch, in whole nanoseconds.
-    fileprivate var dispatchInterval: DispatchTimeInterval {
+    var dispatchInterval: DispatchTimeInterval {
         .nanoseconds(Int(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
     }
 }
