@@ -10,7 +10,8 @@ import Synchronization
 /// - `POST /mcp` carries one JSON-RPC message. A request is answered with `application/json`,
 ///   or, when it asks for progress and the client accepts `text/event-stream`, with an SSE
 ///   stream of its progress notifications and then its response. A notification or a
-///   response gets `202 Accepted`.
+///   response gets `202 Accepted`; a message that is not JSON-RPC 2.0 gets `400` with a
+///   JSON-RPC error (`-32700` or `-32600`).
 /// - `initialize` starts a session: the reply carries `Mcp-Session-Id`, which every later
 ///   request must send (400 without it, 404 for an unknown one). `DELETE /mcp` ends it.
 /// - `GET /mcp` (a stream of server-initiated messages) is `405`: this server sends none.
@@ -147,16 +148,21 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 extra: [("Allow", "POST, DELETE")])
         }
         if tooBig { return plain(context, .payloadTooLarge, "a message is over 64 MiB\n") }
-        let message: JSONValue
+        let parsed: JSONValue
         do {
-            message = try body.withUnsafeReadableBytes { try JSONReader.parse(bytes: $0.bindMemory(to: UInt8.self)) }
+            parsed = try body.withUnsafeReadableBytes { try JSONReader.parse(bytes: $0.bindMemory(to: UInt8.self)) }
         } catch {
             return json(context, .badRequest, MCPServer.error(id: .null, code: -32700, "parse error: \(error)"), session: nil)
         }
-        let shape = message.rpcShape
+        // Streamable HTTP: input the server cannot accept gets an HTTP error status, whose body
+        // may be a JSON-RPC error response.
+        let message = RPCMessage(parsed)
+        if case .invalid(let id, let reason) = message {
+            return json(context, .badRequest, MCPServer.error(id: id, code: -32600, "invalid request: \(reason)"), session: nil)
+        }
         let session: MCPSession
         var newSession: String?
-        if shape.method == "initialize" {
+        if case .request(_, "initialize", _) = message {
             session = state.newSession()
             newSession = session.id
         } else {
@@ -164,12 +170,12 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let s = state.session(sessionID) else { return plain(context, .notFound, "unknown session \(sessionID)\n") }
             session = s
         }
-        guard shape.method != nil, shape.hasID else {
-            state.server.handle(message: message, session: session, emit: { _, _ in })
+        guard case .request = message else {
+            state.server.handle(message, session: session, emit: { _, _ in })
             return plain(context, .accepted, "")
         }
         let accept = head.headers[canonicalForm: "accept"].map { $0.lowercased() }
-        let streaming = shape.wantsProgress && accept.contains { $0.hasPrefix("text/event-stream") }
+        let streaming = message.progressToken != nil && accept.contains { $0.hasPrefix("text/event-stream") }
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let server = state.server
@@ -181,7 +187,7 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let keepAlive = head.isKeepAlive
         DispatchQueue.global().async {
-            server.handle(message: message, session: session) { text, final in
+            server.handle(message, session: session) { text, final in
                 loop.execute {
                     let (handler, context) = bound.value
                     if streaming {

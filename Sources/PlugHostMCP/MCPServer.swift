@@ -60,36 +60,40 @@ public final class MCPServer: Sendable {
             emit(Self.error(id: .null, code: -32700, "parse error: \(error)"), true)
             return
         }
-        handle(message: message, session: session, emit: emit)
+        handle(RPCMessage(message), session: session, emit: emit)
     }
 
-    /// Handles one parsed message (see ``handle(_:session:emit:)``).
+    /// Handles one parsed message, checked as an ``RPCMessage`` first.
     package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) {
-        guard case .object(let members) = message else {
-            emit(Self.error(id: .null, code: -32600, "a message must be a JSON object (batches are not supported)"), true)
+        handle(RPCMessage(message), session: session, emit: emit)
+    }
+
+    /// Handles one message (see ``handle(_:session:emit:)``). An invalid message gets a
+    /// `-32600` response; a notification or a response gets nothing.
+    package func handle(_ message: RPCMessage, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) {
+        let id: JSONValue
+        let method: String
+        let params: JSONValue?
+        switch message {
+        case .invalid(let badID, let reason):
+            emit(Self.error(id: badID, code: -32600, "invalid request: \(reason)"), true)
             return
-        }
-        var method: String?
-        var id: JSONValue?
-        var params: JSONValue = .object([])
-        for m in members {
-            switch m.key {
-            case "method": if case .string(let s) = m.value { method = s }
-            case "id": id = m.value
-            case "params": params = m.value
-            default: break
-            }
-        }
-        guard let method else { return }  // a response to us: we send no requests
-        guard let id else {
-            notification(method, params, session: session)
+        case .response:
+            return  // we send no requests
+        case .notification(let name, let p):
+            notification(name, p, session: session)
             return
+        case .request(let rid, let name, let p):
+            (id, method, params) = (rid, name, p)
         }
-        guard case .object(let p) = params else {
+        let args: [String: JSONValue]
+        switch params {
+        case .object(let p)?: args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        case nil: args = [:]
+        default:
             emit(Self.error(id: id, code: -32602, "params must be an object"), true)
             return
         }
-        let args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         if method == "tools/call" {
             inflight.enter()
             pool.run {
@@ -102,8 +106,8 @@ public final class MCPServer: Sendable {
         emit(respond(method, args, id: id, session: session), true)
     }
 
-    private func notification(_ method: String, _ params: JSONValue, session: MCPSession) {
-        if method == "notifications/cancelled", case .object(let p) = params, let rid = p.first(where: { $0.key == "requestId" })?.value {
+    private func notification(_ method: String, _ params: JSONValue?, session: MCPSession) {
+        if method == "notifications/cancelled", case .object(let p)? = params, let rid = p.first(where: { $0.key == "requestId" })?.value {
             session.cancel(Self.key(rid))
         }
     }
@@ -315,26 +319,6 @@ public final class MCPServer: Sendable {
 }
 
 extension JSONValue {
-    /// A message's method, whether it has an id, and whether it carries a progress token.
-    package var rpcShape: (method: String?, hasID: Bool, wantsProgress: Bool) {
-        guard case .object(let members) = self else { return (nil, false, false) }
-        var method: String?
-        var hasID = false
-        var progress = false
-        for m in members {
-            switch m.key {
-            case "method": if case .string(let s) = m.value { method = s }
-            case "id": hasID = true
-            case "params":
-                if case .object(let p) = m.value, case .object(let meta)? = p.first(where: { $0.key == "_meta" })?.value {
-                    progress = meta.contains { $0.key == "progressToken" && $0.value.isTokenLike }
-                }
-            default: break
-            }
-        }
-        return (method, hasID, progress)
-    }
-
     /// A progress token is a string or a number.
     fileprivate var isTokenLike: Bool {
         switch self {
