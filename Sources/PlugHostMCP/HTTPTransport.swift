@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// - `POST /mcp` carries one JSON-RPC message. A request is answered with `application/json`,
 ///   or, when it asks for progress and the client accepts `text/event-stream`, with an SSE
-///   stream of its progress notifications and then its response. A notification or a
+///   stream of its progress notifications and then its response. A request the client
+///   cancelled gets an SSE stream that ends without its response. A notification or a
 ///   response gets `202 Accepted`; a message that is not JSON-RPC 2.0 gets `400` with a
 ///   JSON-RPC error (`-32700` or `-32600`).
 /// - `initialize` starts a session: the reply carries `Mcp-Session-Id`, which every later
@@ -167,47 +168,85 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             newSession = session.id
         } else {
             guard let sessionID else { return plain(context, .badRequest, "missing Mcp-Session-Id (send initialize first)\n") }
-            guard let s = state.session(sessionID) else { return plain(context, .notFound, "unknown session \(sessionID)\n") }
+            guard let s = state.session(sessionID) else {
+                return plain(context, .notFound, "unknown session \(sessionID)\n")
+            }
             session = s
         }
         guard case .request = message else {
-            state.server.handle(message, session: session, emit: { _, _ in })
+            state.server.handle(message, session: session, emit: { _ in })
             return plain(context, .accepted, "")
         }
         let accept = head.headers[canonicalForm: "accept"].map { $0.lowercased() }
         let streaming = message.progressToken != nil && accept.contains { $0.hasPrefix("text/event-stream") }
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
-        let server = state.server
         if streaming {
-            var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+            var headers = Self.sseHeaders
             if let newSession { headers.add(name: "Mcp-Session-Id", value: newSession) }
             context.writeAndFlush(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         }
-        let keepAlive = head.isKeepAlive
-        DispatchQueue.global().async {
-            server.handle(message, session: session) { text, final in
-                loop.execute {
-                    let (handler, context) = bound.value
-                    if streaming {
-                        var b = context.channel.allocator.buffer(capacity: text.utf8.count + 24)
-                        b.writeString("event: message\ndata: ")
-                        b.writeString(text)
-                        b.writeString("\n\n")
-                        context.write(handler.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
-                        if final {
-                            context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
-                            if !keepAlive { context.close(promise: nil) }
-                        } else {
-                            context.flush()
-                        }
-                    } else if final {
-                        handler.json(context, .ok, text, session: newSession, keepAlive: keepAlive)
-                    }
-                }
+        let reply = Reply(streaming: streaming, newSession: newSession, keepAlive: head.isKeepAlive)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        state.server.handle(message, session: session) { output in
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.deliver(output, reply, context: context)
             }
         }
+    }
+
+    /// How one request is answered.
+    private struct Reply {
+        /// Whether the response is an SSE stream (its head already written).
+        var streaming: Bool
+        /// The `Mcp-Session-Id` of a session the request started.
+        var newSession: String?
+        var keepAlive: Bool
+    }
+
+    private func deliver(_ output: MCPServer.Output, _ reply: Reply, context: ChannelHandlerContext) {
+        switch output {
+        case .notification(let text):
+            guard reply.streaming else { return }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(Self.event(text, context)))), promise: nil)
+        case .response(let text):
+            if reply.streaming {
+                context.write(wrapOutboundOut(.body(.byteBuffer(Self.event(text, context)))), promise: nil)
+                end(context, keepAlive: reply.keepAlive)
+            } else {
+                json(context, .ok, text, session: reply.newSession, keepAlive: reply.keepAlive)
+            }
+        case .cancelled:
+            // MCP: the receiver of a cancellation should not answer the request. Streamable
+            // HTTP answers a POSTed request either with `application/json`, which must hold
+            // the one JSON-RPC response (there is none), or with an SSE stream, which should
+            // eventually carry it but may end before that (a disconnection is not a
+            // cancellation, and the client gave up on the request already). `202 Accepted` is
+            // for notifications and responses only (the Python SDK takes it, for a request, as
+            // an error). So the exchange ends as an SSE stream without the response: the
+            // stream already open ends here, or an empty one is the whole answer.
+            if reply.streaming {
+                end(context, keepAlive: reply.keepAlive)
+            } else {
+                var headers = Self.sseHeaders
+                headers.add(name: "Content-Length", value: "0")
+                if let s = reply.newSession { headers.add(name: "Mcp-Session-Id", value: s) }
+                respond(context, .ok, headers, "", keepAlive: reply.keepAlive)
+            }
+        }
+    }
+
+    private static let sseHeaders = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+    private static let plainHeaders = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")])
+
+    /// One SSE event carrying one JSON-RPC message.
+    private static func event(_ text: String, _ context: ChannelHandlerContext) -> ByteBuffer {
+        var b = context.channel.allocator.buffer(capacity: text.utf8.count + 24)
+        b.writeString("event: message\ndata: ")
+        b.writeString(text)
+        b.writeString("\n\n")
+        return b
     }
 
     private func json(
@@ -219,20 +258,29 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func plain(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, extra: [(String, String)] = []) {
-        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(text.utf8.count))])
+        var headers = Self.plainHeaders
         for (k, v) in extra { headers.add(name: k, value: v) }
         respond(context, status, headers, text, keepAlive: true)
     }
 
+    /// Writes a whole response.
     private func respond(
         _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool
     ) {
+        var headers = headers
+        if !headers.contains(name: "Content-Length") { headers.add(name: "Content-Length", value: String(text.utf8.count)) }
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if !text.isEmpty {
             var b = context.channel.allocator.buffer(capacity: text.utf8.count)
             b.writeString(text)
             context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
         }
+        end(context, keepAlive: keepAlive)
+    }
+
+    /// Writes the end of the response.
+    private func end(_ context: ChannelHandlerContext, keepAlive: Bool) {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         if !keepAlive { context.close(promise: nil) }
     }

@@ -6,14 +6,25 @@ import PlugHost
 /// It serves a ``ToolCatalog`` (plugin functions and memory tools) and, as resources, each
 /// goal's clusters and the plugins' goal contexts. Requests run concurrently: a transport
 /// hands each message to ``handle(_:session:emit:)`` on a thread of its choosing; quick ones
-/// are answered at once, and calls run on threads of the server's own (one per running call,
-/// up to `maxConcurrentCalls`), for as long as the plugin takes. Protocol versions 2024-11-05
-/// through 2025-11-25 (the `initialize` handshake) are spoken.
+/// are answered at once, and those that block run on threads of the server's own (one per
+/// running call, up to `maxConcurrentCalls`), for as long as the plugin takes. Protocol
+/// versions 2024-11-05 through 2025-11-25 (the `initialize` handshake) are spoken.
 public final class MCPServer: Sendable {
     /// The protocol versions this server speaks, newest last.
     public static let protocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
     /// The plugin name memory tools write under.
     public static let memoryPluginName = "mcp"
+
+    /// What a request sends back: any number of notifications, then one end.
+    public enum Output: Sendable {
+        /// A notification about the request (progress): one line of JSON text without a newline.
+        case notification(String)
+        /// The request's response: one line of JSON text without a newline. It ends the request.
+        case response(String)
+        /// The client cancelled the request: it ends without a response (MCP: the receiver of
+        /// a cancellation should not answer the request).
+        case cancelled
+    }
 
     public let host: PluginHost
     public let catalog: ToolCatalog
@@ -24,11 +35,12 @@ public final class MCPServer: Sendable {
     /// costs the official Python client about 0.4 ms per call.
     public let outputSchemas: Bool
     private let version: String
+    /// Requests admitted and not yet ended.
     private let inflight = DispatchGroup()
     private let pool: CallPool
 
-    /// `maxConcurrentCalls` bounds the calls that run at once; further ones wait for one of
-    /// them to end.
+    /// `maxConcurrentCalls` bounds the requests that block at once (plugin calls, memory reads);
+    /// further ones wait for one of them to end.
     public init(
         host: PluginHost, catalog: ToolCatalog, version: String, progressInterval: Duration = .milliseconds(250),
         outputSchemas: Bool = false, maxConcurrentCalls: Int = 64
@@ -42,41 +54,43 @@ public final class MCPServer: Sendable {
     }
 
     /// Waits until no request is running, up to `timeout`; true when none is.
-    public func drain(timeout: Duration) -> Bool {
+    public func drain(timeout: Duration) -> Bool { waitForRunning(timeout: timeout) }
+
+    /// Waits until no request is running, up to `timeout`; true when none is.
+    func waitForRunning(timeout: Duration) -> Bool {
         inflight.wait(timeout: .now() + timeout.dispatchInterval) == .success
     }
 
-    /// Parses `bytes` as one JSON-RPC message and handles it. `emit` receives, in order, any
-    /// notifications the request sends (progress) and then its response, each as one line of
-    /// JSON text without a newline; it is called on the calling thread or, for `tools/call`,
-    /// on the thread that ran the call. A notification gets nothing.
-    public func handle(
-        _ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void
-    ) {
+    /// Parses `bytes` as one JSON-RPC message and handles it (see
+    /// ``handle(message:session:emit:)``); a parse error is answered with `-32700` and id null.
+    public func handle(_ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (Output) -> Void) {
         let message: JSONValue
         do {
             message = try JSONReader.parse(bytes: bytes.bindMemory(to: UInt8.self))
         } catch {
-            emit(Self.error(id: .null, code: -32700, "parse error: \(error)"), true)
+            emit(.response(Self.error(id: .null, code: -32700, "parse error: \(error)")))
             return
         }
         handle(RPCMessage(message), session: session, emit: emit)
     }
 
     /// Handles one parsed message, checked as an ``RPCMessage`` first.
-    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) {
+    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (Output) -> Void) {
         handle(RPCMessage(message), session: session, emit: emit)
     }
 
-    /// Handles one message (see ``handle(_:session:emit:)``). An invalid message gets a
-    /// `-32600` response; a notification or a response gets nothing.
-    package func handle(_ message: RPCMessage, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) {
+    /// Handles one message. A request's outputs go to `emit`, in order: notifications, then one
+    /// ``Output/response(_:)`` or ``Output/cancelled``. Quick requests are answered on the
+    /// calling thread before this returns; those that block (`tools/call`, `resources/list`,
+    /// `resources/read`) run on the server's threads and emit from there. An invalid message
+    /// gets a `-32600` response; a notification or a response gets nothing.
+    package func handle(_ message: RPCMessage, session: MCPSession, emit: @escaping @Sendable (Output) -> Void) {
         let id: JSONValue
         let method: String
         let params: JSONValue?
         switch message {
         case .invalid(let badID, let reason):
-            emit(Self.error(id: badID, code: -32600, "invalid request: \(reason)"), true)
+            emit(.response(Self.error(id: badID, code: -32600, "invalid request: \(reason)")))
             return
         case .response:
             return  // we send no requests
@@ -86,29 +100,53 @@ public final class MCPServer: Sendable {
         case .request(let rid, let name, let p):
             (id, method, params) = (rid, name, p)
         }
+        inflight.enter()
         let args: [String: JSONValue]
         switch params {
         case .object(let p)?: args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         case nil: args = [:]
         default:
-            emit(Self.error(id: id, code: -32602, "params must be an object"), true)
+            emit(.response(Self.error(id: id, code: -32602, "params must be an object")))
+            inflight.leave()
             return
         }
-        if method == "tools/call" {
-            inflight.enter()
+        switch method {
+        case "tools/call", "resources/list", "resources/read":
+            let key = Self.key(id)
+            let exchange = Exchange(emit: emit)
+            guard session.begin(key, exchange) else {
+                emit(.response(Self.error(id: id, code: -32600, "invalid request: request id \(key) is in use by a running request")))
+                inflight.leave()
+                return
+            }
             pool.run {
                 defer { self.inflight.leave() }
-                let reply = self.callTool(args, id: id, session: session, emit: emit)
-                if !session.takeCancelled(Self.key(id)) { emit(reply, true) }
+                // A request cancelled while it waited for a thread does not run at all.
+                let reply = exchange.isEnded ? nil : self.blocking(method, args, id: id, session: session, exchange: exchange)
+                // Forget the id before answering, so that the client may use it again at once.
+                session.end(key, exchange)
+                if let reply { exchange.respond(reply) }
             }
-            return
+        default:
+            emit(.response(respond(method, args, id: id, session: session)))
+            inflight.leave()
         }
-        emit(respond(method, args, id: id, session: session), true)
     }
 
     private func notification(_ method: String, _ params: JSONValue?, session: MCPSession) {
-        if method == "notifications/cancelled", case .object(let p)? = params, let rid = p.first(where: { $0.key == "requestId" })?.value {
+        if method == "notifications/cancelled", case .object(let p)? = params,
+            let rid = p.last(where: { $0.key == "requestId" })?.value
+        {
             session.cancel(Self.key(rid))
+        }
+    }
+
+    /// A request that may block, on a thread of the pool.
+    private func blocking(_ method: String, _ p: [String: JSONValue], id: JSONValue, session: MCPSession, exchange: Exchange) -> String {
+        switch method {
+        case "tools/call": callTool(p, id: id, session: session, exchange: exchange)
+        case "resources/list": listResources(id: id)
+        default: readResource(p, id: id)
         }
     }
 
@@ -137,8 +175,6 @@ public final class MCPServer: Sendable {
             return Self.result(id: id) { _ in }
         case "tools/list":
             return listTools(p, id: id)
-        case "resources/list":
-            return listResources(id: id)
         case "resources/templates/list":
             return Self.result(id: id) { w in
                 w.key("resourceTemplates"); w.beginArray()
@@ -151,8 +187,6 @@ public final class MCPServer: Sendable {
                 }
                 w.endArray()
             }
-        case "resources/read":
-            return readResource(p, id: id)
         default:
             return Self.error(id: id, code: -32601, "method not found: \(method)")
         }
@@ -179,9 +213,7 @@ public final class MCPServer: Sendable {
         }
     }
 
-    private func callTool(
-        _ p: [String: JSONValue], id: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, Bool) -> Void
-    ) -> String {
+    private func callTool(_ p: [String: JSONValue], id: JSONValue, session: MCPSession, exchange: Exchange) -> String {
         guard case .string(let name)? = p["name"] else { return Self.error(id: id, code: -32602, "tools/call needs a name") }
         guard let tool = catalog.tool(named: name) else { return Self.error(id: id, code: -32602, "unknown tool \(name.debugDescription)") }
         var arguments: [JSONValue.Member] = []
@@ -191,7 +223,7 @@ public final class MCPServer: Sendable {
         default: return Self.error(id: id, code: -32602, "\(name): arguments must be an object")
         }
         var progress: JSONValue?
-        if case .object(let meta)? = p["_meta"] { progress = meta.first { $0.key == "progressToken" }?.value }
+        if case .object(let meta)? = p["_meta"] { progress = meta.last { $0.key == "progressToken" }?.value }
         let call: ToolCall
         do {
             call = try ToolCall(tool, arguments: arguments, defaultGoal: session.goal)
@@ -203,7 +235,9 @@ public final class MCPServer: Sendable {
         var timer: DispatchSourceTimer?
         if let progress, progress.isTokenLike {
             let started = ContinuousClock.now
-            let t = DispatchSource.makeTimerSource(queue: .global())
+            // A serial queue of the call's own: its ticks never overlap, and each goes through
+            // the exchange, which sends nothing once the response went out.
+            let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "plughost.mcp.progress"))
             t.schedule(deadline: .now() + progressInterval.dispatchInterval, repeating: progressInterval.dispatchInterval)
             t.setEventHandler {
                 let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
@@ -217,7 +251,7 @@ public final class MCPServer: Sendable {
                 w.key("message"); w.string("\(name) running for \(String(format: "%.1f", seconds)) s")
                 w.endObject()
                 w.endObject()
-                emit(w.text, false)
+                exchange.notify(w.text)
             }
             t.resume()
             timer = t

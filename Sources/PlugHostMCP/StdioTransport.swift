@@ -32,7 +32,12 @@ public final class StdioTransport: Sendable {
     public func run(drainTimeout: Duration = .seconds(30)) {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var line: [UInt8] = []
-        let emit: @Sendable (String, Bool) -> Void = { [self] text, _ in self.write(text) }
+        let emit: @Sendable (MCPServer.Output) -> Void = { [self] output in
+            switch output {
+            case .notification(let text), .response(let text): write(text)
+            case .cancelled: break  // a cancelled request is not answered
+            }
+        }
         readLoop: while true {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -64,7 +69,7 @@ public final class StdioTransport: Sendable {
         _ = server.drain(timeout: drainTimeout)
     }
 
-    private func handle(_ bytes: ArraySlice<UInt8>, emit: @escaping @Sendable (String, Bool) -> Void) {
+    private func handle(_ bytes: ArraySlice<UInt8>, emit: @escaping @Sendable (MCPServer.Output) -> Void) {
         var slice = bytes
         if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
         if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }

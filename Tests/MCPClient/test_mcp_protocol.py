@@ -325,6 +325,56 @@ class Background:
 
 
 # ---------------------------------------------------------------------------------------------
+# Cancellation
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
+def test_http_cancelled_call_ends_its_exchange(http_server, streaming: bool) -> None:
+    srv = http_server()
+    session = srv.initialize()
+    progress = "p-7" if streaming else None
+    call = Background(lambda: srv.post(
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": call_params(2500, progress)}, session, timeout=8))
+    time.sleep(0.4)
+    r = srv.post({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "test"}}, session)
+    assert r.status == 202, r
+    reply = call.join(10)
+    assert call.seconds is not None and call.seconds < 1.5, f"the cancelled call's POST ended after {call.seconds:.2f} s: {reply!r}"
+    # A request's POST is answered with JSON or an SSE stream; a cancelled one gets a stream that ends without the response.
+    assert reply.status == 200 and reply.content_type.startswith("text/event-stream"), reply
+    responses = [m for m in reply.messages() if "method" not in m]
+    assert responses == [], f"a cancelled request was answered: {responses!r}"
+    assert all(m.get("method") == "notifications/progress" for m in reply.messages()), reply
+    # the session goes on; the still-running call is waited for at shutdown
+    assert srv.ping(session, 8).messages()[0]["result"] == {}
+    assert srv.stop() == 0, srv.stderr()
+
+
+def test_stdio_cancellation_of_unknown_ids_is_ignored_and_ids_are_reusable(stdio_server) -> None:
+    srv = stdio_server()
+    srv.request(0, "initialize", initialize_params())
+    # cancelling a request that was never sent changes nothing for a later request with that id
+    srv.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 42}})
+    r = srv.request(42, "tools/call", call_params(10))
+    assert r.get("result", {}).get("structuredContent") == {"result": 10}, r
+    # a cancelled call is not answered, and once it ended its id can be used again
+    srv.send({"jsonrpc": "2.0", "id": 43, "method": "tools/call", "params": call_params(400)})
+    srv.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 43}})
+    assert srv.request(44, "ping")["result"] == {}
+    time.sleep(0.7)
+    r = srv.request(45, "ping")
+    assert not any(m.get("id") == 43 for m in srv.others), f"the cancelled request 43 was answered: {srv.others!r}"
+    r = srv.request(43, "tools/call", call_params(5))
+    assert r.get("result", {}).get("structuredContent") == {"result": 5}, r
+    # cancelling a finished request is ignored too
+    srv.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 43}})
+    r = srv.request(43, "tools/call", call_params(6))
+    assert r.get("result", {}).get("structuredContent") == {"result": 6}, r
+    assert srv.stop() == 0, srv.stderr()
+
+
+# ---------------------------------------------------------------------------------------------
 # Invalid messages
 # ---------------------------------------------------------------------------------------------
 
