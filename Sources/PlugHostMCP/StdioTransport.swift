@@ -9,22 +9,30 @@ import Glibc
 ///
 /// The reader blocks in `read(2)` (no polling: a message is handled the moment it arrives) and
 /// hands each line to the server; `tools/call` requests run on other threads, so requests
-/// overlap. Replies are written whole, one line each, under a lock. ``run()`` returns at end of
-/// input once every running request has answered.
+/// overlap. Replies are written whole, one line each, under a lock. A line over
+/// `maxMessageBytes` is skipped with one error. ``run(drainTimeout:)`` returns at end of input
+/// once every running request has answered.
 public final class StdioTransport: Sendable {
+    /// The default for the longest line read: 64 MiB.
+    public static let defaultMaxMessageBytes = 64 << 20
+
     private let server: MCPServer
     private let session: MCPSession
     private let input: Int32
     private let output: Int32
+    private let maxMessageBytes: Int
     private let writeLock = Mutex<Void>(())
     private let broken = Atomic<Bool>(false)
 
     /// Serves `session` on `input` and `output` (descriptors the caller keeps open).
-    public init(server: MCPServer, session: MCPSession, input: Int32, output: Int32) {
+    public init(
+        server: MCPServer, session: MCPSession, input: Int32, output: Int32, maxMessageBytes: Int = defaultMaxMessageBytes
+    ) {
         self.server = server
         self.session = session
         self.input = input
         self.output = output
+        self.maxMessageBytes = maxMessageBytes
     }
 
     /// Serves until end of input (or a read error), then waits up to `drainTimeout` for running
@@ -32,11 +40,19 @@ public final class StdioTransport: Sendable {
     public func run(drainTimeout: Duration = .seconds(30)) {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var line: [UInt8] = []
+        // Set while the rest of an oversized line is read and dropped.
+        var skipping = false
         let emit: @Sendable (MCPServer.Output) -> Void = { [self] output in
             switch output {
             case .notification(let text), .response(let text): write(text)
             case .cancelled: break  // a cancelled request is not answered
             }
+        }
+        func tooLong() {
+            write(
+                MCPServer.error(
+                    id: .null, code: -32600,
+                    "invalid request: a message is over the \(Self.describe(maxMessageBytes)) limit; it was skipped"))
         }
         readLoop: while true {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -46,26 +62,39 @@ public final class StdioTransport: Sendable {
             }
             if n == 0 { break }
             var start = 0
-            for i in 0..<n where buffer[i] == UInt8(ascii: "\n") {
-                if line.isEmpty {
-                    handle(buffer[start..<i], emit: emit)
-                } else {
-                    line += buffer[start..<i]
-                    handle(line[...], emit: emit)
-                    line.removeAll(keepingCapacity: true)
+            while start < n {
+                let newline = buffer.withUnsafeBytes { b -> Int? in
+                    memchr(b.baseAddress! + start, Int32(UInt8(ascii: "\n")), n - start).map { b.baseAddress!.distance(to: $0) }
                 }
-                start = i + 1
+                guard let end = newline else {
+                    // The line goes on in the next read.
+                    if !skipping {
+                        if line.count + (n - start) > maxMessageBytes {
+                            tooLong()
+                            skipping = true
+                            line = []
+                        } else {
+                            line += buffer[start..<n]
+                        }
+                    }
+                    break
+                }
+                if skipping {
+                    skipping = false
+                } else if line.count + (end - start) > maxMessageBytes {
+                    tooLong()
+                } else if line.isEmpty {
+                    handle(buffer[start..<end], emit: emit)
+                } else {
+                    line += buffer[start..<end]
+                    handle(line[...], emit: emit)
+                }
+                line.removeAll(keepingCapacity: line.capacity <= 1 << 20)
+                start = end + 1
                 if broken.load(ordering: .relaxed) { break readLoop }
             }
-            if start < n {
-                line += buffer[start..<n]
-                if line.count > 64 << 20 {
-                    write(MCPServer.error(id: .null, code: -32600, "a message is over 64 MiB"))
-                    line.removeAll()
-                }
-            }
         }
-        if !line.isEmpty { handle(line[...], emit: emit) }
+        if !line.isEmpty, !skipping { handle(line[...], emit: emit) }
         _ = server.drain(timeout: drainTimeout)
     }
 
@@ -92,5 +121,10 @@ public final class StdioTransport: Sendable {
                 off += n
             }
         }
+    }
+
+    /// `64 MiB`, or the byte count when it is not a whole number of MiB.
+    static func describe(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes)-byte"
     }
 }

@@ -450,3 +450,23 @@ def test_http_invalid_messages(http_server) -> None:
     assert srv.ping(session).status == 200
     assert srv.stop() == 0, srv.stderr()
     assert not problems, "\n  ".join(["invalid messages:", *problems])
+
+
+def test_stdio_oversized_line_is_one_error(stdio_server) -> None:
+    srv = stdio_server()
+    head = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "'
+    assert srv.proc.stdin is not None
+    srv.proc.stdin.write(head)
+    chunk = b"x" * (1 << 20)
+    for _ in range(65):  # 65 MiB, over the 64 MiB limit
+        srv.proc.stdin.write(chunk)
+    srv.proc.stdin.write(b'"}}\n')
+    srv.proc.stdin.flush()
+    assert srv.request(2, "ping")["result"] == {}, "the line after the oversized one was not read"
+    errors = srv.others
+    assert len(errors) == 1, f"expected exactly one error for the oversized line, got {len(errors)}: {[str(e)[:200] for e in errors]}"
+    e = errors[0]
+    assert e.get("id") is None and "id" in e, e
+    assert e.get("error", {}).get("code") in (INVALID_REQUEST, PARSE_ERROR), e
+    assert "64 MiB" in e["error"].get("message", ""), f"the error does not name the limit: {e!r}"
+    assert srv.stop() == 0, srv.stderr()
