@@ -7,11 +7,13 @@ import Glibc
 
 /// MCP over stdio: newline-delimited JSON-RPC on two file descriptors.
 ///
-/// The reader blocks in `read(2)` (no polling: a message is handled the moment it arrives) and
-/// hands each line to the server; `tools/call` requests run on other threads, so requests
-/// overlap. Replies are written whole, one line each, under a lock. A line over
-/// `maxMessageBytes` is skipped with one error. ``run(drainTimeout:)`` returns at end of input
-/// once every running request has answered.
+/// The reader blocks in `poll(2)` and `read(2)` (no timed polling: a message is handled the
+/// moment it arrives) and hands each line to the server; `tools/call` requests run on other
+/// threads, so requests overlap. Replies are written whole, one line each, under a lock. A line
+/// over `maxMessageBytes` is skipped with one error. ``run(drainTimeout:)`` stops reading at
+/// end of input, on a read error, or as soon as a write fails (the client closed its end: with
+/// SIGPIPE ignored, as `plughost mcp` does, that is `EPIPE`), and returns once every running
+/// request has answered.
 public final class StdioTransport: Sendable {
     /// The default for the longest line read: 64 MiB.
     public static let defaultMaxMessageBytes = 64 << 20
@@ -23,20 +25,41 @@ public final class StdioTransport: Sendable {
     private let maxMessageBytes: Int
     private let writeLock = Mutex<Void>(())
     private let broken = Atomic<Bool>(false)
+    /// A pipe whose read end the reader polls beside `input`: a failed write wakes it.
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
 
     /// Serves `session` on `input` and `output` (descriptors the caller keeps open).
     public init(
         server: MCPServer, session: MCPSession, input: Int32, output: Int32, maxMessageBytes: Int = defaultMaxMessageBytes
-    ) {
+    ) throws {
         self.server = server
         self.session = session
         self.input = input
         self.output = output
         self.maxMessageBytes = maxMessageBytes
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw MCPTransportError("cannot make the stdio transport's wake-up pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
     }
 
-    /// Serves until end of input (or a read error), then waits up to `drainTimeout` for running
-    /// requests to answer.
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Whether a write failed (the client is gone).
+    public var clientGone: Bool { broken.load(ordering: .relaxed) }
+
+    /// Serves until end of input, a read error or a failed write, then waits up to
+    /// `drainTimeout` for running requests to answer.
     public func run(drainTimeout: Duration = .seconds(30)) {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var line: [UInt8] = []
@@ -54,10 +77,17 @@ public final class StdioTransport: Sendable {
                     id: .null, code: -32600,
                     "invalid request: a message is over the \(Self.describe(maxMessageBytes)) limit; it was skipped"))
         }
-        readLoop: while true {
+        readLoop: while !broken.load(ordering: .relaxed) {
+            var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if fds[1].revents != 0 { break }
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == EAGAIN { continue }
                 break
             }
             if n == 0 { break }
@@ -94,7 +124,7 @@ public final class StdioTransport: Sendable {
                 if broken.load(ordering: .relaxed) { break readLoop }
             }
         }
-        if !line.isEmpty, !skipping { handle(line[...], emit: emit) }
+        if !line.isEmpty, !skipping, !broken.load(ordering: .relaxed) { handle(line[...], emit: emit) }
         _ = server.drain(timeout: drainTimeout)
     }
 
@@ -105,17 +135,20 @@ public final class StdioTransport: Sendable {
         slice.withUnsafeBytes { server.handle($0, session: session, emit: emit) }
     }
 
-    /// Writes one message and a newline, whole.
+    /// Writes one message and a newline, whole. A failed write marks the client gone and wakes
+    /// the reader; later writes are dropped.
     private func write(_ text: String) {
         var bytes = Array(text.utf8)
         bytes.append(UInt8(ascii: "\n"))
         writeLock.withLock { _ in
             var off = 0
-            while off < bytes.count {
+            while off < bytes.count, !broken.load(ordering: .relaxed) {
                 let n = bytes[off...].withUnsafeBytes { Glibc.write(output, $0.baseAddress, $0.count) }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    broken.store(true, ordering: .relaxed)  // the client is gone
+                    broken.store(true, ordering: .relaxed)  // the client is gone (EPIPE)
+                    var one: UInt8 = 1
+                    _ = Glibc.write(wakeWrite, &one, 1)
                     return
                 }
                 off += n

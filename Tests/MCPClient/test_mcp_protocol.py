@@ -470,3 +470,28 @@ def test_stdio_oversized_line_is_one_error(stdio_server) -> None:
     assert e.get("error", {}).get("code") in (INVALID_REQUEST, PARSE_ERROR), e
     assert "64 MiB" in e["error"].get("message", ""), f"the error does not name the limit: {e!r}"
     assert srv.stop() == 0, srv.stderr()
+
+
+# ---------------------------------------------------------------------------------------------
+# A client that goes away, shutdown
+# ---------------------------------------------------------------------------------------------
+
+
+def test_stdio_client_closing_its_end_stops_the_server_cleanly(tmp_path: Path) -> None:
+    srv = StdioServer(tmp_path, pump=False)
+    try:
+        srv.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize_params()})
+        assert srv.proc.stdout is not None
+        assert json.loads(srv.proc.stdout.readline())["id"] == 0
+        srv.proc.stdout.close()  # our end of its output; its input stays open
+        try:
+            for i in range(1, 4):
+                srv.send({"jsonrpc": "2.0", "id": i, "method": "ping"})
+                time.sleep(0.05)
+        except BrokenPipeError:
+            pass  # it is gone already
+        code = srv.wait()
+        assert code is not None, f"the server did not exit within {EXIT_TIMEOUT} s after its output was closed"
+        assert code == 0, f"exit status {code} (-{signal.SIGPIPE} is death by SIGPIPE): {srv.stderr()}"
+    finally:
+        srv.kill()

@@ -14,7 +14,8 @@ struct MCPCommand: ParsableCommand {
             With --http 127.0.0.1:PORT the server answers Streamable HTTP at http://127.0.0.1:PORT/mcp, refuses \
             requests whose Origin is not this server (or one given with --allow-origin), and listens on no other \
             interface unless given one. Each call uses the session's goal (--goal) unless it passes its own goal \
-            argument. End of input or SIGTERM stops the server after running calls answered, with memory flushed.
+            argument. End of input, SIGTERM or a client that closes its end stops the server after running calls \
+            answered, with memory flushed.
             """)
 
     @Argument(help: "Plugin paths or bare names on the plugin search path (default: text, unless --pipeline names plugins).")
@@ -44,6 +45,9 @@ struct MCPCommand: ParsableCommand {
     @OptionGroup var pluginOptions: PluginOptions
 
     func run() throws {
+        // A client that closes its end makes writes fail with EPIPE, which ends the server
+        // cleanly, instead of killing it.
+        signal(SIGPIPE, SIG_IGN)
         let out = StandardOutput.reserve()
         let host = pluginOptions.makeHost(memory: try engine.openMemory())
         var loaded: [LoadedPlugin] = []
@@ -82,8 +86,10 @@ struct MCPCommand: ParsableCommand {
             transport.wait()
             stop(0)
         } else {
-            let transport = StdioTransport(server: server, session: MCPSession(goal: goal), input: STDIN_FILENO, output: out.fileDescriptor)
+            let transport = try StdioTransport(
+                server: server, session: MCPSession(goal: goal), input: STDIN_FILENO, output: out.fileDescriptor)
             transport.run()
+            if transport.clientGone { log("the client closed its end of standard output; stopping") }
             stop(0)
         }
     }
