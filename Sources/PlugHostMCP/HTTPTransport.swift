@@ -19,11 +19,13 @@ import Synchronization
 /// - A request whose `Origin` is neither this server (by `localhost`, `127.0.0.1` or `[::1]`)
 ///   nor an allowed origin is refused with `403` (DNS rebinding); an unsupported
 ///   `MCP-Protocol-Version` with `400`.
+/// - After ``drain(timeout:)`` every new request gets `503`, while those taken before finish.
 public final class HTTPTransport: Sendable {
     /// The endpoint's URL.
     public let url: String
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
+    private let state: HTTPState
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
     public init(server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String]) throws {
@@ -46,6 +48,7 @@ public final class HTTPTransport: Sendable {
             throw MCPTransportError("cannot listen on \(host):\(port): \(error)")
         }
         self.group = group
+        self.state = state
         let bound = channel.localAddress?.port ?? port
         let shown = host.contains(":") ? "[\(host)]" : host
         url = "http://\(shown):\(bound)/mcp"
@@ -54,6 +57,15 @@ public final class HTTPTransport: Sendable {
 
     /// Blocks until the server is closed.
     public func wait() { try? channel.closeFuture.wait() }
+
+    /// Takes no more requests (each gets `503` from now on) and waits, up to `timeout`, until
+    /// every request taken before has its response written (or its connection closed); true
+    /// when all have. Calling it again only waits.
+    @discardableResult
+    public func drain(timeout: Duration) -> Bool {
+        state.stopAccepting()
+        return state.waitForExchanges(timeout: timeout)
+    }
 
     /// Stops listening and closes every connection.
     public func close() {
@@ -75,6 +87,10 @@ final class HTTPState: Sendable {
     private let allowedOrigins: Set<String>
     private let port = Atomic<Int>(0)
     private let sessions = Mutex<[String: MCPSession]>([:])
+    /// False once draining: no request is taken.
+    private let accepting = Mutex<Bool>(true)
+    /// Requests taken whose response is not yet written.
+    private let exchanges = DispatchGroup()
 
     init(server: MCPServer, goal: String, allowedOrigins: Set<String>) {
         self.server = server
@@ -90,6 +106,27 @@ final class HTTPState: Sendable {
         return ["localhost", "127.0.0.1", "[::1]"].contains { origin == "http://\($0):\(p)" }
     }
 
+    // MARK: Exchanges
+
+    /// Takes one request, whose response must then end with ``endExchange()``; false while draining.
+    func beginExchange() -> Bool {
+        accepting.withLock { accepting in
+            guard accepting else { return false }
+            exchanges.enter()
+            return true
+        }
+    }
+
+    func endExchange() { exchanges.leave() }
+
+    func stopAccepting() { accepting.withLock { $0 = false } }
+
+    func waitForExchanges(timeout: Duration) -> Bool {
+        exchanges.wait(timeout: .now() + timeout.dispatchInterval) == .success
+    }
+
+    // MARK: Sessions
+
     func newSession() -> MCPSession {
         let s = MCPSession(goal: goal)
         sessions.withLock { $0[s.id] = s }
@@ -100,7 +137,8 @@ final class HTTPState: Sendable {
     func endSession(_ id: String) -> Bool { sessions.withLock { $0.removeValue(forKey: id) != nil } }
 }
 
-/// One connection's requests.
+/// One connection's requests. Each request taken is one exchange, which ends when the last
+/// part of its response is written (see ``HTTPState/beginExchange()``).
 final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -124,6 +162,10 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            guard state.beginExchange() else {
+                return respond(
+                    context, .serviceUnavailable, Self.plainHeaders, "the server is shutting down\n", keepAlive: false, exchange: false)
+            }
             request(head, context: context)
         }
     }
@@ -213,7 +255,7 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .response(let text):
             if reply.streaming {
                 context.write(wrapOutboundOut(.body(.byteBuffer(Self.event(text, context)))), promise: nil)
-                end(context, keepAlive: reply.keepAlive)
+                end(context, keepAlive: reply.keepAlive, exchange: true)
             } else {
                 json(context, .ok, text, session: reply.newSession, keepAlive: reply.keepAlive)
             }
@@ -227,12 +269,12 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             // an error). So the exchange ends as an SSE stream without the response: the
             // stream already open ends here, or an empty one is the whole answer.
             if reply.streaming {
-                end(context, keepAlive: reply.keepAlive)
+                end(context, keepAlive: reply.keepAlive, exchange: true)
             } else {
                 var headers = Self.sseHeaders
                 headers.add(name: "Content-Length", value: "0")
                 if let s = reply.newSession { headers.add(name: "Mcp-Session-Id", value: s) }
-                respond(context, .ok, headers, "", keepAlive: reply.keepAlive)
+                respond(context, .ok, headers, "", keepAlive: reply.keepAlive, exchange: true)
             }
         }
     }
@@ -254,18 +296,20 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
         if let session { headers.add(name: "Mcp-Session-Id", value: session) }
-        respond(context, status, headers, text, keepAlive: keepAlive)
+        respond(context, status, headers, text, keepAlive: keepAlive, exchange: true)
     }
 
     private func plain(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, extra: [(String, String)] = []) {
         var headers = Self.plainHeaders
         for (k, v) in extra { headers.add(name: k, value: v) }
-        respond(context, status, headers, text, keepAlive: true)
+        respond(context, status, headers, text, keepAlive: true, exchange: true)
     }
 
-    /// Writes a whole response.
+    /// Writes a whole response; `exchange` when it answers a request taken with
+    /// ``HTTPState/beginExchange()``.
     private func respond(
-        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool
+        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool,
+        exchange: Bool
     ) {
         var headers = headers
         if !headers.contains(name: "Content-Length") { headers.add(name: "Content-Length", value: String(text.utf8.count)) }
@@ -276,12 +320,20 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             b.writeString(text)
             context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
         }
-        end(context, keepAlive: keepAlive)
+        end(context, keepAlive: keepAlive, exchange: exchange)
     }
 
-    /// Writes the end of the response.
-    private func end(_ context: ChannelHandlerContext, keepAlive: Bool) {
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    /// Writes the end of the response; the exchange, if any, ends once it is written (or
+    /// cannot be: the connection is gone).
+    private func end(_ context: ChannelHandlerContext, keepAlive: Bool, exchange: Bool) {
+        var promise: EventLoopPromise<Void>?
+        if exchange {
+            let state = self.state
+            let p = context.eventLoop.makePromise(of: Void.self)
+            p.futureResult.whenComplete { _ in state.endExchange() }
+            promise = p
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         if !keepAlive { context.close(promise: nil) }
     }
 }

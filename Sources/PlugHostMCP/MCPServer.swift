@@ -1,5 +1,6 @@
 import Foundation
 import PlugHost
+import Synchronization
 
 /// plughost's MCP server: JSON-RPC 2.0 messages in, replies out, over any transport.
 ///
@@ -14,6 +15,9 @@ public final class MCPServer: Sendable {
     public static let protocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
     /// The plugin name memory tools write under.
     public static let memoryPluginName = "mcp"
+    /// The error code of a request refused because the server is shutting down (JSON-RPC's
+    /// range for server errors).
+    public static let shuttingDown = -32000
 
     /// What a request sends back: any number of notifications, then one end.
     public enum Output: Sendable {
@@ -35,6 +39,8 @@ public final class MCPServer: Sendable {
     /// costs the official Python client about 0.4 ms per call.
     public let outputSchemas: Bool
     private let version: String
+    /// Set by ``drain(timeout:)``: requests are refused from then on.
+    private let closing = Mutex<Bool>(false)
     /// Requests admitted and not yet ended.
     private let inflight = DispatchGroup()
     private let pool: CallPool
@@ -53,10 +59,15 @@ public final class MCPServer: Sendable {
         self.pool = CallPool(limit: maxConcurrentCalls)
     }
 
-    /// Waits until no request is running, up to `timeout`; true when none is.
-    public func drain(timeout: Duration) -> Bool { waitForRunning(timeout: timeout) }
+    /// Refuses new requests from now on (with error ``shuttingDown``), and waits until no
+    /// admitted one is running, up to `timeout`; true when none is. Calling it again only waits.
+    @discardableResult
+    public func drain(timeout: Duration) -> Bool {
+        closing.withLock { $0 = true }
+        return waitForRunning(timeout: timeout)
+    }
 
-    /// Waits until no request is running, up to `timeout`; true when none is.
+    /// Waits until no admitted request is running, up to `timeout`, without refusing new ones.
     func waitForRunning(timeout: Duration) -> Bool {
         inflight.wait(timeout: .now() + timeout.dispatchInterval) == .success
     }
@@ -100,7 +111,15 @@ public final class MCPServer: Sendable {
         case .request(let rid, let name, let p):
             (id, method, params) = (rid, name, p)
         }
-        inflight.enter()
+        let admitted = closing.withLock { closing -> Bool in
+            guard !closing else { return false }
+            inflight.enter()
+            return true
+        }
+        guard admitted else {
+            emit(.response(Self.error(id: id, code: Self.shuttingDown, "the server is shutting down")))
+            return
+        }
         let args: [String: JSONValue]
         switch params {
         case .object(let p)?: args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })

@@ -10,10 +10,9 @@ import Glibc
 /// The reader blocks in `poll(2)` and `read(2)` (no timed polling: a message is handled the
 /// moment it arrives) and hands each line to the server; `tools/call` requests run on other
 /// threads, so requests overlap. Replies are written whole, one line each, under a lock. A line
-/// over `maxMessageBytes` is skipped with one error. ``run(drainTimeout:)`` stops reading at
-/// end of input, on a read error, or as soon as a write fails (the client closed its end: with
-/// SIGPIPE ignored, as `plughost mcp` does, that is `EPIPE`), and returns once every running
-/// request has answered.
+/// over `maxMessageBytes` is skipped with one error. ``run()`` returns at end of input, on a
+/// read error, or as soon as a write fails (the client closed its end: with SIGPIPE ignored,
+/// as `plughost mcp` does, that is `EPIPE`).
 public final class StdioTransport: Sendable {
     /// The default for the longest line read: 64 MiB.
     public static let defaultMaxMessageBytes = 64 << 20
@@ -58,9 +57,9 @@ public final class StdioTransport: Sendable {
     /// Whether a write failed (the client is gone).
     public var clientGone: Bool { broken.load(ordering: .relaxed) }
 
-    /// Serves until end of input, a read error or a failed write, then waits up to
-    /// `drainTimeout` for running requests to answer.
-    public func run(drainTimeout: Duration = .seconds(30)) {
+    /// Serves until end of input, a read error or a failed write. Requests still running are
+    /// the caller's to wait for (``MCPServer/drain(timeout:)``).
+    public func run() {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var line: [UInt8] = []
         // Set while the rest of an oversized line is read and dropped.
@@ -125,7 +124,6 @@ public final class StdioTransport: Sendable {
             }
         }
         if !line.isEmpty, !skipping, !broken.load(ordering: .relaxed) { handle(line[...], emit: emit) }
-        _ = server.drain(timeout: drainTimeout)
     }
 
     private func handle(_ bytes: ArraySlice<UInt8>, emit: @escaping @Sendable (MCPServer.Output) -> Void) {

@@ -495,3 +495,50 @@ def test_stdio_client_closing_its_end_stops_the_server_cleanly(tmp_path: Path) -
         assert code == 0, f"exit status {code} (-{signal.SIGPIPE} is death by SIGPIPE): {srv.stderr()}"
     finally:
         srv.kill()
+
+
+def test_stdio_sigterm_then_end_of_input_stops_once(stdio_server) -> None:
+    srv = stdio_server()
+    srv.request(0, "initialize", initialize_params())
+    r = srv.request(1, "tools/call", {"name": "memory_write", "arguments": {"content": "kept", "concepts": ["once"]}})
+    assert not r["result"]["isError"], r
+    srv.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call_params(800)})
+    time.sleep(0.2)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    # draining: a new request is refused, the running call finishes
+    srv.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    refused = srv.response(3)
+    assert "error" in refused, f"a request during shutdown was served: {refused!r}"
+    srv.proc.send_signal(signal.SIGTERM)
+    code = srv.stop()  # end of input too: a second way to stop
+    assert code == 0, f"exit status {code}: {srv.stderr()}"
+    assert srv.response(2)["result"]["structuredContent"] == {"result": 800}
+    assert "failed" not in srv.stderr(), srv.stderr()
+    p = subprocess.run(
+        [PLUGHOST_BIN, "memory", "recall", "--goal", DEFAULT_GOAL, "--concept", "once", "--json", "--db", str(srv.db)],
+        capture_output=True, timeout=60, cwd=srv.workdir)
+    assert p.returncode == 0, p.stderr
+    assert [m["content"] for m in json.loads(p.stdout)] == ["kept"]
+
+
+def test_http_drain_refuses_new_work_and_finishes_running_calls(http_server) -> None:
+    srv = http_server()
+    session = srv.initialize()
+    call = Background(lambda: srv.post(
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": call_params(1500)}, session, timeout=20))
+    time.sleep(0.3)
+    srv.terminate()
+    time.sleep(0.2)
+    srv.terminate()  # a second SIGTERM changes nothing
+    time.sleep(0.1)
+    r = srv.post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize_params()})
+    assert r.status == 503, f"a new session during shutdown: {r!r}"
+    r = srv.ping(session, 4)
+    assert r.status == 503, f"a new request during shutdown: {r!r}"
+    reply = call.join(20)
+    assert reply.status == 200, reply
+    assert reply.messages()[0]["result"]["structuredContent"] == {"result": 1500}, reply
+    code = srv.wait()
+    assert code == 0, f"exit status {code}: {srv.stderr()}"
+    assert "failed" not in srv.stderr(), srv.stderr()
