@@ -14,7 +14,8 @@ import Synchronization
 ///   response gets `202 Accepted`; a message that is not JSON-RPC 2.0 gets `400` with a
 ///   JSON-RPC error (`-32700` or `-32600`).
 /// - `initialize` starts a session: the reply carries `Mcp-Session-Id`, which every later
-///   request must send (400 without it, 404 for an unknown one). `DELETE /mcp` ends it.
+///   request must send (400 without it, 404 for an unknown one). `DELETE /mcp` ends it; a
+///   session unused for `sessionIdleTimeout` (no request, no running call) is dropped.
 /// - `GET /mcp` (a stream of server-initiated messages) is `405`: this server sends none.
 /// - A request whose `Origin` is neither this server (by `localhost`, `127.0.0.1` or `[::1]`)
 ///   nor an allowed origin is refused with `403` (DNS rebinding); an unsupported
@@ -28,9 +29,12 @@ public final class HTTPTransport: Sendable {
     private let state: HTTPState
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
-    public init(server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String]) throws {
+    public init(
+        server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String],
+        sessionIdleTimeout: Duration = .seconds(30 * 60)
+    ) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let state = HTTPState(server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins))
+        let state = HTTPState(server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins), idleTimeout: sessionIdleTimeout)
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -53,6 +57,10 @@ public final class HTTPTransport: Sendable {
         let shown = host.contains(":") ? "[\(host)]" : host
         url = "http://\(shown):\(bound)/mcp"
         state.setPort(bound)
+        // Drop idle sessions now and then, so that clients that never send DELETE leave nothing behind.
+        let sweep = min(sessionIdleTimeout, .seconds(60))
+        let every = TimeAmount.nanoseconds(max(1_000_000, Int64(sweep / .nanoseconds(1))))
+        channel.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in state.dropIdleSessions() }
     }
 
     /// Blocks until the server is closed.
@@ -84,6 +92,8 @@ public struct MCPTransportError: Error, CustomStringConvertible {
 final class HTTPState: Sendable {
     let server: MCPServer
     let goal: String
+    /// How long a session may go unused before it is dropped.
+    let idleTimeout: Duration
     private let allowedOrigins: Set<String>
     private let port = Atomic<Int>(0)
     private let sessions = Mutex<[String: MCPSession]>([:])
@@ -92,10 +102,11 @@ final class HTTPState: Sendable {
     /// Requests taken whose response is not yet written.
     private let exchanges = DispatchGroup()
 
-    init(server: MCPServer, goal: String, allowedOrigins: Set<String>) {
+    init(server: MCPServer, goal: String, allowedOrigins: Set<String>, idleTimeout: Duration) {
         self.server = server
         self.goal = goal
         self.allowedOrigins = allowedOrigins
+        self.idleTimeout = idleTimeout
     }
 
     func setPort(_ p: Int) { port.store(p, ordering: .relaxed) }
@@ -133,8 +144,35 @@ final class HTTPState: Sendable {
         return s
     }
 
-    func session(_ id: String) -> MCPSession? { sessions.withLock { $0[id] } }
-    func endSession(_ id: String) -> Bool { sessions.withLock { $0.removeValue(forKey: id) != nil } }
+    /// The session `id`, marked used; nil for an unknown one or one unused for too long (which
+    /// is dropped).
+    func session(_ id: String) -> MCPSession? {
+        sessions.withLock { all -> MCPSession? in
+            guard let s = all[id] else { return nil }
+            if s.isIdle(longerThan: idleTimeout) {
+                all[id] = nil
+                return nil
+            }
+            s.touch()
+            return s
+        }
+    }
+
+    /// Ends the session `id`; false when there is no such live session.
+    func endSession(_ id: String) -> Bool {
+        sessions.withLock { all in
+            guard let s = all.removeValue(forKey: id) else { return false }
+            return !s.isIdle(longerThan: idleTimeout)
+        }
+    }
+
+    /// Drops every session unused for longer than the idle timeout.
+    func dropIdleSessions() {
+        let now = ContinuousClock.now
+        sessions.withLock { all in
+            for (id, s) in all where s.isIdle(longerThan: idleTimeout, now: now) { all[id] = nil }
+        }
+    }
 }
 
 /// One connection's requests. Each request taken is one exchange, which ends when the last
@@ -211,7 +249,7 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             guard let sessionID else { return plain(context, .badRequest, "missing Mcp-Session-Id (send initialize first)\n") }
             guard let s = state.session(sessionID) else {
-                return plain(context, .notFound, "unknown session \(sessionID)\n")
+                return plain(context, .notFound, "unknown session \(sessionID) (ended, or unused for too long)\n")
             }
             session = s
         }

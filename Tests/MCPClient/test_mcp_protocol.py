@@ -542,3 +542,28 @@ def test_http_drain_refuses_new_work_and_finishes_running_calls(http_server) -> 
     code = srv.wait()
     assert code == 0, f"exit status {code}: {srv.stderr()}"
     assert "failed" not in srv.stderr(), srv.stderr()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP sessions
+# ---------------------------------------------------------------------------------------------
+
+
+def test_http_idle_sessions_expire(http_server) -> None:
+    srv = http_server("--session-idle-timeout", "1")
+    idle = srv.initialize()
+    busy = srv.initialize()
+    for _ in range(5):
+        time.sleep(0.35)
+        assert srv.ping(busy).status == 200, "a session in use expired"
+    # `idle` has not been used for 1.75 s
+    r = srv.ping(idle)
+    assert r.status == 404, f"an expired session still answers: {r!r}"
+    assert srv.post(b"", idle, method="DELETE").status == 404
+    # a call that runs longer than the idle timeout keeps its session
+    r = srv.post({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call_params(1600)}, busy)
+    assert r.status == 200 and r.messages()[0]["result"]["structuredContent"] == {"result": 1600}, r
+    assert srv.ping(busy).status == 200, "a session expired while its call ran"
+    assert srv.post(b"", busy, method="DELETE").status == 200
+    assert srv.ping(busy).status == 404
+    assert srv.stop() == 0, srv.stderr()

@@ -37,6 +37,11 @@ struct MCPCommand: ParsableCommand {
     @Flag(name: .customLong("no-memory-tools"), help: "Do not serve memory_write, memory_recall, memory_forget, memory_clusters.")
     var noMemoryTools = false
 
+    @Option(
+        name: .customLong("session-idle-timeout"),
+        help: "Drop an HTTP session after this many seconds without a request or a running call (later requests with its id get 404).")
+    var sessionIdleTimeout: Int = 30 * 60
+
     @Flag(
         name: .customLong("output-schemas"),
         help: "List each tool's outputSchema (clients then validate every result against it; slower per call).")
@@ -44,6 +49,10 @@ struct MCPCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
     @OptionGroup var pluginOptions: PluginOptions
+
+    func validate() throws {
+        guard sessionIdleTimeout > 0 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
+    }
 
     func run() throws {
         // A client that closes its end makes writes fail with EPIPE, which ends the server
@@ -78,7 +87,8 @@ struct MCPCommand: ParsableCommand {
         if let http {
             let (hostPart, port) = try Self.parse(address: http)
             let transport = try HTTPTransport(
-                server: server, host: hostPart, port: port, defaultGoal: goal, allowedOrigins: allowedOrigins)
+                server: server, host: hostPart, port: port, defaultGoal: goal, allowedOrigins: allowedOrigins,
+                sessionIdleTimeout: .seconds(sessionIdleTimeout))
             shutdown.attach(transport)
             log("listening on \(transport.url)")
             transport.wait()
