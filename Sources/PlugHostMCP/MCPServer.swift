@@ -187,7 +187,7 @@ public final class MCPServer: Sendable {
                 w.endObject()
                 w.key("instructions")
                 w.string(
-                    "plughost runs plugins as tools and keeps what they remember. Each call uses the session's goal (\(session.goal)) unless it names another with its goal argument. memory_write/memory_recall/memory_forget/memory_clusters read and write that goal's memory."
+                    "plughost runs plugins as tools and keeps what they remember. Each call uses the session's goal (\(session.goal)) unless it names another with its goal argument (plughost_goal for a function that has a parameter named goal). memory_write/memory_recall/memory_forget/memory_clusters read and write that goal's memory."
                 )
             }
         case "ping":
