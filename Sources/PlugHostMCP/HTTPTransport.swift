@@ -9,24 +9,32 @@ import Synchronization
 ///
 /// - `POST /mcp` carries one JSON-RPC message. A request is answered with `application/json`,
 ///   or, when it asks for progress and the client accepts `text/event-stream`, with an SSE
-///   stream of its progress notifications and then its response. A notification or a
-///   response gets `202 Accepted`.
+///   stream of its progress notifications and then its response. A request the client
+///   cancelled gets an SSE stream that ends without its response. A notification or a
+///   response gets `202 Accepted`; a message that is not JSON-RPC 2.0 gets `400` with a
+///   JSON-RPC error (`-32700` or `-32600`).
 /// - `initialize` starts a session: the reply carries `Mcp-Session-Id`, which every later
-///   request must send (400 without it, 404 for an unknown one). `DELETE /mcp` ends it.
+///   request must send (400 without it, 404 for an unknown one). `DELETE /mcp` ends it; a
+///   session unused for `sessionIdleTimeout` (no request, no running call) is dropped.
 /// - `GET /mcp` (a stream of server-initiated messages) is `405`: this server sends none.
 /// - A request whose `Origin` is neither this server (by `localhost`, `127.0.0.1` or `[::1]`)
 ///   nor an allowed origin is refused with `403` (DNS rebinding); an unsupported
 ///   `MCP-Protocol-Version` with `400`.
+/// - After ``drain(timeout:)`` every new request gets `503`, while those taken before finish.
 public final class HTTPTransport: Sendable {
     /// The endpoint's URL.
     public let url: String
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
+    private let state: HTTPState
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
-    public init(server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String]) throws {
+    public init(
+        server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String],
+        sessionIdleTimeout: Duration = .seconds(30 * 60)
+    ) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let state = HTTPState(server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins))
+        let state = HTTPState(server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins), idleTimeout: sessionIdleTimeout)
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -44,14 +52,28 @@ public final class HTTPTransport: Sendable {
             throw MCPTransportError("cannot listen on \(host):\(port): \(error)")
         }
         self.group = group
+        self.state = state
         let bound = channel.localAddress?.port ?? port
         let shown = host.contains(":") ? "[\(host)]" : host
         url = "http://\(shown):\(bound)/mcp"
         state.setPort(bound)
+        // Drop idle sessions now and then, so that clients that never send DELETE leave nothing behind.
+        let sweep = min(sessionIdleTimeout, .seconds(60))
+        let every = TimeAmount.nanoseconds(max(1_000_000, Int64(sweep / .nanoseconds(1))))
+        channel.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in state.dropIdleSessions() }
     }
 
     /// Blocks until the server is closed.
     public func wait() { try? channel.closeFuture.wait() }
+
+    /// Takes no more requests (each gets `503` from now on) and waits, up to `timeout`, until
+    /// every request taken before has its response written (or its connection closed); true
+    /// when all have. Calling it again only waits.
+    @discardableResult
+    public func drain(timeout: Duration) -> Bool {
+        state.stopAccepting()
+        return state.waitForExchanges(timeout: timeout)
+    }
 
     /// Stops listening and closes every connection.
     public func close() {
@@ -70,14 +92,21 @@ public struct MCPTransportError: Error, CustomStringConvertible {
 final class HTTPState: Sendable {
     let server: MCPServer
     let goal: String
+    /// How long a session may go unused before it is dropped.
+    let idleTimeout: Duration
     private let allowedOrigins: Set<String>
     private let port = Atomic<Int>(0)
     private let sessions = Mutex<[String: MCPSession]>([:])
+    /// False once draining: no request is taken.
+    private let accepting = Mutex<Bool>(true)
+    /// Requests taken whose response is not yet written.
+    private let exchanges = DispatchGroup()
 
-    init(server: MCPServer, goal: String, allowedOrigins: Set<String>) {
+    init(server: MCPServer, goal: String, allowedOrigins: Set<String>, idleTimeout: Duration) {
         self.server = server
         self.goal = goal
         self.allowedOrigins = allowedOrigins
+        self.idleTimeout = idleTimeout
     }
 
     func setPort(_ p: Int) { port.store(p, ordering: .relaxed) }
@@ -88,17 +117,66 @@ final class HTTPState: Sendable {
         return ["localhost", "127.0.0.1", "[::1]"].contains { origin == "http://\($0):\(p)" }
     }
 
+    // MARK: Exchanges
+
+    /// Takes one request, whose response must then end with ``endExchange()``; false while draining.
+    func beginExchange() -> Bool {
+        accepting.withLock { accepting in
+            guard accepting else { return false }
+            exchanges.enter()
+            return true
+        }
+    }
+
+    func endExchange() { exchanges.leave() }
+
+    func stopAccepting() { accepting.withLock { $0 = false } }
+
+    func waitForExchanges(timeout: Duration) -> Bool {
+        exchanges.wait(timeout: .now() + timeout.dispatchInterval) == .success
+    }
+
+    // MARK: Sessions
+
     func newSession() -> MCPSession {
         let s = MCPSession(goal: goal)
         sessions.withLock { $0[s.id] = s }
         return s
     }
 
-    func session(_ id: String) -> MCPSession? { sessions.withLock { $0[id] } }
-    func endSession(_ id: String) -> Bool { sessions.withLock { $0.removeValue(forKey: id) != nil } }
+    /// The session `id`, marked used; nil for an unknown one or one unused for too long (which
+    /// is dropped).
+    func session(_ id: String) -> MCPSession? {
+        sessions.withLock { all -> MCPSession? in
+            guard let s = all[id] else { return nil }
+            if s.isIdle(longerThan: idleTimeout) {
+                all[id] = nil
+                return nil
+            }
+            s.touch()
+            return s
+        }
+    }
+
+    /// Ends the session `id`; false when there is no such live session.
+    func endSession(_ id: String) -> Bool {
+        sessions.withLock { all in
+            guard let s = all.removeValue(forKey: id) else { return false }
+            return !s.isIdle(longerThan: idleTimeout)
+        }
+    }
+
+    /// Drops every session unused for longer than the idle timeout.
+    func dropIdleSessions() {
+        let now = ContinuousClock.now
+        sessions.withLock { all in
+            for (id, s) in all where s.isIdle(longerThan: idleTimeout, now: now) { all[id] = nil }
+        }
+    }
 }
 
-/// One connection's requests.
+/// One connection's requests. Each request taken is one exchange, which ends when the last
+/// part of its response is written (see ``HTTPState/beginExchange()``).
 final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -122,6 +200,10 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            guard state.beginExchange() else {
+                return respond(
+                    context, .serviceUnavailable, Self.plainHeaders, "the server is shutting down\n", keepAlive: false, exchange: false)
+            }
             request(head, context: context)
         }
     }
@@ -147,61 +229,104 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 extra: [("Allow", "POST, DELETE")])
         }
         if tooBig { return plain(context, .payloadTooLarge, "a message is over 64 MiB\n") }
-        let message: JSONValue
+        let parsed: JSONValue
         do {
-            message = try body.withUnsafeReadableBytes { try JSONReader.parse(bytes: $0.bindMemory(to: UInt8.self)) }
+            parsed = try body.withUnsafeReadableBytes { try JSONReader.parse(bytes: $0.bindMemory(to: UInt8.self)) }
         } catch {
             return json(context, .badRequest, MCPServer.error(id: .null, code: -32700, "parse error: \(error)"), session: nil)
         }
-        let shape = message.rpcShape
+        // Streamable HTTP: input the server cannot accept gets an HTTP error status, whose body
+        // may be a JSON-RPC error response.
+        let message = RPCMessage(parsed)
+        if case .invalid(let id, let reason) = message {
+            return json(context, .badRequest, MCPServer.error(id: id, code: -32600, "invalid request: \(reason)"), session: nil)
+        }
         let session: MCPSession
         var newSession: String?
-        if shape.method == "initialize" {
+        if case .request(_, "initialize", _) = message {
             session = state.newSession()
             newSession = session.id
         } else {
             guard let sessionID else { return plain(context, .badRequest, "missing Mcp-Session-Id (send initialize first)\n") }
-            guard let s = state.session(sessionID) else { return plain(context, .notFound, "unknown session \(sessionID)\n") }
+            guard let s = state.session(sessionID) else {
+                return plain(context, .notFound, "unknown session \(sessionID) (ended, or unused for too long)\n")
+            }
             session = s
         }
-        guard shape.method != nil, shape.hasID else {
-            state.server.handle(message: message, session: session, emit: { _, _ in })
+        guard case .request = message else {
+            state.server.handle(message, session: session, emit: { _ in })
             return plain(context, .accepted, "")
         }
         let accept = head.headers[canonicalForm: "accept"].map { $0.lowercased() }
-        let streaming = shape.wantsProgress && accept.contains { $0.hasPrefix("text/event-stream") }
-        let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
-        let server = state.server
+        let streaming = message.progressToken != nil && accept.contains { $0.hasPrefix("text/event-stream") }
         if streaming {
-            var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+            var headers = Self.sseHeaders
             if let newSession { headers.add(name: "Mcp-Session-Id", value: newSession) }
             context.writeAndFlush(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         }
-        let keepAlive = head.isKeepAlive
-        DispatchQueue.global().async {
-            server.handle(message: message, session: session) { text, final in
-                loop.execute {
-                    let (handler, context) = bound.value
-                    if streaming {
-                        var b = context.channel.allocator.buffer(capacity: text.utf8.count + 24)
-                        b.writeString("event: message\ndata: ")
-                        b.writeString(text)
-                        b.writeString("\n\n")
-                        context.write(handler.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
-                        if final {
-                            context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
-                            if !keepAlive { context.close(promise: nil) }
-                        } else {
-                            context.flush()
-                        }
-                    } else if final {
-                        handler.json(context, .ok, text, session: newSession, keepAlive: keepAlive)
-                    }
-                }
+        let reply = Reply(streaming: streaming, newSession: newSession, keepAlive: head.isKeepAlive)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        state.server.handle(message, session: session) { output in
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.deliver(output, reply, context: context)
             }
         }
+    }
+
+    /// How one request is answered.
+    private struct Reply {
+        /// Whether the response is an SSE stream (its head already written).
+        var streaming: Bool
+        /// The `Mcp-Session-Id` of a session the request started.
+        var newSession: String?
+        var keepAlive: Bool
+    }
+
+    private func deliver(_ output: MCPServer.Output, _ reply: Reply, context: ChannelHandlerContext) {
+        switch output {
+        case .notification(let text):
+            guard reply.streaming else { return }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(Self.event(text, context)))), promise: nil)
+        case .response(let text):
+            if reply.streaming {
+                context.write(wrapOutboundOut(.body(.byteBuffer(Self.event(text, context)))), promise: nil)
+                end(context, keepAlive: reply.keepAlive, exchange: true)
+            } else {
+                json(context, .ok, text, session: reply.newSession, keepAlive: reply.keepAlive)
+            }
+        case .cancelled:
+            // MCP: the receiver of a cancellation should not answer the request. Streamable
+            // HTTP answers a POSTed request either with `application/json`, which must hold
+            // the one JSON-RPC response (there is none), or with an SSE stream, which should
+            // eventually carry it but may end before that (a disconnection is not a
+            // cancellation, and the client gave up on the request already). `202 Accepted` is
+            // for notifications and responses only (the Python SDK takes it, for a request, as
+            // an error). So the exchange ends as an SSE stream without the response: the
+            // stream already open ends here, or an empty one is the whole answer.
+            if reply.streaming {
+                end(context, keepAlive: reply.keepAlive, exchange: true)
+            } else {
+                var headers = Self.sseHeaders
+                headers.add(name: "Content-Length", value: "0")
+                if let s = reply.newSession { headers.add(name: "Mcp-Session-Id", value: s) }
+                respond(context, .ok, headers, "", keepAlive: reply.keepAlive, exchange: true)
+            }
+        }
+    }
+
+    private static let sseHeaders = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+    private static let plainHeaders = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")])
+
+    /// One SSE event carrying one JSON-RPC message.
+    private static func event(_ text: String, _ context: ChannelHandlerContext) -> ByteBuffer {
+        var b = context.channel.allocator.buffer(capacity: text.utf8.count + 24)
+        b.writeString("event: message\ndata: ")
+        b.writeString(text)
+        b.writeString("\n\n")
+        return b
     }
 
     private func json(
@@ -209,25 +334,44 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
         if let session { headers.add(name: "Mcp-Session-Id", value: session) }
-        respond(context, status, headers, text, keepAlive: keepAlive)
+        respond(context, status, headers, text, keepAlive: keepAlive, exchange: true)
     }
 
     private func plain(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, extra: [(String, String)] = []) {
-        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(text.utf8.count))])
+        var headers = Self.plainHeaders
         for (k, v) in extra { headers.add(name: k, value: v) }
-        respond(context, status, headers, text, keepAlive: true)
+        respond(context, status, headers, text, keepAlive: true, exchange: true)
     }
 
+    /// Writes a whole response; `exchange` when it answers a request taken with
+    /// ``HTTPState/beginExchange()``.
     private func respond(
-        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool
+        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ text: String, keepAlive: Bool,
+        exchange: Bool
     ) {
+        var headers = headers
+        if !headers.contains(name: "Content-Length") { headers.add(name: "Content-Length", value: String(text.utf8.count)) }
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if !text.isEmpty {
             var b = context.channel.allocator.buffer(capacity: text.utf8.count)
             b.writeString(text)
             context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        end(context, keepAlive: keepAlive, exchange: exchange)
+    }
+
+    /// Writes the end of the response; the exchange, if any, ends once it is written (or
+    /// cannot be: the connection is gone).
+    private func end(_ context: ChannelHandlerContext, keepAlive: Bool, exchange: Bool) {
+        var promise: EventLoopPromise<Void>?
+        if exchange {
+            let state = self.state
+            let p = context.eventLoop.makePromise(of: Void.self)
+            p.futureResult.whenComplete { _ in state.endExchange() }
+            promise = p
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         if !keepAlive { context.close(promise: nil) }
     }
 }

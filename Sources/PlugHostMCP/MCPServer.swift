@@ -1,18 +1,34 @@
 import Foundation
 import PlugHost
+import Synchronization
 
 /// plughost's MCP server: JSON-RPC 2.0 messages in, replies out, over any transport.
 ///
 /// It serves a ``ToolCatalog`` (plugin functions and memory tools) and, as resources, each
 /// goal's clusters and the plugins' goal contexts. Requests run concurrently: a transport
-/// hands each message to ``handle(_:session:emit:)`` on a thread of its choosing, and calls
-/// that run plugins take as long as the plugin does. Protocol versions 2024-11-05 through
-/// 2025-11-25 (the `initialize` handshake) are spoken.
+/// hands each message to ``handle(_:session:emit:)`` on a thread of its choosing; quick ones
+/// are answered at once, and those that block run on threads of the server's own (one per
+/// running call, up to `maxConcurrentCalls`), for as long as the plugin takes. Protocol
+/// versions 2024-11-05 through 2025-11-25 (the `initialize` handshake) are spoken.
 public final class MCPServer: Sendable {
     /// The protocol versions this server speaks, newest last.
     public static let protocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
     /// The plugin name memory tools write under.
     public static let memoryPluginName = "mcp"
+    /// The error code of a request refused because the server is shutting down (JSON-RPC's
+    /// range for server errors).
+    public static let shuttingDown = -32000
+
+    /// What a request sends back: any number of notifications, then one end.
+    public enum Output: Sendable {
+        /// A notification about the request (progress): one line of JSON text without a newline.
+        case notification(String)
+        /// The request's response: one line of JSON text without a newline. It ends the request.
+        case response(String)
+        /// The client cancelled the request: it ends without a response (MCP: the receiver of
+        /// a cancellation should not answer the request).
+        case cancelled
+    }
 
     public let host: PluginHost
     public let catalog: ToolCatalog
@@ -23,83 +39,133 @@ public final class MCPServer: Sendable {
     /// costs the official Python client about 0.4 ms per call.
     public let outputSchemas: Bool
     private let version: String
+    /// Set by ``drain(timeout:)``: requests are refused from then on.
+    private let closing = Mutex<Bool>(false)
+    /// Requests admitted and not yet ended.
     private let inflight = DispatchGroup()
+    private let pool: CallPool
 
+    /// `maxConcurrentCalls` bounds the requests that block at once (plugin calls, memory reads);
+    /// further ones wait for one of them to end.
     public init(
         host: PluginHost, catalog: ToolCatalog, version: String, progressInterval: Duration = .milliseconds(250),
-        outputSchemas: Bool = false
+        outputSchemas: Bool = false, maxConcurrentCalls: Int = 64
     ) {
         self.outputSchemas = outputSchemas
         self.host = host
         self.catalog = catalog
         self.version = version
         self.progressInterval = progressInterval
+        self.pool = CallPool(limit: maxConcurrentCalls)
     }
 
-    /// Waits until no request is running, up to `timeout`; true when none is.
+    /// Refuses new requests from now on (with error ``shuttingDown``), and waits until no
+    /// admitted one is running, up to `timeout`; true when none is. Calling it again only waits.
+    @discardableResult
     public func drain(timeout: Duration) -> Bool {
+        closing.withLock { $0 = true }
+        return waitForRunning(timeout: timeout)
+    }
+
+    /// Waits until no admitted request is running, up to `timeout`, without refusing new ones.
+    func waitForRunning(timeout: Duration) -> Bool {
         inflight.wait(timeout: .now() + timeout.dispatchInterval) == .success
     }
 
-    /// Parses `bytes` as one JSON-RPC message and handles it. `emit` receives, in order, any
-    /// notifications the request sends (progress) and then its response, each as one line of
-    /// JSON text without a newline; it is called on the calling thread or, for `tools/call`,
-    /// on the thread that ran the call. A notification gets nothing.
-    public func handle(
-        _ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void
-    ) {
+    /// Parses `bytes` as one JSON-RPC message and handles it (see
+    /// ``handle(message:session:emit:)``); a parse error is answered with `-32700` and id null.
+    public func handle(_ bytes: UnsafeRawBufferPointer, session: MCPSession, emit: @escaping @Sendable (Output) -> Void) {
         let message: JSONValue
         do {
             message = try JSONReader.parse(bytes: bytes.bindMemory(to: UInt8.self))
         } catch {
-            emit(Self.error(id: .null, code: -32700, "parse error: \(error)"), true)
+            emit(.response(Self.error(id: .null, code: -32700, "parse error: \(error)")))
             return
         }
-        handle(message: message, session: session, emit: emit)
+        handle(RPCMessage(message), session: session, emit: emit)
     }
 
-    /// Handles one parsed message (see ``handle(_:session:emit:)``).
-    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, _ final: Bool) -> Void) {
-        guard case .object(let members) = message else {
-            emit(Self.error(id: .null, code: -32600, "a message must be a JSON object (batches are not supported)"), true)
+    /// Handles one parsed message, checked as an ``RPCMessage`` first.
+    package func handle(message: JSONValue, session: MCPSession, emit: @escaping @Sendable (Output) -> Void) {
+        handle(RPCMessage(message), session: session, emit: emit)
+    }
+
+    /// Handles one message. A request's outputs go to `emit`, in order: notifications, then one
+    /// ``Output/response(_:)`` or ``Output/cancelled``. Quick requests are answered on the
+    /// calling thread before this returns; those that block (`tools/call`, `resources/list`,
+    /// `resources/read`) run on the server's threads and emit from there. An invalid message
+    /// gets a `-32600` response; a notification or a response gets nothing.
+    package func handle(_ message: RPCMessage, session: MCPSession, emit: @escaping @Sendable (Output) -> Void) {
+        let id: JSONValue
+        let method: String
+        let params: JSONValue?
+        switch message {
+        case .invalid(let badID, let reason):
+            emit(.response(Self.error(id: badID, code: -32600, "invalid request: \(reason)")))
             return
-        }
-        var method: String?
-        var id: JSONValue?
-        var params: JSONValue = .object([])
-        for m in members {
-            switch m.key {
-            case "method": if case .string(let s) = m.value { method = s }
-            case "id": id = m.value
-            case "params": params = m.value
-            default: break
-            }
-        }
-        guard let method else { return }  // a response to us: we send no requests
-        guard let id else {
-            notification(method, params, session: session)
+        case .response:
+            return  // we send no requests
+        case .notification(let name, let p):
+            notification(name, p, session: session)
             return
+        case .request(let rid, let name, let p):
+            (id, method, params) = (rid, name, p)
         }
-        guard case .object(let p) = params else {
-            emit(Self.error(id: id, code: -32602, "params must be an object"), true)
-            return
-        }
-        let args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
-        if method == "tools/call" {
+        let admitted = closing.withLock { closing -> Bool in
+            guard !closing else { return false }
             inflight.enter()
-            DispatchQueue.global().async {
-                defer { self.inflight.leave() }
-                let reply = self.callTool(args, id: id, session: session, emit: emit)
-                if !session.takeCancelled(Self.key(id)) { emit(reply, true) }
-            }
+            return true
+        }
+        guard admitted else {
+            emit(.response(Self.error(id: id, code: Self.shuttingDown, "the server is shutting down")))
             return
         }
-        emit(respond(method, args, id: id, session: session), true)
+        let args: [String: JSONValue]
+        switch params {
+        case .object(let p)?: args = Dictionary(p.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        case nil: args = [:]
+        default:
+            emit(.response(Self.error(id: id, code: -32602, "params must be an object")))
+            inflight.leave()
+            return
+        }
+        switch method {
+        case "tools/call", "resources/list", "resources/read":
+            let key = Self.key(id)
+            let exchange = Exchange(emit: emit)
+            guard session.begin(key, exchange) else {
+                emit(.response(Self.error(id: id, code: -32600, "invalid request: request id \(key) is in use by a running request")))
+                inflight.leave()
+                return
+            }
+            pool.run {
+                defer { self.inflight.leave() }
+                // A request cancelled while it waited for a thread does not run at all.
+                let reply = exchange.isEnded ? nil : self.blocking(method, args, id: id, session: session, exchange: exchange)
+                // Forget the id before answering, so that the client may use it again at once.
+                session.end(key, exchange)
+                if let reply { exchange.respond(reply) }
+            }
+        default:
+            emit(.response(respond(method, args, id: id, session: session)))
+            inflight.leave()
+        }
     }
 
-    private func notification(_ method: String, _ params: JSONValue, session: MCPSession) {
-        if method == "notifications/cancelled", case .object(let p) = params, let rid = p.first(where: { $0.key == "requestId" })?.value {
+    private func notification(_ method: String, _ params: JSONValue?, session: MCPSession) {
+        if method == "notifications/cancelled", case .object(let p)? = params,
+            let rid = p.last(where: { $0.key == "requestId" })?.value
+        {
             session.cancel(Self.key(rid))
+        }
+    }
+
+    /// A request that may block, on a thread of the pool.
+    private func blocking(_ method: String, _ p: [String: JSONValue], id: JSONValue, session: MCPSession, exchange: Exchange) -> String {
+        switch method {
+        case "tools/call": callTool(p, id: id, session: session, exchange: exchange)
+        case "resources/list": listResources(id: id)
+        default: readResource(p, id: id)
         }
     }
 
@@ -121,15 +187,13 @@ public final class MCPServer: Sendable {
                 w.endObject()
                 w.key("instructions")
                 w.string(
-                    "plughost runs plugins as tools and keeps what they remember. Each call uses the session's goal (\(session.goal)) unless it names another with its goal argument. memory_write/memory_recall/memory_forget/memory_clusters read and write that goal's memory."
+                    "plughost runs plugins as tools and keeps what they remember. Each call uses the session's goal (\(session.goal)) unless it names another with its goal argument (plughost_goal for a function that has a parameter named goal). memory_write/memory_recall/memory_forget/memory_clusters read and write that goal's memory."
                 )
             }
         case "ping":
             return Self.result(id: id) { _ in }
         case "tools/list":
             return listTools(p, id: id)
-        case "resources/list":
-            return listResources(id: id)
         case "resources/templates/list":
             return Self.result(id: id) { w in
                 w.key("resourceTemplates"); w.beginArray()
@@ -142,8 +206,6 @@ public final class MCPServer: Sendable {
                 }
                 w.endArray()
             }
-        case "resources/read":
-            return readResource(p, id: id)
         default:
             return Self.error(id: id, code: -32601, "method not found: \(method)")
         }
@@ -170,9 +232,7 @@ public final class MCPServer: Sendable {
         }
     }
 
-    private func callTool(
-        _ p: [String: JSONValue], id: JSONValue, session: MCPSession, emit: @escaping @Sendable (String, Bool) -> Void
-    ) -> String {
+    private func callTool(_ p: [String: JSONValue], id: JSONValue, session: MCPSession, exchange: Exchange) -> String {
         guard case .string(let name)? = p["name"] else { return Self.error(id: id, code: -32602, "tools/call needs a name") }
         guard let tool = catalog.tool(named: name) else { return Self.error(id: id, code: -32602, "unknown tool \(name.debugDescription)") }
         var arguments: [JSONValue.Member] = []
@@ -182,7 +242,7 @@ public final class MCPServer: Sendable {
         default: return Self.error(id: id, code: -32602, "\(name): arguments must be an object")
         }
         var progress: JSONValue?
-        if case .object(let meta)? = p["_meta"] { progress = meta.first { $0.key == "progressToken" }?.value }
+        if case .object(let meta)? = p["_meta"] { progress = meta.last { $0.key == "progressToken" }?.value }
         let call: ToolCall
         do {
             call = try ToolCall(tool, arguments: arguments, defaultGoal: session.goal)
@@ -194,7 +254,9 @@ public final class MCPServer: Sendable {
         var timer: DispatchSourceTimer?
         if let progress, progress.isTokenLike {
             let started = ContinuousClock.now
-            let t = DispatchSource.makeTimerSource(queue: .global())
+            // A serial queue of the call's own: its ticks never overlap, and each goes through
+            // the exchange, which sends nothing once the response went out.
+            let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "plughost.mcp.progress"))
             t.schedule(deadline: .now() + progressInterval.dispatchInterval, repeating: progressInterval.dispatchInterval)
             t.setEventHandler {
                 let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
@@ -208,7 +270,7 @@ public final class MCPServer: Sendable {
                 w.key("message"); w.string("\(name) running for \(String(format: "%.1f", seconds)) s")
                 w.endObject()
                 w.endObject()
-                emit(w.text, false)
+                exchange.notify(w.text)
             }
             t.resume()
             timer = t
@@ -310,26 +372,6 @@ public final class MCPServer: Sendable {
 }
 
 extension JSONValue {
-    /// A message's method, whether it has an id, and whether it carries a progress token.
-    package var rpcShape: (method: String?, hasID: Bool, wantsProgress: Bool) {
-        guard case .object(let members) = self else { return (nil, false, false) }
-        var method: String?
-        var hasID = false
-        var progress = false
-        for m in members {
-            switch m.key {
-            case "method": if case .string(let s) = m.value { method = s }
-            case "id": hasID = true
-            case "params":
-                if case .object(let p) = m.value, case .object(let meta)? = p.first(where: { $0.key == "_meta" })?.value {
-                    progress = meta.contains { $0.key == "progressToken" && $0.value.isTokenLike }
-                }
-            default: break
-            }
-        }
-        return (method, hasID, progress)
-    }
-
     /// A progress token is a string or a number.
     fileprivate var isTokenLike: Bool {
         switch self {
@@ -341,7 +383,7 @@ extension JSONValue {
 
 extension Duration {
     /// The duration for Dispatch, in whole nanoseconds.
-    fileprivate var dispatchInterval: DispatchTimeInterval {
+    var dispatchInterval: DispatchTimeInterval {
         .nanoseconds(Int(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
     }
 }

@@ -43,8 +43,8 @@ public struct ToolCatalog: Sendable {
         /// The structured result's JSON Schema, when the tool has a structured result.
         package let outputSchema: JSONValue?
         public let target: Target
-        /// For plugin tools: the name of the optional argument that overrides the session's goal
-        /// (`goal`, or `plughost_goal` when the function has a parameter named `goal`).
+        /// The name of the optional argument that overrides the session's goal: `goal`, or, for
+        /// a function with a parameter named `goal`, `plughost_goal` (see ``goalArgument(of:)``).
         public let goalArgument: String
     }
 
@@ -77,7 +77,7 @@ public struct ToolCatalog: Sendable {
                     skipped.append((f.qualifiedName, "parameter \(bad.name) is a pointer"))
                     continue
                 }
-                let goalArgument = f.parameters.contains { $0.name == "goal" } ? "plughost_goal" : "goal"
+                let goalArgument = Self.goalArgument(of: f)
                 tools.append(
                     Tool(
                         name: unique("\(p.name)_\(f.name)"),
@@ -230,6 +230,22 @@ public struct ToolCatalog: Sendable {
         }
         if !p.description.isEmpty { set("description", .string(p.description)) }
         return .object(m)
+    }
+
+    /// The name of `f`'s goal selector: `goal`, unless a parameter has that name; then
+    /// `plughost_goal` (`plughost_goal_2`, … should a parameter have that name too). The
+    /// parameter keeps its name: `tools/list` and `tools/call` both treat `goal` as the
+    /// function's argument and the selector's name as the goal.
+    static func goalArgument(of f: PluginFunction) -> String {
+        let names = Set(f.parameters.map(\.name))
+        guard names.contains("goal") else { return "goal" }
+        var name = "plughost_goal"
+        var n = 2
+        while names.contains(name) {
+            name = "plughost_goal_\(n)"
+            n += 1
+        }
+        return name
     }
 
     static func inputSchema(_ f: PluginFunction, goalArgument: String) -> JSONValue {

@@ -3,6 +3,7 @@ import Foundation
 import PlugHost
 import PlugHostMCP
 import PlugHostPipeline
+import Synchronization
 
 /// `plughost mcp`: serves plugins and the memory to agents over the Model Context Protocol.
 struct MCPCommand: ParsableCommand {
@@ -14,7 +15,8 @@ struct MCPCommand: ParsableCommand {
             With --http 127.0.0.1:PORT the server answers Streamable HTTP at http://127.0.0.1:PORT/mcp, refuses \
             requests whose Origin is not this server (or one given with --allow-origin), and listens on no other \
             interface unless given one. Each call uses the session's goal (--goal) unless it passes its own goal \
-            argument. End of input or SIGTERM stops the server after running calls answered, with memory flushed.
+            argument. End of input, SIGTERM or a client that closes its end stops the server after running calls \
+            answered (new requests are refused meanwhile; HTTP answers 503), with memory flushed.
             """)
 
     @Argument(help: "Plugin paths or bare names on the plugin search path (default: text, unless --pipeline names plugins).")
@@ -35,6 +37,11 @@ struct MCPCommand: ParsableCommand {
     @Flag(name: .customLong("no-memory-tools"), help: "Do not serve memory_write, memory_recall, memory_forget, memory_clusters.")
     var noMemoryTools = false
 
+    @Option(
+        name: .customLong("session-idle-timeout"),
+        help: "Drop an HTTP session after this many seconds without a request or a running call (later requests with its id get 404).")
+    var sessionIdleTimeout: Int = 30 * 60
+
     @Flag(
         name: .customLong("output-schemas"),
         help: "List each tool's outputSchema (clients then validate every result against it; slower per call).")
@@ -43,7 +50,14 @@ struct MCPCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var pluginOptions: PluginOptions
 
+    func validate() throws {
+        guard sessionIdleTimeout > 0 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
+    }
+
     func run() throws {
+        // A client that closes its end makes writes fail with EPIPE, which ends the server
+        // cleanly, instead of killing it.
+        signal(SIGPIPE, SIG_IGN)
         let out = StandardOutput.reserve()
         let host = pluginOptions.makeHost(memory: try engine.openMemory())
         var loaded: [LoadedPlugin] = []
@@ -61,31 +75,30 @@ struct MCPCommand: ParsableCommand {
         let catalog = ToolCatalog(plugins: loaded, memoryTools: !noMemoryTools)
         for s in catalog.skipped { log("left out \(s.function): \(s.reason)") }
         let server = MCPServer(host: host, catalog: catalog, version: PlugHostVersion.current, outputSchemas: outputSchemas)
-
-        let stop: @Sendable (Int32) -> Never = { status in
-            _ = server.drain(timeout: .seconds(30))
-            do { try host.close() } catch { log("closing the memory failed: \(error)"); Foundation.exit(1) }
-            Foundation.exit(status)
-        }
+        let shutdown = Shutdown(server: server, host: host)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
         for s in signals {
-            s.setEventHandler { stop(0) }
+            s.setEventHandler { shutdown.stop(0) }
             s.resume()
         }
 
         if let http {
             let (hostPart, port) = try Self.parse(address: http)
-            let transport = try HTTPTransport(server: server, host: hostPart, port: port, defaultGoal: goal, allowedOrigins: allowedOrigins)
+            let transport = try HTTPTransport(
+                server: server, host: hostPart, port: port, defaultGoal: goal, allowedOrigins: allowedOrigins,
+                sessionIdleTimeout: .seconds(sessionIdleTimeout))
+            shutdown.attach(transport)
             log("listening on \(transport.url)")
             transport.wait()
-            stop(0)
         } else {
-            let transport = StdioTransport(server: server, session: MCPSession(goal: goal), input: STDIN_FILENO, output: out.fileDescriptor)
+            let transport = try StdioTransport(
+                server: server, session: MCPSession(goal: goal), input: STDIN_FILENO, output: out.fileDescriptor)
             transport.run()
-            stop(0)
+            if transport.clientGone { log("the client closed its end of standard output; stopping") }
         }
+        shutdown.stop(0)
     }
 
     static func parse(address: String) throws -> (String, Int) {
@@ -97,6 +110,42 @@ struct MCPCommand: ParsableCommand {
         if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
         guard !h.isEmpty else { throw ValidationError("--http \(address): give the interface, e.g. 127.0.0.1:\(port)") }
         return (h, port)
+    }
+}
+
+/// Stops the server once, however many ways ask for it (SIGTERM, SIGINT, end of input, a gone
+/// client) and from whichever threads: the HTTP transport takes no more requests and finishes
+/// those it took, running calls end, the memory is closed, and the process exits with the
+/// first status asked for. A later caller waits for that exit.
+private final class Shutdown: Sendable {
+    private static let timeout = Duration.seconds(30)
+    private let server: MCPServer
+    private let host: PluginHost
+    private let http = Mutex<HTTPTransport?>(nil)
+    private let started = Atomic<Bool>(false)
+
+    init(server: MCPServer, host: PluginHost) {
+        self.server = server
+        self.host = host
+    }
+
+    /// The HTTP transport to drain first.
+    func attach(_ transport: HTTPTransport) { http.withLock { $0 = transport } }
+
+    func stop(_ status: Int32) -> Never {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            while true { pause() }
+        }
+        let deadline = ContinuousClock.now + Self.timeout
+        if let t = http.withLock({ $0 }), !t.drain(timeout: Self.timeout) {
+            log("requests still unanswered after \(Self.timeout); stopping anyway")
+        }
+        if !server.drain(timeout: max(.zero, deadline - .now)) { log("calls still running after \(Self.timeout); stopping anyway") }
+        do { try host.close() } catch {
+            log("closing the memory failed: \(error)")
+            Foundation.exit(1)
+        }
+        Foundation.exit(status)
     }
 }
 
