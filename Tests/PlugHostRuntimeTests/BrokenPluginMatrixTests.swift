@@ -89,6 +89,11 @@ final class BrokenPluginMatrixTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = arguments
         p.currentDirectoryURL = cwd
+        // No Swift backtracer in the host processes a crashing in-process plugin takes down: it
+        // ptrace-attaches to the dying process, and while it runs (stuck for good, once, on a
+        // loaded machine) the zombie cannot be reaped and terminationHandler never fires.
+        var environment = environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
         p.environment = environment
         p.standardOutput = out
         p.standardError = err
@@ -101,7 +106,11 @@ final class BrokenPluginMatrixTests: XCTestCase {
         if done.wait(timeout: .now() + watchdog) == .timedOut {
             hung = true
             kill(p.processIdentifier, SIGKILL)
-            done.wait()
+            // Bounded: a process that cannot be reaped must fail this case, not hang the suite.
+            if done.wait(timeout: .now() + 60) == .timedOut {
+                throw TestSupportError(
+                    "plughost \(arguments.joined(separator: " ")) (pid \(p.processIdentifier)) was not reaped 60 s after SIGKILL")
+            }
         }
         try? out.close()
         try? err.close()
