@@ -2,7 +2,7 @@
 """Round-trip benchmark of `plughost mcp` through the official Python MCP SDK client (`mcp` 2.x).
 
     python3 Tests/MCPClient/bench_mcp.py --plughost .build/release/plughost [--calls N] [--json]
-                                         [--sdk-server "CMD ARGS"] [--only stdio,http,pipelined,raw,floor,sdk]
+                                         [--sdk-server "CMD ARGS"] [--only stdio,http,pipelined,raw,rawpipe,inprocess,floor,sdk]
                                          [--repeat R] [--mcp-args "--output-schemas"] [--gc-off]
 
 Every measurement calls `sig_add3(1, 2, 3)` through `ClientSession.call_tool` (the SDK's
@@ -20,6 +20,10 @@ Every measurement calls `sig_add3(1, 2, 3)` through `ClientSession.call_tool` (t
   raw         plughost over stdio and HTTP from a thin blocking client without the SDK (JSON lines
               on a pipe; http.client on one keep-alive connection): plughost's own round trip, so
               that the SDK client's overhead shows beside the stdio and http rows.
+  rawpipe     plughost over stdio from the thin client with --inflight calls outstanding (a writer
+              thread keeps the pipe full, the reader counts replies): plughost's own calls/s
+  inprocess   the same call through the `plughost` Python package in-process (Sources/PlugHostPython
+              over libplughost_embed.so beside --plughost): no protocol at all, for scale
   sdk         with --sdk-server CMD: the same stdio measurements against CMD (an MCP server built on
               the Swift SDK's StdioTransport serving sig_add3), and plughost's p50 over its p50.
 
@@ -440,6 +444,92 @@ def raw_client(label: str, argv: list[str], workdir: Path, transport: str, calls
     }
 
 
+def raw_pipelined(label: str, argv: list[str], workdir: Path, calls: int, warmup: int, inflight: int) -> dict[str, Any]:
+    """plughost over stdio from the thin client, `inflight` calls outstanding: a writer thread
+    sends a call whenever fewer than `inflight` are unanswered; the caller reads the replies."""
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench-rawpipe", "version": "1"}}}
+    lines = [json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                         "params": {"name": TOOL, "arguments": ARGS}}).encode() + b"\n" for i in range(warmup + calls)]
+    with open(workdir / "rawpipe.stderr", "ab") as errlog:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog, cwd=workdir,
+                                env=dict(os.environ), start_new_session=True)
+        assert proc.stdin is not None and proc.stdout is not None
+        inp, out = proc.stdin, proc.stdout
+        try:
+            inp.write(json.dumps(init).encode() + b"\n")
+            inp.flush()
+            if "result" not in json.loads(out.readline()):
+                raise BenchError(f"{label}: initialize failed")
+            inp.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+            inp.flush()
+            window = threading.Semaphore(inflight)
+
+            def writer(batch: list[bytes]) -> None:
+                for line in batch:
+                    window.acquire()
+                    inp.write(line)
+                    inp.flush()
+
+            def run(batch: list[bytes]) -> tuple[int, bytes]:
+                t = threading.Thread(target=writer, args=(batch,), daemon=True)
+                begin = time.perf_counter_ns()
+                t.start()
+                last = b""
+                for _ in batch:
+                    last = out.readline()
+                    window.release()
+                t.join()
+                return time.perf_counter_ns() - begin, last
+
+            run(lines[:warmup])
+            total, last = run(lines[warmup:])
+            reply = json.loads(last)
+            if reply.get("result", {}).get("structuredContent", {}).get("result") != EXPECTED:
+                raise BenchError(f"{label}: unexpected reply {reply}")
+        finally:
+            inp.close()
+            _reap(proc)
+    return {"target": label, "transport": "stdio", "mode": f"raw client, {inflight} in flight", "calls": calls,
+            "calls_per_s": calls / (total / 1e9)}
+
+
+def in_process(plughost: str, calls: int, warmup: int, gc_off: bool) -> dict[str, Any]:
+    """sig.add3(1, 2, 3) through the `plughost` Python package, in this process."""
+    package = Path(__file__).resolve().parents[2] / "Sources" / "PlugHostPython"
+    if str(package) not in sys.path:
+        sys.path.insert(0, str(package))
+    import plughost as ph  # the checkout's package
+
+    build = Path(plughost).resolve().parent
+    with ph.Host(engine="memory", plugin_directories=[str(build)], library=str(build / "libplughost_embed.so")) as host:
+        host.load("sig")
+        for _ in range(warmup):
+            host.invoke("sig", "add3", [1, 2, 3])
+        samples: list[int] = []
+        gc.collect()
+        if gc_off:
+            gc.disable()
+        try:
+            clock = time.perf_counter_ns
+            begin = clock()
+            for _ in range(calls):
+                t0 = clock()
+                result = host.invoke("sig", "add3", [1, 2, 3])
+                samples.append(clock() - t0)
+            total = clock() - begin
+        finally:
+            gc.enable()
+        if result != EXPECTED:
+            raise BenchError(f"in-process: add3 gave {result!r}")
+    us = sorted(x / 1000 for x in samples)
+    return {
+        "target": "plughost Python package", "transport": "in-process", "mode": "sequential", "calls": calls,
+        "p50_us": percentile(us, 50), "p90_us": percentile(us, 90), "p99_us": percentile(us, 99),
+        "mean_us": statistics.fmean(us), "min_us": us[0], "max_us": us[-1], "calls_per_s": calls / (total / 1e9),
+    }
+
+
 async def fetch_tool_entry(target: Target) -> dict[str, Any]:
     async with session_on(target) as (_, tool):
         assert tool is not None
@@ -488,6 +578,8 @@ def summarize(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if results.get("pipelined") and results.get("sdk_pipelined"):
         out["plughost/sdk pipelined calls/s ratio"] = round(
             results["pipelined"]["calls_per_s"] / results["sdk_pipelined"]["calls_per_s"], 3)
+    if results.get("raw_pipelined"):
+        out["plughost raw pipelined calls/s (target >= 5000)"] = round(results["raw_pipelined"]["calls_per_s"])
     if ps and results.get("http"):
         out["http/stdio p50 ratio"] = round(results["http"]["p50_us"] / ps["p50_us"], 3)
     for t in ("stdio", "http"):
@@ -501,12 +593,12 @@ def summarize(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    everything = {"stdio", "http", "pipelined", "floor", "sdk", "raw"}
+    everything = {"stdio", "http", "pipelined", "floor", "sdk", "raw", "rawpipe", "inprocess"}
     only = {x.strip() for x in args.only.split(",")} if args.only else everything
     unknown = only - everything
     if unknown:
         raise SystemExit(f"--only: unknown {sorted(unknown)}")
-    needs_plughost = bool(only & {"stdio", "http", "pipelined", "raw"})
+    needs_plughost = bool(only & {"stdio", "http", "pipelined", "raw", "rawpipe", "inprocess"})
     if needs_plughost and not os.access(args.plughost, os.X_OK):
         raise SystemExit(f"--plughost {args.plughost}: not an executable")
 
@@ -550,6 +642,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 raw_target = Target("plughost (raw client)", t, plughost_stdio.opener, workdir / f"raw-{t}.stderr")
                 jobs.append((f"raw_{t}", f"plughost over {t}, raw client", raw_target,
                              lambda t=t: anyio.to_thread.run_sync(raw_client, "plughost", plughost_argv, workdir, t, n, w, g)))
+        if "rawpipe" in only:
+            rawpipe_target = Target("plughost (raw client)", "stdio", plughost_stdio.opener, workdir / "rawpipe.stderr")
+            jobs.append(("raw_pipelined", f"plughost over stdio, raw client, {k} in flight", rawpipe_target,
+                         lambda: anyio.to_thread.run_sync(raw_pipelined, "plughost", plughost_argv, workdir, n, w, k)))
+        if "inprocess" in only:
+            inproc_target = Target("plughost Python package", "in-process", plughost_stdio.opener, workdir / "none.stderr")
+            jobs.append(("inprocess", "plughost Python package, in-process", inproc_target,
+                         lambda: anyio.to_thread.run_sync(in_process, args.plughost, n, w, g)))
         if "floor" in only:
             script = workdir / "floor_server.py"
             script.write_text(FLOOR_SERVER)
@@ -590,14 +690,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--plughost", default=os.environ.get("PLUGHOST_BIN", "/work/main/.build/debug/plughost"),
-                    help="the plughost binary (default: $PLUGHOST_BIN or /work/main/.build/debug/plughost)")
+    default_bin = str(Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost")
+    ap.add_argument("--plughost", default=os.environ.get("PLUGHOST_BIN", default_bin),
+                    help="the plughost binary (default: $PLUGHOST_BIN or the checkout's .build/debug/plughost)")
     ap.add_argument("--calls", type=int, default=2000, help="measured calls per measurement (default 2000)")
     ap.add_argument("--warmup", type=int, default=200, help="warm-up calls before each measurement (default 200)")
     ap.add_argument("--inflight", type=int, default=64, help="calls outstanding at once when pipelined (default 64)")
     ap.add_argument("--sdk-server", metavar="CMD", help="an MCP stdio server on the Swift SDK serving sig_add3 (a shell-quoted command)")
     ap.add_argument("--mcp-args", metavar="ARGS", help="extra arguments for plughost mcp, e.g. \"--output-schemas\"")
-    ap.add_argument("--only", help="comma-separated subset of stdio,http,pipelined,raw,floor,sdk (default: all)")
+    ap.add_argument("--only", help="comma-separated subset of stdio,http,pipelined,raw,rawpipe,inprocess,floor,sdk "
+                                   "(default: all)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run every measurement R times, in interleaved rounds (a fresh server each), and keep each "
                          "one's best: lowest p50, highest calls/s")
@@ -614,8 +716,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        rows = [report["results"][k] for k in ("stdio", "http", "pipelined", "raw_stdio", "raw_http", "floor",
-                                                "floor_pipelined", "sdk", "sdk_pipelined")
+        rows = [report["results"][k] for k in ("stdio", "http", "pipelined", "raw_stdio", "raw_http", "raw_pipelined",
+                                                "inprocess", "floor", "floor_pipelined", "sdk", "sdk_pipelined")
                 if k in report["results"]]
         print_table(rows, report["summary"], report["env"])
 
