@@ -10,6 +10,7 @@
 #include "plughost/plughost.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -142,6 +143,15 @@ static uint32_t sig_sleep_ms(uint32_t ms) {
     while (nanosleep(&t, &t) != 0) {
     }
     return ms;
+}
+
+/** {"n":N,"square":N*N} (wrapping): a string result that carries JSON, with a declared schema. */
+static const char *sig_square_json(int64_t n) {
+    char *out = g_host ? g_host->alloc(64) : NULL;
+    if (!out) return NULL;
+    int64_t square = (int64_t)((uint64_t)n * (uint64_t)n);
+    snprintf(out, 64, "{\"n\":%lld,\"square\":%lld}", (long long)n, (long long)square);
+    return out;
 }
 
 static int64_t sig_freed_count(void) { return (int64_t)atomic_load(&g_freed); }
@@ -306,12 +316,22 @@ static const ph_function fn_sleep_ms = {
     0, /* reserved */
 };
 
+static const char *const names_n[] = {"n"};
+static const ph_function fn_square_json = {
+    sizeof(ph_function), "square_json", "n and its square as a JSON object.",
+    FN(sig_square_json), PH_TYPE_STRING, 1, t_i64, names_n, PH_FN_THREAD_SAFE | PH_FN_RETURNS_HOST_ALLOC,
+    0, /* reserved */
+    NULL, "The JSON object {\"n\": n, \"square\": n*n}.",
+    "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},\"square\":{\"type\":\"integer\"}},"
+    "\"required\":[\"n\",\"square\"],\"additionalProperties\":false}",
+};
+
 static const ph_function *const functions[] = {
     &fn_id_bool, &fn_id_i8, &fn_id_i16, &fn_id_i32, &fn_id_i64, &fn_id_u8,
     &fn_id_u16, &fn_id_u32, &fn_id_u64, &fn_id_f32, &fn_id_f64, &fn_id_ptr,
     &fn_id_str, &fn_static_str, &fn_id_buf, &fn_buf_sum, &fn_buf_reverse, &fn_str_len,
     &fn_sum_i64x10, &fn_sum_f64x10, &fn_mixed, &fn_add3, &fn_noop, &fn_fail,
-    &fn_log_hello, &fn_freed_count, &fn_remember, &fn_sleep_ms,
+    &fn_log_hello, &fn_freed_count, &fn_remember, &fn_sleep_ms, &fn_square_json,
 };
 
 static const ph_plugin descriptor = {

@@ -4,7 +4,7 @@ Run from the repository root:
 
     python3 -m pytest -q Tests/MCPClient
 
-The server binary is `$PLUGHOST_BIN` (default /work/main/.build/debug/plughost); every test starts its
+The server binary is `$PLUGHOST_BIN` (default: the checkout's .build/debug/plughost); every test starts its
 own server (`plughost mcp text sig --db TMP/memory.sqlite --goal g1`, plus `--http 127.0.0.1:PORT`
 for the HTTP transport) in its own temporary directory and talks to it with `ClientSession` over
 the SDK's stdio or streamable HTTP client transport, using the legacy `initialize` handshake.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import re
 import signal
 import socket
@@ -44,7 +45,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
-PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", "/work/main/.build/debug/plughost")
+PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", str(pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
 DEFAULT_GOAL = "g1"
 INVALID_PARAMS = -32602
 

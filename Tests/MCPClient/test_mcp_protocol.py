@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import queue
 import signal
 import socket
@@ -21,7 +22,7 @@ from urllib import request as urlrequest
 
 import pytest
 
-PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", "/work/main/.build/debug/plughost")
+PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", str(pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
 DEFAULT_GOAL = "g1"
 PROTOCOL_VERSION = "2025-11-25"
 READ_TIMEOUT = 30.0  # seconds to wait for one message, so a hung server fails a test instead of hanging it

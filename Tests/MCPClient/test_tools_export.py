@@ -2,12 +2,13 @@
 valid JSON Schema, accept what the host accepts and reject what it rejects."""
 import json
 import os
+import pathlib
 import subprocess
 
 import jsonschema
 import pytest
 
-PLUGHOST = os.environ.get("PLUGHOST_BIN", "/work/main/.build/debug/plughost")
+PLUGHOST = os.environ.get("PLUGHOST_BIN", str(pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
 
 
 def tools(fmt, *extra):
@@ -78,3 +79,13 @@ def test_declared_metadata_reaches_the_schemas():
     assert kw["inputSchema"]["required"] == ["text"]
     assert kw["outputSchema"]["properties"]["result"]["description"].startswith("The keywords, most frequent first")
     assert "Returns: The keywords" in kw["description"]
+    # A string result that carries JSON: its declared schema is the result's contentSchema, and
+    # a real result validates against it.
+    sq = defs["sig_square_json"]["outputSchema"]["properties"]["result"]
+    assert sq["type"] == "string" and sq["contentMediaType"] == "application/json"
+    content_schema = sq["contentSchema"]
+    jsonschema.Draft202012Validator.check_schema(content_schema)
+    out = subprocess.run([PLUGHOST, "call", "sig", "square_json", "12", "--engine", "memory"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    jsonschema.validate(json.loads(out.stdout), content_schema)
+    assert json.loads(out.stdout) == {"n": 12, "square": 144}

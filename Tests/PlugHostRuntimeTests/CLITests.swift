@@ -135,7 +135,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(sigs["id_ptr"], "void *id_ptr(void *v)")
         XCTAssertEqual(sigs["static_str"], "const char *static_str(void)")
         XCTAssertEqual(sigs["log_hello"], "void log_hello(const ph_call_context *ctx)")
-        XCTAssertEqual(functions.count, 28)
+        XCTAssertEqual(sigs["square_json"], "const char *square_json(int64_t n)")
+        XCTAssertEqual(functions.count, 29)
+        // A string result that carries JSON declares its schema (ABI 1.1), and inspect shows it.
+        let square = try XCTUnwrap(functions.first { $0["name"] as? String == "square_json" })
+        XCTAssertEqual((square["result_schema"] as? [String: Any])?["required"] as? [String], ["n", "square"])
+        XCTAssertEqual(try succeed(["call", "sig", "square_json", "-7", "--engine", "memory"]), "{\"n\":-7,\"square\":49}\n")
     }
 
     // MARK: - call
