@@ -245,4 +245,23 @@ final class EmbeddingAPI11Tests: XCTestCase {
         XCTAssertNil(c.run(h, nil, nil))
         XCTAssertTrue(b.lastError().contains("path is NULL"), b.lastError())
     }
+
+    /// A plugin reached through a relative symbolic link to a bundled folder (SwiftPM's
+    /// `.build/release → x86_64-unknown-linux-gnu/release`) is bundled: in-process by default.
+    func testBundledFolderThroughARelativeSymlinkIsBundled() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bundled-link-\(UUID().uuidString)")
+        let real = dir.appendingPathComponent("x86_64/release")
+        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("release").path, withDestinationPath: "x86_64/release")
+        FileManager.default.createFile(atPath: real.appendingPathComponent("libx.so").path, contents: Data())
+        var searchPath = PluginSearchPath(extra: [])
+        searchPath.bundledDirectories = [real.path]
+        let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()), searchPath: searchPath)
+        defer { try? host.close() }
+        XCTAssertEqual(host.isolation(forPluginAt: dir.appendingPathComponent("release/libx.so").path), .inProcess)
+        XCTAssertEqual(host.isolation(forPluginAt: real.appendingPathComponent("libx.so").path), .inProcess)
+        XCTAssertEqual(host.isolation(forPluginAt: dir.appendingPathComponent("libx.so").path), .process)
+    }
 }

@@ -44,9 +44,18 @@ public final class PluginHost: Sendable {
     /// The isolation a plugin at `path` gets when loaded without one.
     public func isolation(forPluginAt path: String) -> Isolation {
         if let defaultIsolation { return defaultIsolation }
-        let dir = ((path as NSString).resolvingSymlinksInPath as NSString).deletingLastPathComponent
-        let bundled = searchPath.bundledDirectories.map { ($0 as NSString).resolvingSymlinksInPath }
+        let dir = (Self.realPath(path) as NSString).deletingLastPathComponent
+        let bundled = searchPath.bundledDirectories.map(Self.realPath)
         return bundled.contains(dir) ? .inProcess : .process
+    }
+
+    /// `path` with every symbolic link resolved (realpath(3)); `path` itself when that fails.
+    /// Not `NSString.resolvingSymlinksInPath`, which leaves a relative link such as SwiftPM's
+    /// `.build/release → x86_64-unknown-linux-gnu/release` unresolved.
+    package static func realPath(_ path: String) -> String {
+        guard let p = realpath(path, nil) else { return path }
+        defer { free(p) }
+        return String(cString: p)
     }
 
     /// Loads a plugin by path or bare name; `alias` names it in this host (its descriptor name
