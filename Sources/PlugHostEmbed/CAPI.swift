@@ -139,7 +139,8 @@ public func plughost_close(_ host: OpaquePointer?) -> Int32 {
 /// `plughost_destroy` (embed.h): closes if open, then releases the handle.
 @_cdecl("plughost_destroy")
 public func plughost_destroy(_ host: OpaquePointer?) {
-    ThreadError.clear()
+    // The thread's last error is left alone unless closing fails: a binding may destroy a host
+    // (a garbage collector's finaliser) between another call's failure and reading its error.
     guard let host else { return }
     let unmanaged = Unmanaged<PlugHostRuntime>.fromOpaque(UnsafeRawPointer(host))
     do {

@@ -54,7 +54,11 @@ enum EmbedJSON {
             case ("goal", .string(let g)): goal = g
             case ("goal", _): throw EmbeddingError(.invalidArgument, "options_json: \"goal\" must be a string")
             case ("inputs", .object(let members)):
+                var seen = Set<String>()
                 for input in members {
+                    guard seen.insert(input.key).inserted else {
+                        throw EmbeddingError(.invalidArgument, "options_json: inputs.\(input.key) is given twice")
+                    }
                     switch input.value {
                     case .string(let s): inputs.append((input.key, s))
                     case .array(let items):

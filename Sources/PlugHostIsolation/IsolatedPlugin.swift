@@ -496,7 +496,11 @@ struct WorkerDescriptor {
             guard let ret = ValueType(rawValue: try r.u32()) else { throw WireError("an unknown return type") }
             let flags = try r.u32()
             let resultDoc = try r.string(), resultSchema = try r.optionalString()
-            if resultSchema != nil, ret != .string { throw WireError("function \(fname) has a result schema but no string result") }
+            if let schema = resultSchema {
+                guard ret == .string, case .object? = try? JSONReader.parse(schema) else {
+                    throw WireError("function \(fname) has a result schema that is not a JSON object on a string result")
+                }
+            }
             list.append(
                 Function(
                     name: fname, doc: doc, parameters: params, returnType: ret, flags: flags, resultDoc: resultDoc,

@@ -94,6 +94,7 @@ final class EmbeddingAPI11Tests: XCTestCase {
             XCTAssertTrue(
                 header.contains("PLUGHOST_ERROR_\(name.uppercased()) = \(i),"), "embed.h lacks PLUGHOST_ERROR_\(name.uppercased()) = \(i)")
         }
+        XCTAssertTrue(header.contains("PLUGHOST_ERROR_INTERNAL = 99 "), "embed.h lacks PLUGHOST_ERROR_INTERNAL = 99")
     }
 
     func testErrorCodesNameTheKindOfFailure() throws {

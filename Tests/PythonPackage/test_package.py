@@ -11,6 +11,9 @@ import sys
 import textwrap
 import time
 
+import re
+import threading
+
 import pytest
 
 import plughost
@@ -236,3 +239,62 @@ def test_pip_installs_the_package(tmp_path: pathlib.Path, library: str) -> None:
     assert version == plughost.version(library)
     # Leave no build products in the source folder.
     subprocess.run(["rm", "-rf", str(SOURCE / "build"), str(SOURCE / "plughost.egg-info")], check=False)
+
+
+def test_error_codes_match_embed_h() -> None:
+    header = (REPO / "include" / "plughost" / "embed.h").read_text()
+    declared = {m.group(1): int(m.group(2)) for m in re.finditer(r"PLUGHOST_(?:ERROR_)?([A-Z_]+) = (\d+)", header)}
+    assert declared == {c.name: c.value for c in plughost.ErrorCode}
+
+
+def test_nul_characters_are_refused_not_cut(host: plughost.Host) -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        host.set_context("g", "text", "k", "a\0b")
+    with pytest.raises(ValueError, match="NUL"):
+        host.invoke("sig", "noop", goal="x\0y")
+    with pytest.raises(ValueError):
+        host.recall("g", concept="a", limit=2**32 + 5)
+
+
+def test_close_while_other_threads_call(build: pathlib.Path, library: str) -> None:
+    # close() may race with calls on other threads: they finish or get HostClosedError, never
+    # a freed handle; two closes at once close once.
+    for _ in range(5):
+        h = plughost.Host(engine="memory", plugin_directories=[str(build)], library=library)
+        h.load("sig")
+        outcomes: list[str] = []
+        lock = threading.Lock()
+
+        def caller() -> None:
+            for _ in range(200):
+                try:
+                    h.invoke("sig", "add3", [1, 2, 3])
+                    got = "ok"
+                except plughost.HostClosedError:
+                    got = "closed"
+                with lock:
+                    outcomes.append(got)
+
+        threads = [threading.Thread(target=caller) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.01)
+        closers = [threading.Thread(target=h.close) for _ in range(2)]
+        for t in closers:
+            t.start()
+        for t in threads + closers:
+            t.join()
+        assert h.closed and len(outcomes) == 800 and set(outcomes) <= {"ok", "closed"}
+        with pytest.raises(plughost.HostClosedError):
+            h.invoke("sig", "noop")
+        del h
+
+
+def test_pipeline_inputs_given_twice_are_refused(host: plughost.Host, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\ngoal: g\nplugins: {sig: sig}\ninputs: {x: a}\nsteps:\n  - id: s\n    call: sig.noop\n")
+    lib = host.cdll
+    raw = lib.plughost_run_pipeline(host.handle, str(path).encode(), b'{"inputs": {"x": "1", "x": "2"}}')
+    assert not raw
+    assert lib.plughost_last_error_code() == plughost.ErrorCode.INVALID_ARGUMENT
+    assert b"given twice" in lib.plughost_last_error(None)

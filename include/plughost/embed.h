@@ -184,7 +184,9 @@ int plughost_close(plughost_host *host);
 
 /**
  * Closes the host if it is open (as plughost_close, ignoring a flush failure
- * except for recording it as the thread's last error) and frees it. The handle
+ * except for recording it as the thread's last error) and frees it. Unlike
+ * every other function it leaves the thread's last error as it was when it
+ * succeeds (since 1.1). The handle
  * is invalid afterwards. NULL is ignored. [thread: exclusive]
  */
 void plughost_destroy(plughost_host *host);
@@ -353,9 +355,12 @@ int plughost_context_set(plughost_host *host, const char *goal, const char *plug
  *   "goal"    overrides the pipeline's goal
  *   "inputs"  {"name": "text", "list_input": ["line 1", "line 2"]}: overrides
  *             inputs, taken literally (no @file); a list input takes an array
- *             of strings, or a string with one item per line
- * Returns [owner: caller, free], or NULL on failure with
- * PLUGHOST_ERROR_PIPELINE and a message naming the file, step, item and field.
+ *             of strings (no line breaks in them), or a string with one item
+ *             per line; a name given twice is an error
+ * Returns [owner: caller, free], or NULL on failure: PLUGHOST_ERROR_PIPELINE
+ * when the file, a step or an item failed (the message names the file, step,
+ * item and field), PLUGHOST_ERROR_INVALID_ARGUMENT for bad options_json,
+ * PLUGHOST_ERROR_CLOSED or PLUGHOST_ERROR_ENGINE as for other calls.
  * Memory written by steps that finished before a failure stays written.
  * Blocks until the run ends; plughost_close() waits for it. [thread: any]
  * (since 1.1)

@@ -78,8 +78,8 @@ public final class PlugHostRuntime: Sendable {
     }
 
     /// ``open(_:)`` on the calling thread, for the C API. `fallbackPluginDirectories` are
-    /// searched after every other folder of the plugin search path, and hold bundled plugins
-    /// (in-process unless the configuration says otherwise).
+    /// searched after every other folder of the plugin search path; one that also holds the
+    /// `plughost` executable holds bundled plugins (in-process unless configured otherwise).
     /// Blocks: never call it from Swift's cooperative pool.
     @_spi(Embedding)
     @available(*, noasync, message: "blocks the calling thread; use open(_:)")
@@ -104,8 +104,12 @@ public final class PlugHostRuntime: Sendable {
         for dir in fallbackPluginDirectories where !searchPath.directories.contains(dir) {
             searchPath.directories.append(dir)
         }
-        // The library's folder holds plughost's bundled plugins, as the executable's does.
-        searchPath.bundledDirectories += fallbackPluginDirectories
+        // The library's folder holds plughost's bundled plugins, as the executable's does, when
+        // it is plughost's own folder (the build folder, with the executable in it): not a
+        // shared /usr/lib, whose other plugins must stay isolated.
+        searchPath.bundledDirectories += fallbackPluginDirectories.filter {
+            FileManager.default.isExecutableFile(atPath: ($0 as NSString).appendingPathComponent("plughost"))
+        }
         return PlugHostRuntime(
             configuration: configuration,
             host: PluginHost(

@@ -62,6 +62,7 @@ extension Parameter {
             if let lo = minimum, let hi = maximum, lo > hi { return "minimum \(lo) above maximum \(hi)" }
         }
         if allowed != nil, type != .string { return "allowed values on a \(type.name) parameter" }
+        if let allowed, allowed.isEmpty || allowed.count > 1024 { return "\(allowed.count) allowed values (1 to 1024)" }
         if let d = defaultValue {
             guard let json = try? JSONReader.parse(d.jsonText), let again = try? Value(json: json, as: type), again.jsonText == d.jsonText
             else {

@@ -142,4 +142,7 @@ def error_for(code: int, message: str) -> PlugHostError:
         known = ErrorCode(code)
     except ValueError:
         known = ErrorCode.INTERNAL
+    if known is ErrorCode.OK:
+        # A failure whose thread error was cleared before it was read: never report "OK".
+        return PlugHostError(message or "plughost failed, and its error message was lost", ErrorCode.INTERNAL)
     return _CLASSES.get(known, PlugHostError)(message, known)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -24,7 +25,12 @@ class Context:
 
 
 def _c(text: Optional[str]) -> Optional[bytes]:
-    return None if text is None else text.encode("utf-8")
+    if text is None:
+        return None
+    if "\0" in text:
+        # C strings end at the first NUL: the rest would be dropped without a word.
+        raise ValueError(f"{text[:40]!r}… contains a NUL character, which a C string cannot carry")
+    return text.encode("utf-8")
 
 
 def version(library: Optional[str] = None) -> str:
@@ -60,7 +66,12 @@ class Host:
         handle = self._lib.plughost_create(_c(json.dumps(merged)))
         if not handle:
             raise self._error()
-        self._handle: Optional[int] = handle
+        # The handle stays valid until the object is collected: close() only closes it (calls
+        # racing with close get HostClosedError from plughost, never a freed pointer), and
+        # __del__ frees it, when no thread can be inside a method any more.
+        self._handle: int = handle
+        self._closed = False
+        self._close_lock = threading.Lock()
 
     @property
     def cdll(self) -> ctypes.CDLL:
@@ -82,8 +93,8 @@ class Host:
 
     @property
     def _h(self) -> int:
-        if self._handle is None:
-            raise HostClosedError("host is closed: this Host was closed and released", ErrorCode.CLOSED)
+        if self._closed:
+            raise HostClosedError("host is closed: this Host was closed", ErrorCode.CLOSED)
         return self._handle
 
     def _take(self, pointer: Optional[int]) -> str:
@@ -184,8 +195,8 @@ class Host:
         query = {k: v for k, v in (("concept", concept), ("text", text), ("plugin", plugin)) if v is not None}
         if len(query) != 1:
             raise TypeError("recall takes exactly one of concept=, text=, plugin=")
-        if limit < 1:
-            raise ValueError(f"limit must be 1 or more, got {limit}")
+        if not 1 <= limit <= 2**31 - 1:
+            raise ValueError(f"limit must be 1 to {2**31 - 1}, got {limit}")
         return json.loads(self._take(self._lib.plughost_recall(self._h, _c(goal), _c(json.dumps(query)), limit)))
 
     def forget(self, memory_id: str, goal: Optional[str] = None) -> bool:
@@ -244,21 +255,21 @@ class Host:
     # -- lifetime ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Flushes the memory, shuts the plugins down and releases the host. Later calls raise
-        :class:`~plughost.HostClosedError`; closing again does nothing."""
-        handle, self._handle = self._handle, None
-        if handle is None:
-            return
-        status = self._lib.plughost_close(handle)
-        error = self._error() if status != 0 else None
-        self._lib.plughost_destroy(handle)
-        if error is not None:
-            raise error
+        """Waits for running calls, shuts the plugins down and flushes the memory. Later calls
+        raise :class:`~plughost.HostClosedError`; closing again does nothing. Safe to call while
+        other threads are calling the host."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            status = self._lib.plughost_close(self._handle)
+        if status != 0:
+            raise self._error()
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._handle is None
+        return self._closed
 
     def __enter__(self) -> "Host":
         return self
@@ -269,5 +280,5 @@ class Host:
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
         if handle is not None:
-            self._handle = None
-            self._lib.plughost_destroy(handle)
+            self._handle = None  # type: ignore[assignment]
+            self._lib.plughost_destroy(handle)  # closes first if still open
