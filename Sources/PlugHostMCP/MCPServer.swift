@@ -319,7 +319,7 @@ public final class MCPServer: Sendable {
                 var w = JSONWriter()
                 w.beginObject()
                 for (k, v) in try host.memory.context(goal: goal, plugin: plugin).values.sorted(by: { $0.key < $1.key })
-                where !k.hasPrefix("plughost:") {
+                where !ContextKeys.isReserved(k) {
                     w.key(k); w.string(v)
                 }
                 w.endObject()

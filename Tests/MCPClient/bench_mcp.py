@@ -147,6 +147,37 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
+def latency_row(label: str, transport: str, mode: str, samples_ns: list[int], total_ns: int) -> dict[str, Any]:
+    """One sequential measurement's row: percentiles and mean of the per-call times, calls/s."""
+    us = sorted(x / 1000 for x in samples_ns)
+    return {
+        "target": label, "transport": transport, "mode": mode, "calls": len(us),
+        "p50_us": percentile(us, 50), "p90_us": percentile(us, 90), "p99_us": percentile(us, 99),
+        "mean_us": statistics.fmean(us), "min_us": us[0], "max_us": us[-1], "calls_per_s": len(us) / (total_ns / 1e9),
+    }
+
+
+def timed_calls(call: Callable[[Any], Any], inputs: list[Any], gc_off: bool) -> tuple[list[int], int, Any]:
+    """Times `call(x)` for each of `inputs`, one after another: (per-call ns, total ns, the last
+    result)."""
+    samples: list[int] = []
+    last: Any = None
+    gc.collect()
+    if gc_off:
+        gc.disable()
+    try:
+        clock = time.perf_counter_ns
+        begin = clock()
+        for x in inputs:
+            t0 = clock()
+            last = call(x)
+            samples.append(clock() - t0)
+        total = clock() - begin
+    finally:
+        gc.enable()
+    return samples, total, last
+
+
 def leaves(e: BaseException) -> list[BaseException]:
     """The exceptions inside (nested) exception groups, which anyio's task groups wrap failures in."""
     if isinstance(e, BaseExceptionGroup):
@@ -281,13 +312,8 @@ async def sequential(target: Target, calls: int, warmup: int, gc_off: bool) -> d
         finally:
             gc.enable()
         check(r)
-    us = sorted(x / 1000 for x in samples)
-    return {
-        "target": target.label, "transport": target.transport, "mode": "sequential", "calls": calls,
-        "p50_us": percentile(us, 50), "p90_us": percentile(us, 90), "p99_us": percentile(us, 99),
-        "mean_us": statistics.fmean(us), "min_us": us[0], "max_us": us[-1],
-        "calls_per_s": calls / (total / 1e9), "output_schema": tool.output_schema is not None,
-    }
+    return {**latency_row(target.label, target.transport, "sequential", samples, total),
+            "output_schema": tool.output_schema is not None}
 
 
 async def pipelined(target: Target, calls: int, warmup: int, inflight: int, gc_off: bool) -> dict[str, Any]:
@@ -350,7 +376,6 @@ def raw_client(label: str, argv: list[str], workdir: Path, transport: str, calls
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     calls_json = [json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
                               "params": {"name": TOOL, "arguments": ARGS}}).encode() for i in range(warmup + calls)]
-    samples: list[int] = []
     with open(stderr_path, "ab") as errlog:
         if transport == "stdio":
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog, cwd=workdir,
@@ -413,19 +438,7 @@ def raw_client(label: str, argv: list[str], workdir: Path, transport: str, calls
             notify(json.dumps(initialized).encode())
             for line in calls_json[:warmup]:
                 rpc(line)
-            gc.collect()
-            if gc_off:
-                gc.disable()
-            try:
-                clock = time.perf_counter_ns
-                begin = clock()
-                for line in calls_json[warmup:]:
-                    t0 = clock()
-                    last = rpc(line)
-                    samples.append(clock() - t0)
-                total = clock() - begin
-            finally:
-                gc.enable()
+            samples, total, last = timed_calls(rpc, calls_json[warmup:], gc_off)
             reply = json.loads(last)
             if reply.get("result", {}).get("structuredContent", {}).get("result") != EXPECTED:
                 raise BenchError(f"{label}: unexpected reply {reply}")
@@ -436,12 +449,7 @@ def raw_client(label: str, argv: list[str], workdir: Path, transport: str, calls
                 conn.close()
                 proc.send_signal(signal.SIGTERM)
             _reap(proc)
-    us = sorted(x / 1000 for x in samples)
-    return {
-        "target": label, "transport": transport, "mode": "raw client, no SDK", "calls": calls,
-        "p50_us": percentile(us, 50), "p90_us": percentile(us, 90), "p99_us": percentile(us, 99),
-        "mean_us": statistics.fmean(us), "min_us": us[0], "max_us": us[-1], "calls_per_s": calls / (total / 1e9),
-    }
+    return latency_row(label, transport, "raw client, no SDK", samples, total)
 
 
 def raw_pipelined(label: str, argv: list[str], workdir: Path, calls: int, warmup: int, inflight: int) -> dict[str, Any]:
@@ -506,28 +514,10 @@ def in_process(plughost: str, calls: int, warmup: int, gc_off: bool) -> dict[str
         host.load("sig")
         for _ in range(warmup):
             host.invoke("sig", "add3", [1, 2, 3])
-        samples: list[int] = []
-        gc.collect()
-        if gc_off:
-            gc.disable()
-        try:
-            clock = time.perf_counter_ns
-            begin = clock()
-            for _ in range(calls):
-                t0 = clock()
-                result = host.invoke("sig", "add3", [1, 2, 3])
-                samples.append(clock() - t0)
-            total = clock() - begin
-        finally:
-            gc.enable()
+        samples, total, result = timed_calls(lambda _: host.invoke("sig", "add3", [1, 2, 3]), [None] * calls, gc_off)
         if result != EXPECTED:
             raise BenchError(f"in-process: add3 gave {result!r}")
-    us = sorted(x / 1000 for x in samples)
-    return {
-        "target": "plughost Python package", "transport": "in-process", "mode": "sequential", "calls": calls,
-        "p50_us": percentile(us, 50), "p90_us": percentile(us, 90), "p99_us": percentile(us, 99),
-        "mean_us": statistics.fmean(us), "min_us": us[0], "max_us": us[-1], "calls_per_s": calls / (total / 1e9),
-    }
+    return latency_row("plughost Python package", "in-process", "sequential", samples, total)
 
 
 async def fetch_tool_entry(target: Target) -> dict[str, Any]:

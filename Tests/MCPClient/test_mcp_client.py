@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import re
 import signal
 import socket
@@ -45,7 +44,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
-PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", str(pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
+PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", str(Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
 DEFAULT_GOAL = "g1"
 INVALID_PARAMS = -32602
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import queue
 import signal
 import socket
@@ -16,13 +15,14 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib import error as urlerror
 from urllib import request as urlrequest
 
 import pytest
 
-PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", str(pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
+PLUGHOST_BIN = os.environ.get("PLUGHOST_BIN", str(Path(__file__).resolve().parents[2] / ".build" / "debug" / "plughost"))
 DEFAULT_GOAL = "g1"
 PROTOCOL_VERSION = "2025-11-25"
 READ_TIMEOUT = 30.0  # seconds to wait for one message, so a hung server fails a test instead of hanging it
@@ -148,18 +148,23 @@ class StdioServer:
         self._stderr.close()
 
 
-@pytest.fixture
-def stdio_server(tmp_path: Path):
-    servers: list[StdioServer] = []
+def _servers(kind: Any, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """A fixture's factory of servers of `kind`, each killed when the test ends."""
+    servers: list[Any] = []
 
-    def start(*extra: str) -> StdioServer:
-        s = StdioServer(tmp_path, *extra)
+    def start(*extra: str) -> Any:
+        s = kind(tmp_path, *extra)
         servers.append(s)
         return s
 
     yield start
     for s in servers:
         s.kill()
+
+
+@pytest.fixture
+def stdio_server(tmp_path: Path):
+    yield from _servers(StdioServer, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,16 +290,7 @@ class HTTPServer:
 
 @pytest.fixture
 def http_server(tmp_path: Path):
-    servers: list[HTTPServer] = []
-
-    def start(*extra: str) -> HTTPServer:
-        s = HTTPServer(tmp_path, *extra)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.kill()
+    yield from _servers(HTTPServer, tmp_path)
 
 
 class Background:

@@ -18,9 +18,9 @@ package enum ParameterJSON {
     package static func line(_ p: Parameter) -> String {
         var facts = [p.type.name]
         switch (p.minimum, p.maximum) {
-        case (let lo?, let hi?): facts.append("\(text(lo)) to \(text(hi))")
-        case (let lo?, nil): facts.append("at least \(text(lo))")
-        case (nil, let hi?): facts.append("at most \(text(hi))")
+        case (let lo?, let hi?): facts.append("\(Parameter.boundText(lo)) to \(Parameter.boundText(hi))")
+        case (let lo?, nil): facts.append("at least \(Parameter.boundText(lo))")
+        case (nil, let hi?): facts.append("at most \(Parameter.boundText(hi))")
         default: break
         }
         if let allowed = p.allowed { facts.append("one of " + allowed.map(\.debugDescription).joined(separator: ", ")) }
@@ -31,9 +31,5 @@ package enum ParameterJSON {
     /// A bound as an integer when it is one.
     private static func number(_ d: Double) -> Any {
         d == d.rounded() && abs(d) < 9e15 ? Int64(d) as Any : d as Any
-    }
-
-    private static func text(_ d: Double) -> String {
-        d == d.rounded() && abs(d) < 9e15 ? String(Int64(d)) : String(d)
     }
 }

@@ -413,7 +413,7 @@ public final class PlugHostRuntime: Sendable {
     @available(*, noasync, message: "blocks the calling thread; use context(goal:plugin:)")
     public func contextBlocking(goal: String, plugin: String) throws -> PluginContext {
         var context = try gate.run("context") { try host.memory.context(goal: goal, plugin: plugin) }
-        context.values = context.values.filter { !$0.key.hasPrefix(Self.reservedContextPrefix) }
+        context.values = context.values.filter { !ContextKeys.isReserved($0.key) }
         return context
     }
 
@@ -429,14 +429,11 @@ public final class PlugHostRuntime: Sendable {
     @_spi(Embedding)
     @available(*, noasync, message: "blocks the calling thread; use setContext(goal:plugin:key:value:)")
     public func setContextBlocking(goal: String, plugin: String, key: String, value: String?) throws {
-        guard !key.hasPrefix(Self.reservedContextPrefix) else {
-            throw EmbeddingError(.invalidArgument, "context keys starting with \"\(Self.reservedContextPrefix)\" are reserved for the host")
+        guard !ContextKeys.isReserved(key) else {
+            throw EmbeddingError(.invalidArgument, "context keys starting with \"\(ContextKeys.reservedPrefix)\" are reserved for the host")
         }
         try gate.run("setContext") { try host.memory.setContextValue(goal: goal, plugin: plugin, key: key, value: value) }
     }
-
-    /// Context keys the host keeps for itself: not shown, not settable.
-    private static let reservedContextPrefix = "plughost:"
 
     /// Runs `body` with the host while the runtime is open (``close()`` waits for it), for
     /// operations built on ``host`` in other modules, such as running a pipeline. Blocks.

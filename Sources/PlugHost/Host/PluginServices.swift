@@ -10,7 +10,7 @@ import Foundation
 /// `plughost:` are the host's: a plugin cannot read or set them.
 final class PluginServices: HostServices {
     /// The reserved context key holding the owning file's path.
-    static let ownerKey = "plughost:file"
+    static let ownerKey = ContextKeys.owner
 
     let base: MemoryService
     /// The plugin's file (its real path).
@@ -40,8 +40,8 @@ final class PluginServices: HostServices {
     }
 
     private func claim(goal: String, plugin: String, key: String) throws {
-        guard !key.hasPrefix("plughost:") else {
-            throw MemoryError(.invalid, "context keys starting with \"plughost:\" are reserved for the host")
+        guard !ContextKeys.isReserved(key) else {
+            throw MemoryError(.invalid, "context keys starting with \"\(ContextKeys.reservedPrefix)\" are reserved for the host")
         }
         switch try base.contextValue(goal: goal, plugin: plugin, key: Self.ownerKey) {
         case nil: try base.setContextValue(goal: goal, plugin: plugin, key: Self.ownerKey, value: file)

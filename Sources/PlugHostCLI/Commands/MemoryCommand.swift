@@ -30,10 +30,10 @@ struct ReleaseContextCommand: ParsableCommand {
     func run() throws {
         let memory = try engine.openMemory()
         defer { try? memory.close() }
-        guard let owner = try memory.contextValue(goal: goal, plugin: plugin, key: "plughost:file") else {
+        guard let owner = try memory.contextValue(goal: goal, plugin: plugin, key: ContextKeys.owner) else {
             throw ValidationError("the context of plugin \(plugin) in goal \(goal) is bound to no file")
         }
-        try memory.setContextValue(goal: goal, plugin: plugin, key: "plughost:file", value: nil)
+        try memory.setContextValue(goal: goal, plugin: plugin, key: ContextKeys.owner, value: nil)
         try memory.close()
         print("released the context of plugin \(plugin) in goal \(goal) from \(owner)")
     }

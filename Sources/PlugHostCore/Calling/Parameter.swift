@@ -37,12 +37,13 @@ public struct Parameter: Sendable, Hashable {
     /// Checks `value` (already of the declared type) against the declared range and allowed set.
     /// - Throws: ``CallError`` ``CallError/Code/argumentRange`` naming the parameter and the bounds.
     public func check(_ value: Value, function: String) throws {
-        func bound(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : Value.format(d) }
         if let lo = minimum, let below = Self.isBelow(value, lo), below {
-            throw CallError(.argumentRange, function: function, "argument \(name) is \(value.text), below its minimum \(bound(lo))")
+            throw CallError(
+                .argumentRange, function: function, "argument \(name) is \(value.text), below its minimum \(Self.boundText(lo))")
         }
         if let hi = maximum, let above = Self.isAbove(value, hi), above {
-            throw CallError(.argumentRange, function: function, "argument \(name) is \(value.text), above its maximum \(bound(hi))")
+            throw CallError(
+                .argumentRange, function: function, "argument \(name) is \(value.text), above its maximum \(Self.boundText(hi))")
         }
         if let allowed, case .string(let s) = value, !allowed.contains(s) {
             throw CallError(
@@ -53,6 +54,11 @@ public struct Parameter: Sendable, Hashable {
 }
 
 extension Parameter {
+    /// A bound for people: `50`, not `50.0`; `0.5` as it is.
+    package static func boundText(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : Value.format(d)
+    }
+
     /// What is wrong with this parameter's metadata, or nil: the loader's checks of
     /// `ph_param_info`, for metadata that reaches the host another way (a worker's descriptor).
     package var metadataProblem: String? {

@@ -18,11 +18,9 @@ API_MINOR = 1
 
 
 def candidates() -> List[str]:
-    """Where :func:`find_library` looks, in order (the first that exists wins)."""
+    """Where :func:`find_library` looks when ``$PLUGHOST_LIB`` is not set, in order (the first
+    that exists wins; then the system's library search)."""
     found: List[str] = []
-    env = os.environ.get("PLUGHOST_LIB")
-    if env:
-        return [env]
     # Beside a `plughost` executable on PATH: a build folder (.build/debug) holds the library
     # next to the binary; an installed prefix holds it in PREFIX/lib.
     exe = shutil.which("plughost")

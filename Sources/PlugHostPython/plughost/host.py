@@ -60,9 +60,8 @@ class Host:
         self._lib = open_library(library)
         merged: Dict[str, Any] = dict(config or {})
         merged.update(options)
-        for key in ("database_path",):
-            if isinstance(merged.get(key), os.PathLike):
-                merged[key] = os.fspath(merged[key])
+        if isinstance(merged.get("database_path"), os.PathLike):
+            merged["database_path"] = os.fspath(merged["database_path"])
         handle = self._lib.plughost_create(_c(json.dumps(merged)))
         if not handle:
             raise self._error()
