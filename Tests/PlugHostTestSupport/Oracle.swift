@@ -11,7 +11,7 @@ import PlugHostTools
 // An independent oracle of the memory model, written from the model's description only:
 // it shares nothing with the product beyond the public value types (MemoryWrite, Dependency,
 // GoalClusters, Cluster). Everything is recomputed from scratch, with plain loops, from the set
-// of live memories.
+// of live memories. The clusters are model 2's deterministic Louvain (LouvainOracle.swift).
 
 // MARK: - Byte order and keys
 
@@ -202,28 +202,15 @@ package final class Oracle {
         for goal in goals(now: now) {
             let (concepts, co, dep) = counts(goal: goal, now: now)
             if concepts.isEmpty { continue }
-            var adjacency: [String: [String]] = [:]
+            // Model 2: the deterministic Louvain over the goal graph, edge weight co + dep.
             var pairs = Set(co.keys)
             pairs.formUnion(dep.keys)
+            var edges: [(a: String, b: String, weight: Int64)] = []
             for p in pairs where (co[p] ?? 0) >= theta || (dep[p] ?? 0) >= 1 {
-                adjacency[p.lo, default: []].append(p.hi)
-                adjacency[p.hi, default: []].append(p.lo)
+                edges.append((p.lo, p.hi, Int64((co[p] ?? 0) + (dep[p] ?? 0))))
             }
-            var seen = Set<String>()
-            var clusters: [Cluster] = []
-            for start in OracleOrder.sorted(concepts.keys) where !seen.contains(start) {
-                var stack = [start]
-                var members: [String] = []
-                seen.insert(start)
-                while let n = stack.popLast() {
-                    members.append(n)
-                    for m in adjacency[n] ?? [] where !seen.contains(m) {
-                        seen.insert(m)
-                        stack.append(m)
-                    }
-                }
-                let sortedMembers = OracleOrder.sorted(members)
-                clusters.append(Cluster(id: sortedMembers[0], concepts: sortedMembers))
+            var clusters = LouvainOracle.clusters(concepts: concepts.keys, edges: edges).map {
+                Cluster(id: $0[0], concepts: $0)
             }
             clusters.sort { OracleOrder.less($0.id, $1.id) }
             out.append(GoalClusters(goal: goal, clusters: clusters))
