@@ -130,6 +130,15 @@ final class DurabilityTests: XCTestCase {
         try oracle.flush()
         XCTAssertEqual(CanonicalClusters.json(try reopened.clusters()), CanonicalClusters.json(try oracle.clusters()))
         XCTAssertEqual(try reopened.verifyClusters(), [])
+        // And those of the independent model (no TTLs in this workload).
+        let model = Oracle()
+        for op in ops.prefix(next) {
+            switch op {
+            case .write(let w): XCTAssertNil(model.write(w, id: w.id!, now: 0))
+            case .forget(let id): model.forget(id)
+            }
+        }
+        XCTAssertEqual(CanonicalClusters.json(try reopened.clusters()), OracleJSON.json(model.clusters(now: 0)))
     }
 
     func testGoalContextCarriesOverBetweenProcesses() throws {

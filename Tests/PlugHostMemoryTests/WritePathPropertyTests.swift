@@ -29,6 +29,28 @@ let oracleSpellingGroups: [[String]] = [
     ["e"], ["f"], ["g"], ["h"],
 ]
 
+/// The shapes of generated workloads (issue 16's exactness tests). `mixed` is the original
+/// generator: a few spelling groups, some dependencies, one to three goals.
+enum WorkloadShape: CaseIterable {
+    case mixed
+    /// Zipf-popular concepts: rank r is picked with probability ∝ 1/r among 40 concepts.
+    case zipf
+    /// One giant component: a hub concept in most writes (run with many forgets).
+    case giant
+    /// Many small goals (12), one to three concepts a write.
+    case manyGoals
+    /// Long dependency chains: writes declare links `chain i → chain i+1` over 30 concepts.
+    case chains
+    /// Unicode keys only: non-ASCII letters, CJK, emoji, combining marks and their spellings.
+    case unicode
+}
+
+/// Unicode spelling groups for the `unicode` shape (keys in orders where UTF-8 and UTF-16 differ).
+let unicodeSpellingGroups: [[String]] = [
+    ["ｙ", "Ｙ"], ["😀"], ["😀 ｙ", " 😀\tＹ "], ["東京"], ["東京 タワー", "東京\u{3000}タワー"], ["é", "e\u{0301}", "É"],
+    ["ärger", "A\u{0308}rger"], ["ß"], ["İ", "i\u{0307}"], ["ω", "Ω"], ["ﬁ"], ["\u{1F1EB}\u{1F1F7}"], ["한국어"], ["z"],
+]
+
 /// What a generated write is expected to do.
 struct GeneratedWrite {
     var write: MemoryWrite
@@ -47,6 +69,9 @@ final class PropertyHarness {
         var useTTL = true
         var forgetPercent = 15
         var vocabularyGroups: ClosedRange<Int> = 4...9
+        var shape: WorkloadShape = .mixed
+        /// The engine every service writes to (each its own fresh store).
+        var engine: EngineKind = .memory
     }
 
     let seed: UInt64
@@ -70,7 +95,12 @@ final class PropertyHarness {
     var step = 0
     var flushes = 0
 
-    init(seed: UInt64, options: Options = Options()) throws {
+    /// The stores of the services (empty for the in-memory engine).
+    var stores: [TestStore] = []
+
+    /// `test` is needed for an engine other than the in-memory one (its stores are removed when
+    /// the test ends).
+    init(seed: UInt64, options: Options = Options(), test: XCTestCase? = nil) throws {
         self.seed = seed
         self.options = options
         rng = OracleRNG(seed: seed)
@@ -82,13 +112,36 @@ final class PropertyHarness {
         if options.vocabularyGroups.upperBound > oracleSpellingGroups.count {
             vocabulary += (0..<(options.vocabularyGroups.upperBound - oracleSpellingGroups.count)).map { ["v\($0)", "V\($0) "] }
         }
-        goals = Array(["g1", "g2", "Ziel-ü", "g\"q"].prefix(rng.int(1...3)))
+        switch options.shape {
+        case .mixed, .giant: break
+        case .zipf: vocabulary = (0..<40).map { ["z\($0)", "Z\($0)"] }
+        case .manyGoals: vocabulary = (0..<8).map { ["m\($0)", " M\($0)"] }
+        case .chains: vocabulary = (0..<30).map { ["chain \($0)", "Chain  \($0)"] }
+        case .unicode: vocabulary = unicodeSpellingGroups
+        }
+        if options.shape == .giant { vocabulary.insert(["hub", "HUB"], at: 0) }
+        goals =
+            options.shape == .manyGoals
+            ? (0..<12).map { "goal-\($0)" } : Array(["g1", "g2", "Ziel-ü", "g\"q"].prefix(rng.int(1...3)))
         let threshold = rng.int(1...12)
         names = ["eager", "optimized(threshold \(threshold))", "optimized(background, maxBatch 3)"]
+        var engines: [any MemoryEngine] = []
+        for _ in 0..<3 {
+            if options.engine == .memory {
+                engines.append(InMemoryEngine())
+            } else {
+                guard let test else { throw MemoryError(.invalid, "a \(options.engine) harness needs its test") }
+                let store = try TestStore.fresh(options.engine, for: test)
+                stores.append(store)
+                engines.append(try store.open())
+            }
+        }
         services = [
-            try makeMemoryService(optimized: false, clock: clock, theta: theta),
-            try makeMemoryService(optimized: true, clock: clock, theta: theta, threshold: threshold),
-            try makeMemoryService(optimized: true, clock: clock, theta: theta, background: true, threshold: 3, timeout: 0.5) {
+            try makeMemoryService(optimized: false, clock: clock, engine: engines[0], theta: theta),
+            try makeMemoryService(optimized: true, clock: clock, engine: engines[1], theta: theta, threshold: threshold),
+            try makeMemoryService(
+                optimized: true, clock: clock, engine: engines[2], theta: theta, background: true, threshold: 3, timeout: 0.5
+            ) {
                 $0.maxBatchOperations = 3
                 $0.cacheCapacity = 2
             },
@@ -106,7 +159,50 @@ final class PropertyHarness {
 
     // MARK: generation
 
-    func spelling() -> String { rng.pick(rng.pick(vocabulary)) }
+    func spelling() -> String {
+        switch options.shape {
+        case .zipf:
+            // Log-uniform rank: P(rank r) ∝ 1/r.
+            let rank = Int(pow(Double(vocabulary.count + 1), Double(rng.next() >> 11) / Double(1 << 53))) - 1
+            return rng.pick(vocabulary[min(vocabulary.count - 1, max(0, rank))])
+        case .giant where rng.chance(0.25):
+            return rng.pick(vocabulary[0])
+        default:
+            return rng.pick(rng.pick(vocabulary))
+        }
+    }
+
+    /// The concepts and dependencies of a generated write, by shape.
+    func conceptsAndDependencies() -> ([String], [Dependency]) {
+        var concepts: [String] = []
+        var deps: [Dependency] = []
+        switch options.shape {
+        case .manyGoals:
+            for _ in 0..<rng.int(1...3) { concepts.append(spelling()) }
+        case .chains:
+            // One to three links of the chain, sometimes with a concept of its own.
+            let start = rng.int(vocabulary.count - 1)
+            for i in start..<min(vocabulary.count - 1, start + rng.int(1...3)) {
+                deps.append(Dependency(rng.pick(vocabulary[i]), rng.pick(vocabulary[i + 1])))
+            }
+            if rng.chance(0.3) { concepts.append(spelling()) }
+            if deps.isEmpty { concepts.append(spelling()) }
+        case .giant:
+            if rng.chance(0.8) { concepts.append(rng.pick(vocabulary[0])) }
+            for _ in 0..<rng.int(1...4) { concepts.append(spelling()) }
+        default:
+            for _ in 0..<rng.int(1...6) { concepts.append(spelling()) }
+        }
+        if options.shape != .chains && rng.chance(0.35) {
+            for _ in 0..<rng.int(1...2) { deps.append(Dependency(spelling(), spelling())) }
+        }
+        return (concepts, deps)
+    }
+
+    /// Closes the services of a harness over stores (a flushed in-memory engine needs nothing).
+    func close() throws {
+        if options.engine != .memory { for s in services { try s.close() } }
+    }
 
     func liveCallerIDsWithoutTTL() -> [String] {
         oracle.memories.values.filter { $0.expiresAt == nil && !$0.id.hasPrefix("h#") }.map(\.id).sorted()
@@ -115,12 +211,7 @@ final class PropertyHarness {
     func generateWrite(earlierInChunk: [GeneratedWrite]) -> GeneratedWrite {
         let goal = rng.pick(goals)
         let plugin = rng.pick(["p1", "p2", "plügin"])
-        var concepts: [String] = []
-        for _ in 0..<rng.int(1...6) { concepts.append(spelling()) }
-        var deps: [Dependency] = []
-        if rng.chance(0.35) {
-            for _ in 0..<rng.int(1...2) { deps.append(Dependency(spelling(), spelling())) }
-        }
+        var (concepts, deps) = conceptsAndDependencies()
         var ttl: Int64?
         if options.useTTL && rng.chance(0.12) { ttl = Int64(rng.int(200...4000)) }
         if rng.chance(0.03) { ttl = 0 }
@@ -439,6 +530,42 @@ final class WritePathPropertyTests: XCTestCase {
         }
     }
 
+    /// Every workload shape (Zipf-popular concepts, a giant component with forget churn, many
+    /// small goals, long dependency chains, Unicode keys): eager, optimized and the oracle agree
+    /// at every flush.
+    func testWorkloadShapesAgreeAtEveryFlushPoint() throws {
+        var flushes = 0
+        for shape in WorkloadShape.allCases where shape != .mixed {
+            for seed in UInt64(700)...UInt64(700 + seedCount(10)) {
+                let forgets = shape == .giant ? 35 : 15
+                let h = try PropertyHarness(seed: seed, options: .init(steps: 150, forgetPercent: forgets, shape: shape))
+                try h.run()
+                flushes += h.flushes
+                if h.failed { return XCTFail("shape \(shape)") }
+            }
+        }
+        XCTAssertGreaterThan(flushes, 200)
+    }
+
+    /// The same in the stored engines: SQLite files and PostgreSQL databases (skipped without a
+    /// server), every shape, fewer seeds (each write of the eager path re-clusters in the engine).
+    func testStoredEnginesAgreeAtEveryFlushPoint() throws {
+        try forEachKind(self) { kind in
+            guard kind != .memory else { return }
+            for shape in WorkloadShape.allCases {
+                for seed in UInt64(800)...UInt64(800 + seedCount(2)) {
+                    let forgets = shape == .giant ? 35 : 15
+                    let h = try PropertyHarness(
+                        seed: seed, options: .init(checkRecall: true, steps: 60, forgetPercent: forgets, shape: shape, engine: kind),
+                        test: self)
+                    try h.run()
+                    try h.close()
+                    if h.failed { return XCTFail("\(kind), shape \(shape)") }
+                }
+            }
+        }
+    }
+
     /// Large chunks (group commits with many batches per goal) and no TTL.
     func testLargeChunksAgree() throws {
         for seed in UInt64(100)...105 {
@@ -557,13 +684,24 @@ final class WritePathPropertyTests: XCTestCase {
         var errors: [String] = []
     }
 
-    private func concurrentRun(optimized: Bool, perThread: Int) throws {
+    /// The same with SQLite and PostgreSQL (skipped without a server), fewer writes.
+    func testConcurrentWritersLoseNothingInStoredEngines() throws {
+        try forEachKind(self) { kind in
+            guard kind != .memory else { return }
+            for optimized in [true, false] {
+                try concurrentRun(optimized: optimized, perThread: optimized ? 120 : 40, engine: try TestStore.fresh(kind, for: self).open())
+            }
+        }
+    }
+
+    private func concurrentRun(optimized: Bool, perThread: Int, engine: any MemoryEngine = InMemoryEngine()) throws {
         let clock = ManualClock()
         var config = MemoryConfiguration()
         config.optimized = optimized
         config.clock = clock
         config.clusteringThreshold = 7
-        let service = try MemoryService(engine: InMemoryEngine(), configuration: config)
+        let service = try MemoryService(engine: engine, configuration: config)
+        defer { try? service.close() }
         let logs = Mutex<[ThreadLog]>([])
         let raceProgress = Mutex<Int>(-1)
         let raceCount = perThread / 2

@@ -307,7 +307,7 @@ package func clusterBytes(_ s: MemoryService) throws -> [UInt8] { Array(Canonica
 package func oracleText(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
 
 package func makeMemoryService(
-    optimized: Bool, clock: ManualClock, engine: InMemoryEngine = InMemoryEngine(), theta: Int32 = 2,
+    optimized: Bool, clock: ManualClock, engine: any MemoryEngine = InMemoryEngine(), theta: Int32 = 2,
     background: Bool = false, threshold: Int = 10, timeout: Double = 5,
     configure: (inout MemoryConfiguration) -> Void = { _ in }
 ) throws -> MemoryService {

@@ -13,7 +13,7 @@ package struct TopicWorkload: Sendable {
     /// Notes per topic.
     package var notesPerTopic: Int = 40
     /// Topic words per note (distinct, all from the note's topic).
-    package var topicWordsPerNote: ClosedRange<Int> = 2...4
+    package var topicWordsPerNote: ClosedRange<Int> = 3...5
     /// Shared filler words per note.
     package var fillerWordsPerNote: ClosedRange<Int> = 1...2
     /// The shared filler words.
