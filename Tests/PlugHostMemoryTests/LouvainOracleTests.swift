@@ -1,6 +1,6 @@
 import XCTest
 import PlugHostTestSupport
-import PlugHostMemory
+import PlugHost
 
 /// Hand-computed cases of the oracle's deterministic Louvain (model 2). Each expected result
 /// was worked out on paper from the model's steps; the comments give the deciding gains

@@ -14,7 +14,8 @@ final class TopicClusteringTests: XCTestCase {
 
     func testNMIOfIdenticalAndUninformativeClusterings() {
         let truth = ["a": 0, "b": 0, "c": 1, "d": 1, "e": 2]
-        XCTAssertEqual(NormalizedMutualInformation.score(truth: truth, cluster: ["a": "x", "b": "x", "c": "y", "d": "y", "e": "z"]), 1)
+        XCTAssertEqual(
+            NormalizedMutualInformation.score(truth: truth, cluster: ["a": "x", "b": "x", "c": "y", "d": "y", "e": "z"]), 1, accuracy: 1e-12)
         XCTAssertEqual(NormalizedMutualInformation.score(truth: truth, cluster: ["a": "x", "b": "x", "c": "x", "d": "x", "e": "x"]), 0)
         // Missing words count as clusters of their own; unlabelled words are left out.
         XCTAssertEqual(NormalizedMutualInformation.score(truth: ["a": 0, "b": 1], cluster: ["filler": "f"]), 1)
@@ -68,6 +69,7 @@ final class TopicClusteringTests: XCTestCase {
                 XCTAssertEqual(clusters.count, 1)
                 let nmi = NormalizedMutualInformation.score(truth: w.truth, clusters: clusters[0].clusters)
                 XCTAssertGreaterThanOrEqual(nmi, 0.95, "K \(k), seed \(seed): NMI \(nmi)")
+                print("oracle: K \(k), seed \(seed): \(clusters[0].clusters.count) clusters, NMI \(nmi)")
                 XCTAssertLessThanOrEqual(componentsNMI(w), 0.05, "K \(k), seed \(seed): the workload does chain the topics")
             }
         }
@@ -85,7 +87,7 @@ final class TopicClusteringTests: XCTestCase {
             return x
         }
         for (p, n) in co where n >= 2 { parent[root(p.lo)] = root(p.hi) }
-        return NormalizedMutualInformation.score(truth: w.truth, cluster: parent.keys.reduce(into: [:]) { $0[$1] = root($1) })
+        return NormalizedMutualInformation.score(truth: w.truth, cluster: parent.keys.reduce(into: [String: String]()) { $0[$1] = root($1) })
     }
 
     /// The product (in-memory and SQLite engines, eager and optimized paths, after flush)
@@ -104,10 +106,14 @@ final class TopicClusteringTests: XCTestCase {
                         try s.flush()
                         let got = try s.clusters()
                         let label = "K \(k), seed \(seed), \(kind), optimized \(optimized)"
-                        XCTAssertEqual(CanonicalClusters.json(got), OracleJSON.json(want), label)
                         let nmi = NormalizedMutualInformation.score(truth: w.truth, clusters: got.first?.clusters ?? [])
-                        XCTAssertGreaterThanOrEqual(nmi, 0.95, "\(label): NMI \(nmi)")
                         try store.finish(s)
+                        XCTAssertGreaterThanOrEqual(nmi, 0.95, "\(label): NMI \(nmi)")
+                        if CanonicalClusters.json(got) != OracleJSON.json(want) {
+                            // One readable failure, not one per variant.
+                            return XCTFail(
+                                "\(label): the product's clusters differ from the oracle's\n got \(CanonicalClusters.json(got))\nwant \(OracleJSON.json(want))")
+                        }
                     }
                 }
             }

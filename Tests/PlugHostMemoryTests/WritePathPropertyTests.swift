@@ -126,6 +126,7 @@ final class PropertyHarness {
         let threshold = rng.int(1...12)
         names = ["eager", "optimized(threshold \(threshold))", "optimized(background, maxBatch 3)"]
         var engines: [any MemoryEngine] = []
+        var stores: [TestStore] = []
         for _ in 0..<3 {
             if options.engine == .memory {
                 engines.append(InMemoryEngine())
@@ -136,6 +137,7 @@ final class PropertyHarness {
                 engines.append(try store.open())
             }
         }
+        self.stores = stores
         services = [
             try makeMemoryService(optimized: false, clock: clock, engine: engines[0], theta: theta),
             try makeMemoryService(optimized: true, clock: clock, engine: engines[1], theta: theta, threshold: threshold),

@@ -21,6 +21,11 @@ package struct LouvainLevel: Equatable {
     /// `selfLoop[i]`: the weight of node `i`'s self-loop.
     package var selfLoop: [Int64]
 
+    package init(neighbours: [[Int: Int64]], selfLoop: [Int64]) {
+        self.neighbours = neighbours
+        self.selfLoop = selfLoop
+    }
+
     package var count: Int { selfLoop.count }
 
     /// `k_i`: the sum of `i`'s edge weights plus twice its self-loop weight.

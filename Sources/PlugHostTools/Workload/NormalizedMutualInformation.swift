@@ -28,13 +28,13 @@ package enum NormalizedMutualInformation {
             ny[c, default: 0] += 1
             nxy[Pair(label: label, cluster: c), default: 0] += 1
         }
-        func entropy(_ counts: some Sequence<Int>) -> Double {
+        func entropy(_ counts: [Int]) -> Double {
             counts.reduce(0) { h, k in
                 let p = Double(k) / n
                 return h - p * log(p)
             }
         }
-        let hx = entropy(nx.values), hy = entropy(ny.values)
+        let hx = entropy(Array(nx.values)), hy = entropy(Array(ny.values))
         if hx + hy == 0 { return 1 }
         var mi = 0.0
         for (pair, k) in nxy {
