@@ -31,7 +31,7 @@ let oracleSpellingGroups: [[String]] = [
 
 /// The shapes of generated workloads (issue 16's exactness tests). `mixed` is the original
 /// generator: a few spelling groups, some dependencies, one to three goals.
-enum WorkloadShape: CaseIterable {
+enum PropertyShape: CaseIterable {
     case mixed
     /// Zipf-popular concepts: rank r is picked with probability ∝ 1/r among 40 concepts.
     case zipf
@@ -69,7 +69,7 @@ final class PropertyHarness {
         var useTTL = true
         var forgetPercent = 15
         var vocabularyGroups: ClosedRange<Int> = 4...9
-        var shape: WorkloadShape = .mixed
+        var shape: PropertyShape = .mixed
         /// The engine every service writes to (each its own fresh store).
         var engine: EngineKind = .memory
     }
@@ -537,7 +537,7 @@ final class WritePathPropertyTests: XCTestCase {
     /// at every flush.
     func testWorkloadShapesAgreeAtEveryFlushPoint() throws {
         var flushes = 0
-        for shape in WorkloadShape.allCases where shape != .mixed {
+        for shape in PropertyShape.allCases where shape != .mixed {
             for seed in UInt64(700)...UInt64(700 + seedCount(10)) {
                 let forgets = shape == .giant ? 35 : 15
                 let h = try PropertyHarness(seed: seed, options: .init(steps: 150, forgetPercent: forgets, shape: shape))
@@ -554,7 +554,7 @@ final class WritePathPropertyTests: XCTestCase {
     func testStoredEnginesAgreeAtEveryFlushPoint() throws {
         try forEachKind(self) { kind in
             guard kind != .memory else { return }
-            for shape in WorkloadShape.allCases {
+            for shape in PropertyShape.allCases {
                 for seed in UInt64(800)...UInt64(800 + seedCount(2)) {
                     let forgets = shape == .giant ? 35 : 15
                     let h = try PropertyHarness(
