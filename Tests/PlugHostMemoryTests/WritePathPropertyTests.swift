@@ -538,7 +538,7 @@ final class WritePathPropertyTests: XCTestCase {
     func testWorkloadShapesAgreeAtEveryFlushPoint() throws {
         var flushes = 0
         for shape in PropertyShape.allCases where shape != .mixed {
-            for seed in UInt64(700)...UInt64(700 + seedCount(10)) {
+            for seed in UInt64(700)...UInt64(700 + seedCount(5)) {
                 let forgets = shape == .giant ? 35 : 15
                 let h = try PropertyHarness(seed: seed, options: .init(steps: 150, forgetPercent: forgets, shape: shape))
                 try h.run()
