@@ -16,7 +16,9 @@ final class LouvainOracleTests: XCTestCase {
     /// e moves to f (10 > 8), then d to {e,f} (16). Level 1: two nodes with self-loops 3 and
     /// an edge of weight 1: merging would gain 14 − 49 < 0, so no move and the run stops.
     func testTwoTrianglesJoinedByAnEdge() {
-        let edges: [(String, String, Int64)] = [("a", "b", 1), ("a", "c", 1), ("b", "c", 1), ("c", "d", 1), ("d", "e", 1), ("d", "f", 1), ("e", "f", 1)]
+        let edges: [(String, String, Int64)] = [
+            ("a", "b", 1), ("a", "c", 1), ("b", "c", 1), ("c", "d", 1), ("d", "e", 1), ("d", "f", 1), ("e", "f", 1),
+        ]
         XCTAssertEqual(clusters(edges), [["a", "b", "c"], ["d", "e", "f"]])
         let run = LouvainOracle.communities(
             nodeCount: 6, edges: [(0, 1), (0, 2), (1, 2), (2, 3), (3, 4), (3, 5), (4, 5)].map { LouvainEdge($0.0, $0.1, 1) })

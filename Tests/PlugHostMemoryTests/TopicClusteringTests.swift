@@ -15,7 +15,8 @@ final class TopicClusteringTests: XCTestCase {
     func testNMIOfIdenticalAndUninformativeClusterings() {
         let truth = ["a": 0, "b": 0, "c": 1, "d": 1, "e": 2]
         XCTAssertEqual(
-            NormalizedMutualInformation.score(truth: truth, cluster: ["a": "x", "b": "x", "c": "y", "d": "y", "e": "z"]), 1, accuracy: 1e-12)
+            NormalizedMutualInformation.score(truth: truth, cluster: ["a": "x", "b": "x", "c": "y", "d": "y", "e": "z"]), 1, accuracy: 1e-12
+        )
         XCTAssertEqual(NormalizedMutualInformation.score(truth: truth, cluster: ["a": "x", "b": "x", "c": "x", "d": "x", "e": "x"]), 0)
         // Missing words count as clusters of their own; unlabelled words are left out.
         XCTAssertEqual(NormalizedMutualInformation.score(truth: ["a": 0, "b": 1], cluster: ["filler": "f"]), 1)
@@ -87,7 +88,8 @@ final class TopicClusteringTests: XCTestCase {
             return x
         }
         for (p, n) in co where n >= 2 { parent[root(p.lo)] = root(p.hi) }
-        return NormalizedMutualInformation.score(truth: w.truth, cluster: parent.keys.reduce(into: [String: String]()) { $0[$1] = root($1) })
+        return NormalizedMutualInformation.score(
+            truth: w.truth, cluster: parent.keys.reduce(into: [String: String]()) { $0[$1] = root($1) })
     }
 
     /// The product (in-memory and SQLite engines, eager and optimized paths, after flush)
@@ -112,7 +114,8 @@ final class TopicClusteringTests: XCTestCase {
                         if CanonicalClusters.json(got) != OracleJSON.json(want) {
                             // One readable failure, not one per variant.
                             return XCTFail(
-                                "\(label): the product's clusters differ from the oracle's\n got \(CanonicalClusters.json(got))\nwant \(OracleJSON.json(want))")
+                                "\(label): the product's clusters differ from the oracle's\n got \(CanonicalClusters.json(got))\nwant \(OracleJSON.json(want))"
+                            )
                         }
                     }
                 }

@@ -691,7 +691,8 @@ final class WritePathPropertyTests: XCTestCase {
         try forEachKind(self) { kind in
             guard kind != .memory else { return }
             for optimized in [true, false] {
-                try concurrentRun(optimized: optimized, perThread: optimized ? 120 : 40, engine: try TestStore.fresh(kind, for: self).open())
+                try concurrentRun(
+                    optimized: optimized, perThread: optimized ? 120 : 40, engine: try TestStore.fresh(kind, for: self).open())
             }
         }
     }
