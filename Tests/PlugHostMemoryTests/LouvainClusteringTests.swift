@@ -206,7 +206,7 @@ final class LouvainClusteringTests: XCTestCase {
     /// Optimized (lazy) ≡ eager, over every workload shape, several seeds, at every flush and at
     /// the end; both equal a full run over the stored graph.
     func testOptimizedEqualsEagerOverEveryShape() throws {
-        for shape in WorkloadShape.allCases where shape.fixedOperations == nil {
+        for shape in PlugHostTools.WorkloadShape.allCases where shape.fixedOperations == nil {
             for seed in UInt64(1)...3 {
                 let ops = WorkloadGenerator(shape: shape, operations: 400, seed: seed).generate()
                 let clock = ManualClock()
