@@ -234,6 +234,22 @@ final class MemoryGraphTests: XCTestCase {
         XCTAssertTrue(empty.contains(#"node size: held, none shown\lpen width: weight = co + dep, none shown"#), empty)
     }
 
+    /// Above 200 edges the DOT asks dot for fewer layout iterations; at 200 or fewer it does not.
+    func testDOTAsksForARougherLayoutOfManyEdges() throws {
+        func dot(concepts n: Int) throws -> String {
+            let keys = (0..<n).map { "c\($0)" }
+            var edges: [(a: String, b: String, counts: EdgeCounts)] = []
+            for i in 0..<n { for j in (i + 1)..<n { edges.append((keys[i], keys[j], EdgeCounts(co: 2, dep: 0))) } }
+            let snapshot = ConceptGraphSnapshot(concepts: Dictionary(uniqueKeysWithValues: keys.map { ($0, 2) }), edges: edges)
+            let sorted = keys.sorted(by: ConceptKey.precedes)
+            let v = try ConceptGraphView(
+                goal: "g", snapshot: snapshot, clusters: [Cluster(id: sorted[0], concepts: sorted)], theta: 2, filter: .init())
+            return ConceptGraphExport.dot(v)
+        }
+        XCTAssertTrue(try dot(concepts: 21).contains("fontsize=16, mclimit=0.2, nslimit=1];"), "210 edges")
+        XCTAssertFalse(try dot(concepts: 20).contains("mclimit"), "190 edges")
+    }
+
     func testDOTQuotesKeysAndGoal() throws {
         let odd = ConceptGraphSnapshot(
             concepts: [#"say "hi""#: 2, #"back\slash"#: 2], edges: [(#"say "hi""#, #"back\slash"#, EdgeCounts(co: 2, dep: 0))])

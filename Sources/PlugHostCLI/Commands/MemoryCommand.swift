@@ -188,7 +188,7 @@ struct GraphCommand: ParsableCommand {
     @Option(help: "Output format.") var format: ConceptGraphFormat = .dot
     @Option(help: "Only this cluster's concepts (its id: its smallest concept, as `memory clusters` prints).") var cluster: String?
     @Option(help: "Only the neighbourhood of this concept.") var concept: String?
-    @Option(help: "Hops from --concept (0: the concept alone).") var depth: Int?
+    @Option(help: "Hops from --concept (default: 1; 0: the concept alone).") var depth: Int?
     @Option(name: .customLong("min-weight"), help: "Only edges whose weight co + dep is at least this.") var minWeight: Int64?
     @Option(help: "Only the N heaviest edges.") var top: Int?
     @OptionGroup var engine: EngineOptions
