@@ -357,7 +357,7 @@ final class MemoryGraphTests: XCTestCase {
         for (args, message) in [
             (["--format", "svg"], "svg"), (["--depth", "2"], "--depth needs --concept"),
             (["--top", "0"], "--top 0: must be 1 or more"), (["--min-weight", "0"], "--min-weight 0: must be 1 or more"),
-            (["--concept", "soil", "--depth", "-1"], "--depth -1: must be 0 or more"),
+            (["--concept", "soil", "--depth=-1"], "--depth -1: must be 0 or more"),
         ] {
             let r = try graph(args)
             XCTAssertEqual(r.status, 64, "\(args): \(r)")
