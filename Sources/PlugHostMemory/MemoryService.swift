@@ -323,7 +323,7 @@ public final class MemoryService: HostServices, Sendable {
         return try goals.compactMap { g in
             let a =
                 pending.contains(g)
-                ? FullClustering.assignments(try engine.conceptGraph(goal: g), theta: theta)
+                ? LouvainClustering.assignments(try engine.conceptGraph(goal: g), theta: theta)
                 : try engine.clusterAssignments(goal: g)
             return a.isEmpty ? nil : CanonicalClusters.group(goal: g, assignments: a)
         }
@@ -335,7 +335,7 @@ public final class MemoryService: HostServices, Sendable {
     public func verifyClusters() throws -> [String] {
         var differing: [String] = []
         for goal in try engine.goals() {
-            let full = FullClustering.assignments(try engine.conceptGraph(goal: goal), theta: theta)
+            let full = LouvainClustering.assignments(try engine.conceptGraph(goal: goal), theta: theta)
             if full != (try engine.clusterAssignments(goal: goal)) { differing.append(goal) }
         }
         return differing

@@ -117,7 +117,7 @@ final class MultiProcessSQLiteTests: XCTestCase {
         for g in try engine.goals() {
             let a = try engine.clusterAssignments(goal: g)
             if !a.isEmpty { groups.append(CanonicalClusters.group(goal: g, assignments: a)) }
-            let full = FullClustering.assignments(try engine.conceptGraph(goal: g), theta: 2)
+            let full = LouvainClustering.assignments(try engine.conceptGraph(goal: g), theta: 2)
             XCTAssertEqual(a, full, "\(context): stored clusters of goal \(g) differ from its graph's", file: file, line: line)
         }
         XCTAssertEqual(

@@ -126,6 +126,11 @@ struct BenchMemoryCommand: ParsableCommand {
     @Option(help: "Runs per size (medians reported).") var runs: Int = 3
     @Option(name: .customLong("eager-max"), help: "Largest size the eager baseline runs at.") var eagerMax: Int = 10_000
     @Option(help: "Workload seed.") var seed: UInt64 = 42
+    @Option(
+        help: ArgumentHelp(
+            "Workload shapes (memory engine), comma-separated, or all: \(WorkloadShape.allCases.map(\.rawValue).joined(separator: ", ")).",
+            discussion: "million runs 1,000,000 operations over 100,000 concepts once, optimized only, whatever --sizes says."))
+    var shapes: String = "all"
     @Option(help: "Writes per submission on the optimized path (1: each write acknowledged alone, as a plugin's memory_write).") var chunk:
         Int = 1
     @Option(
@@ -161,11 +166,26 @@ struct BenchMemoryCommand: ParsableCommand {
             }
             return n
         }
-        let results = try MemoryBenchmark.run(
-            sizes: list, runs: runs, eagerMax: eagerMax, seed: seed, chunk: chunk,
-            progress: { msg in
-                if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
-            })
+        let shapeList: [WorkloadShape] =
+            shapes.trimmingCharacters(in: .whitespaces) == "all"
+            ? WorkloadShape.allCases
+            : try shapes.split(separator: ",").map { s -> WorkloadShape in
+                let name = s.trimmingCharacters(in: .whitespaces)
+                guard let shape = WorkloadShape(rawValue: name) else {
+                    throw ValidationError(
+                        "--shapes: \(name.debugDescription) is not a shape (use all or \(WorkloadShape.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
+                }
+                return shape
+            }
+        var results: [MemoryBenchmark.SizeResult] = []
+        for shape in shapeList {
+            results += try MemoryBenchmark.run(
+                sizes: list, runs: runs, eagerMax: eagerMax, seed: seed, chunk: chunk, shape: shape,
+                progress: { msg in
+                    if !json { FileHandle.standardError.write(Data("… \(msg)\n".utf8)) }
+                })
+        }
         if json {
             let data = try JSONEncoder().encode(results)
             print(String(decoding: data, as: UTF8.self))
@@ -175,13 +195,15 @@ struct BenchMemoryCommand: ParsableCommand {
             "engine: memory; \(chunk == 1 ? "each write acknowledged alone" : "optimized writes submitted \(chunk) at a time"); medians of \(runs) runs"
         )
         print(
-            "   ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest           | exact")
+            "shape       |     ops | path      |   writes/s |  µs/op |  p50 µs |  p99 µs | edge ops | clusterings | hit ratio | digest           | exact"
+        )
         for r in results {
             func line(_ name: String, _ p: MemoryBenchmark.PathResult) {
                 print(
                     String(
-                        format: "%6d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@ | %@",
-                        r.operations, name.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString,
+                        format: "%@ | %7d | %@ | %10.0f | %6.2f | %7.2f | %7.2f | %8d | %11d | %8.1f%% | %@ | %@",
+                        r.shape.padding(toLength: 11, withPad: " ", startingAt: 0) as NSString, r.operations,
+                        name.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString,
                         p.opsPerSecond.median, p.usPerOp.median, p.p50us, p.p99us, p.edgeOps, p.clusteringRuns,
                         p.cacheHitRatio * 100, String(p.digest.prefix(16)) as NSString, (p.verified ? "yes" : "NO") as NSString))
             }
@@ -190,14 +212,25 @@ struct BenchMemoryCommand: ParsableCommand {
             if let s = r.speedup {
                 print(
                     String(
-                        format: "       speed-up optimized vs eager: %.1f× (min %.1f, max %.1f); digests %@", s.median, s.min, s.max,
+                        format: "            speed-up optimized vs eager: %.1f× (min %.1f, max %.1f; target ≥ 100× at 10k); digests %@",
+                        s.median, s.min, s.max,
                         (r.digestsEqual ?? false) ? "equal" : "DIFFER"))
             }
         }
-        if results.count >= 2, let a = results.first(where: { $0.operations == 10_000 }),
-            let b = results.first(where: { $0.operations == 100_000 })
-        {
-            print(String(format: "per-write cost 100k / 10k: %.2f (target ≤ 1.5)", b.optimized.usPerOp.median / a.optimized.usPerOp.median))
+        for shape in shapeList {
+            let rows = results.filter { $0.shape == shape.rawValue }
+            if let a = rows.first(where: { $0.operations == 10_000 }), let b = rows.first(where: { $0.operations == 100_000 }) {
+                print(
+                    String(
+                        format: "%@ per-write cost 100k / 10k: %.2f (target ≤ 1.5)", shape.rawValue as NSString,
+                        b.optimized.usPerOp.median / a.optimized.usPerOp.median))
+            }
+            if shape == .million, let r = rows.first {
+                print(
+                    String(
+                        format: "million: %d operations over 100000 concepts, 5%% forgets: %.2f s (target < 10 s)", r.operations,
+                        Double(r.operations) * r.optimized.usPerOp.median / 1e6))
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ import PlugHostCore
 
 /// The eager baseline's clustering stage: after every write, the goal's concept graph is
 /// re-read, the edges around the write re-initialised and the whole goal re-clustered
-/// (``FullClustering``) and stored: in the engine's ``ClusteringSession`` for a local engine,
+/// (``LouvainClustering``) and stored: in the engine's ``ClusteringSession`` for a local engine,
 /// through ``SharedClustering`` for a shared one (chosen once, at start-up).
 final class EagerClustering: Sendable {
     /// How the engine lets its clusters be stored.
@@ -77,7 +77,7 @@ final class EagerClustering: Sendable {
             // have written since `snapshot` was read).
             try coordinator.withClusteringSession(goal: goal) { session in
                 let stored = try session.read()
-                let assignments = FullClustering.assignments(stored.graph, theta: theta)
+                let assignments = LouvainClustering.assignments(stored.graph, theta: theta)
                 var changes: [(concept: String, cluster: String?)] = assignments.map { ($0.key, $0.value) }
                 for c in stored.assignments.keys where assignments[c] == nil { changes.append((c, nil)) }
                 try session.store(changes, through: stored.committed)

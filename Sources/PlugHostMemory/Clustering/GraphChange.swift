@@ -3,12 +3,19 @@ import PlugHostCore
 enum GraphChange: Sendable {
     case conceptAppeared(String)
     case conceptDisappeared(String)
-    case edgeAppeared(String, String)
-    case edgeDisappeared(String, String)
+    /// The weight of edge a–b after the commit: `co + dep` when it is an edge (``EdgeRule``),
+    /// 0 when it is not (any more).
+    case edgeWeight(String, String, Int64)
+
+    /// The weight an edge with counts `co` and `dep` has in the clustering graph.
+    @inline(__always)
+    static func weight(co: Int32, dep: Int32, theta: Int32) -> Int64 {
+        EdgeRule.isEdge(co: co, dep: dep, threshold: theta) ? Int64(co) + Int64(dep) : 0
+    }
 
     /// The changes a batch caused, from its deltas and the counts after it: concepts that
-    /// appeared first, then edges, then concepts that disappeared (so edges always join held
-    /// concepts).
+    /// appeared first, then edges whose weight changed, then concepts that disappeared (so
+    /// edges always join held concepts).
     static func from(_ batch: EngineBatch, _ result: BatchResult, theta: Int32) -> [GraphChange] {
         // One array, filled in three passes (most writes change nothing: no allocation then).
         var out: [GraphChange] = []
@@ -18,10 +25,9 @@ enum GraphChange: Sendable {
         }
         for (i, e) in batch.edges.enumerated() {
             let after = result.edgeCounts[i]
-            let existsAfter = EdgeRule.isEdge(co: after.co, dep: after.dep, threshold: theta)
-            let existedBefore = EdgeRule.isEdge(co: after.co - e.co, dep: after.dep - e.dep, threshold: theta)
-            if existsAfter && !existedBefore { out.append(.edgeAppeared(e.a, e.b)) }
-            if !existsAfter && existedBefore { out.append(.edgeDisappeared(e.a, e.b)) }
+            let now = weight(co: after.co, dep: after.dep, theta: theta)
+            let before = weight(co: after.co - e.co, dep: after.dep - e.dep, theta: theta)
+            if now != before { out.append(.edgeWeight(e.a, e.b, now)) }
         }
         for (i, d) in batch.concepts.enumerated() {
             let after = result.conceptCounts[i]

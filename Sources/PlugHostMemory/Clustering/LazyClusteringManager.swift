@@ -3,16 +3,18 @@ import Foundation
 import Synchronization
 import PlugHostCore
 
-/// Lazy clustering: per goal, graph changes are queued and clustering runs after
-/// `threshold` writes, when the oldest pending write is older than `timeout`, on ``flush()``
-/// and at shutdown. Runs are incremental (``ClusterGraph``) and happen in the background,
-/// off the writer's thread.
+/// Lazy clustering: per goal, graph changes are queued and the goal is re-clustered whole
+/// (``LouvainClustering``) when its writes since its last run reach
+/// `max(threshold, ⌈α·E⌉)` (E: the goal's edges at that run, α = ``growthFactor``), when its
+/// oldest pending write is older than `timeout`, on ``flush()`` and at shutdown; only goals
+/// with changes are touched. Runs happen in the background, off the writer's thread.
 ///
 /// Over a ``ClusteringCoordinator`` (SQLite, in-memory) a run happens in a clustering session
 /// under the engine's write lock: when no other process changed the goal since this process's
-/// own last transaction on it, the process's incremental graph is exact and only its changes
-/// are stored; otherwise (and the first time) the goal is re-read inside the session and
-/// re-clustered in full. Commit versions tell which queued changes a re-read already covers.
+/// own last transaction on it, the process's weighted graph (``WeightedConceptGraph``) is
+/// exact once the queued changes are applied, and only the assignments that changed are
+/// stored; otherwise (and the first time) the goal is re-read inside the session and its graph
+/// rebuilt. Commit versions tell which queued changes a re-read already covers.
 ///
 /// Over a ``SharedMemoryEngine`` (several hosts writing one memory) there is no per-process
 /// graph: a run re-clusters the goal in full from the engine's stored edge counts inside the
@@ -31,9 +33,9 @@ final class LazyClusteringManager: Sendable {
         var scheduled = false
     }
 
-    /// A goal's incremental graph.
+    /// A goal's weighted graph.
     private struct GoalGraph {
-        var graph: ClusterGraph
+        var graph: WeightedConceptGraph
         /// The commit version the graph was read at: changes of commits up to it are in it.
         var readAt: Int64
         /// The highest commit version whose changes are in the graph.
@@ -50,6 +52,9 @@ final class LazyClusteringManager: Sendable {
     private let clock: any WallClock
     private let background: Bool
     private let pending = Mutex<[String: Pending]>([:])
+    /// Writes of a goal that make a run due, from its edges at its last run (goals not run yet:
+    /// `threshold`).
+    private let limits = Mutex<[String: Int]>([:])
     /// Graphs of goals loaded in this process. Held for the whole of a run.
     private let graphs = Mutex<[String: GoalGraph]>([:])
     /// Over a shared engine: goals whose pending work left by a killed host was checked.
@@ -74,6 +79,15 @@ final class LazyClusteringManager: Sendable {
 
     /// Fewest writes of a goal between runs over a ``SharedMemoryEngine``.
     static let sharedMinimumThreshold = 1000
+
+    /// α: a goal is due after `max(threshold, ⌈α·E⌉)` writes, E its edges at its last run, so
+    /// that a run's cost (linear in E, per Louvain level) is spread over enough writes.
+    static let growthFactor = 0.05
+
+    /// Writes that make a goal with `edges` edges at its last run due.
+    static func writeLimit(threshold: Int, edges: Int) -> Int {
+        max(threshold, Int((growthFactor * Double(edges)).rounded(.up)))
+    }
 
     init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) throws {
         self.engine = engine
@@ -116,7 +130,8 @@ final class LazyClusteringManager: Sendable {
     func ensureLoaded(goal: String) throws {
         guard let shared else { return }
         if loaded.withLock({ $0.insert(goal).inserted }), try engine.goalsPendingClustering().contains(goal) {
-            try SharedClustering.recluster(shared, goal: goal, theta: theta)
+            let edges = try SharedClustering.recluster(shared, goal: goal, theta: theta)
+            setLimit(goal, edges: edges)
             runs.add(1, ordering: .relaxed)
         }
     }
@@ -124,9 +139,10 @@ final class LazyClusteringManager: Sendable {
     /// Queues the changes of a commit for `goal`; `version` is the goal's commit version after
     /// it (``BatchResult/goalVersion``).
     func record(goal: String, changes: [GraphChange], writes: Int, version: Int64) {
+        let limit = limits.withLock { $0[goal] } ?? threshold
         let runNow: Bool = pending.withLock { p in
             // Updated in place: one hash of the goal, and the queued changes are never copied.
-            add(changes, writes: writes, version: version, to: &p[goal, default: Pending()])
+            add(changes, writes: writes, version: version, limit: limit, to: &p[goal, default: Pending()])
         }
         guard runNow else { return }
         if background {
@@ -179,14 +195,20 @@ final class LazyClusteringManager: Sendable {
     private static let lingerMicroseconds = 200
 
     /// Adds a commit's changes to a goal's pending work; true when a run is due.
-    private func add(_ changes: [GraphChange], writes: Int, version: Int64, to e: inout Pending) -> Bool {
+    private func add(_ changes: [GraphChange], writes: Int, version: Int64, limit: Int, to e: inout Pending) -> Bool {
         if !changes.isEmpty { e.chunks.append((version, changes)) }
         if version > e.through { e.through = version }
         e.writes += writes
         if e.oldest == nil { e.oldest = clock.now() }
-        let due = e.writes >= threshold && !e.scheduled
+        let due = e.writes >= limit && !e.scheduled
         if due && background { e.scheduled = true }
         return due
+    }
+
+    /// Notes the write limit of `goal` after a run that saw `edges` edges.
+    private func setLimit(_ goal: String, edges: Int) {
+        let limit = Self.writeLimit(threshold: threshold, edges: edges)
+        limits.withLock { $0[goal] = limit }
     }
 
     /// Runs clustering for goals whose oldest pending write is older than the timeout.
@@ -256,7 +278,8 @@ final class LazyClusteringManager: Sendable {
         if let shared {
             guard pending.withLock({ $0.removeValue(forKey: goal) }) != nil else { return }
             do {
-                try SharedClustering.recluster(shared, goal: goal, theta: theta)
+                let edges = try SharedClustering.recluster(shared, goal: goal, theta: theta)
+                setLimit(goal, edges: edges)
                 runs.add(1, ordering: .relaxed)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
             } catch {
@@ -278,17 +301,11 @@ final class LazyClusteringManager: Sendable {
                         // of `entry` so that the graph is uniquely referenced (no copy).
                         entry = nil
                         for chunk in work.chunks where chunk.version > e.readAt {
-                            for change in chunk.changes {
-                                switch change {
-                                case .conceptAppeared(let c): e.graph.conceptAppeared(c)
-                                case .conceptDisappeared(let c): e.graph.conceptDisappeared(c)
-                                case .edgeAppeared(let a, let b): e.graph.edgeAppeared(a, b)
-                                case .edgeDisappeared(let a, let b): e.graph.edgeDisappeared(a, b)
-                                }
-                            }
+                            for change in chunk.changes { e.graph.apply(change) }
                         }
                         e.through = max(e.through, work.through)
-                        changes = e.graph.settle()
+                        // Nothing the clusters depend on changed: nothing to store.
+                        changes = e.graph.dirty ? e.graph.recluster() : []
                         through = e.through
                         entry = e
                     } else {
@@ -306,6 +323,7 @@ final class LazyClusteringManager: Sendable {
                 }
                 runs.add(1, ordering: .relaxed)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
+                if let entry { setLimit(goal, edges: entry.graph.edgeCount) }
             } catch {
                 // Nothing was stored: the graph may be ahead of the file, so it is read anew at
                 // the next run, which a later flush makes (the goal stays pending in the engine).
@@ -320,14 +338,15 @@ final class LazyClusteringManager: Sendable {
     /// A goal's graph built from its stored state, and the assignment changes that make the
     /// stored assignments exact (stale ones of concepts no longer held are removed).
     private static func load(_ stored: StoredGoal, theta: Int32) -> (GoalGraph, [(concept: String, cluster: String?)]) {
-        var graph = ClusterGraph()
+        var graph = WeightedConceptGraph()
         for (concept, cluster) in stored.assignments { graph.assumeStored(concept, cluster: cluster) }
-        for c in stored.graph.concepts.keys { graph.conceptAppeared(c) }
-        // The graph mirrors edge existence only; the counts stay in the engine.
-        for e in stored.graph.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) {
-            graph.edgeAppeared(e.a, e.b)
+        for c in stored.graph.concepts.keys { graph.setPresent(c, true) }
+        // Present edges with their weights (co + dep); rows that are not edges weigh nothing.
+        for e in stored.graph.edges {
+            let w = GraphChange.weight(co: e.counts.co, dep: e.counts.dep, theta: theta)
+            if w > 0 { graph.setWeight(e.a, e.b, w) }
         }
-        var changes = graph.settle()
+        var changes = graph.recluster()
         for concept in stored.assignments.keys where stored.graph.concepts[concept] == nil { changes.append((concept, nil)) }
         return (GoalGraph(graph: graph, readAt: stored.committed, through: stored.committed), changes)
     }

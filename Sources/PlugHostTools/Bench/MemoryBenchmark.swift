@@ -23,6 +23,8 @@ package enum MemoryBenchmark {
 
     /// Figures at one workload size.
     package struct SizeResult: Sendable, Codable {
+        /// The workload's shape (``WorkloadShape``).
+        package var shape: String = WorkloadShape.standard.rawValue
         package var operations: Int
         package var optimized: PathResult
         package var eager: PathResult?
@@ -120,22 +122,24 @@ package enum MemoryBenchmark {
     }
 
     /// Runs both paths at each size (eager only up to `eagerMax` operations), `runs` times each
-    /// after a warm-up, pairs taken in the same round.
+    /// after a warm-up, pairs taken in the same round, over workloads of `shape` (a shape with
+    /// a fixed size runs once at that size, optimized only).
     package static func run(
-        sizes: [Int], runs: Int = 3, eagerMax: Int = 10_000, seed: UInt64 = 42, chunk: Int = 1,
-        conceptsPerSize: (Int) -> Int = { max(50, $0 / 10) },
+        sizes: [Int], runs: Int = 3, eagerMax: Int = 10_000, seed: UInt64 = 42, chunk: Int = 1, shape: WorkloadShape = .standard,
         progress: (String) -> Void = { _ in }
     ) throws -> [SizeResult] {
         var out: [SizeResult] = []
+        let sizes = shape.fixedOperations.map { [$0] } ?? sizes
+        let runs = shape.fixedOperations == nil ? runs : 1
         for size in sizes {
-            let ops = WorkloadGenerator(operations: size, concepts: conceptsPerSize(size), seed: seed).generate()
-            let withEager = size <= eagerMax
+            let ops = WorkloadGenerator(shape: shape, operations: size, seed: seed).generate()
+            let withEager = size <= eagerMax && shape.fixedOperations == nil
             _ = try runPath(Array(ops.prefix(min(size, 2000))), optimized: true) { InMemoryEngine() }
             var opt: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)] = []
             var eag: [(seconds: Double, latencies: [Double], stats: MemoryStats, digest: String, verified: Bool)] = []
             var ratios: [Double] = []
             for r in 0..<runs {
-                progress("memory \(size): run \(r + 1)/\(runs)")
+                progress("memory \(shape.rawValue) \(size): run \(r + 1)/\(runs)")
                 let o = try runPath(ops, optimized: true, chunk: chunk) { InMemoryEngine() }
                 opt.append(o)
                 if withEager {
@@ -158,7 +162,7 @@ package enum MemoryBenchmark {
             let e = withEager ? summarize(eag) : nil
             out.append(
                 SizeResult(
-                    operations: size, optimized: o, eager: e, speedup: withEager ? Summary(ratios) : nil,
+                    shape: shape.rawValue, operations: size, optimized: o, eager: e, speedup: withEager ? Summary(ratios) : nil,
                     digestsEqual: e.map { $0.digest == o.digest }))
         }
         return out
