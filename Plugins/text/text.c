@@ -19,6 +19,24 @@
  * are left out) and is not a stop word. Candidates are ranked by frequency,
  * ties by first occurrence.
  *
+ * Stop words (stop_words below, about 600) are the words that say nothing
+ * about a text's topic, so that notes on different topics do not share
+ * keywords through them (which would join their concepts into one cluster):
+ * English function words (articles, pronouns, prepositions, conjunctions,
+ * auxiliary and modal verbs, contractions), number words up to ten,
+ * quantifiers and generic adjectives (several, various, whole, good, new,
+ * first, last, ...), generic nouns (thing, way, lot, kind), common adverbs
+ * (also, usually, often, really, quickly, ...) and every form of common
+ * general-purpose verbs (give, keep, make, use, take, get, go, come, let, put,
+ * say, tell, see, know, think, want, need, seem, try, ask, find, show, mean,
+ * become, begin, start, help, turn, move, bring, allow, provide, include,
+ * require, involve, happen, look, feel, stay, remain, tend, appear, consider,
+ * matter, decide, continue, follow). Verbs and nouns that are often a topic
+ * themselves are left in on purpose: run, call, set, work, read, write, grow,
+ * change, build, leave/leaves, hold/held. The list is sorted in C-locale byte
+ * order (text_init refuses to load otherwise) and searched by binary search:
+ * about 10 comparisons a word.
+ *
  * All internal work is on heap memory sized from the input; only the strings
  * returned to the host come from host->alloc. Nothing here keeps state between
  * calls except the host pointer, so the functions flagged PH_FN_THREAD_SAFE are.
@@ -53,45 +71,77 @@
 static const ph_host_api *g_host;
 
 /* ------------------------------------------------------------------------- */
-/* Stop words: sorted in C-locale byte order (checked by init), lower case.  */
+/* Stop words: sorted in C-locale byte order (checked by init), lower case;  */
+/* what they cover: the header comment. Words under 3 characters are never   */
+/* candidates anyway; the short ones here keep the list a plain word list.   */
 /* ------------------------------------------------------------------------- */
 
 static const char *const stop_words[] = {
-    "a", "about", "above", "across", "after", "afterwards", "again", "against",
-    "all", "almost", "alone", "along", "already", "also", "although", "always",
-    "am", "among", "an", "and", "another", "any", "anyhow", "anyone",
-    "anything", "anyway", "anywhere", "are", "aren't", "around", "as", "at",
-    "be", "became", "because", "become", "becomes", "been", "before", "being",
-    "below", "beside", "besides", "between", "beyond", "both", "but", "by",
-    "can", "can't", "cannot", "could", "couldn't", "did", "didn't", "do",
-    "does", "doesn't", "doing", "don't", "done", "down", "during", "each",
-    "either", "else", "enough", "etc", "even", "ever", "every", "everyone",
-    "everything", "few", "for", "from", "further", "get", "gets", "getting",
-    "got", "had", "hadn't", "has", "hasn't", "have", "haven't", "having",
-    "he", "he'd", "he'll", "her", "here", "hers", "herself", "him",
-    "himself", "his", "how", "however", "i", "i'd", "i'll", "i'm",
-    "i've", "if", "in", "indeed", "into", "is", "isn't", "it",
-    "its", "itself", "just", "least", "less", "let", "like", "made",
-    "make", "makes", "many", "may", "maybe", "me", "might", "mine",
-    "more", "moreover", "most", "mostly", "much", "must", "mustn't", "my",
-    "myself", "neither", "never", "nevertheless", "no", "nobody", "none", "nor",
-    "not", "nothing", "now", "of", "off", "often", "on", "once",
-    "one", "only", "onto", "or", "other", "others", "otherwise", "our",
-    "ours", "ourselves", "out", "over", "own", "per", "perhaps", "quite",
-    "rather", "really", "said", "same", "say", "says", "see", "seem",
-    "seemed", "seems", "shall", "shan't", "she", "she'd", "she'll", "should",
-    "shouldn't", "since", "so", "some", "something", "sometimes", "still", "such",
-    "than", "that", "the", "their", "theirs", "them", "themselves", "then",
-    "there", "thereby", "therefore", "these", "they", "they'd", "they'll", "they're",
-    "they've", "this", "those", "though", "through", "throughout", "thus", "to",
-    "together", "too", "toward", "towards", "under", "until", "up", "upon",
-    "us", "use", "used", "uses", "using", "very", "via", "was",
-    "wasn't", "we", "we'd", "we'll", "we're", "we've", "well", "were",
-    "weren't", "what", "whatever", "when", "whenever", "where", "whereas", "wherever",
-    "whether", "which", "while", "who", "whoever", "whole", "whom", "whose",
-    "why", "will", "with", "within", "without", "won't", "would", "wouldn't",
-    "yet", "you", "you'd", "you'll", "you're", "you've", "your", "yours",
-    "yourself", "yourselves",
+    "a", "able", "about", "above", "across", "actually", "after", "afterwards", "again", "against",
+    "ago", "ahead", "ain't", "all", "allow", "allowed", "allowing", "allows", "almost", "alone",
+    "along", "already", "also", "although", "always", "am", "amid", "among", "amongst", "an", "and",
+    "another", "any", "anybody", "anyhow", "anyone", "anything", "anyway", "anywhere", "apparently",
+    "appear", "appeared", "appearing", "appears", "approximately", "are", "aren't", "around", "as",
+    "aside", "ask", "asked", "asking", "asks", "at", "away", "back", "bad", "basically", "be",
+    "became", "because", "become", "becomes", "becoming", "been", "before", "began", "begin",
+    "beginning", "begins", "begun", "behind", "being", "below", "beneath", "beside", "besides",
+    "best", "better", "between", "beyond", "bit", "both", "bring", "bringing", "brings", "brought",
+    "but", "by", "came", "can", "can't", "cannot", "certain", "certainly", "clearly", "come",
+    "comes", "coming", "completely", "consider", "considered", "considering", "considers",
+    "continue", "continued", "continues", "continuing", "could", "could've", "couldn't",
+    "currently", "decide", "decided", "decides", "deciding", "definitely", "despite", "did",
+    "didn't", "different", "directly", "do", "does", "doesn't", "doing", "don't", "done", "down",
+    "during", "each", "earlier", "early", "easily", "eight", "either", "else", "elsewhere",
+    "enough", "entire", "entirely", "especially", "essentially", "etc", "even", "eventually",
+    "ever", "every", "everybody", "everyone", "everything", "everywhere", "exactly", "except",
+    "extremely", "fairly", "far", "feel", "feeling", "feels", "few", "fewer", "finally", "find",
+    "finding", "finds", "first", "five", "follow", "followed", "following", "follows", "for",
+    "found", "four", "frequently", "from", "fully", "further", "furthermore", "gave", "generally",
+    "get", "gets", "getting", "give", "given", "gives", "giving", "goes", "going", "gone", "good",
+    "got", "gotten", "great", "had", "hadn't", "happen", "happened", "happening", "happens",
+    "hardly", "has", "hasn't", "have", "haven't", "having", "he", "he'd", "he'll", "help", "helped",
+    "helping", "helps", "hence", "her", "here", "hers", "herself", "highly", "him", "himself",
+    "his", "hopefully", "how", "however", "i", "i'd", "i'll", "i'm", "i've", "if", "immediately",
+    "in", "include", "included", "includes", "including", "indeed", "inside", "instead", "into",
+    "involve", "involved", "involves", "involving", "is", "isn't", "it", "it'd", "it'll", "its",
+    "itself", "just", "keep", "keeping", "keeps", "kept", "kind", "knew", "know", "knowing",
+    "known", "knows", "largely", "last", "later", "least", "less", "let", "lets", "letting", "like",
+    "liked", "likely", "likes", "little", "look", "looked", "looking", "looks", "lot", "lots",
+    "made", "mainly", "make", "makes", "making", "many", "matter", "mattered", "matters", "may",
+    "maybe", "me", "mean", "meaning", "means", "meant", "merely", "might", "might've", "mine",
+    "more", "moreover", "most", "mostly", "move", "moved", "moves", "moving", "much", "must",
+    "must've", "mustn't", "my", "myself", "namely", "naturally", "near", "nearby", "nearly",
+    "necessarily", "need", "needed", "needing", "needs", "neither", "never", "nevertheless", "new",
+    "newer", "next", "nine", "no", "nobody", "none", "nor", "normally", "not", "nothing", "now",
+    "nowhere", "obviously", "occasionally", "of", "off", "often", "old", "on", "once", "one",
+    "only", "onto", "or", "other", "others", "otherwise", "ought", "our", "ours", "ourselves",
+    "out", "outside", "over", "own", "particularly", "past", "per", "perhaps", "plenty", "plus",
+    "possibly", "potentially", "precisely", "presumably", "previously", "primarily", "probably",
+    "provide", "provided", "provides", "providing", "put", "puts", "putting", "quickly", "quite",
+    "rarely", "rather", "readily", "really", "recently", "regarding", "relatively", "remain",
+    "remained", "remaining", "remains", "require", "required", "requires", "requiring", "right",
+    "said", "same", "saw", "say", "saying", "says", "see", "seeing", "seem", "seemed", "seeming",
+    "seems", "seen", "sees", "seldom", "seriously", "seven", "several", "shall", "shan't", "she",
+    "she'd", "she'll", "should", "should've", "shouldn't", "show", "showed", "showing", "shown",
+    "shows", "significantly", "similarly", "simply", "since", "six", "slightly", "slowly", "so",
+    "some", "somebody", "somehow", "someone", "something", "sometimes", "somewhat", "somewhere",
+    "soon", "specifically", "start", "started", "starting", "starts", "stay", "stayed", "staying",
+    "stays", "still", "strongly", "subsequently", "successfully", "such", "suddenly", "sure",
+    "surely", "take", "taken", "takes", "taking", "tell", "telling", "tells", "ten", "tend",
+    "tended", "tending", "tends", "than", "that", "the", "their", "theirs", "them", "themselves",
+    "then", "there", "thereby", "therefore", "these", "they", "they'd", "they'll", "they're",
+    "they've", "thing", "things", "think", "thinking", "thinks", "this", "those", "though",
+    "thought", "three", "through", "throughout", "thus", "to", "together", "told", "too", "took",
+    "toward", "towards", "tried", "tries", "truly", "try", "trying", "turn", "turned", "turning",
+    "turns", "two", "typically", "ultimately", "unable", "under", "unfortunately", "unless",
+    "unlike", "unlikely", "until", "up", "upon", "us", "use", "used", "uses", "using", "usually",
+    "various", "versus", "very", "via", "want", "wanted", "wanting", "wants", "was", "wasn't",
+    "way", "ways", "we", "we'd", "we'll", "we're", "we've", "well", "went", "were", "weren't",
+    "what", "whatever", "when", "whenever", "where", "whereas", "whereby", "wherein", "wherever",
+    "whether", "which", "while", "who", "whoever", "whole", "whom", "whose", "why", "widely",
+    "will", "with", "within", "without", "won't", "worse", "worst", "would", "would've", "wouldn't",
+    "yes", "yet", "you", "you'd", "you'll", "you're", "you've", "your", "yours", "yourself",
+    "yourselves",
 };
 
 #define STOP_WORD_COUNT (sizeof stop_words / sizeof stop_words[0])

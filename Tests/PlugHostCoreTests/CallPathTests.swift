@@ -628,6 +628,22 @@ final class CallPathTests: XCTestCase {
         XCTAssertEqual(try host.memory.recall(goal: "pets", .plugin("text")).count, 1)
     }
 
+    /// Issue 16: function words, common verbs and adverbs are stop words, so only the topic's
+    /// words are keywords (before: gives, keeps, usually, makes, matters, want, decide, quickly
+    /// came along and joined unrelated notes' concepts).
+    func testKeywordsLeaveOutCommonVerbsAndAdverbs() throws {
+        let input =
+            "The grinder gives an even grind and usually keeps the coffee fresh; it often makes espresso taste better, "
+            + "which matters because people want to decide quickly."
+        XCTAssertEqual(
+            try text("keywords", [.string(input), .int(20)], goal: "stop"),
+            .string("grinder, grind, coffee, fresh, espresso, taste, people"))
+        // Topic words that are also verbs stay keywords.
+        XCTAssertEqual(
+            try text("keywords", [.string("Basil leaves grow; write the run log, then read and call it."), .int(20)], goal: "stop"),
+            .string("basil, leaves, grow, write, run, log, read, call"))
+    }
+
     func testKeywordsWithNonASCIIText() throws {
         let input = "Café au lait. Le café est chaud; café noir, café crème."
         let r = try text("keywords", [.string(input), .int(1)], goal: "fr")

@@ -173,18 +173,40 @@ struct ForgetCommand: ParsableCommand {
     }
 }
 
-/// `plughost memory graph --goal G --format dot`.
+/// `plughost memory graph --goal G [filters] [--format dot|json]`.
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "graph", abstract: "Print a goal's concept graph as Graphviz DOT, clusters as subgraphs.")
+        commandName: "graph", abstract: "Print a goal's concept graph, or part of it, as Graphviz DOT or JSON.",
+        discussion: """
+            Filters apply in this order: --min-weight keeps edges of weight co + dep >= W; --cluster keeps one \
+            cluster's concepts; --concept keeps the concepts at most --depth hops from it; --top keeps the N heaviest \
+            edges (ties by key order). With --min-weight or --top, concepts left without an edge are left out. DOT: \
+            clusters are boxes named after their most connected concept, node size by held, pen width by weight, a \
+            legend; render with `dot -Tsvg`. JSON: goal, theta, clusters, nodes and edges, sorted.
+            """)
     @Option(help: "The goal.") var goal: String
-    @Option(help: "Output format (dot).") var format: String = "dot"
+    @Option(help: "Output format.") var format: ConceptGraphFormat = .dot
+    @Option(help: "Only this cluster's concepts (its id: its smallest concept, as `memory clusters` prints).") var cluster: String?
+    @Option(help: "Only the neighbourhood of this concept.") var concept: String?
+    @Option(help: "Hops from --concept (default: 1; 0: the concept alone).") var depth: Int?
+    @Option(name: .customLong("min-weight"), help: "Only edges whose weight co + dep is at least this.") var minWeight: Int64?
+    @Option(help: "Only the N heaviest edges.") var top: Int?
     @OptionGroup var engine: EngineOptions
 
+    func validate() throws {
+        if depth != nil, concept == nil { throw ValidationError("--depth needs --concept") }
+        if let depth, depth < 0 { throw ValidationError("--depth \(depth): must be 0 or more") }
+        if let minWeight, minWeight < 1 { throw ValidationError("--min-weight \(minWeight): must be 1 or more") }
+        if let top, top < 1 { throw ValidationError("--top \(top): must be 1 or more") }
+    }
+
     func run() throws {
-        guard format == "dot" else { throw ValidationError("--format \(format): only dot is supported") }
         let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }
-        print(try ConceptGraphExport.dot(memory: memory, goal: goal))
+        let filter = ConceptGraphFilter(cluster: cluster, concept: concept, depth: depth ?? 1, minWeight: minWeight, top: top)
+        // An unknown cluster or concept is a ConceptGraphError: "Error: …", exit status 1.
+        print(try ConceptGraphExport.render(memory: memory, goal: goal, filter: filter, format: format))
     }
 }
+
+extension ConceptGraphFormat: ExpressibleByArgument {}
