@@ -47,7 +47,8 @@ enum EmbedJSON {
         }
         guard !related || key == "concept" else {
             throw EmbeddingError(
-                .invalidArgument, "query_json: \"related\": true widens recall by concept to the concept's cluster: it needs \"concept\", not \"\(key)\"")
+                .invalidArgument,
+                "query_json: \"related\": true widens recall by concept to the concept's cluster: it needs \"concept\", not \"\(key)\"")
         }
         switch key {
         case "concept": return related ? .related(value) : .concept(value)

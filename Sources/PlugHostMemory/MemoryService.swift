@@ -320,12 +320,13 @@ public final class MemoryService: HostServices, Sendable {
         try path.flush()
     }
 
-    /// The concepts of the cluster `key` belongs to in `goal` (empty when no live memory of the
-    /// goal holds it), exact with respect to the model: a writing service first sweeps expired
-    /// memories and runs the goal's pending clustering (``flush(goal:)``), so the stored
-    /// clusters cover every acknowledged write; a read-only one computes a pending goal's
-    /// clusters from the stored graph, as ``clusters(goal:)`` does.
-    public func clusterMembers(of key: String, goal: String) throws -> [String] {
+    /// The concepts (sorted) of the cluster `concept` (normalised first) belongs to in `goal`:
+    /// empty when no live memory of the goal holds it. Exact with respect to the model: a
+    /// writing service first sweeps expired memories and runs the goal's pending clustering
+    /// (``flush(goal:)``), so the stored clusters cover every acknowledged write; a read-only
+    /// one computes a pending goal's clusters from the stored graph, as ``clusters(goal:)`` does.
+    public func clusterMembers(of concept: String, goal: String) throws -> [String] {
+        let key = ConceptKey.normalize(concept)
         try flush(goal: goal)
         let pending = readOnly ? Set(try engine.goalsPendingClustering()) : []
         let assignments = try assignments(goal: goal, pending: pending)

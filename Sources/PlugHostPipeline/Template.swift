@@ -106,7 +106,8 @@ public struct Template: Sendable, Hashable {
                 related = true
             } else if let n = Int(option), limit == nil {
                 guard recallLimitRange.contains(n) else {
-                    throw TemplateError("${\(body)}: the limit \(n) is out of range \(recallLimitRange.lowerBound)...\(recallLimitRange.upperBound)")
+                    throw TemplateError(
+                        "${\(body)}: the limit \(n) is out of range \(recallLimitRange.lowerBound)...\(recallLimitRange.upperBound)")
                 }
                 limit = n
             } else {

@@ -124,7 +124,8 @@ final class LoaderTests: XCTestCase {
             XCTAssertTrue(e.message.contains(contains), "\(file): \(e.message.debugDescription) lacks \(contains.debugDescription)")
         }
         XCTAssertEqual(
-            rows, Self.refused.count + 5, "README rows: every refused fixture, not_elf.so, good.c, abi_minor_new.c, crashy.c and recaller.c")
+            rows, Self.refused.count + 5, "README rows: every refused fixture, not_elf.so, good.c, abi_minor_new.c, crashy.c and recaller.c"
+        )
     }
 
     /// One test per fixture too, so that a report names the failing fixture.

@@ -23,7 +23,8 @@ final class RelatedRecallTests: XCTestCase {
 
     /// What related recall must return, computed from every stored memory (in creation order)
     /// and the goal's clusters after a flush, for live memories at `now`.
-    static func bruteForce(memories: [Memory], clusters: [GoalClusters], goal: String, concept: String, limit: Int, now: Double) -> [String] {
+    static func bruteForce(memories: [Memory], clusters: [GoalClusters], goal: String, concept: String, limit: Int, now: Double) -> [String]
+    {
         let key = ConceptKey.normalize(concept)
         guard let goalClusters = clusters.first(where: { $0.goal == goal }),
             let members = goalClusters.clusters.first(where: { $0.concepts.contains(key) })?.concepts
@@ -51,7 +52,10 @@ final class RelatedRecallTests: XCTestCase {
             let concepts = (0..<n).map { _ in vocabulary[Int(rng.next() % UInt64(vocabulary.count))] }
             let deps =
                 rng.next() % 5 == 0
-                ? [Dependency(vocabulary[Int(rng.next() % UInt64(vocabulary.count))], vocabulary[Int(rng.next() % UInt64(vocabulary.count))])]
+                ? [
+                    Dependency(
+                        vocabulary[Int(rng.next() % UInt64(vocabulary.count))], vocabulary[Int(rng.next() % UInt64(vocabulary.count))])
+                ]
                 : []
             let id = "m\(i)"
             live.append(id)
@@ -98,7 +102,8 @@ final class RelatedRecallTests: XCTestCase {
             for concept in Self.vocabulary + ["nobody holds this"] {
                 for limit in Self.limits {
                     let want = Self.bruteForce(
-                        memories: memories, clusters: clusters, goal: goal, concept: concept, limit: limit, now: writer.configuration.clock.now())
+                        memories: memories, clusters: clusters, goal: goal, concept: concept, limit: limit,
+                        now: writer.configuration.clock.now())
                     let have = got["\(goal)|\(concept)|\(limit)"]
                     if have != want {
                         differing += 1
@@ -205,7 +210,9 @@ final class RelatedRecallTests: XCTestCase {
         let s = try MemoryService(engine: InMemoryEngine(), configuration: c)
         _ = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "1", content: "", concepts: ["a"]))
         _ = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "2", content: "", concepts: ["b"]))
-        _ = try s.write(MemoryWrite(goal: "g", plugin: "p", id: "t", content: "", concepts: ["b"], dependsOn: [Dependency("a", "b")], ttlMilliseconds: 100))
+        _ = try s.write(
+            MemoryWrite(
+                goal: "g", plugin: "p", id: "t", content: "", concepts: ["b"], dependsOn: [Dependency("a", "b")], ttlMilliseconds: 100))
         XCTAssertEqual(try s.recall(goal: "g", .related("a"), limit: 20).map(\.memory.id), ["t", "2", "1"])
         clock.advance(0.2)
         XCTAssertEqual(try s.recall(goal: "g", .related("a"), limit: 20).map(\.memory.id), ["1"])

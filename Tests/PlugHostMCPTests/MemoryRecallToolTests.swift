@@ -15,15 +15,17 @@ final class MemoryRecallToolTests: XCTestCase {
         let catalog = ToolCatalog(plugins: [], memoryTools: true)
         let tool = try XCTUnwrap(catalog.tool(named: "memory_recall"))
         let schema = catalog.definition(tool, .mcp).members["inputSchema"]?.members["properties"]?.members["related"]
-        XCTAssertEqual(schema?.members["type"], .string("boolean"))
-        XCTAssertEqual(schema?.members["default"], .bool(false))
+        guard case .string("boolean")? = schema?.members["type"], case .bool(false)? = schema?.members["default"] else {
+            return XCTFail("memory_recall's related: \(String(describing: schema))")
+        }
 
         // a–b: co 2; b–c: a dependency; x alone. Clustering stays pending (no flush).
         let memory = host.memory
         for (id, concepts, deps) in [
             ("1", ["a", "b"], [Dependency]()), ("2", ["x"], []), ("3", ["A", "B"], []), ("4", ["c"], [Dependency("b", "c")]),
         ] {
-            _ = try memory.write(MemoryWrite(goal: "session-goal", plugin: "agent", id: id, content: "m\(id)", concepts: concepts, dependsOn: deps))
+            _ = try memory.write(
+                MemoryWrite(goal: "session-goal", plugin: "agent", id: id, content: "m\(id)", concepts: concepts, dependsOn: deps))
         }
 
         let server = MCPServer(host: host, catalog: catalog, version: "test")
@@ -47,7 +49,7 @@ final class MemoryRecallToolTests: XCTestCase {
         func toolError(_ arguments: String) throws -> String {
             let r = try call(arguments)
             if case .string(let m)? = r["error"]?.members["message"] { return m }
-            guard r["result"]?.members["isError"] == .bool(true), case .array(let content)? = r["result"]?.members["content"],
+            guard case .bool(true)? = r["result"]?.members["isError"], case .array(let content)? = r["result"]?.members["content"],
                 case .string(let text)? = content.first?.members["text"]
             else {
                 XCTFail("memory_recall(\(arguments)) did not fail: \(r)")

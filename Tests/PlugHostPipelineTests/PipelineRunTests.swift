@@ -513,7 +513,7 @@ final class PipelineRunTests: PipelineTestCase {
               plain: ${memory.recall:a}
               each: ${steps.each}
               echo: ${steps.echo}
-              one: ${memory.recall.related.1: X }
+              one: "${memory.recall.related.1: X }"
             """, to: dir, "p.yaml")
         let host = try makeHost()
         defer { try? host.close() }

@@ -48,7 +48,8 @@ final class RecallRelatedHostAPITests: XCTestCase {
             XCTAssertEqual(try recall("a", flags: 0), ["3", "1"], "\(isolation): flags 0 is recall by concept")
             XCTAssertEqual(try recall(" A ", flags: UInt32(PH_RECALL_RELATED)), ["7", "4", "3", "1"], "\(isolation)")
             XCTAssertEqual(
-                try recall("a", flags: UInt32(PH_RECALL_RELATED)), try memory.recall(goal: "g", .related("a"), limit: 1000).map(\.memory.id))
+                try recall("a", flags: UInt32(PH_RECALL_RELATED)), try memory.recall(goal: "g", .related("a"), limit: 1000).map(\.memory.id)
+            )
             XCTAssertEqual(try recall("y", flags: UInt32(PH_RECALL_RELATED)), ["5", "2"])
             XCTAssertEqual(try recall("nobody", flags: UInt32(PH_RECALL_RELATED)), [])
             // Later writes that tie q to a, b and c are seen by the next related recall.
@@ -94,7 +95,8 @@ final class RecallRelatedHostAPITests: XCTestCase {
         XCTAssertEqual(try writer.engine.goalsPendingClustering(), ["g"], "the read-only command stored nothing")
         let text = try TestSupport.runPlughost(["memory", "recall", "--goal", "g", "--text", "m1", "--related", "--db", db])
         XCTAssertNotEqual(text.status, 0)
-        XCTAssertTrue(text.stderr.contains("--related widens recall by concept to the concept's cluster: it needs --concept"), text.description)
+        XCTAssertTrue(
+            text.stderr.contains("--related widens recall by concept to the concept's cluster: it needs --concept"), text.description)
         try writer.close()
     }
 
@@ -121,7 +123,9 @@ final class RecallRelatedHostAPITests: XCTestCase {
             XCTAssertNil(c.recall(h, goal: "g", query), line: line)
             XCTAssertTrue(c.lastError().contains(fragment), "\(c.lastError())", line: line)
         }
-        fails(#"{"text":"m1","related":true}"#, #""related": true widens recall by concept to the concept's cluster: it needs "concept", not "text""#)
+        fails(
+            #"{"text":"m1","related":true}"#,
+            #""related": true widens recall by concept to the concept's cluster: it needs "concept", not "text""#)
         fails(#"{"concept":"a","related":1}"#, #""related" must be true or false"#)
         fails(#"{"related":true}"#, "exactly one of the keys")
     }
