@@ -679,6 +679,7 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
     ("sig_sleep_ms", {"ms": -1}, "negative for uint32"),
     ("text_keywords", {"text": "a b c", "k": "2"}, "string for int32"),
     ("text_word_count", {"text": None}, "null for a string"),
+    ("memory_recall", {"concept": "a", "related": "yes"}, "string for a bool"),
 ]
 
 
@@ -858,8 +859,9 @@ async def test_memory_recall_related(server: Server) -> None:
             "r5",
         ]
         assert _ids(await call_ok(s, "memory_recall", {"concept": "teal", "related": True, "goal": goal})) == ["r4"]
-        bad = await s.call_tool("memory_recall", {"text": "r1", "related": True, "goal": goal})
-        assert bad.is_error and "give concept, not text" in text_of(bad), text_of(bad)
+        with pytest.raises(MCPError) as info:
+            await s.call_tool("memory_recall", {"text": "r1", "related": True, "goal": goal})
+        assert "give concept, not text" in str(info.value), str(info.value)
 
 
 async def test_memory_goals_and_text_recall(server: Server) -> None:
