@@ -23,22 +23,35 @@ enum EmbedJSON {
         }
     }
 
-    /// A recall query: exactly one of `{"concept":…}`, `{"text":…}`, `{"plugin":…}`.
+    /// A recall query: exactly one of `{"concept":…}`, `{"text":…}`, `{"plugin":…}`; with
+    /// `"concept"`, `"related": true` widens it to the concept's cluster (`false` is the default).
     static func recallQuery(_ text: String) throws -> RecallQuery {
         var o: [String: JSONValue] = [:]
         for m in try object(text, "query_json") { o[m.key] = m.value }
+        var related = false
+        if let r = o.removeValue(forKey: "related") {
+            guard case .bool(let b) = r else {
+                throw EmbeddingError(.invalidArgument, "query_json: \"related\" must be true or false, got \(r.description)")
+            }
+            related = b
+        }
         let keys = o.keys.sorted()
         guard keys.count == 1, let key = keys.first, ["concept", "text", "plugin"].contains(key) else {
             throw EmbeddingError(
                 .invalidArgument,
-                "query_json must have exactly one of the keys \"concept\", \"text\", \"plugin\" (got \(keys.isEmpty ? "none" : keys.joined(separator: ", ")))"
+                "query_json must have exactly one of the keys \"concept\", \"text\", \"plugin\" (and \"related\" with \"concept\"; got \(keys.isEmpty ? "none" : keys.joined(separator: ", ")))"
             )
         }
         guard case .string(let value)? = o[key] else {
             throw EmbeddingError(.invalidArgument, "query_json: \"\(key)\" must be a string")
         }
+        guard !related || key == "concept" else {
+            throw EmbeddingError(
+                .invalidArgument,
+                "query_json: \"related\": true widens recall by concept to the concept's cluster: it needs \"concept\", not \"\(key)\"")
+        }
         switch key {
-        case "concept": return .concept(value)
+        case "concept": return related ? .related(value) : .concept(value)
         case "text": return .text(value)
         default: return .plugin(value)
         }

@@ -99,9 +99,20 @@ struct ToolCall: Sendable {
                 }
                 limit = Int(n)
             }
+            var related = false
+            if let r = args.removeValue(forKey: "related") {
+                guard case .bool(let b) = r else {
+                    throw ArgumentError("\(tool.name): argument related must be true or false, got \(r.description)")
+                }
+                related = b
+            }
             switch (concept, text) {
-            case (let c?, nil): work = .recall(.concept(c), limit: limit)
-            case (nil, let t?): work = .recall(.text(t), limit: limit)
+            case (let c?, nil): work = .recall(related ? .related(c) : .concept(c), limit: limit)
+            case (nil, let t?):
+                guard !related else {
+                    throw ArgumentError("\(tool.name): related widens recall by concept to the concept's cluster: give concept, not text")
+                }
+                work = .recall(.text(t), limit: limit)
             default: throw ArgumentError("\(tool.name): give exactly one of concept and text")
             }
         case .memory(.forget):

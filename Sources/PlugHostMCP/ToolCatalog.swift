@@ -299,10 +299,23 @@ public struct ToolCatalog: Sendable {
         case .recall:
             return Tool(
                 name: m.rawValue,
-                description: "Recall memories of the goal by concept or by text (exactly one), best first.",
+                description:
+                    "Recall memories of the goal by concept or by text (exactly one), best first. With a concept, related: true widens it to the concept's cluster (its topic).",
                 inputSchema: object(
                     [
                         ("concept", str("A concept key.")), ("text", str("Words to search for.")),
+                        (
+                            "related",
+                            members([
+                                ("type", .string("boolean")), ("default", .bool(false)),
+                                (
+                                    "description",
+                                    .string(
+                                        "With concept: the memories holding any concept of the concept's cluster, newest first (exact)."
+                                    )
+                                ),
+                            ])
+                        ),
                         (
                             "limit",
                             members([("type", .string("integer")), ("minimum", int(1)), ("maximum", int(1000)), ("default", int(20))])

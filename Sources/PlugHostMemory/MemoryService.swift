@@ -251,6 +251,12 @@ public final class MemoryService: HostServices, Sendable {
             let key = ConceptKey.normalize(c)
             guard !key.isEmpty else { throw MemoryError(.invalid, "concept \(c.debugDescription) is empty after normalisation") }
             fetch = { try self.engine.memories(goal: goal, concept: key, limit: $0).map { RecalledMemory(memory: $0, score: 0) } }
+        case .related(let c):
+            let key = ConceptKey.normalize(c)
+            guard !key.isEmpty else { throw MemoryError(.invalid, "concept \(c.debugDescription) is empty after normalisation") }
+            let members = try clusterMembers(of: key, goal: goal)
+            guard !members.isEmpty else { return [] }
+            fetch = { try self.engine.memories(goal: goal, anyOf: members, limit: $0).map { RecalledMemory(memory: $0, score: 0) } }
         case .plugin(let p):
             fetch = { try self.engine.memories(goal: goal, plugin: p, limit: $0).map { RecalledMemory(memory: $0, score: 0) } }
         case .text(let t):
@@ -314,6 +320,30 @@ public final class MemoryService: HostServices, Sendable {
         try path.flush()
     }
 
+    /// The concepts (sorted) of the cluster `concept` (normalised first) belongs to in `goal`:
+    /// empty when no live memory of the goal holds it. Exact with respect to the model: a
+    /// writing service first sweeps expired memories and runs the goal's pending clustering
+    /// (``flush(goal:)``), so the stored clusters cover every acknowledged write; a read-only
+    /// one computes a pending goal's clusters from the stored graph, as ``clusters(goal:)`` does.
+    public func clusterMembers(of concept: String, goal: String) throws -> [String] {
+        let key = ConceptKey.normalize(concept)
+        try flush(goal: goal)
+        let pending = readOnly ? Set(try engine.goalsPendingClustering()) : []
+        let assignments = try assignments(goal: goal, pending: pending)
+        guard let cluster = assignments[key] else { return [] }
+        return assignments.compactMap { $0.value == cluster ? $0.key : nil }.sorted(by: ConceptKey.precedes)
+    }
+
+    /// Sweeps expired memories and runs `goal`'s pending clustering (this process's, or work
+    /// another process left pending): afterwards the goal's stored clusters are exact for
+    /// every write acknowledged before the call. Nothing on a read-only service.
+    public func flush(goal: String) throws {
+        guard !readOnly else { return }
+        guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
+        try sweepExpired()
+        try path.flush(goal: goal)
+    }
+
     /// The canonical clusters of one goal, or of every goal (sorted by goal): the stored ones,
     /// except that a read-only service computes those of goals whose clustering is pending
     /// (another process has not flushed yet) from the stored graph, without storing them.
@@ -321,12 +351,24 @@ public final class MemoryService: HostServices, Sendable {
         let goals = try goal.map { [$0] } ?? engine.goals()
         let pending = readOnly ? Set(try engine.goalsPendingClustering()) : []
         return try goals.compactMap { g in
+<<<<<<< HEAD
             let a =
                 pending.contains(g)
                 ? LouvainClustering.assignments(try engine.conceptGraph(goal: g), theta: theta)
                 : try engine.clusterAssignments(goal: g)
+=======
+            let a = try assignments(goal: g, pending: pending)
+>>>>>>> i16-recall
             return a.isEmpty ? nil : CanonicalClusters.group(goal: g, assignments: a)
         }
+    }
+
+    /// A goal's cluster assignments (concept → cluster id): the stored ones, or for a goal in
+    /// `pending` (only a read-only service passes any) those computed from the stored graph.
+    private func assignments(goal: String, pending: Set<String>) throws -> [String: String] {
+        pending.contains(goal)
+            ? FullClustering.assignments(try engine.conceptGraph(goal: goal), theta: theta)
+            : try engine.clusterAssignments(goal: goal)
     }
 
     /// Recomputes every goal's clusters from scratch from the engine's stored graph (what the

@@ -28,6 +28,9 @@ protocol WritePath: Sendable {
     func finishPending(goal: String) throws
     /// Runs all pending clustering (the expired memories are swept by the caller first).
     func flush() throws
+    /// Runs `goal`'s pending clustering, if any (this process's or another's), and waits for a
+    /// run of it under way: afterwards the goal's stored clusters cover every acknowledged write.
+    func flush(goal: String) throws
     /// Adds the counters the path's stages keep themselves (cache, lazy clustering) to `stats`.
     func addCounters(to stats: inout MemoryStats)
     /// Clustering runs that are due by time (driven by hand in tests with a manual clock).
@@ -121,6 +124,10 @@ final class OptimizedWritePath: WritePath {
         try clustering.flush()
     }
 
+    func flush(goal: String) throws {
+        try clustering.flush(goal: goal)
+    }
+
     func addCounters(to s: inout MemoryStats) {
         let c = cache.counters
         s.cacheHits = c.hits
@@ -183,6 +190,10 @@ final class EagerWritePath: WritePath {
         // The eager path re-clusters after every write; a goal is pending only where that
         // failed, or where another process left it so.
         for goal in try engine.goalsPendingClustering() { try clustering.recluster(goal: goal, around: []) }
+    }
+
+    func flush(goal: String) throws {
+        if try engine.goalsPendingClustering().contains(goal) { try clustering.recluster(goal: goal, around: []) }
     }
 
     func addCounters(to s: inout MemoryStats) {}

@@ -241,7 +241,7 @@ public final class PipelineRunner {
             }
         case .clusters:
             throw fail(.badReference, location, step: step.id, field: field, "${memory.clusters} is only available in outputs")
-        case .goal: break
+        case .goal, .recall: break
         }
     }
 
@@ -371,6 +371,11 @@ public final class PipelineRunner {
         case .clusters:
             let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []
             return .list(clusters.map { .value(.string($0.concepts.joined(separator: ", "))) })
+        case .recall(let concept, let related, let limit):
+            // Read your writes: what earlier steps wrote is there; `related` runs the goal's
+            // pending clustering first, so the cluster is exact.
+            let found = try host.memory.recall(goal: goal, related ? .related(concept) : .concept(concept), limit: limit)
+            return .list(found.map { .value(.string($0.memory.content)) })
         }
     }
 

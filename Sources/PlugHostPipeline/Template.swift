@@ -13,6 +13,10 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
     case clusters
     /// `${goal}`: the run's goal.
     case goal
+    /// `${memory.recall:CONCEPT}`, `${memory.recall.related:CONCEPT}`, with an optional limit
+    /// (`${memory.recall.related.5:CONCEPT}`, 20 when left out): the contents of the goal's
+    /// memories holding the concept (with `related`: any concept of its cluster), newest first.
+    case recall(concept: String, related: Bool, limit: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +26,8 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .item: "${item}"
         case .clusters: "${memory.clusters}"
         case .goal: "${goal}"
+        case .recall(let c, let related, let limit):
+            "${memory.recall\(related ? ".related" : "")\(limit == 20 ? "" : ".\(limit)"):\(c)}"
         }
     }
 }
@@ -75,7 +81,44 @@ public struct Template: Sendable, Hashable {
         return Template(parts: parts)
     }
 
+    /// Most memories a `${memory.recall…}` reference may ask for.
+    static let recallLimitRange = 1...1000
+
+    /// `memory.recall[.related][.LIMIT]:CONCEPT` (the part after `${`), or nil when `body` is
+    /// not a recall reference. The concept is everything after the first `:`, trimmed.
+    private static func recallReference(_ body: String) throws(TemplateError) -> Reference? {
+        let prefix = "memory.recall"
+        guard body.hasPrefix(prefix) else { return nil }
+        let rest = body.dropFirst(prefix.count)
+        guard rest.isEmpty || rest.first == "." || rest.first == ":" else { return nil }
+        let usage = "(use ${memory.recall:CONCEPT}, ${memory.recall.related:CONCEPT} or ${memory.recall.related.LIMIT:CONCEPT})"
+        guard let colon = rest.firstIndex(of: ":") else {
+            throw TemplateError("${\(body)} names no concept \(usage)")
+        }
+        let concept = rest[rest.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard !ConceptKey.normalize(concept).isEmpty else {
+            throw TemplateError("${\(body)}: the concept \(concept.debugDescription) is empty after normalisation \(usage)")
+        }
+        var related = false
+        var limit: Int?
+        for option in rest[..<colon].split(separator: ".", omittingEmptySubsequences: false).dropFirst() {
+            if option == "related", !related {
+                related = true
+            } else if let n = Int(option), limit == nil {
+                guard recallLimitRange.contains(n) else {
+                    throw TemplateError(
+                        "${\(body)}: the limit \(n) is out of range \(recallLimitRange.lowerBound)...\(recallLimitRange.upperBound)")
+                }
+                limit = n
+            } else {
+                throw TemplateError("${\(body)}: unknown or repeated option \(String(option).debugDescription) \(usage)")
+            }
+        }
+        return .recall(concept: concept, related: related, limit: limit ?? 20)
+    }
+
     private static func reference(_ body: String, allowContextPlugin: Bool) throws(TemplateError) -> Reference {
+        if let recall = try recallReference(body) { return recall }
         let pieces = body.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
         switch pieces.first {
         case "item" where pieces.count == 1: return .item
@@ -87,7 +130,7 @@ public struct Template: Sendable, Hashable {
         case "context" where pieces.count == 3 && allowContextPlugin: return .context(plugin: pieces[1], key: pieces[2])
         default:
             throw TemplateError(
-                "unknown reference ${\(body)} (use ${inputs.NAME}, ${steps.ID}, ${context.KEY}, ${item}, ${goal}\(allowContextPlugin ? ", ${context.PLUGIN.KEY}, ${memory.clusters}" : ""))"
+                "unknown reference ${\(body)} (use ${inputs.NAME}, ${steps.ID}, ${context.KEY}, ${item}, ${goal}, ${memory.recall[.related]:CONCEPT}\(allowContextPlugin ? ", ${context.PLUGIN.KEY}, ${memory.clusters}" : ""))"
             )
         }
     }

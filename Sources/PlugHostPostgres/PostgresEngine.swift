@@ -247,6 +247,18 @@ public final class PostgresEngine: SharedMemoryEngine {
             """)
     }
 
+    public func memories(goal: String, anyOf concepts: [String], limit: Int) throws -> [Memory] {
+        let keys = Set(concepts).sorted(by: ConceptKey.precedes)
+        guard limit > 0, !keys.isEmpty else { return [] }
+        // `&&` (overlap) is served by the GIN index on concepts, as `@>` is for one concept.
+        return try memories(
+            "recalling \(keys.count) concepts in goal \(goal.debugDescription)",
+            """
+            SELECT \(unescaped: Self.columns) FROM plughost.memories
+            WHERE goal = \(goal) AND concepts && \(keys)::text[] ORDER BY seq DESC LIMIT \(limit)
+            """)
+    }
+
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         guard limit > 0 else { return [] }
         return try memories(

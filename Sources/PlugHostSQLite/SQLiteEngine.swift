@@ -759,6 +759,53 @@ public final class SQLiteEngine: ClusteringCoordinator {
         }
     }
 
+    /// Concept tokens ORed in one `memory_concepts` query of ``memories(goal:anyOf:limit:)``.
+    static let anyOfChunk = 256
+
+    public func memories(goal: String, anyOf concepts: [String], limit: Int) throws -> [Memory] {
+        let keys = Set(concepts).sorted(by: ConceptKey.precedes)
+        guard limit > 0, !keys.isEmpty else { try checkOpen(); return [] }
+        return try read("recalling \(keys.count) concepts in goal \(goal.debugDescription)") { db in
+            // The ORed tokens of up to `anyOfChunk` concepts per query, newest postings first;
+            // the chunks' results merged by seq (one read transaction: one snapshot).
+            let s = try RawStatement(
+                db,
+                """
+                SELECT memory_concepts.rowid, \(Self.memoryColumns) FROM memory_concepts CROSS JOIN memories m
+                ON m.seq = memory_concepts.rowid WHERE memory_concepts MATCH ?1 ORDER BY memory_concepts.rowid DESC LIMIT ?2
+                """)
+            defer { s.reset() }
+            let goalHex = SQLiteSchema.hex(goal)
+            var merged: [(seq: Int64, memory: Memory)] = []
+            var start = 0
+            while start < keys.count {
+                let chunk = keys[start..<min(start + Self.anyOfChunk, keys.count)]
+                start += chunk.count
+                var query: [UInt8] = []
+                for (i, concept) in chunk.enumerated() {
+                    if i > 0 { query.append(contentsOf: " OR ".utf8) }
+                    query.append(UInt8(ascii: "\""))
+                    SQLiteSchema.appendConceptToken(goalHex: goalHex, concept: concept, to: &query)
+                    query.append(UInt8(ascii: "\""))
+                }
+                s.reset()
+                try s.bind(1, query)
+                try s.bind(2, Int64(limit))
+                while try s.step() { merged.append((s.int(0), try s.memory(at: 1, path: path))) }
+            }
+            // A memory comes once from each chunk holding one of its concepts.
+            merged.sort { $0.seq > $1.seq }
+            var out: [Memory] = []
+            var last: Int64?
+            for r in merged where r.seq != last {
+                last = r.seq
+                out.append(r.memory)
+                if out.count == limit { break }
+            }
+            return out
+        }
+    }
+
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         guard limit > 0 else { try checkOpen(); return [] }
         return try read("recalling plugin \(plugin.debugDescription) in goal \(goal.debugDescription)") { db in

@@ -566,7 +566,7 @@ async def test_list_tools_and_schemas(server: Server) -> None:
     mem = {n: (tools[n].input_schema.get("properties") or {}) for n in MEMORY_TOOLS}
     for n, keys in {
         "memory_write": ["content", "concepts", "id", "goal"],
-        "memory_recall": ["concept", "text", "limit", "goal"],
+        "memory_recall": ["concept", "text", "related", "limit", "goal"],
         "memory_forget": ["id", "goal"],
         "memory_clusters": ["goal"],
     }.items():
@@ -679,6 +679,7 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
     ("sig_sleep_ms", {"ms": -1}, "negative for uint32"),
     ("text_keywords", {"text": "a b c", "k": "2"}, "string for int32"),
     ("text_word_count", {"text": None}, "null for a string"),
+    ("memory_recall", {"concept": "a", "related": "yes"}, "string for a bool"),
 ]
 
 
@@ -832,6 +833,35 @@ async def test_memory_round_trip(server: Server) -> None:
         assert mid not in _ids(await call_ok(s, "memory_recall", {"concept": "alpha"}))
         r = await call_ok(s, "memory_forget", {"id": mid})
         assert structured(r) == {"forgotten": False}
+
+
+async def test_memory_recall_related(server: Server) -> None:
+    """related: true widens recall by concept to the concept's cluster, newest first."""
+    async with server.session() as s:
+        goal = "related-goal"
+        for mid, concepts in (("r1", ["red", "green"]), ("r2", ["blue"]), ("r3", ["Red", "Green"]), ("r4", ["teal"])):
+            await call_ok(s, "memory_write", {"content": mid, "concepts": concepts, "id": mid, "goal": goal})
+        # red–green: co 2, an edge; blue and teal are alone
+        assert _ids(await call_ok(s, "memory_recall", {"concept": "green", "goal": goal})) == ["r3", "r1"]
+        assert _ids(await call_ok(s, "memory_recall", {"concept": "red", "related": True, "goal": goal})) == ["r3", "r1"]
+        await call_ok(s, "memory_write", {"content": "r5", "concepts": ["green", "blue"], "id": "r5", "goal": goal})
+        await call_ok(s, "memory_write", {"content": "r6", "concepts": ["green", "blue"], "id": "r6", "goal": goal})
+        # green–blue now co 2: red's cluster holds blue, seen at once (pending clustering runs first)
+        assert _ids(await call_ok(s, "memory_recall", {"concept": "red", "related": True, "goal": goal})) == [
+            "r6",
+            "r5",
+            "r3",
+            "r2",
+            "r1",
+        ]
+        assert _ids(await call_ok(s, "memory_recall", {"concept": "red", "related": True, "limit": 2, "goal": goal})) == [
+            "r6",
+            "r5",
+        ]
+        assert _ids(await call_ok(s, "memory_recall", {"concept": "teal", "related": True, "goal": goal})) == ["r4"]
+        with pytest.raises(MCPError) as info:
+            await s.call_tool("memory_recall", {"text": "r1", "related": True, "goal": goal})
+        assert "give concept, not text" in str(info.value), str(info.value)
 
 
 async def test_memory_goals_and_text_recall(server: Server) -> None:

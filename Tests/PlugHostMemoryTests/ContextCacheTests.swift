@@ -33,6 +33,9 @@ final class HookedMemoryEngine: ClusteringCoordinator, @unchecked Sendable {
     func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {
         try inner.memories(goal: goal, concept: concept, limit: limit)
     }
+    func memories(goal: String, anyOf concepts: [String], limit: Int) throws -> [Memory] {
+        try inner.memories(goal: goal, anyOf: concepts, limit: limit)
+    }
     func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         let r = try inner.memories(goal: goal, plugin: plugin, limit: limit)
         // One shot.

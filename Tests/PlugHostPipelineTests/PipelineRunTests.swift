@@ -501,6 +501,51 @@ final class PipelineRunTests: PipelineTestCase {
         XCTAssertEqual(try output(report, "list"), .list([.value(.string("basil, light")), .value(.string("coffee, grind"))]))
     }
 
+    /// `${memory.recall…}` in args, foreach and outputs: the contents of the goal's memories
+    /// holding the concept (with `related`, any concept of its cluster), newest first, exact
+    /// while the goal's clustering is still pending.
+    func testMemoryRecallReferences() throws {
+        let dir = try makeTempDirectory()
+        let path = try write(
+            """
+            goal: rec
+            plugins: {sig: sig}
+            steps:
+              - id: echo
+                call: sig.id_str
+                args: ["related: ${memory.recall.related:A}"]
+              - id: each
+                call: sig.id_str
+                foreach: ${memory.recall.related.2:c}
+                args: ["<${item}>"]
+              - id: plain
+                call: sig.id_str
+                args: ["${memory.recall:a}"]
+            outputs:
+              related: ${memory.recall.related:a}
+              plain: ${memory.recall:a}
+              each: ${steps.each}
+              echo: ${steps.echo}
+              one: "${memory.recall.related.1: X }"
+            """, to: dir, "p.yaml")
+        let host = try makeHost()
+        defer { try? host.close() }
+        // a–b: co 2; b–c: a dependency (four holds b and c); x alone.
+        for (content, concepts, deps) in [
+            ("one", ["a", "b"], [Dependency]()), ("two", ["x"], []), ("three", ["A", "B"], []), ("four", ["c"], [Dependency("b", "c")]),
+        ] {
+            _ = try host.memory.write(MemoryWrite(goal: "rec", plugin: "agent", content: content, concepts: concepts, dependsOn: deps))
+        }
+        let report = try runInProcess(path, host: host)
+        XCTAssertEqual(try output(report, "echo"), .value(.string("related: four; three; one")))
+        XCTAssertEqual(try output(report, "each"), .list([.value(.string("<four>")), .value(.string("<three>"))]))
+        XCTAssertEqual(try output(report, "related"), .list(["four", "three", "one"].map { .value(.string($0)) }))
+        XCTAssertEqual(try output(report, "plain"), .list(["three", "one"].map { .value(.string($0)) }))
+        XCTAssertEqual(try output(report, "one"), .list([.value(.string("two"))]))
+        let plain = try XCTUnwrap(report.outputs.first { $0.name == "plain" })
+        XCTAssertEqual(plain.value, .list(try host.memory.recall(goal: "rec", .concept("a")).map { .value(.string($0.memory.content)) }))
+    }
+
     /// `${context.KEY}` in args reads the step's plugin's goal context at the time the step runs.
     func testContextReadInArgs() throws {
         let dir = try makeTempDirectory()

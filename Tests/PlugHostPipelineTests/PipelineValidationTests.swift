@@ -652,6 +652,56 @@ final class PipelineValidationTests: PipelineTestCase {
 
                     """), .badReference, at: .at("\"${context.text.summaries}\""), step: "second", field: "args[0]",
                 message: "unknown reference"),
+            Case(
+                "memory recall without a concept",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: {text: "${memory.recall.related}"}
+
+                    """), .badReference, at: .at("\"${memory.recall.related}\""), step: "second", field: "args.text",
+                message: "${memory.recall.related} names no concept"),
+            Case(
+                "memory recall with an empty concept",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        foreach: "${memory.recall.related:  }"
+                        args: ["${item}"]
+
+                    """), .badReference, at: .at("\"${memory.recall.related:"), step: "second", field: "foreach",
+                message: "is empty after normalisation"),
+            Case(
+                "memory recall with an unknown option",
+                withHeader(
+                    """
+                    outputs:
+                      x: ${memory.recall.nearby:basil}
+
+                    """), .badReference, at: .at("${memory.recall.nearby"), step: nil, field: "outputs.x",
+                message: "unknown or repeated option \"nearby\""),
+            Case(
+                "memory recall with a limit out of range",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["recalled: ${memory.recall.related.0:basil}"]
+
+                    """), .badReference, at: .at("\"recalled:"), step: "second", field: "args[0]",
+                message: "the limit 0 is out of range 1...1000"),
+            Case(
+                "memory recall with a repeated option",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
+                        args: ["${memory.recall.related.5.related:basil}"]
+
+                    """), .badReference, at: .at("\"${memory.recall"), step: "second", field: "args[0]",
+                message: "unknown or repeated option \"related\""),
         ]
     }
 

@@ -131,6 +131,28 @@ def test_memory_write_recall_forget_clusters(host: plughost.Host) -> None:
     assert stats["engine"] == "memory" and stats["memory"]["writes"] == 2
 
 
+def test_recall_related(host: plughost.Host) -> None:
+    """related=True widens recall by concept to the concept's cluster, newest first, the limit after the merge."""
+    host.write("g", "one", concepts=["a", "b"], id="1")
+    host.write("g", "two", concepts=["x"], id="2")
+    host.write("g", "three", concepts=["A", "B"], id="3")
+    host.write("g", "four", concepts=["c"], depends_on=[("b", "c")], id="4")
+    # a–b: co 2; b–c: a dependency; x alone. No flush: the goal's pending clustering runs first.
+    assert [m["id"] for m in host.recall("g", concept="a")] == ["3", "1"]
+    assert [m["id"] for m in host.recall("g", concept=" A ", related=True)] == ["4", "3", "1"]
+    assert [m["id"] for m in host.recall("g", concept="c", related=True, limit=2)] == ["4", "3"]
+    assert [m["id"] for m in host.recall("g", concept="x", related=True)] == ["2"]
+    assert host.recall("g", concept="nobody", related=True) == []
+    # the same as the brute force over the clusters and the memories
+    cluster = next(c["concepts"] for c in host.clusters("g")[0]["clusters"] if "a" in c["concepts"])
+    holders = [m["id"] for m in host.recall("g", plugin="agent", limit=100) if set(m["concepts"]) & set(cluster)]
+    assert [m["id"] for m in host.recall("g", concept="a", related=True)] == holders
+    with pytest.raises(TypeError, match="needs concept="):
+        host.recall("g", text="one", related=True)
+    with pytest.raises(TypeError, match="related must be True or False"):
+        host.recall("g", concept="a", related=1)  # type: ignore[arg-type]
+
+
 def test_goal_contexts(host: plughost.Host) -> None:
     assert host.context("g", "text") == plughost.Context()
     host.set_context("g", "text", "runs", "41")

@@ -268,6 +268,12 @@ char *plughost_write(plughost_host *host, const char *memory_json);
  * query_json: [owner: caller, call] exactly one of {"concept": "…"} (memories
  * holding that concept, newest first), {"text": "…"} (full-text match, best
  * first, scored) or {"plugin": "…"} (memories that plugin wrote, newest first).
+ * With "concept", "related": true (since 1.1) widens it to the concept's
+ * cluster: the goal's memories holding any concept of the cluster the
+ * normalised concept belongs to, newest first, limit applied after the merge;
+ * the goal's pending clustering runs first, so the cluster is exact (as after
+ * plughost_flush). "related" with "text" or "plugin", or not a boolean, is an
+ * error (PLUGHOST_ERROR_INVALID_ARGUMENT).
  * limit: the most memories to return; 0 for 20; negative is an error.
  * Returns a JSON array [owner: caller, free] of
  *   {"id","goal","plugin","content","concepts","depends_on","metadata",

@@ -199,13 +199,33 @@ typedef struct ph_memory {
     double score;                       /* relevance for text recall, else 0 */
 } ph_memory;
 
+/**
+ * ph_recall_query.flags (ABI minor 1; the field was `reserved`, always 0, in
+ * minor 0, so a minor-0 plugin's query means what it meant):
+ *   PH_RECALL_RELATED  widen recall by concept to the concept's cluster: the
+ *                      goal's memories holding any concept of the cluster the
+ *                      (normalised) concept belongs to, newest first, `limit`
+ *                      applied after the merge. The host first runs the goal's
+ *                      pending clustering, so the cluster is exact (as after a
+ *                      flush). Only with `concept`; with `text` it is an error.
+ * Unknown bits are an error (PH_ERR_INVALID, naming them). A host older than
+ * minor 1 ignored this field: check host->abi_minor >= 1 (or declare
+ * min_host_abi_minor 1) before setting a flag.
+ */
+enum {
+    PH_RECALL_RELATED = 1u << 0
+};
+/** Every ph_recall_query flag this header knows. */
+#define PH_RECALL_KNOWN_FLAGS 0x1u
+
 /** What a recall looks for. Exactly one of `concept` or `text` is non-NULL. */
 typedef struct ph_recall_query {
     uint32_t struct_size;
     const char *concept;                /* [owner: caller, call] or NULL    */
     const char *text;                   /* [owner: caller, call] or NULL    */
     uint32_t limit;                     /* most memories to return; 0 = 20  */
-    uint32_t reserved;                  /* set to 0                         */
+    uint32_t flags;                     /* PH_RECALL_* bits (minor 1; was
+                                           `reserved`, set to 0, in 1.0)    */
 } ph_recall_query;
 
 /**
@@ -258,7 +278,8 @@ struct ph_host_api {
     /**
      * Recalls memories of ctx's goal by concept or by text and calls `fn`
      * once per memory, best first. `user` is passed through untouched.
-     * [thread: call]
+     * With PH_RECALL_RELATED in query->flags (ABI minor 1), recall by concept
+     * widens to the concept's cluster (see PH_RECALL_RELATED). [thread: call]
      */
     ph_status (*memory_recall)(const ph_call_context *ctx, const ph_recall_query *query,
                                ph_recall_fn fn, void *user);

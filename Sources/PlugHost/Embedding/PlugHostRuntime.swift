@@ -382,6 +382,8 @@ public final class PlugHostRuntime: Sendable {
     /// - Parameters:
     ///   - goal: The goal.
     ///   - query: What to look for; a concept is normalised first (`"  Swift "` finds `swift`).
+    ///     ``RecallQuery/related(_:)`` widens recall by concept to the concept's cluster (exact:
+    ///     the goal's pending clustering runs first).
     ///   - limit: The most memories to return.
     /// - Throws: ``MemoryError`` (``MemoryError/Code/invalid`` for a concept that is empty
     ///   after normalisation); ``EmbeddingError`` when closed.

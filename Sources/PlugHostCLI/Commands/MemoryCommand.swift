@@ -126,18 +126,25 @@ struct RecallCommand: ParsableCommand {
     @Option(help: "The goal.") var goal: String
     @Option(help: "A concept to look up.") var concept: String?
     @Option(help: "Words to search for.") var text: String?
+    @Flag(
+        help: ArgumentHelp(
+            "With --concept: the memories holding any concept of the concept's cluster, newest first (exact: the goal's pending clustering runs first)."
+        )) var related = false
     @Option(help: "Most memories to print.") var limit: Int = 20
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
         guard (concept == nil) != (text == nil) else { throw ValidationError("give exactly one of --concept and --text") }
+        guard !related || concept != nil else {
+            throw ValidationError("--related widens recall by concept to the concept's cluster: it needs --concept, not --text")
+        }
     }
 
     func run() throws {
         let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }
-        let query: RecallQuery = concept.map { .concept($0) } ?? .text(text!)
+        let query: RecallQuery = concept.map { related ? .related($0) : .concept($0) } ?? .text(text!)
         let results = try memory.recall(goal: goal, query, limit: limit)
         if json {
             print(

@@ -110,11 +110,24 @@ enum HostAPITable {
         guard q.struct_size >= MemoryLayout<ph_recall_query>.size else {
             return fail(PH_ERR_INVALID, "struct_size \(q.struct_size) is smaller than ph_recall_query")
         }
+        // `flags` was `reserved` (always 0) in ABI minor 0: a minor-0 query is a plain recall.
+        let unknown = q.flags & ~UInt32(PH_RECALL_KNOWN_FLAGS)
+        guard unknown == 0 else {
+            return fail(
+                PH_ERR_INVALID,
+                "unknown flag bits 0x\(String(unknown, radix: 16)) in ph_recall_query.flags (known: PH_RECALL_RELATED = 0x\(String(PH_RECALL_RELATED, radix: 16)))"
+            )
+        }
+        let related = q.flags & UInt32(PH_RECALL_RELATED) != 0
         do {
             let recallQuery: RecallQuery
             switch (q.concept, q.text) {
-            case (let c?, nil): recallQuery = .concept(try CStrings.utf8(c, field: "concept"))
-            case (nil, let t?): recallQuery = .text(try CStrings.utf8(t, field: "text"))
+            case (let c?, nil):
+                let concept = try CStrings.utf8(c, field: "concept")
+                recallQuery = related ? .related(concept) : .concept(concept)
+            case (nil, let t?):
+                guard !related else { return fail(PH_ERR_INVALID, "PH_RECALL_RELATED needs a concept, not text") }
+                recallQuery = .text(try CStrings.utf8(t, field: "text"))
             default: return fail(PH_ERR_INVALID, "exactly one of concept and text must be set")
             }
             let limit = q.limit == 0 ? 20 : Int(q.limit)

@@ -46,6 +46,9 @@ extension WireWriter {
         case .plugin(let p):
             u8(2)
             string(p)
+        case .related(let c):
+            u8(3)
+            string(c)
         }
     }
 
@@ -91,6 +94,7 @@ extension WireReader {
         case 0: return .concept(try string())
         case 1: return .text(try string())
         case 2: return .plugin(try string())
+        case 3: return .related(try string())
         case let tag: throw WireError("unknown recall query tag \(tag)")
         }
     }

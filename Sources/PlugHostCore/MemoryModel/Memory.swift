@@ -54,6 +54,9 @@ public struct RecalledMemory: Sendable, Hashable {
 public enum RecallQuery: Sendable, Hashable {
     /// Memories holding this concept (normalised before lookup), newest first.
     case concept(String)
+    /// Memories holding any concept of this concept's cluster (the concept normalised first),
+    /// newest first: recall by concept widened to the concept's cluster.
+    case related(String)
     /// Memories whose content matches these words, best first.
     case text(String)
     /// Memories written by this plugin, newest first.

@@ -261,6 +261,28 @@ final class LazyClusteringManager: Sendable {
         }
     }
 
+    /// Runs `goal`'s pending clustering now, on the caller's thread: this process's queued work,
+    /// or work another process (or host) left pending in the engine. With none, it only waits for
+    /// a run of the goal under way. Afterwards the goal's stored clusters cover every write
+    /// acknowledged before the call. Throws what the run met.
+    func flush(goal: String) throws {
+        let queued = pending.withLock { $0[goal] != nil }
+        let elsewhere: Bool
+        do {
+            elsewhere = try !queued && engine.goalsPendingClustering().contains(goal)
+        } catch {
+            throw MemoryError(.storage, "listing goals with clustering pending failed: \(error)")
+        }
+        if queued || elsewhere {
+            try runNow(goal: goal)
+        } else {
+            // A background run takes the goal's work out of `pending` inside `graphs`' lock and
+            // stores before it lets go: taking the lock waits for it. (Over a shared engine the
+            // goal stays marked in the engine until the run's session commits.)
+            graphs.withLock { _ in }
+        }
+    }
+
     /// Number of goals with clustering work pending.
     var pendingGoals: Int { pending.withLock { $0.values.filter { !$0.chunks.isEmpty || $0.writes > 0 }.count } }
 

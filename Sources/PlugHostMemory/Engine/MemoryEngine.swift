@@ -23,6 +23,10 @@ public protocol MemoryEngine: AnyObject, Sendable {
     func existingMemories(_ ids: [String]) throws -> [String: Memory]
     /// Memories of a goal holding a concept key, newest first.
     func memories(goal: String, concept: String, limit: Int) throws -> [Memory]
+    /// Memories of a goal whose concept set holds any of `concepts`, newest first (insertion
+    /// order, as ``memories(goal:concept:limit:)``), each once, at most `limit` of them: the
+    /// limit applies after the merge. Recall by cluster uses it.
+    func memories(goal: String, anyOf concepts: [String], limit: Int) throws -> [Memory]
     /// Memories of a goal written by a plugin, newest first.
     func memories(goal: String, plugin: String, limit: Int) throws -> [Memory]
     /// Memories of a goal matching text, best first, with scores.

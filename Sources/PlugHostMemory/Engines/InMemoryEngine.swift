@@ -305,6 +305,26 @@ public final class InMemoryEngine: ClusteringCoordinator {
         }
     }
 
+    public func memories(goal: String, anyOf concepts: [String], limit: Int) throws -> [Memory] {
+        guard limit > 0 else { return [] }
+        return state.withLock { s in
+            guard let gi = s.goalIndex[goal] else { return [] }
+            // Each concept's newest `limit` holders, merged by insertion sequence: a memory among
+            // the newest `limit` of the union is among the newest `limit` of each concept it holds.
+            var merged: [(sequence: Int, memory: Memory)] = []
+            var seen = Set<String>()
+            for concept in Set(concepts) {
+                guard let id = s.goals[gi].conceptIDs[concept] else { continue }
+                let holders = newest(s.goals[gi].chain(id), limit: limit, in: s) { $0.goal == goal && $0.concepts.contains(concept) }
+                for m in holders where seen.insert(m.id).inserted {
+                    merged.append((s.records[m.id]!.sequence, m))
+                }
+            }
+            merged.sort { $0.sequence > $1.sequence }
+            return merged.prefix(limit).map(\.memory)
+        }
+    }
+
     public func memories(goal: String, plugin: String, limit: Int) throws -> [Memory] {
         state.withLock { s in
             newest((s.goalIndex[goal].flatMap { s.goals[$0].byPlugin[plugin] } ?? []).reversed(), limit: limit, in: s) {

@@ -188,12 +188,22 @@ class Host:
         text: Optional[str] = None,
         plugin: Optional[str] = None,
         limit: int = 20,
+        related: bool = False,
     ) -> List[Dict[str, Any]]:
         """Memories of a goal holding ``concept``, matching ``text`` (scored, best first) or
-        written by ``plugin``: exactly one of the three."""
-        query = {k: v for k, v in (("concept", concept), ("text", text), ("plugin", plugin)) if v is not None}
+        written by ``plugin``: exactly one of the three. With ``concept``, ``related=True``
+        widens the recall to the concept's cluster: memories holding any concept of the
+        cluster the concept belongs to, newest first (the goal's pending clustering runs
+        first, so the cluster is exact)."""
+        query: Dict[str, Any] = {k: v for k, v in (("concept", concept), ("text", text), ("plugin", plugin)) if v is not None}
         if len(query) != 1:
             raise TypeError("recall takes exactly one of concept=, text=, plugin=")
+        if not isinstance(related, bool):
+            raise TypeError(f"related must be True or False, got {related!r}")
+        if related:
+            if concept is None:
+                raise TypeError("related=True widens recall by concept to the concept's cluster: it needs concept=")
+            query["related"] = True
         if not 1 <= limit <= 2**31 - 1:
             raise ValueError(f"limit must be 1 to {2**31 - 1}, got {limit}")
         return json.loads(self._take(self._lib.plughost_recall(self._h, _c(goal), _c(json.dumps(query)), limit)))

@@ -141,7 +141,12 @@ pub struct PhRecallQuery {
     pub concept: *const c_char,
     pub text: *const c_char,
     pub limit: u32,
+    /// `PH_RECALL_*` bits (ABI minor 1; set to 0 for a plain recall).
+    pub flags: u32,
 }
+
+/// `PH_RECALL_RELATED`: widen recall by concept to the concept's cluster (ABI minor 1).
+pub const PH_RECALL_RELATED: u32 = 1 << 0;
 
 /// `ph_recall_fn`.
 pub type PhRecallFn = Option<unsafe extern "C" fn(user: *mut c_void, memory: *const PhMemory) -> bool>;
@@ -224,7 +229,7 @@ const _: () = {
     assert!(size_of::<PhCallContext>() == 40);
     assert!(size_of::<PhMemoryWrite>() == 72 && offset_of!(PhMemoryWrite, ttl_ms) == 64);
     assert!(size_of::<PhMemory>() == 72 && offset_of!(PhMemory, score) == 64);
-    assert!(size_of::<PhRecallQuery>() == 32 && offset_of!(PhRecallQuery, limit) == 24);
+    assert!(size_of::<PhRecallQuery>() == 32 && offset_of!(PhRecallQuery, limit) == 24 && offset_of!(PhRecallQuery, flags) == 28);
     assert!(size_of::<PhHostApi>() == 88 && offset_of!(PhHostApi, free) == 80);
     assert!(size_of::<PhFunction>() == 88 && offset_of!(PhFunction, flags) == 56 && offset_of!(PhFunction, params) == 64);
     assert!(size_of::<PhParamInfo>() == 56 && offset_of!(PhParamInfo, allowed_count) == 48);
