@@ -102,6 +102,7 @@ public final class MemoryService: HostServices, Sendable {
         case .success(.written(let id)):
             path.noteWritten(handle, id: id)
             return id
+        case .success(.deduplicated(let id)): return id
         case .success(.forgotten): throw MemoryError(.storage, "internal: unexpected outcome")
         case .failure(let e): throw e
         }
@@ -163,6 +164,7 @@ public final class MemoryService: HostServices, Sendable {
             case .success(.written(let id)):
                 results[i] = .success(id)
                 if case .write(let m, _) = ops[k] { path.noteWritten(ContextCache.Key(goal: m.goal, plugin: m.plugin), id: id) }
+            case .success(.deduplicated(let id)): results[i] = .success(id)
             case .success(.forgotten): results[i] = .failure(MemoryError(.storage, "internal: unexpected outcome"))
             case .failure(let e): results[i] = .failure(e)
             }
@@ -183,7 +185,7 @@ public final class MemoryService: HostServices, Sendable {
         case .success(.forgotten(let removedFrom)):
             if let g = removedFrom { cache.noteForget(goal: g, id: id) }
             return removedFrom != nil
-        case .success(.written): return false
+        case .success(.written), .success(.deduplicated): return false
         case .failure(let e): throw e
         }
     }

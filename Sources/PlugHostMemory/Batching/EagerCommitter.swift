@@ -37,11 +37,35 @@ final class EagerCommitter: BatchCommitter {
 
     private func commitEach(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
         ops.map { op in
-            do {
+            // A write without a caller-given id is looked up again when another process stored
+            // the same memory between the look-up and the commit (DuplicateContentError).
+            for attempt in 1...OptimizedCommitter.maxAttempts {
+                if let r = commitOne(op, last: attempt == OptimizedCommitter.maxAttempts) { return r }
+            }
+            return .failure(MemoryError(.storage, "internal: no commit attempt"))
+        }
+    }
+
+    /// One attempt of one operation; nil when a ``DuplicateContentError`` stored nothing and
+    /// it is not the `last`.
+    private func commitOne(_ op: QueuedOp, last: Bool) -> Result<OpOutcome, MemoryError>? {
+        do {
                 let m: Memory
                 let isWrite: Bool
+                var hostAssigned = false
                 switch op {
                 case .write(var w, let callerID):
+                    if !callerID {
+                        // The same content as a live memory: that memory is the write. Expired
+                        // ones are gone: swept first, as the sweep would.
+                        let found = try engine.memoriesWithSameContent(as: [w])[0]
+                        if let live = found.first(where: { ($0.expiresAt ?? .infinity) > clock.now() }) {
+                            counters.stats.withLock { $0.deduplicated += 1 }
+                            return .success(.deduplicated(live.id))
+                        }
+                        for old in found { try commitEagerDelete(old) }
+                        hostAssigned = true
+                    }
                     if let old = try engine.memory(id: w.id) {
                         if (old.expiresAt ?? .infinity) > clock.now() {
                             if callerID {
@@ -62,7 +86,8 @@ final class EagerCommitter: BatchCommitter {
                     m = found
                     isWrite = false
                 }
-                let planned = batcher.plan([isWrite ? .write(m) : .forget(m)])
+                var planned = batcher.plan([isWrite ? .write(m) : .forget(m)])
+                if hostAssigned { planned[0].batch.hostAssigned = [true] }
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = try engine.apply(planned.map(\.batch))
                 let applied = DispatchTime.now().uptimeNanoseconds
@@ -84,11 +109,12 @@ final class EagerCommitter: BatchCommitter {
                 }
                 let live = (m.expiresAt ?? .infinity) > clock.now()
                 return .success(isWrite ? .written(m.id) : .forgotten(live ? m.goal : nil))
-            } catch let e as MemoryError {
-                return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(e.message)"))
-            } catch {
-                return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)"))
-            }
+        } catch is DuplicateContentError where !last {
+            return nil
+        } catch let e as MemoryError {
+            return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(e.message)"))
+        } catch {
+            return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)"))
         }
     }
 

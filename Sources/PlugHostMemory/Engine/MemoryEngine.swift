@@ -21,6 +21,12 @@ public protocol MemoryEngine: AnyObject, Sendable {
     func memory(id: String) throws -> Memory?
     /// The stored memories among `ids`, by id (one round trip for a whole commit).
     func existingMemories(_ ids: [String]) throws -> [String: Memory]
+    /// For each of `memories`, the stored memories with the same content
+    /// (``Memory/hasSameContent(as:)``: goal, plugin, content, concept set, dependencies,
+    /// canonical metadata), expired ones included, oldest first. The write path asks it for
+    /// the writes without a caller-given id of a commit (one round trip), which return a live
+    /// match's id instead of being stored.
+    func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]]
     /// Memories of a goal holding a concept key, newest first.
     func memories(goal: String, concept: String, limit: Int) throws -> [Memory]
     /// Memories of a goal written by a plugin, newest first.
@@ -68,6 +74,16 @@ extension MemoryEngine {
         var out: [String: Memory] = [:]
         for id in ids { if let m = try memory(id: id) { out[id] = m } }
         return out
+    }
+}
+
+extension MemoryEngine {
+    /// Default (for engines without a content index): the memories of the same goal and
+    /// plugin, compared one by one. Exact, but reads all of them.
+    public func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]] {
+        try memories.map { m in
+            try self.memories(goal: m.goal, plugin: m.plugin, limit: .max).reversed().filter { $0.hasSameContent(as: m) }
+        }
     }
 }
 
