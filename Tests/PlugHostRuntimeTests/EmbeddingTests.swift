@@ -249,7 +249,8 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertEqual(d.cacheTTL, 7200)
         XCTAssertEqual(d.clusteringThreshold, 10)
         XCTAssertEqual(d.clusteringTimeout, 5)
-        XCTAssertEqual(d.theta, 2)
+        XCTAssertNil(d.theta)  // the memory's stored θ, else 2
+        XCTAssertNil(d.memoryConfiguration.explicitTheta)
         XCTAssertEqual(try HostConfiguration(json: "{}"), d)
 
         let c = try HostConfiguration(

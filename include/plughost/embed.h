@@ -152,7 +152,10 @@ uint32_t plughost_api_version(void);
  *   "cache_ttl"            context cache TTL in seconds (default 7200, > 0)
  *   "clustering_threshold" writes of a goal that trigger clustering (default 10)
  *   "clustering_timeout"   seconds after which pending clustering runs (default 5)
- *   "theta"                co-occurrences that link two concepts (default 2)
+ *   "theta"                co-occurrences that link two concepts (>= 1);
+ *                          stored with the memory by the first host that
+ *                          opens it (default 2); absent: the stored one; a
+ *                          different one than stored fails, naming both
  *   "isolation"            "process" (each plugin in a supervised worker
  *                          process: a crash or hang is an error, not the
  *                          host's end) or "in-process" (trusted plugins,

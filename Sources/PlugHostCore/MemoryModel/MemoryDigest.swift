@@ -83,10 +83,25 @@ extension Memory {
     /// True when `other` is the same memory for a write without a caller-given id: the same
     /// goal, plugin, content, concept set (normalised keys), dependencies (normalised pairs,
     /// in any order) and metadata (canonical form). Ids, times and TTLs are not compared.
+    ///
+    /// Text is compared byte for byte (UTF-8), not by Swift's canonical equivalence: `"é"` and
+    /// `"e\u{301}"` are different contents, as they are different digests.
     package func hasSameContent(as other: Memory) -> Bool {
-        goal == other.goal && plugin == other.plugin && content == other.content && concepts == other.concepts
-            && (dependsOn == other.dependsOn || sortedDependencies == other.sortedDependencies)
-            && (metadata == other.metadata || canonicalMetadata == other.canonicalMetadata)
+        func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+        func same(_ a: String?, _ b: String?) -> Bool {
+            switch (a, b) {
+            case (nil, nil): true
+            case (let x?, let y?): same(x, y)
+            default: false
+            }
+        }
+        func same(_ a: [Dependency], _ b: [Dependency]) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { same($0.from, $1.from) && same($0.to, $1.to) }
+        }
+        return same(goal, other.goal) && same(plugin, other.plugin) && same(content, other.content)
+            && concepts.count == other.concepts.count && zip(concepts, other.concepts).allSatisfy(same)
+            && (same(dependsOn, other.dependsOn) || same(sortedDependencies, other.sortedDependencies))
+            && (same(metadata, other.metadata) || same(canonicalMetadata, other.canonicalMetadata))
     }
 }
 

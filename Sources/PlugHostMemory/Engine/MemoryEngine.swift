@@ -59,6 +59,11 @@ public protocol MemoryEngine: AnyObject, Sendable {
     /// Goals whose clustering work was pending when last stored (e.g. a process was killed).
     func goalsPendingClustering() throws -> [String]
 
+    /// θ stored with the memory (``MemoryConfiguration/theta``). When none is stored yet and
+    /// `proposed` is given, stores it (atomically: of several first openers, one wins) and
+    /// returns the stored value; nil when none is stored and none proposed, or when the engine
+    /// stores none.
+    func theta(storingIfAbsent proposed: Int32?) throws -> Int32?
     /// Loads a plugin's context for a goal.
     func loadContext(goal: String, plugin: String) throws -> [String: String]
     /// Stores (or with nil removes) one key of a plugin's context for a goal; durable on return.
@@ -85,6 +90,11 @@ extension MemoryEngine {
             try self.memories(goal: m.goal, plugin: m.plugin, limit: .max).reversed().filter { $0.hasSameContent(as: m) }
         }
     }
+}
+
+extension MemoryEngine {
+    /// Default: the engine stores no θ.
+    public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? { nil }
 }
 
 extension MemoryEngine {

@@ -280,6 +280,15 @@ public final class InMemoryEngine: ClusteringCoordinator {
     /// Lock order: `state` before `clusterStates`, never the other way.
     private let clusterStates = Mutex<[String: ClusterState]>([:])
     private let closed = Atomic<Bool>(false)
+    /// θ of the first service opened over this engine (several services may share one).
+    private let storedTheta = Mutex<Int32?>(nil)
+
+    public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? {
+        storedTheta.withLock { t in
+            if t == nil { t = proposed }
+            return t
+        }
+    }
 
     /// The index of a goal in `s.goals`, created when new.
     private func slot(_ name: String, in s: inout State) -> Int {
