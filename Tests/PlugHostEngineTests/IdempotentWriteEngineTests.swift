@@ -77,30 +77,65 @@ final class IdempotentWriteEngineTests: XCTestCase {
         XCTAssertEqual(try e1.memoriesWithSameContent(as: [m2]).map { $0.map(\.id) }, [["m1", "m2"]])
     }
 
-    /// Writers on several engine instances write the same notes at once: each note is stored
-    /// once, whichever instance wins, and every writer got its id.
+    /// In every engine, on both paths: writers on several engine objects (processes, hosts)
+    /// write the same notes at once: each note is stored once, whichever wins, every writer got
+    /// its id, and θ is the one the first stored.
     func testConcurrentEqualWritesAcrossInstances() throws {
-        let path = try dbPath()
-        let services = try (0..<4).map { _ in try service(path) }
-        let ids = (0..<4).map { _ in [String?](repeating: nil, count: 40) }
-        let box = ResultsBox(ids)
-        DispatchQueue.concurrentPerform(iterations: 4) { k in
-            for i in 0..<40 {
-                let id = try? services[k].write(note("note \(i % 10)"))
-                box.set(k, i, id)
+        try forEachKind(self) { kind in
+            for optimized in [true, false] {
+                let what = "\(kind), optimized \(optimized)"
+                let store = try TestStore.fresh(kind, for: self)
+                let services = try (0..<3).map { _ in try store.service(optimized: optimized) }
+                let box = ResultsBox((0..<3).map { _ in [String?](repeating: nil, count: 30) })
+                DispatchQueue.concurrentPerform(iterations: 3) { k in
+                    for i in 0..<30 {
+                        box.set(k, i, try? services[k].write(note("note \(i % 10)")))
+                    }
+                }
+                let got = box.value
+                for i in 0..<30 {
+                    let all = Set((0..<3).map { got[$0][i] })
+                    XCTAssertEqual(all.count, 1, "\(what): write \(i): \(all)")
+                    XCTAssertFalse(all.contains(nil), what)
+                }
+                XCTAssertEqual(Set(got[0].compactMap { $0 }).count, 10, what)
+                XCTAssertEqual(services.reduce(0) { $0 + $1.stats.writes }, 10, what)
+                XCTAssertEqual(services.reduce(0) { $0 + $1.stats.deduplicated }, 80, what)
+                for s in services { try store.finish(s) }
+                let r = try store.service(optimized: true)
+                XCTAssertEqual(try r.recall(goal: "g", .concept("a"), limit: 100).count, 10, what)
+                XCTAssertEqual(try r.verifyClusters(), [], what)
+                try store.finish(r)
+                // θ: stored by the first (2, the default); another is refused, naming both.
+                XCTAssertThrowsError(try store.service(optimized: optimized) { $0.theta = 5 }, what) { e in
+                    XCTAssertTrue("\(e)".contains("theta is 5") && "\(e)".contains("created with theta 2"), "\(what): \(e)")
+                }
             }
         }
-        let got = box.value
-        for i in 0..<40 {
-            let all = Set((0..<4).map { got[$0][i] })
-            XCTAssertEqual(all.count, 1, "write \(i): \(all)")
-            XCTAssertFalse(all.contains(nil))
+    }
+
+    /// PostgreSQL's unique index: a second host's equal memory (host-assigned id) is refused as
+    /// DuplicateContentError, storing nothing.
+    func testPostgresUniqueContentIndex() throws {
+        let store = try TestStore.fresh(.postgres, for: self)
+        let e1 = try store.open(), e2 = try store.open()
+        defer {
+            try? e1.close()
+            try? e2.close()
         }
-        for s in services { try s.close() }
-        let r = try service(path)
-        XCTAssertEqual(try r.recall(goal: "g", .concept("a"), limit: 100).count, 10)
-        XCTAssertEqual(try r.verifyClusters(), [])
-        try r.close()
+        let m = Memory(
+            id: "m1", goal: "g", plugin: "p", content: "x", concepts: ["a"], dependsOn: [], metadata: nil, createdAt: 1, expiresAt: nil)
+        var m2 = m
+        m2.id = "m2"
+        let batch = { (x: Memory, host: Bool) in
+            EngineBatch(goal: "g", inserts: [x], concepts: [ConceptDelta(concept: "a", delta: 1)], hostAssigned: [host])
+        }
+        _ = try e1.apply([batch(m, true)])
+        XCTAssertThrowsError(try e2.apply([batch(m2, true)])) { XCTAssertTrue($0 is DuplicateContentError, "\($0)") }
+        XCTAssertNil(try e1.memory(id: "m2"))
+        XCTAssertEqual(try e1.conceptGraph(goal: "g").concepts, ["a": 1])
+        _ = try e2.apply([batch(m2, false)])
+        XCTAssertEqual(try e1.memoriesWithSameContent(as: [m2]).map { $0.map(\.id) }, [["m1", "m2"]])
     }
 
     /// A schema 3 file is migrated: its memories get their digests (a later equal write finds
