@@ -96,7 +96,9 @@ public final class MemoryService: HostServices, Sendable {
 
     // MARK: - Writes
 
-    /// Writes one memory; returns its id once the engine acknowledged it.
+    /// Writes one memory; returns its id once the engine acknowledged it. A write without a
+    /// caller-given id whose content equals a live memory's (``Memory/hasSameContent(as:)``)
+    /// returns that memory's id and stores nothing (``MemoryStats/deduplicated``).
     public func write(_ write: MemoryWrite) throws -> String {
         // The same steps as the many-writes path below, for one write without its arrays.
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
