@@ -87,9 +87,10 @@ final class IdempotentWriteEngineTests: XCTestCase {
                 let store = try TestStore.fresh(kind, for: self)
                 let services = try (0..<3).map { _ in try store.service(optimized: optimized) }
                 let box = ResultsBox((0..<3).map { _ in [String?](repeating: nil, count: 30) })
+                let notes = (0..<30).map { note("note \($0 % 10)") }
                 DispatchQueue.concurrentPerform(iterations: 3) { k in
                     for i in 0..<30 {
-                        box.set(k, i, try? services[k].write(note("note \(i % 10)")))
+                        box.set(k, i, try? services[k].write(notes[i]))
                     }
                 }
                 let got = box.value

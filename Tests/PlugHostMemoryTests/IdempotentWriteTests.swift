@@ -168,15 +168,15 @@ final class IdempotentWriteTests: XCTestCase {
 
     func testDigestAndSHA256() {
         XCTAssertEqual(
-            SHA256.hash(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined(),
+            MemorySHA256.hash(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(
-            SHA256.hash([UInt8]()).map { String(format: "%02x", $0) }.joined(),
+            MemorySHA256.hash([UInt8]()).map { String(format: "%02x", $0) }.joined(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(
-            SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).map { String(format: "%02x", $0) }.joined(),
+            MemorySHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).map { String(format: "%02x", $0) }.joined(),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        var h = SHA256()
+        var h = MemorySHA256()
         for _ in 0..<1000 { h.update(Array(repeating: UInt8(ascii: "a"), count: 1000)) }
         XCTAssertEqual(
             h.finalize().map { String(format: "%02x", $0) }.joined(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")

@@ -29,10 +29,9 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let out = StandardOutput.reserve()
-        let definition = try PipelineParser.parse(path: pipeline)
+        var definition = try PipelineParser.parse(path: pipeline)
         let host = plugins.makeHost(memory: try engine.openMemory(theta: definition.theta))
         defer { try? host.close() }
-        var definition = definition
         // `--theta` overrides the pipeline's theta (the memory was opened with it).
         if engine.theta != nil { definition.theta = nil }
         let runner = try PipelineRunner(definition: definition, host: host, goal: goal, inputOverrides: inputs)

@@ -18,7 +18,7 @@ package struct MemoryDigest: Hashable, Sendable {
 
     /// The digest of `memory`.
     package init(of memory: Memory) {
-        var h = SHA256()
+        var h = MemorySHA256()
         func field(_ s: String) {
             let n = UInt32(truncatingIfNeeded: s.utf8.count)
             h.update([UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])

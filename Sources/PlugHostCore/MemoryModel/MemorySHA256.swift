@@ -1,7 +1,7 @@
 /// SHA-256 (FIPS 180-4), for the content digest of memories (``MemoryDigest``). Core uses no
 /// packages, so it is written out here; the tests check it against published vectors and
 /// against swift-crypto.
-package struct SHA256: Sendable {
+package struct MemorySHA256: Sendable {
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
     )
@@ -112,7 +112,7 @@ package struct SHA256: Sendable {
 
     /// The digest of `bytes`.
     package static func hash<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
-        var s = SHA256()
+        var s = MemorySHA256()
         s.update(bytes)
         return s.finalize()
     }
