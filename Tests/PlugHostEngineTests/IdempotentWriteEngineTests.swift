@@ -108,7 +108,12 @@ final class IdempotentWriteEngineTests: XCTestCase {
                 XCTAssertEqual(try r.verifyClusters(), [], what)
                 try store.finish(r)
                 // θ: stored by the first (2, the default); another is refused, naming both.
-                XCTAssertThrowsError(try store.service(optimized: optimized) { $0.theta = 5 }, what) { e in
+                // (The engine object is closed here: the caller owns it when the service refuses.)
+                let engine = try store.open()
+                var five = MemoryConfiguration()
+                five.theta = 5
+                defer { if kind != .memory { try? engine.close() } }
+                XCTAssertThrowsError(try MemoryService(engine: engine, configuration: five), what) { e in
                     XCTAssertTrue("\(e)".contains("theta is 5") && "\(e)".contains("created with theta 2"), "\(what): \(e)")
                 }
             }
