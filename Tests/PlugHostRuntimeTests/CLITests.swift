@@ -484,12 +484,13 @@ final class CLITests: XCTestCase {
     func testThetaOptionIsStoredWithTheDatabase() throws {
         let dir = try TestSupport.makeTempDirectory(for: self)
         let db = dir.appendingPathComponent("m.sqlite").path
-        assertContains(try refuse(["memory", "replay", "/dev/null", "--db", db, "--theta", "0"]), ["--theta must be at least 1 (got 0)"])
-        try succeed(["memory", "replay", "/dev/null", "--db", db, "--theta", "3"])
+        let empty = try TestSupport.write("", to: dir, "empty.jsonl")
+        assertContains(try refuse(["memory", "replay", empty, "--db", db, "--theta", "0"]), ["--theta must be at least 1 (got 0)"])
+        try succeed(["memory", "replay", empty, "--db", db, "--theta", "3"])
         assertContains(
-            try refuse(["memory", "replay", "/dev/null", "--db", db, "--theta", "2"]), ["theta is 2", "created with theta 3", db])
-        try succeed(["memory", "replay", "/dev/null", "--db", db])
-        try succeed(["memory", "replay", "/dev/null", "--db", db, "--theta", "3"])
+            try refuse(["memory", "replay", empty, "--db", db, "--theta", "2"]), ["theta is 2", "created with theta 3", db])
+        try succeed(["memory", "replay", empty, "--db", db])
+        try succeed(["memory", "replay", empty, "--db", db, "--theta", "3"])
         try succeed(["stats", "--db", db, "--theta", "3"])
         assertContains(try refuse(["stats", "--db", db, "--theta", "4"]), ["theta is 4", "created with theta 3"])
     }
