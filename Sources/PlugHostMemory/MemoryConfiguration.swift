@@ -13,8 +13,19 @@ public struct MemoryConfiguration: Sendable {
     public var clusteringThreshold: Int = 10
     /// Age in seconds of the oldest pending write that triggers a clustering run.
     public var clusteringTimeout: Double = 5
-    /// `θ`: an edge exists when `co(a,b) >= theta` or `dep(a,b) >= 1`.
-    public var theta: Int32 = 2
+    /// `θ`: an edge exists when `co(a,b) >= theta` or `dep(a,b) >= 1`; at least 1. θ is stored
+    /// with the memory by the first service that opens it for writing; a service whose θ was
+    /// set (``explicitTheta``) to another value refuses to open it, and one whose θ was not set
+    /// uses the stored one (``MemoryService/init(engine:configuration:)``). Reading gives the
+    /// θ set, or the default, 2; setting it sets ``explicitTheta``.
+    public var theta: Int32 {
+        get { explicitTheta ?? Self.defaultTheta }
+        set { explicitTheta = newValue }
+    }
+    /// θ as set by the caller, or nil: the one stored with the memory, else the default.
+    public var explicitTheta: Int32?
+    /// θ when none was set and none is stored.
+    public static let defaultTheta: Int32 = 2
     /// Dependency depth the batcher and the eager baseline's graph re-initialisation follow.
     public var maxDependencyDepth: Int = 3
     /// Most operations one group commit takes.

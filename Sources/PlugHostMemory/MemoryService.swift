@@ -37,7 +37,13 @@ public final class MemoryService: HostServices, Sendable {
 
     /// Opens the write path over `engine`, finishing any clustering work the engine recorded
     /// as pending (a process killed before a flush).
+    ///
+    /// θ: a θ below 1 is refused. The engine's stored θ is used when the configuration sets
+    /// none; a set θ other than the stored one is refused with both values; when none is stored
+    /// yet, a service that writes stores its θ (set, or the default) with the memory.
     public init(engine: any MemoryEngine, configuration: MemoryConfiguration = MemoryConfiguration()) throws {
+        var configuration = configuration
+        try Self.resolveTheta(&configuration, engine: engine)
         self.engine = engine
         self.configuration = configuration
         clock = configuration.clock
@@ -62,6 +68,24 @@ public final class MemoryService: HostServices, Sendable {
         for goal in try engine.goalsPendingClustering() { try path.finishPending(goal: goal) }
     }
 
+    /// Checks θ's range and agrees it with the θ stored with the memory (see `init`).
+    private static func resolveTheta(_ configuration: inout MemoryConfiguration, engine: any MemoryEngine) throws {
+        if let t = configuration.explicitTheta, t < 1 {
+            throw MemoryError(
+                .invalid,
+                "theta must be at least 1 (got \(t)): an edge needs co(a,b) ≥ theta, so a theta below 1 would link every pair of concepts")
+        }
+        guard let stored = try engine.theta(storingIfAbsent: configuration.readOnly ? nil : configuration.theta) else { return }
+        if let t = configuration.explicitTheta, t != stored {
+            let place = engine.location.map { " at \($0)" } ?? ""
+            throw MemoryError(
+                .invalid,
+                "theta is \(t) here, but the memory (\(engine.kind) engine\(place)) was created with theta \(stored); theta is stored with the memory so that every process clusters alike: pass theta \(stored) or none (to use the stored one), or use another database"
+            )
+        }
+        configuration.theta = stored
+    }
+
     /// The error of a write-path operation on a read-only service.
     private var readOnlyError: MemoryError {
         MemoryError(
@@ -72,7 +96,9 @@ public final class MemoryService: HostServices, Sendable {
 
     // MARK: - Writes
 
-    /// Writes one memory; returns its id once the engine acknowledged it.
+    /// Writes one memory; returns its id once the engine acknowledged it. A write without a
+    /// caller-given id whose content equals a live memory's (``Memory/hasSameContent(as:)``)
+    /// returns that memory's id and stores nothing (``MemoryStats/deduplicated``).
     public func write(_ write: MemoryWrite) throws -> String {
         // The same steps as the many-writes path below, for one write without its arrays.
         guard !closed.load(ordering: .relaxed) else { throw MemoryError(.closed, "the memory service is closed") }
@@ -102,6 +128,7 @@ public final class MemoryService: HostServices, Sendable {
         case .success(.written(let id)):
             path.noteWritten(handle, id: id)
             return id
+        case .success(.deduplicated(let id)): return id
         case .success(.forgotten): throw MemoryError(.storage, "internal: unexpected outcome")
         case .failure(let e): throw e
         }
@@ -163,6 +190,7 @@ public final class MemoryService: HostServices, Sendable {
             case .success(.written(let id)):
                 results[i] = .success(id)
                 if case .write(let m, _) = ops[k] { path.noteWritten(ContextCache.Key(goal: m.goal, plugin: m.plugin), id: id) }
+            case .success(.deduplicated(let id)): results[i] = .success(id)
             case .success(.forgotten): results[i] = .failure(MemoryError(.storage, "internal: unexpected outcome"))
             case .failure(let e): results[i] = .failure(e)
             }
@@ -183,7 +211,7 @@ public final class MemoryService: HostServices, Sendable {
         case .success(.forgotten(let removedFrom)):
             if let g = removedFrom { cache.noteForget(goal: g, id: id) }
             return removedFrom != nil
-        case .success(.written): return false
+        case .success(.written), .success(.deduplicated): return false
         case .failure(let e): throw e
         }
     }

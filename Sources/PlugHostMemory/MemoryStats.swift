@@ -9,8 +9,11 @@ public struct MemoryStats: Sendable, Codable, Hashable {
     public var cacheEvictions = 0
     /// Contexts dropped because their TTL ran out.
     public var cacheExpirations = 0
-    /// Memory writes acknowledged.
+    /// Memory writes acknowledged and stored (a new memory each).
     public var writes = 0
+    /// Writes without a caller-given id acknowledged with the id of a live memory of the same
+    /// content, storing nothing (not counted in ``writes``).
+    public var deduplicated = 0
     /// Memories forgotten (by id or by TTL).
     public var forgets = 0
     /// Writes rejected as invalid.

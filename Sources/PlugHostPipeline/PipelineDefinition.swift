@@ -95,4 +95,9 @@ public struct PipelineDefinition: Sendable {
     public var steps: [Step]
     /// Outputs in the order written.
     public var outputs: [(name: String, template: Template, location: Location?)]
+    /// `theta:` (θ, at least 1), or nil: the memory's (stored, or the default). A run refuses a
+    /// memory created with another θ; the CLI opens the memory with it (`--theta` overrides).
+    public var theta: Int32?
+    /// Where `theta:` was written.
+    public var thetaLocation: Location?
 }

@@ -6,7 +6,7 @@ import PlugHost
 /// checking their shape: syntax errors come with file:line:column, unknown keys and wrong
 /// shapes with the step and field.
 public enum PipelineParser {
-    static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description"]
+    static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description", "theta"]
     static let stepKeys: Set<String> = ["id", "call", "args", "foreach", "timeout", "description"]
     static let pluginKeys: Set<String> = [
         "path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_read", "allow_network",
@@ -276,6 +276,16 @@ public enum PipelineParser {
             file: file, baseDirectory: baseDirectory, name: name, goal: goal, plugins: plugins, inputs: inputs,
             steps: steps, outputs: outputs)
         definition.pluginSettings = pluginSettings
+        if let t = fields["theta"] {
+            guard let v = t.int, t.scalar?.style == .plain || t.scalar?.style == .any else {
+                throw err(.wrongType, t, field: "theta", "must be an integer of at least 1 (θ: an edge needs co(a,b) ≥ theta)")
+            }
+            guard v >= 1, v <= Int(Int32.max) else {
+                throw err(.wrongType, t, field: "theta", "must be at least 1 (got \(v)): an edge needs co(a,b) ≥ theta")
+            }
+            definition.theta = Int32(v)
+            definition.thetaLocation = loc(t)
+        }
         return definition
     }
 

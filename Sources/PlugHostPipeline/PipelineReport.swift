@@ -58,6 +58,7 @@ extension MemoryStats {
         d.cacheEvictions = cacheEvictions - e.cacheEvictions
         d.cacheExpirations = cacheExpirations - e.cacheExpirations
         d.writes = writes - e.writes
+        d.deduplicated = deduplicated - e.deduplicated
         d.forgets = forgets - e.forgets
         d.rejected = rejected - e.rejected
         d.commits = commits - e.commits

@@ -36,6 +36,14 @@ public final class PipelineRunner {
         self.definition = definition
         self.host = host
         self.goal = goal ?? definition.goal
+        if let t = definition.theta, t != host.memory.configuration.theta {
+            let m = host.memory
+            throw PipelineError(
+                .wrongType, file: definition.file, line: definition.thetaLocation?.line, column: definition.thetaLocation?.column,
+                field: "theta",
+                "the pipeline asks for theta \(t), but the memory it runs on (\(m.engine.kind) engine\(m.engine.location.map { " at \($0)" } ?? "")) uses theta \(m.configuration.theta); theta is stored with the memory: use \(m.configuration.theta), leave theta out, or use another database"
+            )
+        }
         try validate(inputOverrides: inputOverrides, inputValues: inputValues)
     }
 

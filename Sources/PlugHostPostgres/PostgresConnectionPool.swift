@@ -140,7 +140,7 @@ package final class PostgresConnectionPool: Sendable {
     }
 
     private func describe(_ error: any Error, _ what: String) -> any Error {
-        if error is MemoryError { return error }
+        if error is MemoryError || error is DuplicateContentError { return error }
         return MemoryError(.storage, "\(what) failed on PostgreSQL at \(location.redacted): \(Self.reason(error))")
     }
 
@@ -151,7 +151,7 @@ package final class PostgresConnectionPool: Sendable {
 
     /// Whether `error` means the connection is unusable (closed, reset, timed out).
     static func isConnectionFailure(_ error: any Error) -> Bool {
-        guard let e = error as? PSQLError else { return !(error is MemoryError) }
+        guard let e = error as? PSQLError else { return !(error is MemoryError || error is DuplicateContentError) }
         switch e.code {
         case .server:
             // Class 08 (connection exception) and 57P01–57P03 (admin shutdown, crash, cannot connect now).

@@ -79,6 +79,11 @@ public final class PostgresEngine: SharedMemoryEngine {
                 try pool.run(c, "CREATE SCHEMA IF NOT EXISTS plughost")
                 try pool.run(c, "CREATE TABLE IF NOT EXISTS plughost.meta (key text PRIMARY KEY, value text NOT NULL)")
                 if current < 1 { for statement in PostgresSchema.v1 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) } }
+                if current < 2 {
+                    for statement in PostgresSchema.v2 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) }
+                    try backfillDigests(c)
+                    try pool.run(c, "CREATE UNIQUE INDEX memories_digest ON plughost.memories (digest, host_assigned)")
+                }
                 let v = String(PostgresSchema.version)
                 try pool.run(
                     c,
@@ -88,6 +93,25 @@ public final class PostgresEngine: SharedMemoryEngine {
                     """)
             }
         }
+    }
+
+    /// Schema 2's migration: the digest of every stored memory (their `host_assigned` stays
+    /// null: found by later writes, holding no uniqueness).
+    private func backfillDigests(_ c: PostgresConnection) throws {
+        let rows = try pool.run(c, "SELECT \(unescaped: Self.columns) FROM plughost.memories")
+        var ids: [String] = [], digests: [String] = []
+        for row in rows {
+            let m = try Self.memory(row)
+            ids.append(m.id)
+            digests.append(MemoryDigest(of: m).hex)
+        }
+        guard !ids.isEmpty else { return }
+        try pool.run(
+            c,
+            """
+            UPDATE plughost.memories m SET digest = decode(u.d, 'hex')
+            FROM unnest(\(ids)::text[], \(digests)::text[]) AS u(id, d) WHERE m.id = u.id COLLATE "C"
+            """)
     }
 
     // MARK: - Writes
@@ -100,16 +124,21 @@ public final class PostgresEngine: SharedMemoryEngine {
         var deletes: [String] = []
         for b in batches {
             deletes.append(contentsOf: b.deletes)
-            for m in b.inserts {
-                Self.appendInput(m, ord: ord, to: &writer)
+            for (k, m) in b.inserts.enumerated() {
+                Self.appendInput(m, ord: ord, hostAssigned: b.isHostAssigned(k), to: &writer)
                 ord += 1
             }
         }
         writer.endArray()
         let json = writer.text
-        let rows = try pool.query(
-            "committing \(ord) writes and \(deletes.count) forgets", retries: Self.retries,
-            "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
+        let rows = try pool.withConnection("committing \(ord) writes and \(deletes.count) forgets", retries: Self.retries) { c in
+            do {
+                return try pool.run(c, "SELECT kind, goal, a, b, co, dep FROM plughost.apply(\(json)::jsonb, \(deletes))")
+            } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" && e.serverInfo?[.constraintName] == "memories_digest" {
+                // Another host stored the same memory (host-assigned id) meanwhile.
+                throw DuplicateContentError(goal: batches.first?.goal ?? "")
+            }
+        }
         var concepts: [Key: Int32] = [:]
         var edges: [Key: EdgeCounts] = [:]
         for row in rows {
@@ -169,7 +198,7 @@ public final class PostgresEngine: SharedMemoryEngine {
     }
 
     /// One element of `plughost.apply`'s JSON input (a `plughost.memory_input`).
-    static func appendInput(_ m: Memory, ord: Int, to out: inout JSONWriter) {
+    static func appendInput(_ m: Memory, ord: Int, hostAssigned: Bool = false, to out: inout JSONWriter) {
         var pairs = Set<[String]>()
         var depA: [String] = [], depB: [String] = []
         for d in m.dependsOn {
@@ -194,6 +223,11 @@ public final class PostgresEngine: SharedMemoryEngine {
         // The metadata column is text: the object's text goes in as a JSON string.
         out.key("metadata"); out.string(m.metadata)
         out.key("content"); out.string(m.content)
+        // Schema 2: the content digest (hex) and, for a host-assigned id, true (else null:
+        // the unique index on (digest, host_assigned) holds only those).
+        out.key("digest"); out.string(MemoryDigest(of: m).hex)
+        out.key("host_assigned")
+        if hostAssigned { out.bool(true) } else { out.null() }
         out.endObject()
     }
 
@@ -235,6 +269,43 @@ public final class PostgresEngine: SharedMemoryEngine {
             out[m.id] = m
         }
         return out
+    }
+
+    /// θ in `plughost.meta` (key `theta`): the first host's wins.
+    public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? {
+        if let proposed {
+            try pool.query(
+                "storing theta",
+                "INSERT INTO plughost.meta (key, value) VALUES ('theta', \(String(proposed))) ON CONFLICT (key) DO NOTHING")
+        }
+        guard
+            let text = try pool.query("reading theta", "SELECT value FROM plughost.meta WHERE key = 'theta'").first
+                .map({ try $0.decode(String.self) })
+        else { return nil }
+        guard let t = Int32(text) else {
+            throw MemoryError(.storage, "\(location.redacted): the stored theta \(text.debugDescription) is not an integer")
+        }
+        return t
+    }
+
+    /// By the `memories_digest` index (``MemoryDigest``), one query per commit; equal digests
+    /// are compared field by field.
+    public func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]] {
+        guard !memories.isEmpty else { return [] }
+        let digests = memories.map { MemoryDigest(of: $0).hex }
+        var found: [String: [Memory]] = [:]
+        for row in try pool.query(
+            "looking up \(memories.count) memories by content",
+            """
+            SELECT encode(digest, 'hex'), \(unescaped: Self.columns) FROM plughost.memories
+            WHERE digest = ANY(SELECT decode(d, 'hex') FROM unnest(\(Array(Set(digests)))::text[]) AS d) ORDER BY seq
+            """)
+        {
+            let (d, id, goal, plugin, content, concepts, from, to, metadata, created, expires) =
+                try row.decode((String, String, String, String, String, [String], [String], [String], String?, Double, Double?).self)
+            found[d, default: []].append(Self.memory(id, goal, plugin, content, concepts, from, to, metadata, created, expires))
+        }
+        return zip(memories, digests).map { m, d in (found[d] ?? []).filter { $0.hasSameContent(as: m) } }
     }
 
     public func memories(goal: String, concept: String, limit: Int) throws -> [Memory] {

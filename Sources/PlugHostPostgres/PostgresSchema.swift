@@ -26,7 +26,7 @@ import PlugHostMemory
 ///   that every context write bumps in the same statement.
 enum PostgresSchema {
     /// The schema version this build writes.
-    static let version = 1
+    static let version = 2
     /// Key of the session advisory lock held while migrating.
     static let migrationLock: Int64 = 0x706c_7567_686f_7374  // "plughost"
 
@@ -142,6 +142,87 @@ enum PostgresSchema {
                     (id, goal, plugin, created_at, expires_at, concepts, dep_from, dep_to, dep_a, dep_b, metadata, content)
                 SELECT r.id, r.goal, r.plugin, r.created_at, r.expires_at, r.concepts, r.dep_from, r.dep_to,
                        r.dep_a, r.dep_b, r.metadata, r.content
+                FROM jsonb_populate_recordset(NULL::plughost.memory_input, p_inserts) r
+                ORDER BY r.ord
+                RETURNING m.goal, m.concepts, m.dep_a, m.dep_b
+            )
+            SELECT ch || coalesce(array_agg(ROW(i.goal, 1, i.concepts, i.dep_a, i.dep_b)::plughost.change), '{}')
+            INTO ch FROM i;
+
+            RETURN QUERY
+            WITH changed AS (SELECT * FROM unnest(ch)),
+            cdelta AS (
+                SELECT c.goal, x.concept, sum(c.sign)::integer AS d
+                FROM changed c CROSS JOIN LATERAL unnest(c.concepts) AS x(concept)
+                GROUP BY c.goal, x.concept HAVING sum(c.sign) <> 0
+            ),
+            edelta AS (
+                SELECT s.goal, s.a, s.b, sum(s.co)::integer AS co, sum(s.dep)::integer AS dep FROM (
+                    SELECT c.goal, x.v AS a, y.v AS b, c.sign AS co, 0 AS dep
+                    FROM changed c
+                    CROSS JOIN LATERAL unnest(c.concepts) WITH ORDINALITY AS x(v, i)
+                    CROSS JOIN LATERAL unnest(c.concepts) WITH ORDINALITY AS y(v, j)
+                    WHERE x.i < y.j
+                    UNION ALL
+                    SELECT c.goal, p.a, p.b, 0, c.sign
+                    FROM changed c CROSS JOIN LATERAL unnest(c.dep_a, c.dep_b) AS p(a, b)
+                ) s
+                GROUP BY s.goal, s.a, s.b HAVING sum(s.co) <> 0 OR sum(s.dep) <> 0
+            ),
+            cup AS (
+                INSERT INTO plughost.concepts AS t (goal, concept, count)
+                SELECT d.goal, d.concept, d.d FROM cdelta d ORDER BY d.goal, d.concept
+                ON CONFLICT (goal, concept) DO UPDATE SET count = t.count + excluded.count
+                RETURNING t.goal, t.concept, t.count
+            ),
+            eup AS (
+                INSERT INTO plughost.edges AS t (goal, a, b, co, dep)
+                SELECT e.goal, e.a, e.b, e.co, e.dep FROM edelta e ORDER BY e.goal, e.a, e.b
+                ON CONFLICT (goal, a, b) DO UPDATE SET co = t.co + excluded.co, dep = t.dep + excluded.dep
+                RETURNING t.goal, t.a, t.b, t.co, t.dep
+            ),
+            gup AS (
+                -- Runs although nothing reads it (PostgreSQL runs every data-modifying CTE).
+                INSERT INTO plughost.goal_changes (goal) SELECT DISTINCT c.goal FROM changed c
+            )
+            SELECT 'c'::text, cup.goal::text, cup.concept::text, NULL::text, cup.count, 0 FROM cup
+            UNION ALL SELECT 'e'::text, eup.goal::text, eup.a::text, eup.b::text, eup.co, eup.dep FROM eup;
+        END
+        $fn$
+        """,
+    ]
+
+    /// Statements of schema 2 (after which the migration computes the digests of stored
+    /// memories and creates the unique index `memories_digest` on (digest, host_assigned)):
+    /// idempotent writes. `digest` is the content digest (``MemoryDigest``); `host_assigned` is
+    /// true for a memory written without a caller-given id, null otherwise, so the unique index
+    /// keeps one memory per content among those only (nulls are distinct). `plughost.apply`
+    /// inserts both; a second host storing the same memory meanwhile fails with SQLSTATE 23505
+    /// on `memories_digest`, which the engine reports as ``DuplicateContentError``.
+    static let v2: [String] = [
+        "ALTER TABLE plughost.memories ADD COLUMN digest bytea, ADD COLUMN host_assigned boolean",
+        "ALTER TYPE plughost.memory_input ADD ATTRIBUTE digest text, ADD ATTRIBUTE host_assigned boolean",
+        """
+        CREATE OR REPLACE FUNCTION plughost.apply(p_inserts jsonb, p_deletes text[])
+        RETURNS TABLE(kind text, goal text, a text, b text, co integer, dep integer)
+        LANGUAGE plpgsql AS $fn$
+        #variable_conflict use_column
+        DECLARE
+            ch plughost.change[];
+        BEGIN
+            WITH d AS (
+                DELETE FROM plughost.memories m WHERE m.id = ANY(p_deletes)
+                RETURNING m.goal, m.concepts, m.dep_a, m.dep_b
+            )
+            SELECT coalesce(array_agg(ROW(d.goal, -1, d.concepts, d.dep_a, d.dep_b)::plughost.change), '{}')
+            INTO ch FROM d;
+
+            WITH i AS (
+                INSERT INTO plughost.memories AS m
+                    (id, goal, plugin, created_at, expires_at, concepts, dep_from, dep_to, dep_a, dep_b, metadata, content,
+                     digest, host_assigned)
+                SELECT r.id, r.goal, r.plugin, r.created_at, r.expires_at, r.concepts, r.dep_from, r.dep_to,
+                       r.dep_a, r.dep_b, r.metadata, r.content, decode(r.digest, 'hex'), r.host_assigned
                 FROM jsonb_populate_recordset(NULL::plughost.memory_input, p_inserts) r
                 ORDER BY r.ord
                 RETURNING m.goal, m.concepts, m.dep_a, m.dep_b

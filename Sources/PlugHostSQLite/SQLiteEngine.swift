@@ -305,6 +305,8 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 afterCommit()
                 return result!
             }
+        } catch let e as DuplicateContentError {
+            throw e
         } catch {
             throw failure(error, action())
         }
@@ -373,8 +375,8 @@ public final class SQLiteEngine: ClusteringCoordinator {
         let insert = try RawStatement(
             db,
             """
-            INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content, digest, host_assigned)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             """)
         let concept = try RawStatement(db, "UPDATE concepts SET count = count + ?2 WHERE id = ?1 AND ph_capture(count + ?2, 0)")
         let conceptFind = try RawStatement(db, "SELECT id FROM concepts WHERE goal = ?1 AND concept = ?2")
@@ -442,7 +444,18 @@ public final class SQLiteEngine: ClusteringCoordinator {
                     try insert.bind(7, json)
                     try insert.bind(8, m.metadata)
                     try insert.bind(9, m.content)
-                    try insert.run()
+                    try insert.bind(10, blob: MemoryDigest(of: m).bytes)
+                    let unique = batch.isHostAssigned(mi)
+                    if unique { try insert.bind(11, Int64(1)) } else { try insert.bind(11, nil as String?) }
+                    do {
+                        try insert.run()
+                    } catch let e as DatabaseError
+                        where unique && e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+                        && (e.message ?? "").contains("memories.digest")
+                    {
+                        // Another process stored the same memory (host-assigned id) meanwhile.
+                        throw DuplicateContentError(goal: m.goal)
+                    }
                     added.append((sqlite3_last_insert_rowid(insert.connection), bi, mi))
                     if m.goal != goal { try insert.bind(2, goal) }
                 }
@@ -551,6 +564,25 @@ public final class SQLiteEngine: ClusteringCoordinator {
             try textFTS.run()
         }
         return results
+    }
+
+    /// θ in the `meta` table (schema 4): read, and stored in a write transaction when absent
+    /// (the first writer's wins). A read-only engine over a file of an older schema has none.
+    public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? {
+        func stored(_ db: Database) throws -> Int32? {
+            guard try db.tableExists("meta") else { return nil }
+            guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'theta'") else { return nil }
+            guard let t = Int32(text) else {
+                throw MemoryError(.storage, "\(path): the stored theta \(text.debugDescription) is not an integer")
+            }
+            return t
+        }
+        if let t = try read("reading theta", { try stored($0) }) { return t }
+        guard let proposed, !readOnly else { return nil }
+        return try write("storing theta") { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('theta', ?)", arguments: [String(proposed)])
+            return try stored(db)
+        }
     }
 
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
@@ -735,6 +767,27 @@ public final class SQLiteEngine: ClusteringCoordinator {
                 out[m.id] = m
             }
             return out
+        }
+    }
+
+    /// By the `memories_digest` index (``MemoryDigest``), in one read: equal digests are
+    /// compared field by field.
+    public func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]] {
+        guard !memories.isEmpty else { try checkOpen(); return [] }
+        return try read("looking up \(memories.count) memories by content") { db in
+            let s = try RawStatement(
+                db, "SELECT \(Self.memoryColumns) FROM memories m INDEXED BY memories_digest WHERE m.digest = ?1 ORDER BY m.seq")
+            defer { s.reset() }
+            return try memories.map { m in
+                try s.bind(1, blob: MemoryDigest(of: m).bytes)
+                defer { s.reset() }
+                var out: [Memory] = []
+                while try s.step() {
+                    let found = try s.memory(at: 0, path: path)
+                    if found.hasSameContent(as: m) { out.append(found) }
+                }
+                return out
+            }
         }
     }
 
@@ -1203,7 +1256,7 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// A GRDB cached statement driven through the SQLite C API: bind, step, read columns, reset.
 /// Skips GRDB's per-call argument boxing, which dominates the cost of small statements.
 /// Valid only inside the database access it was made in; always `reset()` it before leaving.
-private struct RawStatement {
+struct RawStatement {
     let handle: OpaquePointer
     let connection: OpaquePointer
 
@@ -1245,6 +1298,12 @@ private struct RawStatement {
     @inline(__always)
     func bind(_ i: Int32, _ value: String?) throws {
         if let value { try bind(i, value) } else { try check(sqlite3_bind_null(handle, i)) }
+    }
+
+    /// Binds bytes as a blob.
+    func bind(_ i: Int32, blob: [UInt8]) throws {
+        let rc = blob.withUnsafeBytes { p in sqlite3_bind_blob(handle, i, p.baseAddress, Int32(p.count), transient) }
+        try check(rc)
     }
 
     /// Binds UTF-8 bytes as text.

@@ -13,7 +13,7 @@ import PlugHostMemory
 /// tables without that mark belongs to someone else and is refused rather than migrated.
 enum SQLiteSchema {
     /// The schema this build writes (`PRAGMA user_version` after migrating).
-    static let version: Int32 = 3
+    static let version: Int32 = 4
     /// `PRAGMA application_id` of plughost memory databases ("PHM1").
     static let applicationID: Int32 = 0x5048_4D31
 
@@ -40,6 +40,15 @@ enum SQLiteSchema {
             { db in
                 try db.execute(sql: v3)
                 try db.execute(sql: "PRAGMA user_version = 3")
+            }
+        ),
+        (
+            "v4",
+            { db in
+                try db.execute(sql: v4)
+                try backfillDigests(db)
+                try db.execute(sql: "CREATE UNIQUE INDEX memories_digest ON memories(digest, host_assigned)")
+                try db.execute(sql: "PRAGMA user_version = 4")
             }
         ),
     ]
@@ -225,6 +234,52 @@ enum SQLiteSchema {
             committed INTEGER NOT NULL
         ) WITHOUT ROWID;
         """
+
+    /// Schema 4: idempotent writes and settings stored with the memory.
+    ///
+    /// - `memories.digest`: the memory's content digest (``MemoryDigest``, 32 bytes), and
+    ///   `memories.host_assigned`: 1 for a memory written without a caller-given id, NULL
+    ///   otherwise. The unique index `memories_digest` on (digest, host_assigned) finds a
+    ///   write's equal memories and keeps at most one per content among host-assigned ids, so
+    ///   two processes writing the same memory at once store it once (NULLs are distinct: caller
+    ///   ids keep their rules). Schema 3 files get the digests of their memories computed (the
+    ///   immutability trigger is dropped and made again around that) and `host_assigned` NULL:
+    ///   their memories are found by later writes but hold no uniqueness.
+    /// - `meta`: settings of the memory, key → text; `theta` is θ, stored by the first process
+    ///   that opens the file for writing (see `SQLiteEngine.theta(storingIfAbsent:)`).
+    static let v4 = """
+        ALTER TABLE memories ADD COLUMN digest BLOB;
+        ALTER TABLE memories ADD COLUMN host_assigned INTEGER;
+        CREATE TABLE meta (
+            key TEXT NOT NULL PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// Computes the digest of every stored memory (schema 4's migration).
+    static func backfillDigests(_ db: Database) throws {
+        guard try Int.fetchOne(db, sql: "SELECT count(*) FROM memories") ?? 0 > 0 else { return }
+        try db.execute(sql: "DROP TRIGGER memories_no_update")
+        let read = try RawStatement(
+            db,
+            "SELECT m.seq, m.id, m.goal, m.plugin, m.created_at, m.expires_at, m.concepts, m.depends_on, m.metadata, m.content FROM memories m"
+        )
+        var digests: [(seq: Int64, digest: [UInt8])] = []
+        while try read.step() { digests.append((read.int(0), MemoryDigest(of: try read.memory(at: 1, path: "the database")).bytes)) }
+        read.reset()
+        let update = try RawStatement(db, "UPDATE memories SET digest = ?2 WHERE seq = ?1")
+        for d in digests {
+            try update.bind(1, d.seq)
+            try update.bind(2, blob: d.digest)
+            try update.run()
+        }
+        try db.execute(
+            sql: """
+                CREATE TRIGGER memories_no_update BEFORE UPDATE ON memories BEGIN
+                    SELECT RAISE(ABORT, 'plughost memories are immutable');
+                END;
+                """)
+    }
 
     /// Appends the `memory_concepts` token of `concept` in the goal whose hex is `goalHex`.
     @inline(__always)

@@ -304,7 +304,7 @@ final class SQLiteEngineTests: XCTestCase {
             try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v7')")
         }
         try engine.close()
-        assertStorageError(try SQLiteEngine(path: path), mentions: [path, "newer plughost", "schema 7", "knows 3"])
+        assertStorageError(try SQLiteEngine(path: path), mentions: [path, "newer plughost", "schema 7", "knows \(SQLiteSchema.version)"])
 
         // Unknown migration identifiers alone also mean newer.
         let path2 = dbPath("newer2.sqlite")
@@ -337,7 +337,7 @@ final class SQLiteEngineTests: XCTestCase {
         }
         let engine = try SQLiteEngine(path: path)
         defer { try? engine.close() }
-        XCTAssertEqual(try engine.pool.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") }, 3)
+        XCTAssertEqual(try engine.pool.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") }, SQLiteSchema.version)
         let g = try engine.conceptGraph(goal: "g")
         XCTAssertEqual(g.concepts, ["a": 1, "b": 1])
         XCTAssertEqual(g.edges.map { "\($0.a)|\($0.b)=\($0.counts.co),\($0.counts.dep)" }, ["a|b=1,1"])

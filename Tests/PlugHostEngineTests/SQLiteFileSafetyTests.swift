@@ -191,6 +191,6 @@ final class SQLiteFileSafetyTests: XCTestCase {
         try service.close()
         let engine = try SQLiteEngine(path: db, readOnly: true)
         defer { try? engine.close() }
-        XCTAssertEqual(try engine.pool.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") }, 3)
+        XCTAssertEqual(try engine.pool.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") }, SQLiteSchema.version)
     }
 }

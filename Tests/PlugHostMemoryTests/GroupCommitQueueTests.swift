@@ -108,6 +108,7 @@ private func ids(_ results: [Result<OpOutcome, MemoryError>]) -> [String] {
     results.map { r in
         switch r {
         case .success(.written(let id)): "w:\(id)"
+        case .success(.deduplicated(let id)): "d:\(id)"
         case .success(.forgotten(let goal)): "f:\(goal ?? "-")"
         case .failure(let e): "\(e.code)"
         }

@@ -717,12 +717,15 @@ final class WritePathPropertyTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 8) { t in
             var rng = OracleRNG(seed: UInt64(9000 + t))
             var log = ThreadLog()
+            var made = 0
             func makeWrite(_ id: String?) -> MemoryWrite {
+                // Each write's content is its own (equal writes without ids are one memory).
+                made += 1
                 let cs = (0..<rng.int(1...6)).map { _ in rng.pick(rng.pick(vocab)) }
                 var deps: [Dependency] = []
                 if rng.chance(0.3) { deps.append(Dependency(rng.pick(rng.pick(vocab)), rng.pick(rng.pick(vocab)))) }
                 return MemoryWrite(
-                    goal: rng.pick(goals), plugin: "p\(t % 3)", id: id, content: "t\(t) \(cs)", concepts: cs, dependsOn: deps)
+                    goal: rng.pick(goals), plugin: "p\(t % 3)", id: id, content: "t\(t) w\(made) \(cs)", concepts: cs, dependsOn: deps)
             }
             if t == 6 {
                 // Writes race-0, race-1, … while thread 7 forgets them.

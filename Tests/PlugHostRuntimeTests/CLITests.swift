@@ -454,4 +454,61 @@ final class CLITests: XCTestCase {
             try refuse(["memory", "replay", dir.appendingPathComponent("none.jsonl").path, "--engine", "memory"], cwd: dir), ["cannot read"]
         )
     }
+
+    // MARK: - idempotent writes, theta
+
+    /// Re-running the quickstart on one SQLite file changes nothing: the same memories (the
+    /// export) and the same clusters; the second run reports its writes as deduplicated.
+    func testQuickstartTwiceLeavesTheMemoryAsItWas() throws {
+        let dir = try TestSupport.makeTempDirectory(for: self)
+        let db = dir.appendingPathComponent("m.sqlite").path
+        let pipeline = TestSupport.repoRoot.appendingPathComponent("examples/pipelines/quickstart.yaml").path
+        try succeed(["run", pipeline, "--quiet", "--db", db])
+        let export1 = try succeed(["memory", "export", "--db", db])
+        let clusters1 = try succeed(["memory", "clusters", "--json", "--db", db])
+        let second = try succeed(["run", pipeline, "--json", "--db", db])
+        let export2 = try succeed(["memory", "export", "--db", db])
+        let clusters2 = try succeed(["memory", "clusters", "--json", "--db", db])
+        XCTAssertFalse(export1.isEmpty)
+        XCTAssertEqual(export2, export1, "the same memories")
+        XCTAssertEqual(clusters2, clusters1, "the same clusters")
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(second.utf8)) as? [String: Any])
+        let memory = try XCTUnwrap(report["memory"] as? [String: Any])
+        XCTAssertEqual(memory["writes"] as? Int, 0, "\(memory)")
+        // Every write of the second run is one of the first run's memories (at least one each).
+        XCTAssertGreaterThanOrEqual(memory["deduplicated"] as? Int ?? 0, export1.split(separator: "\n").count, "\(memory)")
+    }
+
+    /// `--theta`: stored by the first process; another one is refused naming both values and the
+    /// file; none uses the stored one; below 1 is refused.
+    func testThetaOptionIsStoredWithTheDatabase() throws {
+        let dir = try TestSupport.makeTempDirectory(for: self)
+        let db = dir.appendingPathComponent("m.sqlite").path
+        let empty = try TestSupport.write("", to: dir, "empty.jsonl")
+        assertContains(try refuse(["memory", "replay", empty, "--db", db, "--theta", "0"]), ["--theta must be at least 1 (got 0)"])
+        try succeed(["memory", "replay", empty, "--db", db, "--theta", "3"])
+        assertContains(
+            try refuse(["memory", "replay", empty, "--db", db, "--theta", "2"]), ["theta is 2", "created with theta 3", db])
+        try succeed(["memory", "replay", empty, "--db", db])
+        try succeed(["memory", "replay", empty, "--db", db, "--theta", "3"])
+        try succeed(["stats", "--db", db, "--theta", "3"])
+        assertContains(try refuse(["stats", "--db", db, "--theta", "4"]), ["theta is 4", "created with theta 3"])
+    }
+
+    /// A pipeline's `theta:` opens the memory with it; `--theta` overrides it; a range error is
+    /// located.
+    func testPipelineThetaKey() throws {
+        let dir = try TestSupport.makeTempDirectory(for: self)
+        let db = dir.appendingPathComponent("m.sqlite").path
+        let body =
+            "goal: g\nplugins:\n  text: text\nsteps:\n  - id: k\n    call: text.keywords\n    args: {text: \"basil and tomato\", k: 2}\n"
+        let three = try TestSupport.write("theta: 3\n" + body, to: dir, "three.yaml")
+        let zero = try TestSupport.write("theta: 0\n" + body, to: dir, "zero.yaml")
+        let five = try TestSupport.write("theta: 5\n" + body, to: dir, "five.yaml")
+        assertContains(try refuse(["run", zero, "--db", db]), ["zero.yaml", "theta", "at least 1 (got 0)"])
+        try succeed(["run", three, "--quiet", "--db", db])
+        assertContains(try refuse(["run", five, "--quiet", "--db", db]), ["theta is 5", "created with theta 3", db])
+        try succeed(["run", five, "--quiet", "--db", db, "--theta", "3"])
+        assertContains(try refuse(["run", three, "--quiet", "--db", db, "--theta", "2"]), ["theta is 2", "created with theta 3"])
+    }
 }

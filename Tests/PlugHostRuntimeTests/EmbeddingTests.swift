@@ -249,7 +249,8 @@ final class EmbeddingTests: XCTestCase {
         XCTAssertEqual(d.cacheTTL, 7200)
         XCTAssertEqual(d.clusteringThreshold, 10)
         XCTAssertEqual(d.clusteringTimeout, 5)
-        XCTAssertEqual(d.theta, 2)
+        XCTAssertNil(d.theta)  // the memory's stored θ, else 2
+        XCTAssertNil(d.memoryConfiguration.explicitTheta)
         XCTAssertEqual(try HostConfiguration(json: "{}"), d)
 
         let c = try HostConfiguration(
@@ -966,7 +967,7 @@ final class EmbeddingTests: XCTestCase {
             for i in 0..<50 {
                 let r = c.invoke(h, "sig", "add3", "[\(t), \(i), 1]")
                 if r != String(t + i + 1) { wrong.with { $0.append("add3 \(t) \(i): \(r ?? c.lastError())") } }
-                if c.write(h, #"{"goal":"threads","concepts":["t\#(t)","all"]}"#) == nil {
+                if c.write(h, #"{"goal":"threads","content":"t\#(t) i\#(i)","concepts":["t\#(t)","all"]}"#) == nil {
                     wrong.with { $0.append("write: \(c.lastError())") }
                 }
                 if i % 10 == 0, c.invoke(h, "text", "keywords", #"["thread \#(t) writes words", 2]"#, goal: "threads") == nil {
@@ -1087,7 +1088,8 @@ final class EmbeddingTests: XCTestCase {
         if withMCP {
             XCTAssertTrue(r.stdout.contains("mcp clusters resource equals the in-process clusters"), r.stdout)
             XCTAssertTrue(r.stdout.contains("mcp text_keywords: {'result': 'swift, actors, isolate, mutable'}"), r.stdout)
-            XCTAssertTrue(r.stdout.contains("mcp recall concept 'swift': 6 memories"), r.stdout)
+            // The MCP keywords call writes note 1's memory again: the same memory (idempotent writes).
+            XCTAssertTrue(r.stdout.contains("mcp recall concept 'swift': 5 memories"), r.stdout)
         }
         XCTAssertTrue(r.stdout.hasSuffix("ok\n"), r.stdout)
 

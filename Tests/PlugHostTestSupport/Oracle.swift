@@ -75,6 +75,10 @@ package struct OracleMemory {
     package var expiresAt: Double?
     /// Insertion sequence (for working-set checks).
     package var sequence: Int
+    /// Directed dependency pairs `[from, to]` (keys), for the same-content rule.
+    package var directedDeps: Set<[String]> = []
+    /// Metadata as a JSON value re-serialised with sorted keys, for the same-content rule.
+    package var metadataValue: String? = nil
 
     package func live(at now: Double) -> Bool { expiresAt.map { $0 > now } ?? true }
     package var sortedConcepts: [String] { OracleOrder.sorted(concepts) }
@@ -136,16 +140,46 @@ package final class Oracle {
     /// Whether a live (or not yet removed) memory holds `id`.
     package func exists(_ id: String) -> Bool { memories[id] != nil }
 
-    /// Applies a write with its final id; returns why it is rejected, or nil.
+    /// Directed dependency pairs of a (valid) write, degenerate ones dropped.
+    static func directedDeps(_ w: MemoryWrite) -> Set<[String]> {
+        Set(w.dependsOn.map { [OracleKey.key($0.from), OracleKey.key($0.to)] }.filter { Array($0[0].utf8) != Array($0[1].utf8) })
+    }
+
+    /// Metadata as a value: JSONSerialization's reading, written back with sorted keys.
+    static func metadataValue(_ text: String?) -> String? {
+        guard let text, let o = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
+            let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+        else { return text }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    /// The id of the oldest live memory that a write without a caller-given id would return:
+    /// the same goal, plugin, content, concept set, directed dependencies and metadata value.
+    package func sameContent(as w: MemoryWrite, now: Double) -> String? {
+        guard Oracle.validate(w) == nil else { return nil }
+        let (cs, _) = Oracle.conceptSet(w)
+        let deps = Oracle.directedDeps(w)
+        let meta = Oracle.metadataValue(w.metadata)
+        return memories.values.filter {
+            $0.live(at: now) && $0.goal == w.goal && $0.plugin == w.plugin && Array($0.content.utf8) == Array(w.content.utf8)
+                && $0.concepts == cs && $0.directedDeps == deps && $0.metadataValue == meta
+        }.min { $0.sequence < $1.sequence }?.id
+    }
+
+    /// Applies a write with its final id; returns why it is rejected, or nil. A write without a
+    /// caller-given id (`w.id == nil`) whose content a live memory has (``sameContent(as:now:)``)
+    /// changes nothing: it is that memory (its id is what the write returns; `id` is not used).
     @discardableResult
     package func write(_ w: MemoryWrite, id: String, now: Double) -> OracleRejection? {
         if let r = Oracle.validate(w) { return r }
+        if w.id == nil, sameContent(as: w, now: now) != nil { return nil }
         if memories[id] != nil { return .duplicate }
         let (cs, deps) = Oracle.conceptSet(w)
         let expires: Double? = (w.ttlMilliseconds ?? 0) > 0 ? now + Double(w.ttlMilliseconds!) / 1000 : nil
         memories[id] = OracleMemory(
             id: id, goal: w.goal, plugin: w.plugin, content: w.content, concepts: cs, depPairs: deps,
-            expiresAt: expires, sequence: nextSequence)
+            expiresAt: expires, sequence: nextSequence, directedDeps: Oracle.directedDeps(w),
+            metadataValue: Oracle.metadataValue(w.metadata))
         nextSequence += 1
         return nil
     }

@@ -320,3 +320,23 @@ def test_pipeline_inputs_given_twice_are_refused(host: plughost.Host, tmp_path: 
     assert not raw
     assert lib.plughost_last_error_code() == plughost.ErrorCode.INVALID_ARGUMENT
     assert b"given twice" in lib.plughost_last_error(None)
+
+
+def test_theta_is_stored_with_the_memory(build: pathlib.Path, library: str, tmp_path: pathlib.Path) -> None:
+    db = str(tmp_path / "m.sqlite")
+    with pytest.raises(plughost.ConfigurationError, match="theta: must be at least 1, got 0"):
+        plughost.Host(engine="sqlite", database_path=db, theta=0, library=library)
+    with plughost.Host(engine="sqlite", database_path=db, theta=3, library=library) as h:
+        first = h.write("g", "note", concepts=["a", "b"])
+        assert h.write("g", "note", concepts=["b", "a"]) == first  # the same memory
+        assert h.stats()["memory"]["deduplicated"] == 1 and h.stats()["memory"]["writes"] == 1
+    with pytest.raises(plughost.PlugHostError) as info:
+        plughost.Host(engine="sqlite", database_path=db, theta=2, library=library)
+    for part in ("theta is 2", "created with theta 3", db):
+        assert part in str(info.value)
+    with plughost.Host(engine="sqlite", database_path=db, plugin_directories=[str(build)], library=library) as h:
+        assert h.write("g", "note", concepts=["a", "b"]) == first
+        pipeline = tmp_path / "p.yaml"
+        pipeline.write_text("theta: 4\ngoal: g\nplugins: {text: text}\nsteps:\n  - id: kw\n    call: text.keywords\n    args: {text: basil, k: 1}\n")
+        with pytest.raises(plughost.PipelineError, match="asks for theta 4.*uses theta 3"):
+            h.run_pipeline(pipeline)

@@ -152,7 +152,10 @@ uint32_t plughost_api_version(void);
  *   "cache_ttl"            context cache TTL in seconds (default 7200, > 0)
  *   "clustering_threshold" writes of a goal that trigger clustering (default 10)
  *   "clustering_timeout"   seconds after which pending clustering runs (default 5)
- *   "theta"                co-occurrences that link two concepts (default 2)
+ *   "theta"                co-occurrences that link two concepts (>= 1);
+ *                          stored with the memory by the first host that
+ *                          opens it (default 2); absent: the stored one; a
+ *                          different one than stored fails, naming both
  *   "isolation"            "process" (each plugin in a supervised worker
  *                          process: a crash or hang is an error, not the
  *                          host's end) or "in-process" (trusted plugins,
@@ -258,6 +261,9 @@ char *plughost_invoke(plughost_host *host, const char *plugin, const char *funct
  * The schema of `plughost memory replay` lines (docs/memory-model.md).
  * Unknown keys, a key given twice and null for other keys are errors; a write
  * over a limit is rejected whole.
+ * Without "id", a write equal to a live memory of the goal (plugin, content,
+ * concept set, dependencies, canonical metadata; not the TTL) returns that
+ * memory's id and stores nothing (counted as "deduplicated" in the stats).
  * Returns the memory's id [owner: caller, free] once the engine acknowledged
  * it (recall sees it from then on), or NULL on failure. [thread: any]
  */
@@ -311,8 +317,8 @@ char *plughost_clusters(plughost_host *host, const char *goal);
 /**
  * Counters as a JSON object:
  *   {"database_path":…,"engine":"memory","failed_invocations":N,
- *    "invocations":N,"memory":{"writes":N,"commits":N,"cache_hits":N,
- *    "clustering_runs":N,"cache_hit_ratio":X,…},"plugins":[…]}
+ *    "invocations":N,"memory":{"writes":N,"deduplicated":N,"commits":N,
+ *    "cache_hits":N,"clustering_runs":N,"cache_hit_ratio":X,…},"plugins":[…]}
  * keys sorted; database_path is null for the memory engine. The same names as
  * `plughost stats --json` and the "memory" object of `plughost run --json`.
  * Returns [owner: caller, free], or NULL on failure. [thread: any]

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The defaults are the CLI's: the durable SQLite engine at `.plughost/memory.sqlite` of the
 /// working directory, the optimized write path, a 50-context cache with a 2-hour TTL,
-/// clustering after 10 writes or 5 seconds, and θ = 2.
+/// clustering after 10 writes or 5 seconds, and θ = 2 unless the memory stores another.
 ///
 /// As JSON (the C API's `plughost_create` takes this), every key is optional and unknown keys
 /// are an error:
@@ -42,8 +42,10 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     /// (more than 0).
     public var clusteringTimeout: Double
     /// `θ`: concepts `a` and `b` are linked when at least `theta` live memories hold both, or
-    /// one memory declares a dependency between them (at least 1).
-    public var theta: Int32
+    /// one memory declares a dependency between them (at least 1). nil: the θ stored with the
+    /// memory, else 2. θ is stored with the memory by the first host that opens it; opening a
+    /// memory stored with another θ than a given one fails, naming both.
+    public var theta: Int32?
     /// Where plugin code runs; nil: `in-process` for the bundled plugins, `process` (a
     /// supervised worker per plugin) for every other.
     public var isolation: Isolation?
@@ -63,7 +65,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     public init(
         engine: EngineKind = .sqlite, databasePath: String? = nil, baseline: Bool = false,
         pluginDirectories: [String] = [], cacheCapacity: Int = 50, cacheTTL: Double = 2 * 3600,
-        clusteringThreshold: Int = 10, clusteringTimeout: Double = 5, theta: Int32 = 2,
+        clusteringThreshold: Int = 10, clusteringTimeout: Double = 5, theta: Int32? = nil,
         isolation: Isolation? = nil, callTimeout: Double = 30, memoryLimitMB: UInt64 = PluginLimits.default.memoryBytes >> 20,
         allowWrite: [String] = [], allowRead: [String] = [], allowNetwork: Bool = false
     ) {
@@ -126,7 +128,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         if !(cacheTTL > 0) { throw bad(.cacheTTL, "must be more than 0 seconds, got \(cacheTTL)") }
         if clusteringThreshold < 1 { throw bad(.clusteringThreshold, "must be at least 1, got \(clusteringThreshold)") }
         if !(clusteringTimeout > 0) { throw bad(.clusteringTimeout, "must be more than 0 seconds, got \(clusteringTimeout)") }
-        if theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
+        if let theta, theta < 1 { throw bad(.theta, "must be at least 1, got \(theta)") }
         if !(callTimeout >= 0) || !callTimeout.isFinite {
             throw bad(.callTimeout, "must be 0 (no limit) or more seconds, got \(callTimeout)")
         }
@@ -143,7 +145,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         c.cacheTTL = cacheTTL
         c.clusteringThreshold = clusteringThreshold
         c.clusteringTimeout = clusteringTimeout
-        c.theta = theta
+        c.explicitTheta = theta
         c.backgroundClustering = true
         return c
     }
@@ -219,7 +221,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         cacheTTL = try c.decodeIfPresent(Double.self, forKey: .cacheTTL) ?? d.cacheTTL
         clusteringThreshold = try c.decodeIfPresent(Int.self, forKey: .clusteringThreshold) ?? d.clusteringThreshold
         clusteringTimeout = try c.decodeIfPresent(Double.self, forKey: .clusteringTimeout) ?? d.clusteringTimeout
-        theta = try c.decodeIfPresent(Int32.self, forKey: .theta) ?? d.theta
+        theta = try c.decodeIfPresent(Int32.self, forKey: .theta)
         if let name = try c.decodeIfPresent(String.self, forKey: .isolation) {
             guard let i = Isolation(rawValue: name) else {
                 throw EmbeddingError(
@@ -249,7 +251,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
         try c.encode(cacheTTL, forKey: .cacheTTL)
         try c.encode(clusteringThreshold, forKey: .clusteringThreshold)
         try c.encode(clusteringTimeout, forKey: .clusteringTimeout)
-        try c.encode(theta, forKey: .theta)
+        try c.encodeIfPresent(theta, forKey: .theta)
         try c.encodeIfPresent(isolation?.rawValue, forKey: .isolation)
         try c.encode(callTimeout, forKey: .callTimeout)
         try c.encode(memoryLimitMB, forKey: .memoryLimitMB)

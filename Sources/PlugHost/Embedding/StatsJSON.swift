@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Names are the snake_case of the Swift property names, as the C API (embed.h) documented
 /// them first: the memory object has every counter of ``MemoryStats`` (`writes`, `forgets`,
-/// `rejected`, `commits`, `batches`, `cache_hits`, `cache_misses`, `cache_evictions`,
+/// `rejected`, `deduplicated`, `commits`, `batches`, `cache_hits`, `cache_misses`, `cache_evictions`,
 /// `cache_expirations`, `edge_ops`, `edge_ops_unbatched`, `clustering_runs`, the `*_nanos`
 /// timings) and the derived `cache_hit_ratio`, `edge_ops_saved`, `clustering_runs_saved`. The
 /// engine is `engine` (its kind) and `database_path` (the SQLite file, the redacted PostgreSQL
@@ -26,6 +26,7 @@ package enum StatsJSON {
         out.key("clustering_runs"); out.int(m.clusteringRuns)
         out.key("clustering_runs_saved"); out.int(m.clusteringRunsSaved)
         out.key("commits"); out.int(m.commits)
+        out.key("deduplicated"); out.int(m.deduplicated)
         out.key("edge_ops"); out.int(m.edgeOps)
         out.key("edge_ops_saved"); out.int(m.edgeOpsSaved)
         out.key("edge_ops_unbatched"); out.int(m.edgeOpsUnbatched)

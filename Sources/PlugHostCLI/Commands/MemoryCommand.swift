@@ -81,7 +81,7 @@ struct ReplayCommand: ParsableCommand {
             print(
                 """
                 replayed \(report.ops) ops (\(report.writes) writes, \(report.forgets) forgets\(report.forgetsOfUnknownIDs > 0 ? ", \(report.forgetsOfUnknownIDs) of unknown ids" : "")) in \(String(format: "%.3f", report.seconds)) s, \(String(format: "%.2f", report.usPerOp)) µs/op\(engine.baseline ? " (eager baseline)" : "")
-                cache hit ratio \(String(format: "%.1f%%", s.cacheHitRatio * 100)); edge ops \(s.edgeOps) (\(s.edgeOpsSaved) saved); clustering runs \(s.clusteringRuns) (\(s.clusteringRunsSaved) saved); \(s.batches) batches in \(s.commits) commits
+                cache hit ratio \(String(format: "%.1f%%", s.cacheHitRatio * 100)); \(s.deduplicated) writes deduplicated; edge ops \(s.edgeOps) (\(s.edgeOpsSaved) saved); clustering runs \(s.clusteringRuns) (\(s.clusteringRunsSaved) saved); \(s.batches) batches in \(s.commits) commits
                 digest \(report.digest)
                 """)
         }

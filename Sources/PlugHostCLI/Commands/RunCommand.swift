@@ -29,9 +29,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let out = StandardOutput.reserve()
-        let definition = try PipelineParser.parse(path: pipeline)
-        let host = plugins.makeHost(memory: try engine.openMemory())
+        var definition = try PipelineParser.parse(path: pipeline)
+        let host = plugins.makeHost(memory: try engine.openMemory(theta: definition.theta))
         defer { try? host.close() }
+        // `--theta` overrides the pipeline's theta (the memory was opened with it).
+        if engine.theta != nil { definition.theta = nil }
         let runner = try PipelineRunner(definition: definition, host: host, goal: goal, inputOverrides: inputs)
         let display = ProgressDisplay(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
         let report: PipelineReport
@@ -66,6 +68,7 @@ struct RunCommand: ParsableCommand {
         out +=
             "\n\(r.name): \(r.steps.count) steps, \(r.calls) calls in \(String(format: "%.1f", r.seconds * 1000)) ms (goal \(r.goal)\(r.baseline ? ", eager baseline" : ""))\n"
         out += "memory: \(m.writes) writes, cache hit ratio \(String(format: "%.0f%%", m.cacheHitRatio * 100)), "
+        if m.deduplicated > 0 { out += "\(m.deduplicated) writes deduplicated, " }
         out += "\(m.clusteringRuns) clustering runs (\(m.clusteringRunsSaved) saved against eager), "
         out += "\(m.edgeOps) edge ops (\(m.edgeOpsSaved) saved)"
         return out

@@ -21,6 +21,18 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Eager baseline: the context cache, dependency batching and lazy clustering off.")
     var baseline = false
 
+    @Option(
+        help: ArgumentHelp(
+            "θ: an edge needs co(a,b) ≥ theta (or a dependency); at least 1.",
+            discussion:
+                "Stored with the memory by the first process that writes it (default 2); a different --theta than the stored one is refused, and without --theta the stored one is used."
+        ))
+    var theta: Int32?
+
+    func validate() throws {
+        if let theta, theta < 1 { throw ValidationError("--theta must be at least 1 (got \(theta)): an edge needs co(a,b) ≥ theta") }
+    }
+
     /// The engine kind, or a validation error naming the option.
     func kind() throws -> EngineKind {
         let kinds = EngineFactory.kinds
@@ -30,10 +42,12 @@ struct EngineOptions: ParsableArguments {
         return EngineKind(rawValue: engine)
     }
 
-    /// Opens the memory write path these options describe.
-    func openMemory() throws -> MemoryService {
+    /// Opens the memory write path these options describe; `theta` (a pipeline's) is used
+    /// when `--theta` is not given.
+    func openMemory(theta fallback: Int32? = nil) throws -> MemoryService {
         var config = baseline ? MemoryConfiguration.baseline : MemoryConfiguration()
         config.backgroundClustering = true
+        config.explicitTheta = theta ?? fallback
         return try MemoryService(engine: EngineFactory.open(try kind(), location: db), configuration: config)
     }
 
@@ -42,6 +56,7 @@ struct EngineOptions: ParsableArguments {
     func openMemoryForReading() throws -> MemoryService {
         var config = MemoryConfiguration()
         config.readOnly = true
+        config.explicitTheta = theta
         return try MemoryService(engine: EngineFactory.open(try kind(), location: db, readOnly: true), configuration: config)
     }
 }

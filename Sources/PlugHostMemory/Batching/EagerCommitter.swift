@@ -37,58 +37,84 @@ final class EagerCommitter: BatchCommitter {
 
     private func commitEach(_ ops: [QueuedOp]) -> [Result<OpOutcome, MemoryError>] {
         ops.map { op in
-            do {
-                let m: Memory
-                let isWrite: Bool
-                switch op {
-                case .write(var w, let callerID):
-                    if let old = try engine.memory(id: w.id) {
-                        if (old.expiresAt ?? .infinity) > clock.now() {
-                            if callerID {
-                                counters.stats.withLock { $0.rejected += 1 }
-                                return .failure(MemoryError(.invalid, "a memory with id \(w.id.debugDescription) already exists"))
-                            }
-                            repeat { w.id = counters.nextID() } while try engine.memory(id: w.id) != nil
-                        } else {
-                            try commitEagerDelete(old)
-                        }
-                    }
-                    m = w
-                    isWrite = true
-                case .forget(let id, let goal):
-                    guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else {
-                        return .success(.forgotten(nil))
-                    }
-                    m = found
-                    isWrite = false
-                }
-                let planned = batcher.plan([isWrite ? .write(m) : .forget(m)])
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try engine.apply(planned.map(\.batch))
-                let applied = DispatchTime.now().uptimeNanoseconds
-                // One edge operation per pair of the write (no merging) …
-                let pairs = planned.reduce(0) { $0 + $1.unbatchedEdgeOps }
-                // … then the concept graph re-initialised around the write and a full re-clustering.
-                // The write is committed by now: a failed re-clustering (e.g. another process
-                // held the write lock past the busy timeout) leaves the goal pending in the
-                // engine, which the next re-clustering of the goal, a flush or the next open
-                // finishes; it does not make the write unacknowledged.
-                let reinitialised = (try? clustering.recluster(goal: m.goal, around: m.concepts)) ?? 0
-                counters.stats.withLock { s in
-                    s.commits += 1
-                    s.batches += 1
-                    if isWrite { s.writes += 1 } else { s.forgets += 1 }
-                    s.edgeOps += pairs + reinitialised
-                    s.edgeOpsUnbatched += pairs
-                    s.engineNanos += applied - start
-                }
-                let live = (m.expiresAt ?? .infinity) > clock.now()
-                return .success(isWrite ? .written(m.id) : .forgotten(live ? m.goal : nil))
-            } catch let e as MemoryError {
-                return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(e.message)"))
-            } catch {
-                return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)"))
+            // A write without a caller-given id is looked up again when another process stored
+            // the same memory between the look-up and the commit (DuplicateContentError).
+            for attempt in 1...OptimizedCommitter.maxAttempts {
+                if let r = commitOne(op, last: attempt == OptimizedCommitter.maxAttempts) { return r }
             }
+            return .failure(MemoryError(.storage, "internal: no commit attempt"))
+        }
+    }
+
+    /// One attempt of one operation; nil when a ``DuplicateContentError`` stored nothing and
+    /// it is not the `last`.
+    private func commitOne(_ op: QueuedOp, last: Bool) -> Result<OpOutcome, MemoryError>? {
+        do {
+            let m: Memory
+            let isWrite: Bool
+            var hostAssigned = false
+            switch op {
+            case .write(var w, let callerID):
+                if !callerID {
+                    // The same content as a live memory: that memory is the write. Expired
+                    // ones are gone: swept first, as the sweep would.
+                    let found = try engine.memoriesWithSameContent(as: [w])[0]
+                    if let live = found.first(where: { ($0.expiresAt ?? .infinity) > clock.now() }) {
+                        counters.stats.withLock { $0.deduplicated += 1 }
+                        return .success(.deduplicated(live.id))
+                    }
+                    for old in found { try commitEagerDelete(old) }
+                    hostAssigned = true
+                }
+                if let old = try engine.memory(id: w.id) {
+                    if (old.expiresAt ?? .infinity) > clock.now() {
+                        if callerID {
+                            counters.stats.withLock { $0.rejected += 1 }
+                            return .failure(MemoryError(.invalid, "a memory with id \(w.id.debugDescription) already exists"))
+                        }
+                        repeat { w.id = counters.nextID() } while try engine.memory(id: w.id) != nil
+                    } else {
+                        try commitEagerDelete(old)
+                    }
+                }
+                m = w
+                isWrite = true
+            case .forget(let id, let goal):
+                guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else {
+                    return .success(.forgotten(nil))
+                }
+                m = found
+                isWrite = false
+            }
+            var planned = batcher.plan([isWrite ? .write(m) : .forget(m)])
+            if hostAssigned { planned[0].batch.hostAssigned = [true] }
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try engine.apply(planned.map(\.batch))
+            let applied = DispatchTime.now().uptimeNanoseconds
+            // One edge operation per pair of the write (no merging) …
+            let pairs = planned.reduce(0) { $0 + $1.unbatchedEdgeOps }
+            // … then the concept graph re-initialised around the write and a full re-clustering.
+            // The write is committed by now: a failed re-clustering (e.g. another process
+            // held the write lock past the busy timeout) leaves the goal pending in the
+            // engine, which the next re-clustering of the goal, a flush or the next open
+            // finishes; it does not make the write unacknowledged.
+            let reinitialised = (try? clustering.recluster(goal: m.goal, around: m.concepts)) ?? 0
+            counters.stats.withLock { s in
+                s.commits += 1
+                s.batches += 1
+                if isWrite { s.writes += 1 } else { s.forgets += 1 }
+                s.edgeOps += pairs + reinitialised
+                s.edgeOpsUnbatched += pairs
+                s.engineNanos += applied - start
+            }
+            let live = (m.expiresAt ?? .infinity) > clock.now()
+            return .success(isWrite ? .written(m.id) : .forgotten(live ? m.goal : nil))
+        } catch is DuplicateContentError where !last {
+            return nil
+        } catch let e as MemoryError {
+            return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(e.message)"))
+        } catch {
+            return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: \(error)"))
         }
     }
 

@@ -37,6 +37,9 @@ final class StopMark: Sendable {
 /// What an acknowledged operation gave back.
 enum OpOutcome: Sendable {
     case written(String)
+    /// A write without a caller-given id equal to a live memory: that memory's id; nothing was
+    /// stored.
+    case deduplicated(String)
     /// The goal of the memory removed, or nil when there was none (or it had expired).
     case forgotten(String?)
 }

@@ -31,17 +31,20 @@ final class OptimizedCommitter: BatchCommitter {
     }
 
     /// One operation committed alone (one writer, each write acknowledged before the next):
-    /// a write whose id is free, or a forget of a stored memory, goes straight to a one-memory
-    /// batch; a write whose id is in use takes the general path.
+    /// a write whose id is free (and, without a caller-given id, whose content no stored
+    /// memory has), or a forget of a stored memory, goes straight to a one-memory batch; any
+    /// other write takes the general path.
     func commit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError> {
         let batchStart = DispatchTime.now().uptimeNanoseconds
         let m: Memory
         let isWrite: Bool
+        var hostAssigned = false
         do {
             switch op {
-            case .write(let w, _):
+            case .write(let w, let callerID):
                 if try engine.memory(id: w.id) != nil { return commit([op], stops: [nil])[0] }
-                (m, isWrite) = (w, true)
+                if !callerID, try !engine.memoriesWithSameContent(as: [w])[0].isEmpty { return commit([op], stops: [nil])[0] }
+                (m, isWrite, hostAssigned) = (w, true, !callerID)
             case .forget(let id, let goal):
                 guard let found = try engine.memory(id: id), goal == nil || goal == found.goal else { return .success(.forgotten(nil)) }
                 (m, isWrite) = (found, false)
@@ -50,12 +53,16 @@ final class OptimizedCommitter: BatchCommitter {
             return .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)"))
         }
         let planned = batcher.single(isWrite ? .write(m) : .forget(m))
-        let batch = planned.batch
+        var batch = planned.batch
+        if hostAssigned { batch.hostAssigned = [true] }
         let engineStart = DispatchTime.now().uptimeNanoseconds
         let applied: BatchResult
         do {
             try clustering.ensureLoaded(goal: m.goal)
             applied = try engine.apply([batch])[0]
+        } catch is DuplicateContentError {
+            // Another process stored the same memory since the look-up: look again.
+            return commit([op], stops: [nil])[0]
         } catch {
             let e =
                 (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
@@ -83,37 +90,110 @@ final class OptimizedCommitter: BatchCommitter {
         return .success(.written(m.id))
     }
 
+    /// Looks of a commit at the engine before giving up when other processes keep storing the
+    /// same memories as its writes in between (``DuplicateContentError``).
+    static let maxAttempts = 8
+
     /// One group commit. `stops[i]` is the stop mark of `ops[i]`'s submission (see `StopMark`):
     /// an operation whose mark is set is skipped, and a rejected one sets its mark.
+    ///
+    /// A write without a caller-given id whose content equals a live memory's (stored, or
+    /// written earlier in the commit) returns that memory's id and stores nothing; expired
+    /// memories of the same content are swept in the commit. When another process stores the
+    /// same memory between the look-up and the transaction (``DuplicateContentError``), the
+    /// whole commit is planned again.
     func commit(_ ops: [QueuedOp], stops: [StopMark?]) -> [Result<OpOutcome, MemoryError>] {
+        for n in 1...Self.maxAttempts {
+            if let results = attempt(ops, stops: stops, last: n == Self.maxAttempts) { return results }
+        }
+        return ops.map { _ in .failure(MemoryError(.storage, "internal: no commit attempt")) }
+    }
+
+    /// One attempt of a group commit; nil when it stored nothing because of a
+    /// ``DuplicateContentError`` and is not the `last`.
+    private func attempt(_ ops: [QueuedOp], stops: [StopMark?], last: Bool) -> [Result<OpOutcome, MemoryError>]? {
         var results = [Result<OpOutcome, MemoryError>](repeating: .success(.forgotten(nil)), count: ops.count)
         var planned: [PlannedOp?] = []
         planned.reserveCapacity(ops.count)
         var insertedAt: [String: Int] = [:]
         var forgotten = Set<String>()
         var rejected = 0
+        var deduplicated = 0
         /// Writes and forgets that cancelled out within the commit (pairs).
         var cancelled = 0
+        /// Stop marks of submissions rejected in this attempt: set once it is final.
+        var stopping: [StopMark] = []
+        func isStopped(_ stop: StopMark?) -> Bool {
+            guard let stop else { return false }
+            return stop.stopped || stopping.contains { $0 === stop }
+        }
+        /// Host-assigned flags of the planned writes, by id.
+        var hostAssigned = Set<String>()
         let now = clock.now()
         let batchStart = DispatchTime.now().uptimeNanoseconds
         do {
             // One engine look-up for every id of the commit: caller ids must be new, and a
             // host id that happens to equal a stored caller id is replaced.
             var ids: [String] = []
+            var contentless: [Memory] = []
             for op in ops {
                 switch op {
-                case .write(let m, _): ids.append(m.id)
+                case .write(let m, let callerID):
+                    ids.append(m.id)
+                    if !callerID { contentless.append(m) }
                 case .forget(let id, _): ids.append(id)
                 }
             }
             var stored = try engine.existingMemories(ids)
+            // One more for the writes without a caller id: stored memories of the same content.
+            var sameContent = contentless.isEmpty ? [] : try engine.memoriesWithSameContent(as: contentless)
+            var nextSame = 0
+            /// Planned writes (indexes into `planned`) by content hash, to find equal writes of
+            /// the commit itself.
+            var plannedByContent: [Int: [Int]] = [:]
             for (i, op) in ops.enumerated() {
-                if let stop = stops[i], stop.stopped {
+                if isStopped(stops[i]) {
                     results[i] = .failure(StopMark.skipped)
+                    if case .write(_, false) = op { nextSame += 1 }
                     continue
                 }
                 switch op {
                 case .write(var m, let callerID):
+                    // Only a commit with writes without caller ids looks for equal writes in it.
+                    let contentHash = contentless.isEmpty ? 0 : m.contentHashValue
+                    var unique = !callerID
+                    if !callerID {
+                        let found = sameContent[nextSame]
+                        sameContent[nextSame] = []
+                        nextSame += 1
+                        // Written earlier in this commit (and not forgotten in it)?
+                        if let k = plannedByContent[contentHash]?.first(where: { k in
+                            if case .write(let p)? = planned[k] { p.hasSameContent(as: m) } else { false }
+                        }), case .write(let p)? = planned[k] {
+                            if (p.expiresAt ?? .infinity) > now {
+                                results[i] = .success(.deduplicated(p.id))
+                                deduplicated += 1
+                                continue
+                            }
+                            // Its TTL ran out already: it is not live. Both are stored, this one
+                            // outside the engine's one-per-content rule (the other holds it).
+                            unique = false
+                        }
+                        // Stored, live and not forgotten in this commit?
+                        let candidates = found.filter { !forgotten.contains($0.id) && insertedAt[$0.id] == nil }
+                        if let live = candidates.first(where: { ($0.expiresAt ?? .infinity) > now }) {
+                            results[i] = .success(.deduplicated(live.id))
+                            deduplicated += 1
+                            continue
+                        }
+                        // Expired but not swept yet: gone; sweep them now (an engine keeps one
+                        // memory per content among host-assigned ids).
+                        for old in candidates {
+                            forgotten.insert(old.id)
+                            stored.removeValue(forKey: old.id)
+                            planned.append(.forget(old))
+                        }
+                    }
                     if let old = stored[m.id], (old.expiresAt ?? .infinity) <= now, insertedAt[m.id] == nil {
                         // Expired but not swept yet: it is gone; sweep it now so the id is free.
                         planned.append(.forget(old))
@@ -123,12 +203,14 @@ final class OptimizedCommitter: BatchCommitter {
                         guard !callerID else {
                             results[i] = .failure(MemoryError(.invalid, "a memory with id \(m.id.debugDescription) already exists"))
                             rejected += 1
-                            stops[i]?.stop()
+                            if let stop = stops[i] { stopping.append(stop) }
                             continue
                         }
                         repeat { m.id = counters.nextID() } while try insertedAt[m.id] != nil || engine.memory(id: m.id) != nil
                     }
                     insertedAt[m.id] = planned.count
+                    if !contentless.isEmpty { plannedByContent[contentHash, default: []].append(planned.count) }
+                    if unique { hostAssigned.insert(m.id) }
                     planned.append(.write(m))
                     results[i] = .success(.written(m.id))
                 case .forget(let id, let goal):
@@ -154,20 +236,28 @@ final class OptimizedCommitter: BatchCommitter {
                 .failure(MemoryError(.storage, "commit failed, nothing of it was acknowledged: reading the engine failed: \(error)"))
             }
         }
-        let batches = batcher.plan(planned.compactMap { $0 })
+        var batches = batcher.plan(planned.compactMap { $0 })
+        if !hostAssigned.isEmpty {
+            for k in batches.indices { batches[k].batch.hostAssigned = batches[k].batch.inserts.map { hostAssigned.contains($0.id) } }
+        }
         let engineStart = DispatchTime.now().uptimeNanoseconds
         guard !batches.isEmpty else {
             counters.stats.withLock { s in
                 s.writes += cancelled
                 s.forgets += cancelled
                 s.rejected += rejected
+                s.deduplicated += deduplicated
             }
+            for stop in stopping { stop.stop() }
             return results
         }
         let applied: [BatchResult]
         do {
             if shared { for goal in Set(batches.map(\.batch.goal)) { try clustering.ensureLoaded(goal: goal) } }
             applied = try engine.apply(batches.map(\.batch))
+        } catch let e as DuplicateContentError where !last {
+            _ = e  // another process stored one of the commit's memories meanwhile: plan again
+            return nil
         } catch {
             let e =
                 (error as? MemoryError).map { MemoryError(.storage, "commit failed, nothing of it was acknowledged: \($0.message)") }
@@ -200,8 +290,10 @@ final class OptimizedCommitter: BatchCommitter {
             unbatched += b.unbatchedEdgeOps
         }
         for r in records { clustering.record(goal: r.goal, changes: r.changes, writes: r.writes, version: r.version) }
+        for stop in stopping { stop.stop() }
         counters.stats.withLock { s in
             s.rejected += rejected
+            s.deduplicated += deduplicated
             s.commits += 1
             s.batches += batches.reduce(0) { $0 + $1.groups }
             s.writes += writes + cancelled

@@ -44,15 +44,30 @@ public struct EngineBatch: Sendable {
     public var concepts: [ConceptDelta]
     /// Merged edge-count changes; each edge at most once.
     public var edges: [EdgeDelta]
+    /// Parallel to `inserts` (empty: all false): true for a memory whose id the host assigned
+    /// (a write without a caller-given id). Such a write was checked for a live memory with the
+    /// same content before it was planned (``MemoryEngine/memoriesWithSameContent(as:)``); an
+    /// engine that several processes write keeps at most one stored memory per content digest
+    /// among these (a unique index) and throws ``DuplicateContentError`` from `apply`, storing
+    /// nothing, when another process stored one meanwhile.
+    public var hostAssigned: [Bool]
 
     /// Creates a batch.
-    public init(goal: String, inserts: [Memory] = [], deletes: [String] = [], concepts: [ConceptDelta] = [], edges: [EdgeDelta] = []) {
+    public init(
+        goal: String, inserts: [Memory] = [], deletes: [String] = [], concepts: [ConceptDelta] = [], edges: [EdgeDelta] = [],
+        hostAssigned: [Bool] = []
+    ) {
         self.goal = goal
         self.inserts = inserts
         self.deletes = deletes
         self.concepts = concepts
         self.edges = edges
+        self.hostAssigned = hostAssigned
     }
+
+    /// Whether insert `i` has a host-assigned id (see ``hostAssigned``).
+    @inline(__always)
+    public func isHostAssigned(_ i: Int) -> Bool { i < hostAssigned.count && hostAssigned[i] }
 }
 
 /// Counts after a batch was applied, parallel to the batch's `concepts` and `edges`.

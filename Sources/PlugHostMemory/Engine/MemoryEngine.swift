@@ -21,6 +21,12 @@ public protocol MemoryEngine: AnyObject, Sendable {
     func memory(id: String) throws -> Memory?
     /// The stored memories among `ids`, by id (one round trip for a whole commit).
     func existingMemories(_ ids: [String]) throws -> [String: Memory]
+    /// For each of `memories`, the stored memories with the same content
+    /// (``Memory/hasSameContent(as:)``: goal, plugin, content, concept set, dependencies,
+    /// canonical metadata), expired ones included, oldest first. The write path asks it for
+    /// the writes without a caller-given id of a commit (one round trip), which return a live
+    /// match's id instead of being stored.
+    func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]]
     /// Memories of a goal holding a concept key, newest first.
     func memories(goal: String, concept: String, limit: Int) throws -> [Memory]
     /// Memories of a goal whose concept set holds any of `concepts`, newest first (insertion
@@ -57,6 +63,11 @@ public protocol MemoryEngine: AnyObject, Sendable {
     /// Goals whose clustering work was pending when last stored (e.g. a process was killed).
     func goalsPendingClustering() throws -> [String]
 
+    /// θ stored with the memory (``MemoryConfiguration/theta``). When none is stored yet and
+    /// `proposed` is given, stores it (atomically: of several first openers, one wins) and
+    /// returns the stored value; nil when none is stored and none proposed, or when the engine
+    /// stores none.
+    func theta(storingIfAbsent proposed: Int32?) throws -> Int32?
     /// Loads a plugin's context for a goal.
     func loadContext(goal: String, plugin: String) throws -> [String: String]
     /// Stores (or with nil removes) one key of a plugin's context for a goal; durable on return.
@@ -73,6 +84,21 @@ extension MemoryEngine {
         for id in ids { if let m = try memory(id: id) { out[id] = m } }
         return out
     }
+}
+
+extension MemoryEngine {
+    /// Default (for engines without a content index): the memories of the same goal and
+    /// plugin, compared one by one. Exact, but reads all of them.
+    public func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]] {
+        try memories.map { m in
+            try self.memories(goal: m.goal, plugin: m.plugin, limit: .max).reversed().filter { $0.hasSameContent(as: m) }
+        }
+    }
+}
+
+extension MemoryEngine {
+    /// Default: the engine stores no θ.
+    public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? { nil }
 }
 
 extension MemoryEngine {

@@ -15,6 +15,39 @@ public final class InMemoryEngine: ClusteringCoordinator {
     struct Record {
         var memory: Memory
         var sequence: Int
+        /// Written without a caller-given id (``EngineBatch/hostAssigned``).
+        var hostAssigned = false
+    }
+
+    /// A goal's memory ids by ``Memory/contentHashValue``, oldest first: one id per hash
+    /// inline, more (equal memories, or a hash collision) in a side table.
+    struct ContentIndex {
+        private var first: [Int: String] = [:]
+        private var more: [Int: [String]] = [:]
+
+        mutating func insert(_ id: String, hash: Int) {
+            if first[hash] == nil { first[hash] = id } else { more[hash, default: []].append(id) }
+        }
+
+        mutating func remove(_ id: String, hash: Int) {
+            if first[hash] == id {
+                if var rest = more[hash], !rest.isEmpty {
+                    first[hash] = rest.removeFirst()
+                    more[hash] = rest.isEmpty ? nil : rest
+                } else {
+                    first[hash] = nil
+                }
+            } else if var rest = more[hash], let k = rest.firstIndex(of: id) {
+                rest.remove(at: k)
+                more[hash] = rest.isEmpty ? nil : rest
+            }
+        }
+
+        /// Ids with this hash, oldest first.
+        func ids(_ hash: Int) -> [String] {
+            guard let f = first[hash] else { return [] }
+            return [f] + (more[hash] ?? [])
+        }
     }
 
     /// The records by memory id: the dictionary maps an id to a slot of one array of records
@@ -78,6 +111,8 @@ public final class InMemoryEngine: ClusteringCoordinator {
         var heldConcepts = 0
         /// Edge counts by `pack(id(a), id(b))`, `a` preceding `b`.
         var edges = EdgeTable()
+        /// Live memories by content, for ``memoriesWithSameContent(as:)``.
+        var byContent = ContentIndex()
         /// Shared with the goal's `ClusterState`.
         let pending: PendingMark
         var live = 0
@@ -102,6 +137,7 @@ public final class InMemoryEngine: ClusteringCoordinator {
             for id in batch.deletes {
                 if let old = records.removeValue(forKey: id) {
                     if old.memory.expiresAt != nil { expiring -= 1 }
+                    byContent.remove(id, hash: old.memory.contentHashValue)
                     live -= 1
                 }
             }
@@ -124,8 +160,9 @@ public final class InMemoryEngine: ClusteringCoordinator {
                 conceptCounts.append(n)
             }
             let scan = concepts.count <= 16
-            for m in batch.inserts {
-                records[m.id] = Record(memory: m, sequence: nextSequence)
+            for (k, m) in batch.inserts.enumerated() {
+                records[m.id] = Record(memory: m, sequence: nextSequence, hostAssigned: batch.isHostAssigned(k))
+                byContent.insert(m.id, hash: m.contentHashValue)
                 if m.expiresAt != nil { expiring += 1 }
                 nextSequence += 1
                 memoryIDs.append(m.id)
@@ -243,6 +280,15 @@ public final class InMemoryEngine: ClusteringCoordinator {
     /// Lock order: `state` before `clusterStates`, never the other way.
     private let clusterStates = Mutex<[String: ClusterState]>([:])
     private let closed = Atomic<Bool>(false)
+    /// θ of the first service opened over this engine (several services may share one).
+    private let storedTheta = Mutex<Int32?>(nil)
+
+    public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? {
+        storedTheta.withLock { t in
+            if t == nil { t = proposed }
+            return t
+        }
+    }
 
     /// The index of a goal in `s.goals`, created when new.
     private func slot(_ name: String, in s: inout State) -> Int {
@@ -263,7 +309,8 @@ public final class InMemoryEngine: ClusteringCoordinator {
 
     public func apply(_ batches: [EngineBatch]) throws -> [BatchResult] {
         guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
-        return state.withLock { s in
+        return try state.withLock { s in
+            try Self.checkUniqueContent(batches, in: s)
             var results: [BatchResult] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
@@ -271,6 +318,39 @@ public final class InMemoryEngine: ClusteringCoordinator {
                 results.append(s.goals[i].apply(batch, records: &s.records, nextSequence: &s.nextSequence, expiring: &s.expiring))
             }
             return results
+        }
+    }
+
+    /// Throws ``DuplicateContentError`` (before anything is applied) when an insert with a
+    /// host-assigned id has the content of a stored one that also has (and that `batches` do
+    /// not delete), or of another such insert: one memory per content among those, as the
+    /// durable engines' unique index keeps it. The write path never plans such a commit when
+    /// it is the only writer; several services over one engine can race into one.
+    private static func checkUniqueContent(_ batches: [EngineBatch], in s: State) throws {
+        guard batches.contains(where: { $0.hostAssigned.contains(true) }) else { return }
+        let deleted = Set(batches.flatMap(\.deletes))
+        var inserted: [Int: [Memory]] = [:]
+        for batch in batches {
+            for (k, m) in batch.inserts.enumerated() where batch.isHostAssigned(k) {
+                let hash = m.contentHashValue
+                if inserted[hash]?.contains(where: { $0.hasSameContent(as: m) }) == true { throw DuplicateContentError(goal: m.goal) }
+                inserted[hash, default: []].append(m)
+                guard let g = s.goal(m.goal) else { continue }
+                for id in g.byContent.ids(hash) where !deleted.contains(id) {
+                    if let r = s.records[id], r.hostAssigned, r.memory.hasSameContent(as: m) { throw DuplicateContentError(goal: m.goal) }
+                }
+            }
+        }
+    }
+
+    public func memoriesWithSameContent(as memories: [Memory]) throws -> [[Memory]] {
+        state.withLock { s in
+            memories.map { m in
+                guard let g = s.goal(m.goal) else { return [] }
+                return g.byContent.ids(m.contentHashValue).compactMap { id in
+                    s.records[id].flatMap { $0.memory.hasSameContent(as: m) ? $0.memory : nil }
+                }
+            }
         }
     }
 

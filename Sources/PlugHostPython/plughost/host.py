@@ -49,7 +49,9 @@ class Host:
 
     ``Host(engine="sqlite", database_path="memory.sqlite")`` takes the configuration keys of
     ``plughost_create`` (include/plughost/embed.h) as keyword arguments or as a mapping. Use it
-    as a context manager, or call :meth:`close`. Every method may be called from several
+    as a context manager, or call :meth:`close`. ``theta`` (θ, at least 1) is stored with the
+    memory by the first host that opens it; leave it out to use the stored one (else 2); a
+    different one than stored raises, naming both. Every method may be called from several
     threads at once; calls release the GIL while plughost works. Failures raise a subclass of
     :class:`~plughost.PlugHostError` chosen by the error's code.
     """
