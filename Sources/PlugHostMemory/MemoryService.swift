@@ -379,14 +379,7 @@ public final class MemoryService: HostServices, Sendable {
         let goals = try goal.map { [$0] } ?? engine.goals()
         let pending = readOnly ? Set(try engine.goalsPendingClustering()) : []
         return try goals.compactMap { g in
-<<<<<<< HEAD
-            let a =
-                pending.contains(g)
-                ? LouvainClustering.assignments(try engine.conceptGraph(goal: g), theta: theta)
-                : try engine.clusterAssignments(goal: g)
-=======
             let a = try assignments(goal: g, pending: pending)
->>>>>>> i16-recall
             return a.isEmpty ? nil : CanonicalClusters.group(goal: g, assignments: a)
         }
     }
@@ -395,7 +388,7 @@ public final class MemoryService: HostServices, Sendable {
     /// `pending` (only a read-only service passes any) those computed from the stored graph.
     private func assignments(goal: String, pending: Set<String>) throws -> [String: String] {
         pending.contains(goal)
-            ? FullClustering.assignments(try engine.conceptGraph(goal: goal), theta: theta)
+            ? LouvainClustering.assignments(try engine.conceptGraph(goal: goal), theta: theta)
             : try engine.clusterAssignments(goal: goal)
     }
 
