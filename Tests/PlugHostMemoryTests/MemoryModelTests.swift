@@ -182,8 +182,9 @@ final class MemoryModelTests: XCTestCase {
                 }
                 // … and inside a chunk, between good writes: only it is rejected.
                 let rs = s.write([
-                    MemoryWrite(goal: "g2", plugin: "p", content: "ok", concepts: ["m"]), w,
-                    MemoryWrite(goal: "g2", plugin: "p", content: "ok", concepts: ["n"]),
+                    // Distinct contents: equal id-less writes would be one memory (idempotent writes).
+                    MemoryWrite(goal: "g2", plugin: "p", content: "ok before \(w.id!)", concepts: ["m"]), w,
+                    MemoryWrite(goal: "g2", plugin: "p", content: "ok after \(w.id!)", concepts: ["n"]),
                 ])
                 XCTAssertNotNil(try? rs[0].get(), label)
                 XCTAssertNil(try? rs[1].get(), "\(label): \(w.id!) accepted in a chunk")
@@ -532,9 +533,9 @@ final class MemoryModelTests: XCTestCase {
 
     func testCanonicalJSONThroughTheService() throws {
         try bothPaths { s, _, label in
-            for _ in 0..<2 {
+            for i in 0..<2 {  // two memories (distinct contents), so each pair's co reaches θ = 2
                 _ = try s.write(
-                    MemoryWrite(goal: "goal-é", plugin: "p", content: "x", concepts: ["Say \"Hi\"", "C:\\Dir", "U\u{0308}ber"]))
+                    MemoryWrite(goal: "goal-é", plugin: "p", content: "x\(i)", concepts: ["Say \"Hi\"", "C:\\Dir", "U\u{0308}ber"]))
             }
             _ = try s.write(MemoryWrite(goal: "goal-é", plugin: "p", content: "x", concepts: ["ß", "tab\u{01}X"]))
             _ = try s.write(MemoryWrite(goal: "Zeta", plugin: "p", content: "x", concepts: ["Q"]))
