@@ -100,7 +100,7 @@ let package = Package(
         // the engine registry and the in-memory engine.
         .target(
             name: "PlugHostMemory",
-            dependencies: ["PlugHostCore"]
+            dependencies: ["PlugHostCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The embedded default engine.
         .target(

@@ -174,7 +174,7 @@ final class MemoryModelTests: XCTestCase {
                 (MemoryWrite(goal: "g", plugin: "p", id: "keep", content: "dup", concepts: ["c", "a"]), .invalid),
                 (MemoryWrite(goal: "other", plugin: "p", id: "keep", content: "dup in another goal", concepts: ["c"]), .invalid),
             ]
-            for (w, code) in bad {
+            for (n, (w, code)) in bad.enumerated() {
                 XCTAssertNotNil(Oracle.validate(w) ?? (w.id == "keep" ? .duplicate : nil), "the oracle rejects \(w.id!)")
                 // Alone…
                 XCTAssertThrowsError(try s.write(w), "\(label): \(w.id!)") { e in
@@ -183,8 +183,8 @@ final class MemoryModelTests: XCTestCase {
                 // … and inside a chunk, between good writes: only it is rejected.
                 let rs = s.write([
                     // Distinct contents: equal id-less writes would be one memory (idempotent writes).
-                    MemoryWrite(goal: "g2", plugin: "p", content: "ok before \(w.id!)", concepts: ["m"]), w,
-                    MemoryWrite(goal: "g2", plugin: "p", content: "ok after \(w.id!)", concepts: ["n"]),
+                    MemoryWrite(goal: "g2", plugin: "p", content: "ok before \(n)", concepts: ["m"]), w,
+                    MemoryWrite(goal: "g2", plugin: "p", content: "ok after \(n)", concepts: ["n"]),
                 ])
                 XCTAssertNotNil(try? rs[0].get(), label)
                 XCTAssertNil(try? rs[1].get(), "\(label): \(w.id!) accepted in a chunk")
