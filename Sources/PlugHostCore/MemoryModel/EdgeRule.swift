@@ -9,4 +9,11 @@ public enum EdgeRule {
     public static func isEdge(co: Int32, dep: Int32, threshold theta: Int32) -> Bool {
         co >= theta || dep >= 1
     }
+
+    /// The weight of edge `a–b` in the clustering graph (model 2): `co + dep` when the counts
+    /// make an edge, 0 when they do not.
+    @inlinable @inline(__always)
+    public static func weight(co: Int32, dep: Int32, threshold theta: Int32) -> Int64 {
+        isEdge(co: co, dep: dep, threshold: theta) ? Int64(co) + Int64(dep) : 0
+    }
 }

@@ -85,7 +85,10 @@ public struct ConceptGraphView: Sendable, Hashable {
         for e in snapshot.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) {
             guard snapshot.concepts[e.a] != nil, snapshot.concepts[e.b] != nil, e.a != e.b else { continue }
             let (a, b) = less(e.a, e.b) ? (e.a, e.b) : (e.b, e.a)
-            all.append(Edge(a: a, b: b, co: e.counts.co, dep: e.counts.dep, weight: Int64(e.counts.co) + Int64(e.counts.dep)))
+            all.append(
+                Edge(
+                    a: a, b: b, co: e.counts.co, dep: e.counts.dep,
+                    weight: EdgeRule.weight(co: e.counts.co, dep: e.counts.dep, threshold: theta)))
         }
         all.sort { $0.a != $1.a ? less($0.a, $1.a) : less($0.b, $1.b) }
         totalConcepts = snapshot.concepts.count

@@ -7,12 +7,6 @@ enum GraphChange: Sendable {
     /// 0 when it is not (any more).
     case edgeWeight(String, String, Int64)
 
-    /// The weight an edge with counts `co` and `dep` has in the clustering graph.
-    @inline(__always)
-    static func weight(co: Int32, dep: Int32, theta: Int32) -> Int64 {
-        EdgeRule.isEdge(co: co, dep: dep, threshold: theta) ? Int64(co) + Int64(dep) : 0
-    }
-
     /// The changes a batch caused, from its deltas and the counts after it: concepts that
     /// appeared first, then edges whose weight changed, then concepts that disappeared (so
     /// edges always join held concepts).
@@ -25,8 +19,8 @@ enum GraphChange: Sendable {
         }
         for (i, e) in batch.edges.enumerated() {
             let after = result.edgeCounts[i]
-            let now = weight(co: after.co, dep: after.dep, theta: theta)
-            let before = weight(co: after.co - e.co, dep: after.dep - e.dep, theta: theta)
+            let now = EdgeRule.weight(co: after.co, dep: after.dep, threshold: theta)
+            let before = EdgeRule.weight(co: after.co - e.co, dep: after.dep - e.dep, threshold: theta)
             if now != before { out.append(.edgeWeight(e.a, e.b, now)) }
         }
         for (i, d) in batch.concepts.enumerated() {

@@ -365,7 +365,7 @@ final class LazyClusteringManager: Sendable {
         for c in stored.graph.concepts.keys { graph.setPresent(c, true) }
         // Present edges with their weights (co + dep); rows that are not edges weigh nothing.
         for e in stored.graph.edges {
-            let w = GraphChange.weight(co: e.counts.co, dep: e.counts.dep, theta: theta)
+            let w = EdgeRule.weight(co: e.counts.co, dep: e.counts.dep, threshold: theta)
             if w > 0 { graph.setWeight(e.a, e.b, w) }
         }
         var changes = graph.recluster()

@@ -17,8 +17,8 @@ package enum LouvainClustering {
         for (i, name) in names.enumerated() { index[name] = Int32(i) }
         var edges = EdgeList()
         edges.reserve(snapshot.edges.count)
-        for e in snapshot.edges where EdgeRule.isEdge(co: e.counts.co, dep: e.counts.dep, threshold: theta) {
-            let w = Int64(e.counts.co) + Int64(e.counts.dep)
+        for e in snapshot.edges {
+            let w = EdgeRule.weight(co: e.counts.co, dep: e.counts.dep, threshold: theta)
             guard w > 0, let a = index[e.a], let b = index[e.b], a != b else { continue }
             edges.append(a, b, w)
         }

@@ -152,43 +152,21 @@ package struct WorkloadGenerator: Sendable {
     /// Today's workload, with `key(goal, rank)` naming the concepts.
     private func standard(key: (Int, Int) -> String) -> [WorkloadOp] {
         var rng = SplitMix64(seed: seed)
-        var ops: [WorkloadOp] = []
-        ops.reserveCapacity(operations)
-        var live: [String] = []
-        let plugins = ["text", "planner", "notes"]
         // Log-uniform ranks: P(rank) ∝ 1/rank, a Zipf law with exponent 1.
-        func concept(_ goal: Int) -> String {
+        func concept(_ goal: Int, _ rng: inout SplitMix64) -> String {
             let u = rng.nextDouble()
             let rank = Int(Double(concepts).squareRoot() > 0 ? pow(Double(concepts), u) : 1) - 1
             return key(goal, min(concepts - 1, max(0, rank)))
         }
-        var written = 0
-        for _ in 0..<operations {
-            if !live.isEmpty && rng.nextDouble() < forgetRate {
-                let i = Int(rng.next() % UInt64(live.count))
-                ops.append(.forget(live[i]))
-                live.swapAt(i, live.count - 1)
-                live.removeLast()
-                continue
-            }
+        return driven(&rng) { rng in
             let goal = Int(rng.next() % UInt64(goals))
             let k = 2 + Int(rng.next() % 4)
             var cs: [String] = []
-            for _ in 0..<k { cs.append(concept(goal)) }
+            for _ in 0..<k { cs.append(concept(goal, &rng)) }
             var deps: [Dependency] = []
-            if rng.nextDouble() < dependencyRate {
-                deps.append(Dependency(concept(goal), cs[0]))
-            }
-            let id = "w\(written)"
-            written += 1
-            live.append(id)
-            ops.append(
-                .write(
-                    MemoryWrite(
-                        goal: "goal-\(goal)", plugin: plugins[Int(rng.next() % 3)], id: id,
-                        content: "memory \(id) about \(cs.joined(separator: " and "))", concepts: cs, dependsOn: deps)))
+            if rng.nextDouble() < dependencyRate { deps.append(Dependency(concept(goal, &rng), cs[0])) }
+            return (goal, cs, deps)
         }
-        return ops
     }
 }
 
