@@ -60,21 +60,8 @@ final class IdempotentWriteEngineTests: XCTestCase {
             try? e1.close()
             try? e2.close()
         }
-        let m = Memory(
-            id: "m1", goal: "g", plugin: "p", content: "x", concepts: ["a"], dependsOn: [], metadata: "{\"b\": 1, \"a\": 2}", createdAt: 1,
-            expiresAt: nil)
-        var m2 = m
-        m2.id = "m2"
-        m2.metadata = "{\"a\":2,\"b\":1}"
-        let batch = { (x: Memory, host: Bool) in
-            EngineBatch(goal: "g", inserts: [x], concepts: [ConceptDelta(concept: "a", delta: 1)], hostAssigned: [host])
-        }
-        _ = try e1.apply([batch(m, true)])
-        XCTAssertThrowsError(try e2.apply([batch(m2, true)])) { XCTAssertTrue($0 is DuplicateContentError, "\($0)") }
-        XCTAssertNil(try e1.memory(id: "m2"))
-        XCTAssertEqual(try e1.conceptGraph(goal: "g").concepts, ["a": 1])
-        _ = try e2.apply([batch(m2, false)])
-        XCTAssertEqual(try e1.memoriesWithSameContent(as: [m2]).map { $0.map(\.id) }, [["m1", "m2"]])
+        // Two spellings of one metadata object are one content.
+        try assertOneHostAssignedMemoryPerContent(e1, e2, metadata: ("{\"b\": 1, \"a\": 2}", "{\"a\":2,\"b\":1}"))
     }
 
     /// In every engine, on both paths: writers on several engine objects (processes, hosts)
@@ -129,19 +116,7 @@ final class IdempotentWriteEngineTests: XCTestCase {
             try? e1.close()
             try? e2.close()
         }
-        let m = Memory(
-            id: "m1", goal: "g", plugin: "p", content: "x", concepts: ["a"], dependsOn: [], metadata: nil, createdAt: 1, expiresAt: nil)
-        var m2 = m
-        m2.id = "m2"
-        let batch = { (x: Memory, host: Bool) in
-            EngineBatch(goal: "g", inserts: [x], concepts: [ConceptDelta(concept: "a", delta: 1)], hostAssigned: [host])
-        }
-        _ = try e1.apply([batch(m, true)])
-        XCTAssertThrowsError(try e2.apply([batch(m2, true)])) { XCTAssertTrue($0 is DuplicateContentError, "\($0)") }
-        XCTAssertNil(try e1.memory(id: "m2"))
-        XCTAssertEqual(try e1.conceptGraph(goal: "g").concepts, ["a": 1])
-        _ = try e2.apply([batch(m2, false)])
-        XCTAssertEqual(try e1.memoriesWithSameContent(as: [m2]).map { $0.map(\.id) }, [["m1", "m2"]])
+        try assertOneHostAssignedMemoryPerContent(e1, e2)
     }
 
     /// A schema 3 file is migrated: its memories get their digests (a later equal write finds

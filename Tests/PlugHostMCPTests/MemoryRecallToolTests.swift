@@ -66,21 +66,4 @@ final class MemoryRecallToolTests: XCTestCase {
         XCTAssertTrue(try toolError(#"{"text": "m1", "related": true}"#).contains("give concept, not text"))
         XCTAssertTrue(try toolError(#"{"concept": "a", "related": "yes"}"#).contains("argument related must be true or false"))
     }
-
-    /// The last output a request emitted, as text.
-    private final class Reply: Sendable {
-        private let last = Mutex<String?>(nil)
-        var text: String? { last.withLock { $0 } }
-        func set(_ output: MCPServer.Output) {
-            if case .response(let t) = output { last.withLock { $0 = t } }
-        }
-    }
-}
-
-extension JSONValue {
-    /// An object's members by key (the last of a repeated key).
-    fileprivate var members: [String: JSONValue] {
-        guard case .object(let m) = self else { return [:] }
-        return Dictionary(m.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
-    }
 }

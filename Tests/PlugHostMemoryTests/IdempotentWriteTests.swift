@@ -151,19 +151,7 @@ final class IdempotentWriteTests: XCTestCase {
     /// second process would meet), storing nothing of the transaction.
     func testEngineKeepsOneHostAssignedMemoryPerContent() throws {
         let engine = InMemoryEngine()
-        let m = Memory(
-            id: "m1", goal: "g", plugin: "p", content: "x", concepts: ["a"], dependsOn: [], metadata: nil, createdAt: 1, expiresAt: nil)
-        var m2 = m
-        m2.id = "m2"
-        let batch = { (x: Memory, host: Bool) in
-            EngineBatch(goal: "g", inserts: [x], concepts: [ConceptDelta(concept: "a", delta: 1)], hostAssigned: [host])
-        }
-        _ = try engine.apply([batch(m, true)])
-        XCTAssertThrowsError(try engine.apply([batch(m2, true)])) { XCTAssertTrue($0 is DuplicateContentError, "\($0)") }
-        XCTAssertNil(try engine.memory(id: "m2"))
-        XCTAssertEqual(try engine.conceptGraph(goal: "g").concepts, ["a": 1])
-        _ = try engine.apply([batch(m2, false)])  // a caller id: allowed
-        XCTAssertEqual(try engine.memoriesWithSameContent(as: [m]).map { $0.map(\.id) }, [["m1", "m2"]])
+        try assertOneHostAssignedMemoryPerContent(engine, engine)
     }
 
     /// The digest's stored format, pinned by a value computed outside Swift (Python's hashlib
