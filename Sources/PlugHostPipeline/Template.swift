@@ -27,7 +27,7 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .clusters: "${memory.clusters}"
         case .goal: "${goal}"
         case .recall(let c, let related, let limit):
-            "${memory.recall\(related ? ".related" : "")\(limit == 20 ? "" : ".\(limit)"):\(c)}"
+            "${memory.recall\(related ? ".related" : "")\(limit == Template.recallDefaultLimit ? "" : ".\(limit)"):\(c)}"
         }
     }
 }
@@ -83,6 +83,8 @@ public struct Template: Sendable, Hashable {
 
     /// Most memories a `${memory.recall…}` reference may ask for.
     static let recallLimitRange = 1...1000
+    /// The limit of a `${memory.recall…}` reference that gives none (recall's default).
+    static let recallDefaultLimit = 20
 
     /// `memory.recall[.related][.LIMIT]:CONCEPT` (the part after `${`), or nil when `body` is
     /// not a recall reference. The concept is everything after the first `:`, trimmed.
@@ -114,7 +116,7 @@ public struct Template: Sendable, Hashable {
                 throw TemplateError("${\(body)}: unknown or repeated option \(String(option).debugDescription) \(usage)")
             }
         }
-        return .recall(concept: concept, related: related, limit: limit ?? 20)
+        return .recall(concept: concept, related: related, limit: limit ?? recallDefaultLimit)
     }
 
     private static func reference(_ body: String, allowContextPlugin: Bool) throws(TemplateError) -> Reference {
