@@ -685,8 +685,9 @@ final class CallPathTests: XCTestCase {
         _ = try text("summarize", [.string(doc), .int(2)], goal: "other")
         XCTAssertEqual(try host.memory.contextValue(goal: "other", plugin: "text", key: "summaries"), "1")
         XCTAssertEqual(try host.memory.contextValue(goal: "docs", plugin: "text", key: "summaries"), "3")
-        // Each summary was remembered under the top keyword.
-        XCTAssertEqual(try host.memory.recall(goal: "docs", .concept("plugins")).count, 3)
+        // The summary was remembered under the top keyword, once: the three calls wrote the
+        // same memory (idempotent writes), while the context counted every call.
+        XCTAssertEqual(try host.memory.recall(goal: "docs", .concept("plugins")).count, 1)
         // Out of range sentences: refused by the host from the declared range; the plugin is not called.
         let e = TestSupport.expectError(CallError.self) { try text("summarize", [.string(doc), .int(0)], goal: "docs") }
         XCTAssertEqual(e?.code, .argumentRange)
