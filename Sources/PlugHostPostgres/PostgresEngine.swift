@@ -83,6 +83,9 @@ public final class PostgresEngine: SharedMemoryEngine {
                     for statement in PostgresSchema.v2 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) }
                     try backfillDigests(c)
                     try pool.run(c, "CREATE UNIQUE INDEX memories_digest ON plughost.memories (digest, host_assigned)")
+                    // Clusters stored before schema 2 are model 1's (connected components): each
+                    // goal holding some is pending, re-clustered under model 2 by the next run.
+                    try pool.run(c, "INSERT INTO plughost.goal_changes (goal) SELECT DISTINCT goal FROM plughost.clusters")
                 }
                 let v = String(PostgresSchema.version)
                 try pool.run(

@@ -48,6 +48,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
     private let goalMarks = Mutex<[String: GoalMark]>([:])
     /// True when opened read-only.
     public let readOnly: Bool
+    /// Read-only over a file of schema 3 or older (not migrated): its stored clusters are
+    /// model 1's, so every goal holding some counts as pending (computed, not shown stale).
+    private let clustersPredateModel2: Bool
 
     struct GoalMark {
         var version: Int64
@@ -106,7 +109,9 @@ public final class SQLiteEngine: ClusteringCoordinator {
             }
             if readOnly {
                 try pool.read { try SQLiteSchema.checkReadable($0, path: path) }
+                clustersPredateModel2 = try pool.read { try Int32.fetchOne($0, sql: "PRAGMA user_version") ?? 0 } < 4
             } else {
+                clustersPredateModel2 = false
                 if !current { try SQLiteSchema.migrate(pool, path: path) }
                 let mode = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
                 guard mode?.lowercased() == "wal" else {
@@ -1073,7 +1078,11 @@ public final class SQLiteEngine: ClusteringCoordinator {
 
     public func goalsPendingClustering() throws -> [String] {
         try read("listing goals with pending clustering") { db in
-            try String.fetchAll(db, sql: "SELECT goal FROM pending_clustering ORDER BY goal")
+            try String.fetchAll(
+                db,
+                sql: clustersPredateModel2
+                    ? "SELECT goal FROM pending_clustering UNION SELECT DISTINCT goal FROM clusters ORDER BY goal"
+                    : "SELECT goal FROM pending_clustering ORDER BY goal")
         }
     }
 

@@ -48,6 +48,10 @@ enum SQLiteSchema {
                 try db.execute(sql: v4)
                 try backfillDigests(db)
                 try db.execute(sql: "CREATE UNIQUE INDEX memories_digest ON memories(digest, host_assigned)")
+                // Clusters stored before schema 4 are model 1's (connected components): every
+                // goal holding some is re-clustered under model 2 by the next process that opens
+                // the file for writing, and computed so by read-only commands until then.
+                try db.execute(sql: "INSERT OR IGNORE INTO pending_clustering(goal) SELECT DISTINCT goal FROM clusters")
                 try db.execute(sql: "PRAGMA user_version = 4")
             }
         ),
@@ -247,6 +251,7 @@ enum SQLiteSchema {
     ///   their memories are found by later writes but hold no uniqueness.
     /// - `meta`: settings of the memory, key → text; `theta` is θ, stored by the first process
     ///   that opens the file for writing (see `SQLiteEngine.theta(storingIfAbsent:)`).
+    /// - Goals with stored clusters are marked pending: those clusters are model 1's.
     static let v4 = """
         ALTER TABLE memories ADD COLUMN digest BLOB;
         ALTER TABLE memories ADD COLUMN host_assigned INTEGER;

@@ -132,13 +132,28 @@ final class IdempotentWriteEngineTests: XCTestCase {
                         INSERT INTO memories(id, goal, plugin, created_at, expires_at, concepts, depends_on, metadata, content)
                         VALUES ('old', 'g', 'p', 1000, NULL, '["a","b","c"]', '[["a","c"]]', '{"k": 1}', 'x');
                         INSERT INTO concepts(goal, concept, count) VALUES ('g', 'a', 1), ('g', 'b', 1), ('g', 'c', 1);
+                        INSERT INTO edge_counts(a, b, co, dep) VALUES (1, 2, 1, 0), (1, 3, 1, 1), (2, 3, 1, 0);
+                        INSERT INTO clusters(goal, concept, cluster) VALUES ('g', 'a', 'stale'), ('g', 'b', 'stale'), ('g', 'c', 'stale');
                         """)
             }
             try queue.close()
         }
+        // The stored clusters are an older model's: the migration marks the goal pending, so a
+        // read-only reader computes them and a writer re-clusters (only a–c is an edge at θ 2:
+        // {a, c} and {b}).
+        let want = [GoalClusters(goal: "g", clusters: [Cluster(id: "a", concepts: ["a", "c"]), Cluster(id: "b", concepts: ["b"])])]
+        do {
+            var c = MemoryConfiguration()
+            c.readOnly = true
+            let r = try MemoryService(engine: try SQLiteEngine(path: path, readOnly: true), configuration: c)
+            XCTAssertEqual(try r.clusters(), want)
+            try r.close()
+        }
         let s = try service(path)
         XCTAssertEqual(try s.write(note("x")), "old")
         XCTAssertEqual(s.stats.deduplicated, 1)
+        XCTAssertEqual(try s.clusters(), want)
+        XCTAssertEqual(try s.engine.goalsPendingClustering(), [])
         try s.close()
         let e = try SQLiteEngine(path: path)
         defer { try? e.close() }
