@@ -77,8 +77,9 @@ public struct PipelineDefinition: Sendable {
         public var timeout: Duration?
         /// `parallel:` items at once (foreach steps), or nil for the run's default.
         public var parallel: Int?
-        /// `needs:` steps this one waits for beyond those it references.
-        public var needs: [String] = []
+        /// `needs:` steps this one waits for beyond those it references; nil when not written
+        /// (then it also waits for the earlier steps of its plugin).
+        public var needs: [String]?
         /// `retry:`, or nil: one attempt.
         public var retry: RetryPolicy?
         /// `on_error:`.

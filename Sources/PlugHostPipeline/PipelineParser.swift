@@ -272,11 +272,12 @@ public enum PipelineParser {
             }
             if let n = sf["needs"] {
                 let names: [Node] = n.sequence.map(Array.init) ?? [n]
+                step.needs = []
                 for x in names {
                     guard let s = x.string, PluginLoader.isIdentifier(s) else {
                         throw err(.wrongType, x, step: id, field: "needs", "must be a step id or a list of step ids")
                     }
-                    step.needs.append(s)
+                    step.needs?.append(s)
                 }
             }
             if let r = sf["retry"] {

@@ -186,7 +186,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 return []
             }
             if case .reference(let r)? = step.foreach { references.append(r) }
-            dependencies.append(try stepDependencies(step, references: references, earlier: earlier))
+            dependencies.append(try stepDependencies(step, plugin: plugin, references: references))
             bound.append(BoundStep(step: step, plugin: plugin, function: function, arguments: args))
             earlier.insert(step.id)
         }
@@ -220,10 +220,12 @@ public final class PipelineRunner: @unchecked Sendable {
         )
     }
 
-    /// The steps (by position) `step` waits for: those its references and `needs:` name, and
-    /// every earlier step when it reads the goal context or memory (so it sees their writes, as
-    /// in a sequential run).
-    func stepDependencies(_ step: PipelineDefinition.Step, references: [Reference], earlier: Set<String>) throws -> [Int] {
+    /// The steps (by position) `step` waits for: those its references and `needs:` name; every
+    /// earlier step when it reads the goal context or memory (so it sees their writes, as in a
+    /// sequential run); and, when it has no `needs:`, the earlier steps of its plugin (a plugin's
+    /// calls may read what its earlier calls left in its goal context or memory, which the host
+    /// cannot see).
+    func stepDependencies(_ step: PipelineDefinition.Step, plugin: LoadedPlugin, references: [Reference]) throws -> [Int] {
         let position = Dictionary(uniqueKeysWithValues: bound.enumerated().map { ($0.element.step.id, $0.offset) })
         var deps = Set<Int>()
         for r in references {
@@ -233,7 +235,10 @@ public final class PipelineRunner: @unchecked Sendable {
             default: break
             }
         }
-        for n in step.needs {
+        if step.needs == nil {
+            deps.formUnion(bound.indices.filter { bound[$0].plugin.identity == plugin.identity })
+        }
+        for n in step.needs ?? [] {
             guard let i = position[n] else {
                 let exists = definition.steps.contains { $0.id == n }
                 throw fail(
