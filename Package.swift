@@ -151,6 +151,7 @@ let package = Package(
             name: "PlugHostTools",
             dependencies: [
                 "PlugHost",
+                "PlugHostPipeline",
                 "PlugHostPostgres",
                 "CFFI",
                 "CPlugHostRuntime",
