@@ -135,7 +135,8 @@ final class IsolatedPoolTests: XCTestCase {
         XCTAssertEqual(survivors.count, 2)
         XCTAssertTrue(survivors.allSatisfy(alive))
         XCTAssertEqual(pool.workerCounts.live, 2, "the crashed worker was discarded")
-        let entry = try XCTUnwrap(CrashQuarantine(file: dir.appendingPathComponent("q.json").path).entry(sha256: PluginDigest.sha256(ofFile: lib)))
+        let entry = try XCTUnwrap(
+            CrashQuarantine(file: dir.appendingPathComponent("q.json").path).entry(sha256: PluginDigest.sha256(ofFile: lib)))
         XCTAssertEqual(entry.crashes.count, 1, "the crash is recorded")
         XCTAssertFalse(entry.isQuarantined)
 
