@@ -50,7 +50,8 @@ final class ParallelRunTests: PipelineTestCase {
         let j8 = try JSONSerialization.data(withJSONObject: out8, options: [.sortedKeys])
         XCTAssertEqual(String(decoding: j1, as: UTF8.self), String(decoding: j8, as: UTF8.self), "outputs differ")
         // Item order: the first summary is the first line's.
-        XCTAssertTrue((out8["sum"] as? [String])?.first?.hasPrefix("Note 0:") ?? false, "\(String(describing: (out8["sum"] as? [Any])?.first))")
+        XCTAssertTrue(
+            (out8["sum"] as? [String])?.first?.hasPrefix("Note 0:") ?? false, "\(String(describing: (out8["sum"] as? [Any])?.first))")
 
         let d1 = try clusterDigest(db1), d8 = try clusterDigest(db8)
         XCTAssertEqual(d1, d8, "cluster digests differ")
@@ -183,7 +184,8 @@ final class ParallelRunTests: PipelineTestCase {
         let implicit = try twoSleeps(in: dir, needs: "")
         start = Date()
         _ = try runInProcess(implicit, host: host)
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 0.79, "a step without needs: did not wait for its plugin's earlier step")
+        XCTAssertGreaterThanOrEqual(
+            Date().timeIntervalSince(start), 0.79, "a step without needs: did not wait for its plugin's earlier step")
     }
 
     /// Steps of different plugins with nothing in common start together: a text step beside a

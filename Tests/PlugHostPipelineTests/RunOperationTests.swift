@@ -52,7 +52,9 @@ final class RunOperationTests: PipelineTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let text = r.stdout
         XCTAssertTrue(text.hasPrefix("\(path): valid; pipeline plan, goal plan, 4 steps"), text)
-        XCTAssertTrue(text.contains("kw      text.keywords, foreach ${inputs.notes} (3 items), 4 at once, 2 attempts, on_error continue, after count"), text)
+        XCTAssertTrue(
+            text.contains(
+                "kw      text.keywords, foreach ${inputs.notes} (3 items), 4 at once, 2 attempts, on_error continue, after count"), text)
         XCTAssertTrue(text.contains("nap     sig.sleep_ms, starts at once"), text)
         XCTAssertTrue(text.contains("digest  text.summarize, after kw, nap"), text)
         XCTAssertTrue(text.contains("stages (steps in one stage may run at once):\n  1. count, nap\n  2. kw\n  3. digest"), text)

@@ -141,7 +141,8 @@ extension PipelineValidationTests {
                         args: [x]
                         retry: {attempts: 101}
 
-                    """), .wrongType, at: .at("101"), step: "second", field: "retry", message: "attempts must be a whole number from 1 to 100"),
+                    """), .wrongType, at: .at("101"), step: "second", field: "retry",
+                message: "attempts must be a whole number from 1 to 100"),
             Case(
                 "retry attempts not a number",
                 withHeader(
