@@ -163,6 +163,42 @@ final class ResilienceTests: PipelineTestCase {
         }
     }
 
+    /// A function that is not thread-safe may run items at once in process isolation (a pool
+    /// of workers); results keep item order.
+    func testParallelOfANonThreadSafeFunctionInProcessIsolation() throws {
+        let dir = try makeTempDirectory()
+        let path = try write(
+            """
+            goal: pool
+            plugins:
+              flaky: {path: \(try flakyPlugin()), isolation: process}
+            inputs:
+              keys: [a, b, c, d, e, f]
+            steps:
+              - id: call
+                call: flaky.fail_times
+                foreach: ${inputs.keys}
+                parallel: 3
+                args: {key: "${item}", n: 0, value: "value ${item}"}
+            outputs:
+              results: ${steps.call}
+            """, to: dir, "pool.yaml")
+        let host = try makeFlakyHost()
+        defer { try? host.close() }
+        let runner = try PipelineRunner(definition: try PipelineParser.parse(path: path), host: host)
+        XCTAssertEqual((runner.plan(journal: nil)["steps"] as? [[String: Any]])?.first?["parallel"] as? Int, 3)
+        let report = try runner.run()
+        XCTAssertEqual(items(try output(report, "results")).map(\.text), ["a", "b", "c", "d", "e", "f"].map { "value \($0)" })
+
+        // In-process, the same step is refused.
+        let inProcess = try write(
+            try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "isolation: process", with: "isolation: in-process"),
+            to: dir, "in-process.yaml")
+        XCTAssertThrowsError(try PipelineRunner(definition: try PipelineParser.parse(path: inProcess), host: try makeFlakyHost())) {
+            XCTAssertEqual(($0 as? PipelineError)?.field, "parallel", "\($0)")
+        }
+    }
+
     // MARK: on_error
 
     /// Three items: the first fails once, the second five times, the third twice; three

@@ -96,6 +96,17 @@ final class RunOperationTests: PipelineTestCase {
         }
     }
 
+    /// `--parallel` out of range is a usage error naming the range.
+    func testParallelFlagOutOfRange() throws {
+        let dir = try makeTempDirectory()
+        let path = try planPipeline(in: dir)
+        for n in ["0", "257"] {
+            let r = try runPlughost(["run", path, "--engine", "memory", "--parallel", n], cwd: dir)
+            XCTAssertNotEqual(r.status, 0, "--parallel \(n)")
+            XCTAssertTrue(r.stderr.contains("--parallel must be from 1 to 256 (got \(n))"), r.stderr)
+        }
+    }
+
     /// A dry run of an invalid pipeline is the validation error.
     func testDryRunOfAnInvalidPipelineFails() throws {
         let dir = try makeTempDirectory()
