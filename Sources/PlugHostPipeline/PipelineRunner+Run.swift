@@ -185,6 +185,8 @@ extension PipelineRunner {
         }
         let outcomes = Mutex(initial)
         let workers = min(parallelism(b), max(1, count - restored))
+        // A process-isolated plugin runs concurrent items in a pool of workers: enough of them.
+        if workers > 1 && b.function.isRemote && b.plugin.maxWorkers < workers { b.plugin.setMaxWorkers(workers) }
         emit(.stepStarted(index: i, count: bound.count, id: id, items: count, restored: restored, parallel: workers))
         let next = Atomic<Int>(0)
         let finishedCount = Atomic<Int>(restored)
