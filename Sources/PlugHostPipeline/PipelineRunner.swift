@@ -21,6 +21,10 @@ public final class PipelineRunner {
     private var inputs: [String: PipelineValue] = [:]
     private var bound: [BoundStep] = []
     private var pluginsByLocal: [String: LoadedPlugin] = [:]
+    /// The environment `env:` variables are read from.
+    let environment: [String: String]
+    /// The `env:` variables' values, read once at validation.
+    var envValues: [String: String] = [:]
 
     /// Loads the pipeline's plugins into `host` and checks every step, reference and literal.
     ///
@@ -29,11 +33,13 @@ public final class PipelineRunner {
     ///   - inputOverrides: `key=value` or `key=@file` strings, as given to `--input`.
     ///   - inputValues: Inputs as text taken literally (no `@file`), applied after
     ///     `inputOverrides`; a list input takes one item per line.
+    ///   - environment: Where `${env.NAME}` reads the variables declared under `env:`.
     public init(
         definition: PipelineDefinition, host: PluginHost, goal: String? = nil, inputOverrides: [String] = [],
-        inputValues: [(key: String, text: String)] = []
+        inputValues: [(key: String, text: String)] = [], environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
         self.definition = definition
+        self.environment = environment
         self.host = host
         self.goal = goal ?? definition.goal
         if let t = definition.theta, t != host.memory.configuration.theta {
@@ -85,6 +91,8 @@ public final class PipelineRunner {
                 inputs[key] = .value(.string(text))
             }
         }
+
+        try resolveEnvironment()
 
         for p in d.plugins {
             do {
@@ -151,6 +159,7 @@ public final class PipelineRunner {
                     }
                 }
             }
+            try checkCondition(of: step, earlier: earlier)
             if let f = step.foreach {
                 let l = step.fieldLocations["foreach"]
                 switch f {
@@ -159,7 +168,7 @@ public final class PipelineRunner {
                     if case .item = r {
                         throw fail(.badReference, l, step: step.id, field: "foreach", "foreach cannot iterate over ${item}")
                     }
-                    if case .input(let n) = r, case .value = inputs[n]! {
+                    if case .input(let n, _) = r, Self.isScalarForeachInput(r, inputs: inputs) {
                         throw fail(.badReference, l, step: step.id, field: "foreach", "input \(n) is not a list")
                     }
                 case .lines(let path):
@@ -181,11 +190,13 @@ public final class PipelineRunner {
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "in outputs, name the plugin: ${context.PLUGIN.KEY}")
                 case .context(let p?, _) where pluginsByLocal[p] == nil:
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown plugin \(p) in \(r)")
-                case .input(let n) where inputs[n] == nil:
+                case .env(let n):
+                    try checkEnvReference(n, step: nil, field: "outputs.\(o.name)", location: o.location)
+                case .input(let n, _) where inputs[n] == nil:
                     throw fail(
                         .badReference, o.location, field: "outputs.\(o.name)",
                         "unknown input \(n) (inputs: \(d.inputs.map(\.name).joined(separator: ", ")))")
-                case .step(let s) where !earlier.contains(s):
+                case .step(let s, _) where !earlier.contains(s):
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown step \(s)")
                 default: break
                 }
@@ -221,17 +232,17 @@ public final class PipelineRunner {
         return PipelineDefinition.PlacedArgument(argument: .literal(literal), location: nil)
     }
 
-    private func checkReference(
+    func checkReference(
         _ r: Reference, inStep step: PipelineDefinition.Step, earlier: Set<String>, field: String, location: PipelineDefinition.Location?
     ) throws {
         switch r {
-        case .input(let n):
+        case .input(let n, _):
             guard inputs[n] != nil else {
                 throw fail(
                     .badReference, location, step: step.id, field: field,
                     "unknown input \(n) (inputs: \(definition.inputs.map(\.name).joined(separator: ", ")))")
             }
-        case .step(let s):
+        case .step(let s, _):
             guard earlier.contains(s) else {
                 let exists = definition.steps.contains { $0.id == s }
                 throw fail(
@@ -249,6 +260,8 @@ public final class PipelineRunner {
             }
         case .clusters:
             throw fail(.badReference, location, step: step.id, field: field, "${memory.clusters} is only available in outputs")
+        case .env(let n):
+            try checkEnvReference(n, step: step.id, field: field, location: location)
         case .goal, .recall: break
         }
     }
@@ -365,13 +378,14 @@ public final class PipelineRunner {
         return s
     }
 
-    private func resolveReference(
+    func resolveReference(
         _ r: Reference, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?
     ) throws -> PipelineValue {
         switch r {
-        case .input(let n): return inputs[n] ?? .value(.string(""))
-        case .step(let s): return results[s] ?? .value(.void)
-        case .item: return item ?? .value(.string(""))
+        case .input(let n, let path): return try applyPath(path, to: inputs[n] ?? .value(.string("")), reference: r, base: "inputs.\(n)")
+        case .step(let s, let path): return try applyPath(path, to: results[s] ?? .value(.void), reference: r, base: "steps.\(s)")
+        case .item(let path): return try applyPath(path, to: item ?? .value(.string("")), reference: r, base: "item")
+        case .env(let n): return .value(.string(envValues[n] ?? ""))
         case .goal: return .value(.string(goal))
         case .context(let p, let key):
             let name = p.flatMap { pluginsByLocal[$0]?.identity } ?? plugin?.identity ?? ""
