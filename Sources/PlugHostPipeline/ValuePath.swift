@@ -133,7 +133,7 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
 
     private enum Structure {
         case list([PipelineValue])
-        case object([JSONValue.Member])
+        case object([PipelineJSON.Member])
         case scalar(Value)
     }
 
@@ -143,7 +143,7 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
         switch value {
         case .list(let items): return .list(items)
         case .value(.string(let s)):
-            switch JSONValue.parse(s) {
+            switch PipelineJSON.parse(s) {
             case .array(let a)?: return .list(a.map(\.pipelineValue))
             case .object(let o)?: return .object(o)
             default: return .scalar(.string(s))
@@ -177,7 +177,7 @@ extension PipelineValue {
         switch self {
         case .list(let l): return l
         case .value(.string(let s)):
-            if case .array(let a)? = JSONValue.parse(s) { return a.map(\.pipelineValue) }
+            if case .array(let a)? = PipelineJSON.parse(s) { return a.map(\.pipelineValue) }
             return [self]
         case .value: return [self]
         }
@@ -185,7 +185,7 @@ extension PipelineValue {
 
     /// True when it is text holding a JSON array (so a `foreach` iterates its elements).
     public var isJSONArrayText: Bool {
-        if case .value(.string(let s)) = self, case .array? = JSONValue.parse(s) { return true }
+        if case .value(.string(let s)) = self, case .array? = PipelineJSON.parse(s) { return true }
         return false
     }
 }
@@ -194,18 +194,18 @@ extension PipelineValue {
 public func foreachItems(_ v: PipelineValue) -> [PipelineValue] { v.items }
 
 /// A JSON value, keeping object key order and integers apart from fractions.
-enum JSONValue: Sendable, Hashable {
+enum PipelineJSON: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
     case double(Double)
     case string(String)
-    case array([JSONValue])
+    case array([PipelineJSON])
     case object([Member])
 
     struct Member: Sendable, Hashable {
         var key: String
-        var value: JSONValue
+        var value: PipelineJSON
     }
 
     /// The pipeline value it stands for (see ``ValuePath``).
@@ -276,7 +276,7 @@ enum JSONValue: Sendable, Hashable {
 
     /// Parses `text` when it is a JSON object or array (surrounding whitespace allowed); nil
     /// for anything else, including bare JSON scalars (`5`, `"x"`), which stay text.
-    static func parse(_ text: String) -> JSONValue? {
+    static func parse(_ text: String) -> PipelineJSON? {
         let bytes = Array(text.utf8)
         var p = Parser(bytes: bytes)
         p.skipSpace()
@@ -297,14 +297,14 @@ enum JSONValue: Sendable, Hashable {
             while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
         }
 
-        mutating func literal(_ word: String, _ v: JSONValue) -> JSONValue? {
+        mutating func literal(_ word: String, _ v: PipelineJSON) -> PipelineJSON? {
             let w = Array(word.utf8)
             guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { return nil }
             i += w.count
             return v
         }
 
-        mutating func value() -> JSONValue? {
+        mutating func value() -> PipelineJSON? {
             skipSpace()
             guard i < bytes.count else { return nil }
             switch bytes[i] {
@@ -343,7 +343,7 @@ enum JSONValue: Sendable, Hashable {
                 defer { depth -= 1 }
                 guard depth < 512 else { return nil }
                 i += 1
-                var items: [JSONValue] = []
+                var items: [PipelineJSON] = []
                 skipSpace()
                 if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
                     i += 1
@@ -371,7 +371,7 @@ enum JSONValue: Sendable, Hashable {
             }
         }
 
-        mutating func number() -> JSONValue? {
+        mutating func number() -> PipelineJSON? {
             let start = i
             var fractional = false
             if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }

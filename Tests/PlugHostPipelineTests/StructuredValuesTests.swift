@@ -385,7 +385,8 @@ final class StructuredValuesTests: PipelineTestCase {
             ]))
         XCTAssertTrue(c.usesItem)
         XCTAssertEqual(c.references, [.step("a", path: .empty), .item(path: ValuePath([.key("kind")]))])
-        XCTAssertEqual(c.description, "${steps.a} > 3 || (!(${item.kind} == 'x y') && ready)")
+        XCTAssertEqual(c.description, "${steps.a} > 3 || (!(${item.kind} == 'x y') && 'ready')")
+        XCTAssertEqual(try Condition.parse(c.description), c, "the description parses back to the same condition")
         XCTAssertEqual(try Condition.parse(#"${inputs.t} contains "a\"b""#), .compare(.reference(.input("t", path: .empty)), .contains, .literal(.string("a\"b"))))
         XCTAssertEqual(try Condition.parse("-2.5 <= 1e3"), .compare(.literal(.double(-2.5)), .lessOrEqual, .literal(.double(1000))))
         XCTAssertEqual(try Condition.parse("true != false"), .compare(.literal(.bool(true)), .notEqual, .literal(.bool(false))))
@@ -523,11 +524,11 @@ final class StructuredValuesTests: PipelineTestCase {
               - id: big
                 call: sig.id_str
                 if: ${steps.sq.square} > 40 && ${inputs.rows[0].name} == Ann
-                args: [yes]
+                args: [big]
               - id: never
                 call: sig.id_str
                 if: false
-                args: [no]
+                args: [never]
               - id: adults
                 call: text.word_count
                 foreach: ${inputs.rows}
