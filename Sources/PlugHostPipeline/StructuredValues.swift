@@ -177,7 +177,9 @@ extension PipelineRunner {
     }
 
     /// Evaluates `condition` against the results so far and `item`.
-    func conditionHolds(_ condition: Condition, item: PipelineValue?, results: [String: PipelineValue], plugin: LoadedPlugin?) throws
+    func conditionHolds(
+        _ condition: Condition, item: PipelineValue?, results: [String: PipelineValue], plugin: LoadedPlugin?
+    ) throws
         -> Bool
     {
         try condition.holds { try resolveReference($0, results: results, item: item, plugin: plugin) }

@@ -89,7 +89,9 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
         try Self.resolve(value, components[...], prefix: base)
     }
 
-    private static func resolve(_ value: PipelineValue, _ rest: ArraySlice<Component>, prefix: String) throws(ValuePathError)
+    private static func resolve(
+        _ value: PipelineValue, _ rest: ArraySlice<Component>, prefix: String
+    ) throws(ValuePathError)
         -> PipelineValue
     {
         guard let first = rest.first else { return value }

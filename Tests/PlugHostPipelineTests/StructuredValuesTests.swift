@@ -51,7 +51,8 @@ final class StructuredValuesTests: PipelineTestCase {
         XCTAssertEqual(e.column, p.column, "column of \(e)", file: file, line: line)
     }
 
-    static let people = #"[{"name": "Ann", "age": 41, "score": 2.5, "tags": ["a", "b"], "pet": {"kind": "cat", "legs": 4}}, {"name": "Bob", "age": 17, "score": 3, "tags": [], "pet": null}, {"name": "Cyd", "age": 65, "ok": true, "tags": ["c"]}]"#
+    static let people =
+        #"[{"name": "Ann", "age": 41, "score": 2.5, "tags": ["a", "b"], "pet": {"kind": "cat", "legs": 4}}, {"name": "Bob", "age": 17, "score": 3, "tags": [], "pet": null}, {"name": "Cyd", "age": 65, "ok": true, "tags": ["c"]}]"#
 
     static func s(_ t: String) -> PipelineValue { .value(.string(t)) }
     static func i(_ n: Int64) -> PipelineValue { .value(.int(n)) }
@@ -63,7 +64,9 @@ final class StructuredValuesTests: PipelineTestCase {
         XCTAssertEqual(p.components, [.key("a"), .key("b"), .index(0), .index(-1), .key("c d")])
         XCTAssertEqual(p.description, ".a.b[0][-1].c d")
         XCTAssertEqual(try ValuePath.parse(""), .empty)
-        for (bad, fragment) in [("..a", "empty key"), (".a.", "empty key"), ("[x]", "is not an index"), ("[1", "unclosed ["), ("x", "unexpected")] {
+        for (bad, fragment) in [
+            ("..a", "empty key"), (".a.", "empty key"), ("[x]", "is not an index"), ("[1", "unclosed ["), ("x", "unexpected"),
+        ] {
             XCTAssertThrowsError(try ValuePath.parse(bad[...]), bad) { e in
                 XCTAssertTrue((e as? TemplateError)?.message.contains(fragment) ?? false, "\(bad): \(e)")
             }
@@ -145,9 +148,11 @@ final class StructuredValuesTests: PipelineTestCase {
 
     func testForeachItems() {
         XCTAssertEqual(foreachItems(.list([Self.i(1), Self.i(2)])), [Self.i(1), Self.i(2)])
-        XCTAssertEqual(foreachItems(Self.s(#" [1, "two", 3.5, {"a": [1]}, [true], null] "#)), [
-            Self.i(1), Self.s("two"), .value(.double(3.5)), Self.s(#"{"a":[1]}"#), .list([.value(.bool(true))]), .value(.void),
-        ])
+        XCTAssertEqual(
+            foreachItems(Self.s(#" [1, "two", 3.5, {"a": [1]}, [true], null] "#)),
+            [
+                Self.i(1), Self.s("two"), .value(.double(3.5)), Self.s(#"{"a":[1]}"#), .list([.value(.bool(true))]), .value(.void),
+            ])
         XCTAssertEqual(foreachItems(Self.s("[not json")), [Self.s("[not json")])
         XCTAssertEqual(foreachItems(Self.s(#"{"a": 1}"#)), [Self.s(#"{"a": 1}"#)])
         XCTAssertEqual(foreachItems(Self.i(5)), [Self.i(5)])
@@ -387,7 +392,9 @@ final class StructuredValuesTests: PipelineTestCase {
         XCTAssertEqual(c.references, [.step("a", path: .empty), .item(path: ValuePath([.key("kind")]))])
         XCTAssertEqual(c.description, "${steps.a} > 3 || (!(${item.kind} == 'x y') && 'ready')")
         XCTAssertEqual(try Condition.parse(c.description), c, "the description parses back to the same condition")
-        XCTAssertEqual(try Condition.parse(#"${inputs.t} contains "a\"b""#), .compare(.reference(.input("t", path: .empty)), .contains, .literal(.string("a\"b"))))
+        XCTAssertEqual(
+            try Condition.parse(#"${inputs.t} contains "a\"b""#),
+            .compare(.reference(.input("t", path: .empty)), .contains, .literal(.string("a\"b"))))
         XCTAssertEqual(try Condition.parse("-2.5 <= 1e3"), .compare(.literal(.double(-2.5)), .lessOrEqual, .literal(.double(1000))))
         XCTAssertEqual(try Condition.parse("true != false"), .compare(.literal(.bool(true)), .notEqual, .literal(.bool(false))))
         XCTAssertFalse(try Condition.parse("${steps.a}").usesItem)
@@ -551,7 +558,10 @@ final class StructuredValuesTests: PipelineTestCase {
         let items = foreachItems(try r.resolveReference(.input("rows", path: .empty), results: results, item: nil, plugin: nil))
         XCTAssertEqual(items.count, 3)
         XCTAssertEqual(try items.map { try holds(3, item: $0) }, [true, false, true], "Bob (17) is left out")
-        XCTAssertThrowsError(try r.conditionHolds(.truthy(.reference(.step("sq", path: ValuePath([.key("cube")])))), item: nil, results: results, plugin: nil)) { e in
+        XCTAssertThrowsError(
+            try r.conditionHolds(
+                .truthy(.reference(.step("sq", path: ValuePath([.key("cube")])))), item: nil, results: results, plugin: nil)
+        ) { e in
             XCTAssertTrue("\(e)".contains(#"${steps.sq.cube}: steps.sq has no key "cube" (keys: n, square)"#), "\(e)")
         }
     }
