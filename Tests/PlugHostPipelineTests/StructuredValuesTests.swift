@@ -584,7 +584,17 @@ final class StructuredValuesTests: PipelineTestCase {
         let r = try PipelineRunner(definition: definition, host: host, environment: [:])
         XCTAssertTrue(definition.steps.contains { $0.condition?.usesItem == true })
         XCTAssertTrue(definition.steps.contains { $0.condition != nil && $0.condition?.usesItem == false })
-        _ = r
+        // What the runner sees: the people (a JSON array input) as items, Bob (17) left out, and
+        // the `skipped` step's condition (49 > 100) not holding.
+        let adults = try XCTUnwrap(definition.steps.first { $0.id == "adult_words" })
+        guard case .reference(let over)? = adults.foreach else { return XCTFail("adult_words has no foreach reference") }
+        let people = foreachItems(try r.resolveReference(over, results: [:], item: nil, plugin: nil))
+        XCTAssertEqual(people.count, 3)
+        XCTAssertEqual(
+            try people.map { try r.conditionHolds(adults.condition!, item: $0, results: [:], plugin: nil) }, [true, false, true])
+        let skipped = try XCTUnwrap(definition.steps.first { $0.id == "skipped" }?.condition)
+        XCTAssertFalse(try r.conditionHolds(skipped, item: nil, results: ["square": Self.s(#"{"n":7,"square":49}"#)], plugin: nil))
+        XCTAssertTrue(try r.conditionHolds(skipped, item: nil, results: ["square": Self.s(#"{"n":11,"square":121}"#)], plugin: nil))
     }
 
     /// Runs examples/pipelines/structured.yaml end to end: needs a `run()` that calls
