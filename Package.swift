@@ -133,6 +133,7 @@ let package = Package(
             dependencies: [
                 "PlugHost",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The MCP server (stdio and Streamable HTTP) and tool schemas generated from the ABI.
@@ -150,6 +151,7 @@ let package = Package(
             name: "PlugHostTools",
             dependencies: [
                 "PlugHost",
+                "PlugHostPipeline",
                 "PlugHostPostgres",
                 "CFFI",
                 "CPlugHostRuntime",

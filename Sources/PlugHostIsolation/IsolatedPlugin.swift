@@ -3,13 +3,15 @@ import Foundation
 import PlugHostCore
 import Synchronization
 
-/// A plugin loaded in `process` isolation: its code runs in a ``PluginWorker``; the host keeps
-/// its descriptor and serves its host API requests through the host's own write path.
+/// A plugin loaded in `process` isolation: its code runs in a pool of ``PluginWorker``s; the
+/// host keeps its descriptor and serves its host API requests through the host's own write path.
 ///
-/// Calls are serialised per plugin (a worker runs one call at a time). A call that passes its
-/// deadline gets the worker killed; a worker that dies (signal, exit, exception, panic) turns
-/// the call into a `CallError`; either way the next call starts a fresh worker, which loads
-/// the plugin (and runs its `init`) again.
+/// A worker runs one call at a time. A call takes an idle worker, or starts one when fewer than
+/// ``maxWorkers`` are live (the first starts at load; the others only when concurrent calls need
+/// them), or else waits for one to become idle. A call that passes its deadline gets its worker
+/// killed; a worker that dies (signal, exit, exception, panic) turns the call into a
+/// `CallError`; either way only that worker is discarded, and a later call starts a fresh one,
+/// which loads the plugin (and runs its `init`) again.
 package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     package let path: String
     let alias: String?
@@ -22,13 +24,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
     private(set) var name = ""
     /// Its identity (declared name): the only plugin its worker may act for.
     private(set) var identity = ""
-    /// The running worker; nil after a crash, a timeout or shutdown (the next call starts one).
-    private let worker = Mutex<PluginWorker?>(nil)
-    /// Held for the whole of a call: one call per worker at a time.
-    private let callLock = Mutex<Void>(())
+    /// The workers, and the calls waiting for one.
+    private let pool: Mutex<Pool>
     private var functionSignature: [String] = []
-    /// Set by shutdown, under callLock: no call starts a worker afterwards.
-    private var closed = false
     /// The biggest reply the host builds (recalls are cut to fit).
     static let maxReplyBytes = 4 << 20
     /// The call failures a worker may report; any other code is a protocol violation.
@@ -47,6 +45,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         self.executable = executable
         self.quarantine = quarantine
         self.sha256 = sha256
+        self.pool = Mutex(Pool(max: max(1, limits.workers)))
     }
 
     /// Loads the plugin at `path` in a new worker and returns it as a loaded plugin whose calls
@@ -85,77 +84,246 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                     flags: f.flags, fn: remoteStub, resultDoc: f.resultDoc, resultSchema: f.resultSchema))
         }
         plugin.setFunctions(functions)
-        isolated.worker.withLock { $0 = worker }
+        // The first worker is the first idle one.
+        isolated.pool.withLock { p in
+            p.idle = [Lease(worker: worker, generation: p.generation)]
+            p.live = 1
+        }
         return plugin
     }
 
     // MARK: - Calls
 
     package func call(_ function: PluginFunction, index: Int, arguments: [Value], goal: String, timeout: Duration?) throws -> Value {
-        try callLock.withLock { _ in
-            guard !closed else {
-                throw CallError(.unloaded, function: function.qualifiedName, "plugin \(name) was shut down (its host was closed)")
-            }
-            let current: PluginWorker
-            if let w = worker.withLock({ $0 }) {
-                current = w
-            } else {
-                current = try restart(for: function)
-            }
-            var w = WireWriter(.call, capacity: 64)
-            w.u32(UInt32(index))
-            w.string(goal)
-            w.u32(UInt32(arguments.count))
-            for a in arguments { w.value(a) }
-            let limit = timeout ?? limits.timeout
-            let deadline = deadline(limit)
-            do {
-                try current.channel.send(w.finish(), deadline: deadline, watchFD: current.pidfd)
-                var (kind, r) = try answer(from: current, deadline: deadline, goal: goal)
-                switch kind {
-                case .result:
-                    let value = try r.value()
-                    try check(value, of: function)
-                    return value
-                case .callFailed:
-                    let named = CallError.Code.named(try r.string())
-                    let message = try r.string()
-                    // Only what a worker can know; a "timed out" or "quarantined" is the host's to say.
-                    guard let code = named, Self.workerCallCodes.contains(code) else {
-                        throw WireError("a call failure with a code the worker may not give")
-                    }
-                    throw CallError(code, function: function.qualifiedName, message)
-                default:
-                    throw WireError("expected a call's result, got \(kind)")
+        let lease = try acquire(for: function)
+        // A worker goes back idle after a result or the plugin's own error; after anything
+        // else (a crash, a timeout, a broken protocol) it is stopped and a later call starts one.
+        var healthy = false
+        defer { release(lease, healthy: healthy) }
+        let current = lease.worker
+        var w = WireWriter(.call, capacity: 64)
+        w.u32(UInt32(index))
+        w.string(goal)
+        w.u32(UInt32(arguments.count))
+        for a in arguments { w.value(a) }
+        let limit = timeout ?? limits.timeout
+        let deadline = deadline(limit)
+        do {
+            try current.channel.send(w.finish(), deadline: deadline, watchFD: current.pidfd)
+            var (kind, r) = try answer(from: current, deadline: deadline, goal: goal)
+            switch kind {
+            case .result:
+                let value = try r.value()
+                try check(value, of: function)
+                healthy = true
+                return value
+            case .callFailed:
+                let named = CallError.Code.named(try r.string())
+                let message = try r.string()
+                // Only what a worker can know; a "timed out" or "quarantined" is the host's to say.
+                guard let code = named, Self.workerCallCodes.contains(code) else {
+                    throw WireError("a call failure with a code the worker may not give")
                 }
-            } catch let failure as WireChannel.Failure {
-                throw callFailure(failure, worker: current, function: function, timeout: limit)
-            } catch let error as WireError {
-                discard(current)
-                throw CallError(
-                    .workerFailed, function: function.qualifiedName,
-                    "plugin \(name)'s worker broke the protocol in function \(function.name) (\(error)); it was stopped")
+                healthy = true
+                throw CallError(code, function: function.qualifiedName, message)
+            default:
+                throw WireError("expected a call's result, got \(kind)")
+            }
+        } catch let failure as WireChannel.Failure {
+            throw callFailure(failure, worker: current, function: function, timeout: limit)
+        } catch let error as WireError {
+            current.stop()
+            throw CallError(
+                .workerFailed, function: function.qualifiedName,
+                "plugin \(name)'s worker broke the protocol in function \(function.name) (\(error)); it was stopped")
+        }
+    }
+
+    /// Stops every worker: the idle ones at once (each runs the plugin's `shutdown`), the busy
+    /// ones when their call ends. Returns when none is left; later calls throw `.unloaded`.
+    package func shutdown() {
+        let idle = pool.withLock { p in
+            p.closed = true
+            defer { p.idle = [] }
+            p.wakeAll()
+            return p.idle.map(\.worker)
+        }
+        retire(idle)
+        pool.withLock { $0.live -= idle.count }
+        // The busy ones (and any being started) stop as their calls end.
+        while let waiting = pool.withLock({ p -> DispatchSemaphore? in
+            guard p.live > 0 else { return nil }
+            let s = DispatchSemaphore(value: 0)
+            p.waiters.append(s)
+            return s
+        }) {
+            waiting.wait()
+        }
+    }
+
+    package var maxWorkers: Int { pool.withLock { $0.max } }
+
+    package func setMaxWorkers(_ n: Int) {
+        let surplus = pool.withLock { p in
+            p.max = max(1, n)
+            var out: [PluginWorker] = []
+            while p.live - out.count > p.max, !p.idle.isEmpty { out.append(p.idle.removeFirst().worker) }
+            p.wakeAll()
+            return out
+        }
+        retire(surplus)
+        pool.withLock { p in
+            p.live -= surplus.count
+            p.wakeAll()
+        }
+    }
+
+    /// How many workers are running (idle, busy or starting), and how many of them are idle.
+    package var workerCounts: (live: Int, idle: Int) { pool.withLock { ($0.live, $0.idle.count) } }
+
+    // MARK: - The pool
+
+    /// A worker lent to one call; `generation` tells a worker started before a quarantine.
+    struct Lease {
+        let worker: PluginWorker
+        let generation: Int
+    }
+
+    struct Pool {
+        /// The most live workers.
+        var max: Int
+        /// Idle workers, the most recently used last.
+        var idle: [Lease] = []
+        /// Workers running: idle, busy, or being started.
+        var live = 0
+        /// Workers discarded (crashed, timed out, broke the protocol) and not yet replaced: the
+        /// next start is a restart.
+        var lost = 0
+        /// Bumped when the plugin is quarantined: a worker of an older generation is not reused.
+        var generation = 0
+        /// Set by shutdown: no call takes or starts a worker afterwards.
+        var closed = false
+        /// Calls (and shutdown) waiting for a worker to become idle or end.
+        var waiters: [DispatchSemaphore] = []
+
+        mutating func wakeOne() {
+            if !waiters.isEmpty { waiters.removeFirst().signal() }
+        }
+
+        mutating func wakeAll() {
+            for s in waiters { s.signal() }
+            waiters = []
+        }
+    }
+
+    private enum Take {
+        case idle(Lease)
+        case start(replacing: Bool)
+        case wait(DispatchSemaphore)
+    }
+
+    /// An idle worker, or a new one when fewer than `max` are live; else waits for one.
+    private func acquire(for function: PluginFunction) throws -> Lease {
+        while true {
+            let take = try pool.withLock { p throws(CallError) -> Take in
+                guard !p.closed else { throw unloaded(function) }
+                if let lease = p.idle.popLast() { return .idle(lease) }
+                guard p.live < p.max else {
+                    let s = DispatchSemaphore(value: 0)
+                    p.waiters.append(s)
+                    return .wait(s)
+                }
+                p.live += 1
+                let replacing = p.lost > 0
+                if replacing { p.lost -= 1 }
+                return .start(replacing: replacing)
+            }
+            switch take {
+            case .idle(let lease):
+                return lease
+            case .wait(let s):
+                s.wait()
+            case .start(let replacing):
+                let w: PluginWorker
+                do {
+                    w = try start(for: function, replacing: replacing)
+                } catch {
+                    pool.withLock { p in
+                        p.live -= 1
+                        if replacing { p.lost += 1 }
+                        if p.closed { p.wakeAll() } else { p.wakeOne() }
+                    }
+                    throw error
+                }
+                let generation = pool.withLock { p in p.closed ? nil : p.generation }
+                guard let generation else {
+                    // Shut down while it started.
+                    retire([w])
+                    pool.withLock { p in
+                        p.live -= 1
+                        p.wakeAll()
+                    }
+                    throw unloaded(function)
+                }
+                return Lease(worker: w, generation: generation)
             }
         }
     }
 
-    package func shutdown() {
-        callLock.withLock { _ in
-            closed = true
-            guard
-                let w = worker.withLock({ w in
-                    defer { w = nil }; return w
-                })
-            else { return }
-            // Ask nicely (the plugin's shutdown hook runs), then make sure.
-            var frame = WireWriter(.shutdown)
-            let soon = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
-            if (try? w.channel.send(frame.finish(), deadline: soon, watchFD: w.pidfd)) != nil {
-                var exited = pollfd(fd: w.pidfd, events: Int16(POLLIN), revents: 0)
-                if w.pidfd >= 0 { _ = poll(&exited, 1, 2000) }
-            }
-            w.stop()
+    /// Gives a worker back after a call: idle again when `healthy` (and still wanted), else
+    /// stopped.
+    private func release(_ lease: Lease, healthy: Bool) {
+        let kept = pool.withLock { p in
+            guard healthy, !p.closed, lease.generation == p.generation, p.live <= p.max else { return false }
+            p.idle.append(lease)
+            p.wakeOne()
+            return true
         }
+        if kept { return }
+        if healthy { retire([lease.worker]) } else { lease.worker.stop() }
+        pool.withLock { p in
+            p.live -= 1
+            if !healthy { p.lost += 1 }
+            if p.closed { p.wakeAll() } else { p.wakeOne() }
+        }
+    }
+
+    /// After a quarantine: the idle workers are stopped (and busy ones when their call ends),
+    /// so that the next call tries to start a worker, which the quarantine refuses.
+    private func retireAll() {
+        let idle = pool.withLock { p in
+            p.generation += 1
+            defer { p.idle = [] }
+            return p.idle.map(\.worker)
+        }
+        retire(idle)
+        pool.withLock { p in
+            p.live -= idle.count
+            p.lost += idle.count
+            p.wakeAll()
+        }
+    }
+
+    /// Asks each worker to shut down (the plugin's `shutdown` hook runs), waits up to 2 s in all
+    /// for them to end, then makes sure.
+    private func retire(_ workers: [PluginWorker]) {
+        guard !workers.isEmpty else { return }
+        let soon = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
+        var asked: [PluginWorker] = []
+        for w in workers {
+            var frame = WireWriter(.shutdown)
+            if (try? w.channel.send(frame.finish(), deadline: soon, watchFD: w.pidfd)) != nil { asked.append(w) }
+        }
+        for w in asked where w.pidfd >= 0 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            var exited = pollfd(fd: w.pidfd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&exited, 1, now < soon ? Int32((soon - now) / 1_000_000) : 0)
+        }
+        for w in workers { w.stop() }
+    }
+
+    private func unloaded(_ function: PluginFunction) -> CallError {
+        CallError(.unloaded, function: function.qualifiedName, "plugin \(name) was shut down (its host was closed)")
     }
 
     // MARK: - Worker life
@@ -168,12 +336,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         return DispatchTime.now().uptimeNanoseconds + ns
     }
 
-    private func discard(_ w: PluginWorker) {
-        worker.withLock { if $0 === w { $0 = nil } }
-        w.stop()
-    }
-
-    private func restart(for function: PluginFunction) throws -> PluginWorker {
+    /// Starts a worker for a call: a restart after one was discarded (`replacing`), or another
+    /// for concurrent calls. It must declare the functions the plugin was loaded with.
+    private func start(for function: PluginFunction, replacing: Bool) throws -> PluginWorker {
         do {
             if let entry = quarantine?.entry(sha256: sha256), entry.isQuarantined {
                 throw CallError(.quarantined, function: function.qualifiedName, "plugin \(name): \(entry.refusal)")
@@ -185,12 +350,13 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                     .workerFailed, function: function.qualifiedName,
                     "plugin \(name) declares other functions than when it was loaded (\(path) changed?); load it again")
             }
-            worker.withLock { $0 = w }
             return w
         } catch let error as LoadError {
             throw CallError(
                 error.code == .quarantined ? .quarantined : .workerFailed, function: function.qualifiedName,
-                "plugin \(name) could not be restarted after its worker ended: \(error.message)")
+                "plugin \(name) could not be "
+                    + (replacing ? "restarted after its worker ended" : "started in another worker for concurrent calls")
+                    + ": \(error.message)")
         }
     }
 
@@ -274,12 +440,11 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         let ended: Bool
         if case .closed = failure { ended = w.awaitExit(milliseconds: 500) } else { ended = true }
         if !ended {
-            discard(w)
+            w.stop()
             return CallError(
                 .workerFailed, function: function.qualifiedName,
                 "plugin \(name) closed its channel to the host in function \(function.name); its worker was stopped")
         }
-        worker.withLock { if $0 === w { $0 = nil } }
         defer { w.stop() }
         switch failure {
         case .timedOut:
@@ -291,6 +456,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             let end = w.endDescription()
             let quarantined =
                 quarantine?.recordCrash(sha256: sha256, path: path, what: "\(end) in function \(function.name)") ?? false
+            if quarantined { retireAll() }
             return CallError(
                 .crashed, function: function.qualifiedName,
                 "plugin \(name) crashed in function \(function.name): \(end)"

@@ -75,6 +75,15 @@ public struct PipelineDefinition: Sendable {
         public var foreach: Foreach?
         /// The step's own deadline per call (`timeout:` seconds), or nil for its plugin's.
         public var timeout: Duration?
+        /// `parallel:` items at once (foreach steps), or nil for the run's default.
+        public var parallel: Int?
+        /// `needs:` steps this one waits for beyond those it references; nil when not written
+        /// (then it also waits for the earlier steps of its plugin).
+        public var needs: [String]?
+        /// `retry:`, or nil: one attempt.
+        public var retry: RetryPolicy?
+        /// `on_error:`.
+        public var onError: ErrorPolicy = .stop
         public var location: Location?
         /// Where each key of the step was written, for errors.
         public var fieldLocations: [String: Location]

@@ -6,7 +6,7 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case unreadable, syntax, unknownKey, missingKey, wrongType, unknownPlugin, unknownFunction
-            case argumentCount, argumentType, badReference, stepFailed, input
+            case argumentCount, argumentType, badReference, stepFailed, input, interrupted, journal
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -34,6 +34,10 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         public static let stepFailed = Code(.stepFailed)
         /// A `--input` is malformed or names an unknown input.
         public static let input = Code(.input)
+        /// The run was interrupted (SIGINT, ``PipelineRunner/cancel()``); its journal can resume it.
+        public static let interrupted = Code(.interrupted)
+        /// The run journal cannot be read, written, or does not match the pipeline (`--resume`).
+        public static let journal = Code(.journal)
         public var description: String { base.rawValue }
     }
 
@@ -51,6 +55,9 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
     public var item: String?
     /// What is wrong.
     public var message: String
+    /// For a run that failed or was interrupted: what it did until then (partial outputs, the
+    /// steps that finished, failed items, memory counters).
+    public var report: PipelineReport?
 
     /// Creates an error.
     public init(

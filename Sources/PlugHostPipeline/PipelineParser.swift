@@ -7,7 +7,11 @@ import PlugHost
 /// shapes with the step and field.
 public enum PipelineParser {
     static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description", "theta", "env"]
-    static let stepKeys: Set<String> = ["id", "call", "args", "foreach", "timeout", "description", "if"]
+    static let stepKeys: Set<String> = [
+        "id", "call", "args", "foreach", "timeout", "description", "parallel", "needs", "retry", "on_error", "if",
+    ]
+    /// Most items a step may run at once.
+    public static let parallelRange = 1...256
     static let pluginKeys: Set<String> = [
         "path", "isolation", "sha256", "timeout", "memory_limit_mb", "allow_write", "allow_read", "allow_network",
     ]
@@ -260,10 +264,44 @@ public enum PipelineParser {
                     throw err(error.inReference ? .badReference : .wrongType, c, step: id, field: "if", error.message)
                 }
             }
-            steps.append(
-                .init(
-                    id: id, plugin: String(parts[0]), function: String(parts[1]), named: named, positional: positional,
-                    foreach: foreach, timeout: timeout, location: loc(s), fieldLocations: fieldLocations, condition: condition))
+            var step = PipelineDefinition.Step(
+                id: id, plugin: String(parts[0]), function: String(parts[1]), named: named, positional: positional,
+                foreach: foreach, timeout: timeout, location: loc(s), fieldLocations: fieldLocations)
+            step.condition = condition
+            if let p = sf["parallel"] {
+                guard let n = p.int, p.scalar?.style == .plain || p.scalar?.style == .any, parallelRange.contains(n) else {
+                    throw err(
+                        .wrongType, p, step: id, field: "parallel",
+                        "must be a whole number of items at once from \(parallelRange.lowerBound) to \(parallelRange.upperBound)")
+                }
+                guard foreach != nil else {
+                    throw err(.wrongType, p, step: id, field: "parallel", "parallel runs the items of a foreach; this step has no foreach")
+                }
+                step.parallel = n
+            }
+            if let n = sf["needs"] {
+                let names: [Node] = n.sequence.map(Array.init) ?? [n]
+                step.needs = []
+                for x in names {
+                    guard let s = x.string, PluginLoader.isIdentifier(s) else {
+                        throw err(.wrongType, x, step: id, field: "needs", "must be a step id or a list of step ids")
+                    }
+                    step.needs?.append(s)
+                }
+            }
+            if let r = sf["retry"] {
+                step.retry = try retryPolicy(r, step: id, err: err)
+            }
+            if let o = sf["on_error"] {
+                guard let text = o.string, let policy = ErrorPolicy(rawValue: text) else {
+                    throw err(
+                        .wrongType, o, step: id, field: "on_error",
+                        "must be \(ErrorPolicy.allCases.map(\.rawValue).joined(separator: ", ")) (stop: the run stops; continue: failed items are recorded and the run exits non-zero at the end; ignore: as continue, exit 0)"
+                    )
+                }
+                step.onError = policy
+            }
+            steps.append(step)
         }
 
         var outputs: [(name: String, template: Template, location: PipelineDefinition.Location?)] = []
@@ -302,6 +340,43 @@ public enum PipelineParser {
             definition.thetaLocation = loc(t)
         }
         return definition
+    }
+
+    /// `retry: N` (attempts in all) or `retry: {attempts: N, backoff: SECONDS, max_backoff: SECONDS}`.
+    static func retryPolicy(
+        _ n: Node, step id: String,
+        err: (PipelineError.Code, Node?, String?, String?, String) -> PipelineError
+    ) throws -> RetryPolicy {
+        func count(_ x: Node) throws -> Int {
+            guard let a = x.int, x.scalar?.style == .plain || x.scalar?.style == .any, (1...100).contains(a) else {
+                throw err(.wrongType, x, id, "retry", "attempts must be a whole number from 1 to 100 (the first attempt included)")
+            }
+            return a
+        }
+        func seconds(_ x: Node, _ key: String) throws -> Double {
+            guard let d = x.float ?? x.int.map(Double.init), d >= 0, d <= 3600 else {
+                throw err(.wrongType, x, id, "retry.\(key)", "must be a number of seconds from 0 to 3600")
+            }
+            return d
+        }
+        if n.scalar != nil { return RetryPolicy(attempts: try count(n)) }
+        guard let m = n.mapping else {
+            throw err(.wrongType, n, id, "retry", "must be a number of attempts or {attempts: N, backoff: SECONDS, max_backoff: SECONDS}")
+        }
+        var policy = RetryPolicy(attempts: 0)
+        for (k, v) in m {
+            switch k.string {
+            case "attempts": policy.attempts = try count(v)
+            case "backoff": policy.backoff = try seconds(v, "backoff")
+            case "max_backoff": policy.maxBackoff = try seconds(v, "max_backoff")
+            default:
+                throw err(
+                    .unknownKey, k, id, "retry",
+                    "unknown key \(k.string.map { $0.debugDescription } ?? "?") (known: attempts, backoff, max_backoff)")
+            }
+        }
+        guard policy.attempts > 0 else { throw err(.missingKey, n, id, "retry", "missing key \"attempts\"") }
+        return policy
     }
 
     /// A scalar node as a typed literal (YAML's own tag resolution: `5` is an int, `"5"` a string).

@@ -1,11 +1,39 @@
+import Foundation
 import PlugHost
 /// What a pipeline run did.
 public struct PipelineReport: Sendable {
     /// Timing of one step.
     public struct StepTiming: Sendable {
         public var id: String
+        /// Plugin calls made (retries included), restored items not included.
         public var calls: Int
         public var seconds: Double
+        /// Items whose result came from the run journal (`--resume`), not from a call.
+        public var restored: Int = 0
+        /// Items that failed (after their retries).
+        public var failed: Int = 0
+        /// Items (or the step) left out by `if:`.
+        public var skipped: Int = 0
+        /// Calls that were attempts again after a failure.
+        public var retries: Int = 0
+        /// Whether every item ran (false: the run stopped or was interrupted during the step).
+        public var complete: Bool = true
+    }
+
+    /// An item that failed, with its error.
+    public struct ItemFailure: Sendable {
+        /// The step.
+        public var step: String
+        /// The item's 1-based position in the step's items (nil for a step without foreach).
+        public var item: Int?
+        /// The item, abbreviated.
+        public var itemText: String?
+        /// What went wrong (the last attempt's error).
+        public var message: String
+        /// Attempts made.
+        public var attempts: Int
+        /// The step's `on_error`.
+        public var policy: ErrorPolicy
     }
     public var name: String
     public var goal: String
@@ -22,6 +50,16 @@ public struct PipelineReport: Sendable {
     public var seconds: Double
     /// True when run with the three layers off.
     public var baseline: Bool
+    /// Items that failed, in the order they failed; under `on_error: continue` they make the run
+    /// exit non-zero (see ``succeeded``).
+    public var failures: [ItemFailure] = []
+    /// The run journal used, if any.
+    public var journal: String?
+
+    /// False when an item failed in a step whose `on_error` is `continue`.
+    public var succeeded: Bool { !failures.contains { $0.policy != .ignore } }
+    /// Items restored from the journal.
+    public var restored: Int { steps.reduce(0) { $0 + $1.restored } }
 }
 
 extension PipelineReport {
@@ -32,7 +70,19 @@ extension PipelineReport {
         for (k, v) in self.outputs { outputs[k] = v.jsonObject }
         return [
             "name": name, "goal": goal, "outputs": outputs, "seconds": seconds, "baseline": baseline,
-            "steps": steps.map { ["id": $0.id, "calls": $0.calls, "seconds": $0.seconds] },
+            "steps": steps.map {
+                [
+                    "id": $0.id, "calls": $0.calls, "seconds": $0.seconds, "restored": $0.restored, "failed": $0.failed,
+                    "skipped": $0.skipped, "retries": $0.retries, "complete": $0.complete,
+                ]
+            },
+            "failures": failures.map { f -> [String: Any] in
+                var o: [String: Any] = ["step": f.step, "message": f.message, "attempts": f.attempts, "on_error": f.policy.rawValue]
+                if let i = f.item { o["item"] = i }
+                if let t = f.itemText { o["item_text"] = t }
+                return o
+            },
+            "succeeded": succeeded, "restored": restored, "journal": journal ?? NSNull(),
             "clusters": clusters.map { ["id": $0.id, "concepts": $0.concepts] },
             "memory": StatsJSON.memory(memory),
         ]
@@ -40,13 +90,22 @@ extension PipelineReport {
 }
 
 /// Progress of a run, for a live display.
+///
+/// Events come from the threads running the steps, several at once when steps or items run
+/// concurrently; a handler must be thread-safe.
 public enum PipelineProgress: Sendable {
-    /// A step started; `items` is the number of calls it will make.
-    case stepStarted(index: Int, count: Int, id: String, items: Int)
-    /// One call of the step finished.
-    case itemFinished(id: String, done: Int, items: Int)
-    /// The step finished.
-    case stepFinished(id: String, seconds: Double)
+    /// A step started; `items` is the number of items it has (1 without foreach), `restored`
+    /// of them already done in the journal; `parallel` run at once.
+    case stepStarted(index: Int, count: Int, id: String, items: Int, restored: Int, parallel: Int)
+    /// One item of the step finished (`failed`: it failed after its retries); `done` counts
+    /// the step's finished items, restored ones included.
+    case itemFinished(id: String, done: Int, items: Int, failed: Bool)
+    /// An item failed and will be tried again after `delay` seconds.
+    case itemRetrying(id: String, item: Int, attempt: Int, delay: Double, message: String)
+    /// The step finished (or stopped early: `timing.complete` is false).
+    case stepFinished(id: String, timing: PipelineReport.StepTiming)
+    /// The step did not run: its `if:` was false.
+    case stepSkipped(id: String)
 }
 
 extension MemoryStats {

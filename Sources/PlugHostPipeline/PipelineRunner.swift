@@ -1,9 +1,14 @@
 import Foundation
 import PlugHost
+import Synchronization
 
 /// Validates a pipeline against the plugins it names, then runs it. Nothing runs unless the
 /// whole file is valid.
-public final class PipelineRunner {
+///
+/// Its stored state is written only while it validates (in `init`) and read-only afterwards;
+/// what a run changes lives in the run's own state behind locks, so steps and items run on
+/// several threads at once.
+public final class PipelineRunner: @unchecked Sendable {
     struct BoundStep {
         var step: PipelineDefinition.Step
         var plugin: LoadedPlugin
@@ -18,9 +23,15 @@ public final class PipelineRunner {
     public let host: PluginHost
     /// The goal the run uses (the file's, or the override).
     public let goal: String
-    private var inputs: [String: PipelineValue] = [:]
-    private var bound: [BoundStep] = []
-    private var pluginsByLocal: [String: LoadedPlugin] = [:]
+    var inputs: [String: PipelineValue] = [:]
+    var bound: [BoundStep] = []
+    var pluginsByLocal: [String: LoadedPlugin] = [:]
+    /// For each step (by position), the steps (by position) it waits for.
+    var dependencies: [[Int]] = []
+    /// Items at once for a foreach step without `parallel:` whose function may run concurrently.
+    public var defaultParallel = 1
+    /// Set by ``cancel()``: no new item starts.
+    let cancelled = Atomic<Bool>(false)
     /// The environment `env:` variables are read from.
     let environment: [String: String]
     /// The `env:` variables' values, read once at validation.
@@ -53,7 +64,7 @@ public final class PipelineRunner {
         try validate(inputOverrides: inputOverrides, inputValues: inputValues)
     }
 
-    private func fail(
+    func fail(
         _ code: PipelineError.Code, _ l: PipelineDefinition.Location?, step: String? = nil, field: String? = nil, _ m: String
     ) -> PipelineError {
         PipelineError(code, file: definition.file, line: l?.line, column: l?.column, step: step, field: field, m)
@@ -178,6 +189,14 @@ public final class PipelineRunner {
                     }
                 }
             }
+            try checkConcurrency(step, plugin: plugin, function: function)
+            var references = args.flatMap { a -> [Reference] in
+                if case .template(let t) = a.argument { return t.references }
+                return []
+            }
+            if case .reference(let r)? = step.foreach { references.append(r) }
+            references += step.condition?.references ?? []
+            dependencies.append(try stepDependencies(step, plugin: plugin, references: references))
             bound.append(BoundStep(step: step, plugin: plugin, function: function, arguments: args))
             earlier.insert(step.id)
         }
@@ -202,6 +221,45 @@ public final class PipelineRunner {
                 }
             }
         }
+    }
+
+    /// `parallel:` only where the function may run concurrently.
+    private func checkConcurrency(_ step: PipelineDefinition.Step, plugin: LoadedPlugin, function: PluginFunction) throws {
+        guard let n = step.parallel, n > 1, !function.threadSafe, !function.isRemote else { return }
+        throw fail(
+            .wrongType, step.fieldLocations["parallel"], step: step.id, field: "parallel",
+            "\(step.plugin).\(step.function) runs in-process and is not flagged thread-safe (PH_FN_THREAD_SAFE), so its calls cannot run at once; leave parallel out, or load the plugin with isolation: process (a pool of workers runs the items)"
+        )
+    }
+
+    /// The steps (by position) `step` waits for: those its references and `needs:` name; every
+    /// earlier step when it reads the goal context or memory (so it sees their writes, as in a
+    /// sequential run); and, when it has no `needs:`, the earlier steps of its plugin (a plugin's
+    /// calls may read what its earlier calls left in its goal context or memory, which the host
+    /// cannot see).
+    func stepDependencies(_ step: PipelineDefinition.Step, plugin: LoadedPlugin, references: [Reference]) throws -> [Int] {
+        let position = Dictionary(uniqueKeysWithValues: bound.enumerated().map { ($0.element.step.id, $0.offset) })
+        var deps = Set<Int>()
+        for r in references {
+            switch r {
+            case .step(let s, _): if let i = position[s] { deps.insert(i) }
+            case .context, .recall, .clusters: deps.formUnion(0..<bound.count)
+            default: break
+            }
+        }
+        if step.needs == nil {
+            deps.formUnion(bound.indices.filter { bound[$0].plugin.identity == plugin.identity })
+        }
+        for n in step.needs ?? [] {
+            guard let i = position[n] else {
+                let exists = definition.steps.contains { $0.id == n }
+                throw fail(
+                    .badReference, step.fieldLocations["needs"], step: step.id, field: "needs",
+                    exists ? "step \(n) does not come before step \(step.id) (a step can only need earlier steps)" : "unknown step \(n)")
+            }
+            deps.insert(i)
+        }
+        return deps.sorted()
     }
 
     private func checkLiteral(_ v: Value, _ p: Parameter, step: String, field: String, location: PipelineDefinition.Location?) throws {
@@ -266,7 +324,7 @@ public final class PipelineRunner {
         }
     }
 
-    private func resolve(_ path: String) -> String { Self.resolve(path, against: definition.baseDirectory) }
+    func resolve(_ path: String) -> String { Self.resolve(path, against: definition.baseDirectory) }
 
     private static func resolve(_ path: String, against base: String) -> String {
         path.hasPrefix("/")
@@ -274,74 +332,7 @@ public final class PipelineRunner {
             : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
     }
 
-    // MARK: - Running
-
-    /// Runs the steps in order. A failing step stops the run: memory and contexts written so far
-    /// are flushed and kept, and the error names the step and the item.
-    public func run(progress: ((PipelineProgress) -> Void)? = nil) throws -> PipelineReport {
-        let start = monotonicNanos()
-        let before = host.memory.stats
-        var results: [String: PipelineValue] = [:]
-        var timings: [PipelineReport.StepTiming] = []
-        for (index, b) in bound.enumerated() {
-            let stepStart = monotonicNanos()
-            let items: [PipelineValue?]
-            switch b.step.foreach {
-            case nil: items = [nil]
-            case .reference(let r)?:
-                switch try resolveReference(r, results: results, item: nil, plugin: b.plugin) {
-                case .list(let l): items = l
-                case let v: items = [v]
-                }
-            case .lines(let path)?:
-                let text = (try? String(contentsOfFile: resolve(path), encoding: .utf8)) ?? ""
-                items = text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) }.filter {
-                    !$0.text.trimmingCharacters(in: .whitespaces).isEmpty
-                }
-            }
-            progress?(.stepStarted(index: index, count: bound.count, id: b.step.id, items: items.count))
-            var out: [PipelineValue] = []
-            for (i, item) in items.enumerated() {
-                do {
-                    var values: [Value] = []
-                    for (p, a) in zip(b.function.parameters, b.arguments) {
-                        values.append(try argumentValue(a, param: p, results: results, item: item, plugin: b.plugin))
-                    }
-                    out.append(.value(try b.function.call(values, goal: goal, timeout: b.step.timeout)))
-                } catch {
-                    try? host.memory.flush()
-                    let message = (error as? CallError)?.message ?? (error as? PipelineError)?.message ?? "\(error)"
-                    var e = fail(.stepFailed, b.step.location, step: b.step.id, "\(b.step.plugin).\(b.step.function) failed: \(message)")
-                    if let item { e.item = "\(i + 1) of \(items.count) (\(Self.abbreviate(item.text)))" }
-                    throw e
-                }
-                progress?(.itemFinished(id: b.step.id, done: i + 1, items: items.count))
-            }
-            results[b.step.id] = b.step.foreach == nil ? out.first ?? .value(.void) : .list(out)
-            let seconds = Double(monotonicNanos() - stepStart) / 1e9
-            timings.append(.init(id: b.step.id, calls: items.count, seconds: seconds))
-            progress?(.stepFinished(id: b.step.id, seconds: seconds))
-        }
-        try host.memory.flush()
-        let clusters = try host.memory.clusters(goal: goal).first?.clusters ?? []
-        var outputs: [(name: String, value: PipelineValue)] = []
-        for o in definition.outputs {
-            if let r = o.template.single {
-                if case .clusters = r {
-                    outputs.append((o.name, .list(clusters.map { .value(.string($0.concepts.joined(separator: ", "))) })))
-                } else {
-                    outputs.append((o.name, try resolveReference(r, results: results, item: nil, plugin: nil)))
-                }
-            } else {
-                outputs.append((o.name, .value(.string(try interpolate(o.template, results: results, item: nil, plugin: nil)))))
-            }
-        }
-        return PipelineReport(
-            name: definition.name, goal: goal, outputs: outputs, steps: timings, memory: host.memory.stats.since(before),
-            clusters: clusters, seconds: Double(monotonicNanos() - start) / 1e9, baseline: !host.memory.configuration.optimized)
-    }
-
-    private func argumentValue(
+    func argumentValue(
         _ a: PipelineDefinition.PlacedArgument, param: Parameter, results: [String: PipelineValue], item: PipelineValue?,
         plugin: LoadedPlugin
     ) throws -> Value {
@@ -365,8 +356,7 @@ public final class PipelineRunner {
         }
     }
 
-    private func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String
-    {
+    func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String {
         var s = ""
         for part in t.parts {
             switch part {

@@ -741,9 +741,11 @@ final class PipelineRunTests: PipelineTestCase {
               - id: boom
                 call: sig.fail
                 args: ["the grinder jammed"]
+                needs: [remember]   # another plugin: without needs it would start at once
               - id: after
                 call: text.tally
                 args: [after]
+                needs: [boom]
             outputs:
               count: ${steps.count}
             """, to: dir, "fail.yaml")
@@ -851,6 +853,7 @@ final class PipelineRunTests: PipelineTestCase {
               - id: after
                 call: text.tally
                 args: [after]
+                needs: [count, small]
             """, to: dir, "p.yaml")
         let host = try makeHost()
         defer { try? host.close() }

@@ -12,6 +12,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self,
             BenchFleetWorkerCommand.self, BenchMCPCommand.self, BenchMCPSDKServerCommand.self, BenchClustersCommand.self,
+            BenchPipelineCommand.self,
         ])
 }
 

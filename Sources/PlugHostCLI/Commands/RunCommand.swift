@@ -3,6 +3,7 @@ import Foundation
 import PlugHost
 import PlugHostPipeline
 import PlugHostTools
+import Synchronization
 
 /// `plughost run PIPELINE.yaml`: the main job.
 struct RunCommand: ParsableCommand {
@@ -18,43 +19,141 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("input"), help: "Overrides an input: key=value or key=@file (repeatable).")
     var inputs: [String] = []
 
-    @Flag(help: "Print one JSON object (outputs, step timings, memory stats) instead of the summary.")
+    @Flag(
+        help:
+            "Print one JSON object (outputs, step timings, memory stats) instead of the summary; on failure, a JSON error object with the partial report."
+    )
     var json = false
 
     @Flag(help: "No live progress display.")
     var quiet = false
 
+    @Flag(help: "Validate the pipeline and print its plan (steps, what each waits for, items, parallelism); run nothing.")
+    var dryRun = false
+
+    @Option(help: "Items at once for foreach steps without parallel: whose function may run concurrently (default 1).")
+    var parallel: Int = 1
+
+    @Flag(help: "Re-run only what the last run of this pipeline and goal did not finish, from its journal.")
+    var resume = false
+
+    @Option(help: "The run journal (default: runs/NAME-HASH.journal beside the SQLite database, or .plughost/runs/).")
+    var journal: String?
+
+    @Flag(help: "Keep no run journal (the run cannot be resumed).")
+    var noJournal = false
+
     @OptionGroup var engine: EngineOptions
     @OptionGroup var plugins: PluginOptions
 
+    func validate() throws {
+        guard PipelineParser.parallelRange.contains(parallel) else {
+            throw ValidationError(
+                "--parallel must be from \(PipelineParser.parallelRange.lowerBound) to \(PipelineParser.parallelRange.upperBound) (got \(parallel))"
+            )
+        }
+        if resume && noJournal { throw ValidationError("--resume needs the journal; it cannot be used with --no-journal") }
+    }
+
     func run() throws {
         let out = StandardOutput.reserve()
+        do {
+            try execute(out)
+        } catch let e as PipelineError {
+            // Exit 130 after an interrupt (as shells report SIGINT), 1 for any other failure.
+            let code: Int32 = e.code == .interrupted ? 130 : 1
+            if json {
+                out.writeLine(JSONText.encode(Self.errorObject(e, exitCode: Int(code))))
+            } else {
+                FileHandle.standardError.write(Data("Error: \(e.description)\n".utf8))
+            }
+            throw ExitCode(code)
+        }
+    }
+
+    private func execute(_ out: FileHandle) throws {
         var definition = try PipelineParser.parse(path: pipeline)
         let host = plugins.makeHost(memory: try engine.openMemory(theta: definition.theta))
         defer { try? host.close() }
         // `--theta` overrides the pipeline's theta (the memory was opened with it).
         if engine.theta != nil { definition.theta = nil }
         let runner = try PipelineRunner(definition: definition, host: host, goal: goal, inputOverrides: inputs)
-        let display = ProgressDisplay(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
+        runner.defaultParallel = parallel
+        let journalPath =
+            noJournal
+            ? nil
+            : journal
+                ?? journalFolder(host).map {
+                    RunJournal.defaultPath(folder: $0, pipeline: pipeline, name: definition.name, goal: runner.goal)
+                }
+        if dryRun {
+            out.writeLine(json ? JSONText.encode(runner.plan(journal: journalPath)) : runner.planText(journal: journalPath))
+            return
+        }
+        if resume && journalPath == nil {
+            throw PipelineError(
+                .journal, file: pipeline, "nothing to resume: the in-memory engine keeps no run journal (give --journal PATH)")
+        }
+        let runJournal = try journalPath.map {
+            try RunJournal(path: $0, fingerprint: runner.fingerprint, goal: runner.goal, pipeline: pipeline, resume: resume)
+        }
+        let display = ProgressDisplay(mode: ProgressDisplay.mode(enabled: !quiet && !json))
+        let interrupt = InterruptHandler {
+            runner.cancel()
+            display.note("interrupting: running items finish, nothing new starts (Ctrl-C again to quit at once)")
+        } again: {
+            display.finish()
+        }
+        defer { interrupt.cancel() }
         let report: PipelineReport
         do {
-            report = try runner.run(progress: display.handle)
+            report = try runner.run(progress: display.handle, journal: runJournal)
+        } catch let e as PipelineError {
+            display.finish()
+            try? host.close()
+            if !json, let partial = e.report {
+                FileHandle.standardError.write(Data((RunCommand.summary(partial, outputs: false) + "\n").utf8))
+            }
+            throw e
         } catch {
             display.finish()
             throw error
         }
         display.finish()
         try host.close()
-        if json {
-            out.writeLine(JSONText.encode(report.jsonObject))
-        } else {
-            out.writeLine(RunCommand.summary(report))
+        out.writeLine(json ? JSONText.encode(report.jsonObject) : RunCommand.summary(report))
+        if !report.succeeded { throw ExitCode(1) }
+    }
+
+    /// Where the run journals of this memory go: `runs/` beside a SQLite database, `.plughost/runs`
+    /// for PostgreSQL, none for the in-memory engine.
+    private func journalFolder(_ host: PluginHost) -> String? {
+        let e = host.memory.engine
+        switch e.kind {
+        case "sqlite":
+            guard let file = e.location else { return nil }
+            return ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("runs")
+        case "memory": return nil
+        default: return ".plughost/runs"
         }
     }
 
-    static func summary(_ r: PipelineReport) -> String {
+    /// `--json` on failure: the error, the exit code and what the run did until then.
+    static func errorObject(_ e: PipelineError, exitCode: Int) -> [String: Any] {
+        var error: [String: Any] = ["code": e.code.description, "message": e.message, "file": e.file, "description": e.description]
+        if let l = e.line { error["line"] = l }
+        if let c = e.column { error["column"] = c }
+        if let s = e.step { error["step"] = s }
+        if let i = e.item { error["item"] = i }
+        if let f = e.field { error["field"] = f }
+        var o: [String: Any] = ["error": error, "exit_code": exitCode]
+        if let r = e.report { o["report"] = r.jsonObject }
+        return o
+    }
+
+    static func summary(_ r: PipelineReport, outputs: Bool = true) -> String {
         var out = ""
-        for (name, value) in r.outputs {
+        for (name, value) in outputs ? r.outputs : [] {
             switch value {
             case .list(let items):
                 out += "\(name):\n"
@@ -71,42 +170,45 @@ struct RunCommand: ParsableCommand {
         if m.deduplicated > 0 { out += "\(m.deduplicated) writes deduplicated, " }
         out += "\(m.clusteringRuns) clustering runs (\(m.clusteringRunsSaved) saved against eager), "
         out += "\(m.edgeOps) edge ops (\(m.edgeOpsSaved) saved)"
+        if r.restored > 0 { out += "\nresumed: \(r.restored) items restored from the journal" }
+        if !r.failures.isEmpty {
+            out += "\n\(r.failures.count) item\(r.failures.count == 1 ? "" : "s") failed\(r.succeeded ? " (on_error: ignore)" : ""):"
+            for f in r.failures.prefix(20) {
+                out += "\n  step \(f.step)\(f.item.map { ", item \($0)" } ?? "")\(f.itemText.map { " (\($0))" } ?? ""): \(f.message)"
+            }
+            if r.failures.count > 20 { out += "\n  … and \(r.failures.count - 20) more (--json lists them all)" }
+        }
         return out
     }
 }
 
-/// The live progress line on a terminal: step, items done of total, rate and ETA.
-final class ProgressDisplay: @unchecked Sendable {
-    private let enabled: Bool
-    private var stepStart = Date()
-    private var label = ""
-    private var shown = false
+/// SIGINT during a run: the first one calls `first` (a clean stop), the second `again` and
+/// exits at once with 130.
+final class InterruptHandler: Sendable {
+    // Dispatch sources are thread-safe; Dispatch does not mark them Sendable.
+    nonisolated(unsafe) private let source: any DispatchSourceSignal
+    private let hits = Mutex(0)
 
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func handle(_ event: PipelineProgress) {
-        guard enabled else { return }
-        switch event {
-        case .stepStarted(let index, let count, let id, let items):
-            stepStart = Date()
-            label = "[\(index + 1)/\(count)] \(id)"
-            draw("\(label): 0/\(items)")
-        case .itemFinished(_, let done, let items):
-            let elapsed = Date().timeIntervalSince(stepStart)
-            let rate = elapsed > 0 ? Double(done) / elapsed : 0
-            let eta = rate > 0 ? Double(items - done) / rate : 0
-            draw(String(format: "%@: %d/%d  %.0f/s  ETA %.1fs", label, done, items, rate, eta))
-        case .stepFinished(_, let seconds):
-            draw(String(format: "%@: done in %.0f ms", label, seconds * 1000))
+    init(_ first: @escaping @Sendable () -> Void, again: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "plughost.sigint"))
+        source.setEventHandler { [self] in
+            let n = hits.withLock {
+                $0 += 1
+                return $0
+            }
+            if n == 1 {
+                first()
+            } else {
+                again()
+                _exit(130)
+            }
         }
+        source.resume()
     }
 
-    private func draw(_ line: String) {
-        shown = true
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
-    }
-
-    func finish() {
-        if enabled && shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
     }
 }

@@ -89,6 +89,11 @@ struct PluginOptions: ParsableArguments {
     @Flag(name: .customLong("allow-network"), help: "Let plugin workers open TCP connections and listen.")
     var allowNetwork = false
 
+    @Option(
+        help: "The most worker processes a plugin in process isolation may run at once (its calls that may run concurrently); at least 1."
+    )
+    var workers: Int = 1
+
     var searchPath: PluginSearchPath { PluginSearchPath(extra: pluginDirs) }
 
     /// The limits these options give.
@@ -99,11 +104,13 @@ struct PluginOptions: ParsableArguments {
         l.writablePaths = allowWrite.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         l.readablePaths = allowRead.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         l.network = allowNetwork
+        l.workers = workers
         return l
     }
 
     func validate() throws {
         guard timeout >= 0, timeout.isFinite else { throw ValidationError("--timeout must be 0 (no limit) or a number of seconds") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
     }
 
     /// A host over `memory` with these options.

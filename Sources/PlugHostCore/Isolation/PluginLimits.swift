@@ -22,6 +22,10 @@ public struct PluginLimits: Sendable, Hashable {
     public var readablePaths: [String] = []
     /// Whether the worker may open TCP connections or listen.
     public var network: Bool = false
+    /// The most worker processes the plugin may run at once (at least 1; less counts as 1).
+    /// Each runs one call at a time, so this many calls of the plugin run concurrently; the
+    /// first worker starts at load, the others only when concurrent calls need them.
+    public var workers: Int = 1
 
     /// What every worker may read (and execute): the system's programs, libraries and
     /// configuration, and the kernel's pseudo file systems.

@@ -79,6 +79,19 @@ public final class LoadedPlugin: @unchecked Sendable {
         return try f.call(arguments, goal: goal)
     }
 
+    /// The most calls of this plugin that run at once in `process` isolation: the most worker
+    /// processes it may have (``PluginLimits/workers`` at load, or what ``setMaxWorkers(_:)``
+    /// set since). Always 1 in-process, where nothing here limits concurrent calls.
+    public var maxWorkers: Int { remote?.maxWorkers ?? 1 }
+
+    /// Lets up to `n` calls (at least 1) of this plugin run at once in `process` isolation,
+    /// each in its own worker process; workers beyond the first start only when concurrent
+    /// calls need them, and lowering `n` stops surplus workers as they become idle. A no-op
+    /// in-process.
+    public func setMaxWorkers(_ n: Int) {
+        remote?.setMaxWorkers(n)
+    }
+
     /// True once ``shutdown()`` ran; later calls throw `CallError.unloaded`.
     var isShutDownNow: Bool { shutdownFlag.isSet }
 
