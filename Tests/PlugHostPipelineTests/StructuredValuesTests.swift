@@ -566,6 +566,71 @@ final class StructuredValuesTests: PipelineTestCase {
         }
     }
 
+    /// `if:` in a run: a skipped step is void (an empty list for a foreach step), and a step
+    /// after it still runs; per-item conditions leave items out; a foreach over a JSON array
+    /// step result iterates its elements.
+    func testIfAndForeachOverJSONInARun() throws {
+        let report = try run(
+            """
+            goal: c
+            plugins: {sig: sig, text: text}
+            inputs:
+              rows: '[{"name": "Ann Lee", "age": 41}, {"name": "Bob", "age": 17}, {"name": "Cyd Ray Oz", "age": 65}]'
+            steps:
+              - id: echo
+                call: sig.id_str
+                args: ["${inputs.rows}"]
+              - id: words
+                call: text.word_count
+                foreach: ${steps.echo}
+                if: ${item.age} > 18
+                args: ["${item.name}"]
+              - id: none
+                call: text.word_count
+                foreach: ${steps.echo}
+                if: ${steps.words} contains 7
+                args: ["${item.name}"]
+              - id: off
+                call: sig.id_str
+                if: false
+                args: [x]
+              - id: after
+                call: sig.id_str
+                if: "!${steps.off} && ${steps.none} == '' && ${steps.words[-1]} == 3"
+                args: ["ran"]
+            outputs:
+              words: ${steps.words}
+              none: ${steps.none}
+              off: ${steps.off}
+              after: ${steps.after}
+            """)
+        XCTAssertEqual(try output(report, "words"), .list([Self.i(2), Self.i(3)]))
+        XCTAssertEqual(try output(report, "none"), .list([]))
+        XCTAssertEqual(try output(report, "off"), .value(.void))
+        XCTAssertEqual(try output(report, "after"), Self.s("ran"))
+        XCTAssertEqual(report.steps.map(\.calls), [1, 2, 0, 0, 1])
+        XCTAssertEqual(report.steps.map(\.skipped), [0, 1, 1, 1, 0])
+    }
+
+    /// A path that fails inside `if:` stops the run, naming the step and the path.
+    func testIfPathErrorStopsTheRun() throws {
+        let e = try failure(
+            """
+            goal: c
+            plugins: {sig: sig}
+            steps:
+              - id: sq
+                call: sig.square_json
+                args: [2]
+              - id: x
+                call: sig.id_str
+                if: ${steps.sq.cube} > 1
+                args: [x]
+            """)
+        XCTAssertEqual(e.step, "x")
+        XCTAssertTrue(e.message.contains(#"${steps.sq.cube}: steps.sq has no key "cube" (keys: n, square)"#), e.message)
+    }
+
     // MARK: examples
 
     func testEnvExampleRuns() throws {
@@ -597,8 +662,8 @@ final class StructuredValuesTests: PipelineTestCase {
         XCTAssertTrue(try r.conditionHolds(skipped, item: nil, results: ["square": Self.s(#"{"n":11,"square":121}"#)], plugin: nil))
     }
 
-    /// Runs examples/pipelines/structured.yaml end to end: needs a `run()` that calls
-    /// `conditionHolds` and `foreachItems` (the runner rewrite).
+    /// Runs examples/pipelines/structured.yaml end to end: `run()` calls `conditionHolds` and
+    /// `foreachItems`.
     func testStructuredExampleRuns() throws {
         let host = try makeHost()
         defer { try? host.close() }
@@ -606,10 +671,11 @@ final class StructuredValuesTests: PipelineTestCase {
         let report = try PipelineRunner(definition: definition, host: host, environment: [:]).run()
         XCTAssertEqual(try output(report, "square"), Self.i(49))
         XCTAssertEqual(try output(report, "names"), .list([Self.s("Ann"), Self.s("Bob"), Self.s("Cyd")]))
-        let steps = Dictionary(uniqueKeysWithValues: report.steps.map { ($0.id, $0.calls) })
-        guard steps["adult_words"] == 2, steps["skipped"] == 0 else {
-            throw XCTSkip("run() does not yet call conditionHolds/foreachItems (calls: \(steps)); enable with the runner rewrite")
-        }
+        let steps = Dictionary(uniqueKeysWithValues: report.steps.map { ($0.id, $0) })
+        XCTAssertEqual(steps["adult_words"]?.calls, 2)
+        XCTAssertEqual(steps["adult_words"]?.skipped, 1, "Bob is left out")
+        XCTAssertEqual(steps["skipped"]?.calls, 0)
+        XCTAssertEqual(steps["skipped"]?.skipped, 1)
         XCTAssertEqual(try output(report, "adult_words"), .list([Self.i(5), Self.i(4)]))
         XCTAssertEqual(try output(report, "skipped"), .value(.void))
     }
