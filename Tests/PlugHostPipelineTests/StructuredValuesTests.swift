@@ -612,6 +612,27 @@ final class StructuredValuesTests: PipelineTestCase {
         XCTAssertEqual(report.steps.map(\.skipped), [0, 1, 1, 1, 0])
     }
 
+    /// A step waits for the steps its `if:` names (the step graph sees them), even of another
+    /// plugin: `check` sees `slow`'s result, not an unfinished step's void.
+    func testIfReferencesAreStepDependencies() throws {
+        let report = try run(
+            """
+            goal: c
+            plugins: {sig: sig, text: text}
+            steps:
+              - id: slow
+                call: sig.sleep_ms
+                args: [150]
+              - id: check
+                call: text.word_count
+                if: ${steps.slow} == 150
+                args: ["it ran"]
+            outputs:
+              check: ${steps.check}
+            """)
+        XCTAssertEqual(try output(report, "check"), Self.i(2))
+    }
+
     /// A path that fails inside `if:` stops the run, naming the step and the path.
     func testIfPathErrorStopsTheRun() throws {
         let e = try failure(
