@@ -87,6 +87,8 @@ public struct PipelineDefinition: Sendable {
         public var location: Location?
         /// Where each key of the step was written, for errors.
         public var fieldLocations: [String: Location]
+        /// `if:`: the step (or, when it uses `${item}`, each item) runs only when it holds.
+        public var condition: Condition? = nil
     }
 
     /// The file it came from.
@@ -109,4 +111,6 @@ public struct PipelineDefinition: Sendable {
     public var theta: Int32?
     /// Where `theta:` was written.
     public var thetaLocation: Location?
+    /// `env:`: the environment variables `${env.NAME}` may read, in the order written.
+    public var env: [EnvVariable] = []
 }

@@ -6,9 +6,9 @@ import PlugHost
 /// checking their shape: syntax errors come with file:line:column, unknown keys and wrong
 /// shapes with the step and field.
 public enum PipelineParser {
-    static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description", "theta"]
+    static let topKeys: Set<String> = ["name", "goal", "plugins", "inputs", "steps", "outputs", "description", "theta", "env"]
     static let stepKeys: Set<String> = [
-        "id", "call", "args", "foreach", "timeout", "description", "parallel", "needs", "retry", "on_error",
+        "id", "call", "args", "foreach", "timeout", "description", "parallel", "needs", "retry", "on_error", "if",
     ]
     /// Most items a step may run at once.
     public static let parallelRange = 1...256
@@ -256,9 +256,18 @@ public enum PipelineParser {
             if let t = sf["timeout"] {
                 timeout = try seconds(t, field: "timeout", step: id) ?? .seconds(Int64(Int32.max))
             }
+            var condition: Condition?
+            if let c = sf["if"] {
+                do {
+                    condition = try Condition.parse(yaml: c)
+                } catch {
+                    throw err(error.inReference ? .badReference : .wrongType, c, step: id, field: "if", error.message)
+                }
+            }
             var step = PipelineDefinition.Step(
                 id: id, plugin: String(parts[0]), function: String(parts[1]), named: named, positional: positional,
                 foreach: foreach, timeout: timeout, location: loc(s), fieldLocations: fieldLocations)
+            step.condition = condition
             if let p = sf["parallel"] {
                 guard let n = p.int, p.scalar?.style == .plain || p.scalar?.style == .any, parallelRange.contains(n) else {
                     throw err(
@@ -313,6 +322,13 @@ public enum PipelineParser {
             file: file, baseDirectory: baseDirectory, name: name, goal: goal, plugins: plugins, inputs: inputs,
             steps: steps, outputs: outputs)
         definition.pluginSettings = pluginSettings
+        if let e = fields["env"] {
+            do {
+                definition.env = try envVariables(e)
+            } catch {
+                throw err(.wrongType, error.node, field: "env", error.message)
+            }
+        }
         if let t = fields["theta"] {
             guard let v = t.int, t.scalar?.style == .plain || t.scalar?.style == .any else {
                 throw err(.wrongType, t, field: "theta", "must be an integer of at least 1 (θ: an edge needs co(a,b) ≥ theta)")

@@ -50,7 +50,9 @@ extension PipelineRunner {
             if p > 1 { l += ", \(p) at once" }
             if let r = b.step.retry { l += ", \(r.attempts) attempts" }
             if b.step.onError != .stop { l += ", on_error \(b.step.onError.rawValue)" }
-            l += dependencies[i].isEmpty ? ", starts at once" : ", after \(dependencies[i].map { bound[$0].step.id }.joined(separator: ", "))"
+            l +=
+                dependencies[i].isEmpty
+                ? ", starts at once" : ", after \(dependencies[i].map { bound[$0].step.id }.joined(separator: ", "))"
             lines.append(l)
         }
         lines.append("stages (steps in one stage may run at once):")
@@ -70,9 +72,11 @@ extension PipelineRunner {
     /// The number of items of a foreach over an input or a file, known before running.
     func knownItemCount(_ b: BoundStep) -> Int? {
         switch b.step.foreach {
-        case .reference(.input(let n))?:
-            if case .list(let l)? = inputs[n] { return l.count }
-            return nil
+        case .reference(.input(let n, let path))?:
+            // Unknown when a path or an `if:` decides; a JSON array input counts its elements.
+            guard path.isEmpty, b.step.condition == nil, let v = inputs[n] else { return nil }
+            if case .list(let l) = v { return l.count }
+            return v.isJSONArrayText ? v.items.count : nil
         case .lines(let path)?:
             guard let text = try? String(contentsOfFile: resolve(path), encoding: .utf8) else { return nil }
             return text.split(whereSeparator: \.isNewline).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count

@@ -119,7 +119,7 @@ extension PipelineRunner {
         // Outputs: all of them after a whole run; after a stop, those whose steps finished.
         var outputError: Error?
         for o in definition.outputs {
-            let needs = o.template.references.compactMap { r -> String? in if case .step(let s) = r { s } else { nil } }
+            let needs = o.template.references.compactMap { r -> String? in if case .step(let s, _) = r { s } else { nil } }
             guard allDone || needs.allSatisfy(finished.contains) else { continue }
             do {
                 if let r = o.template.single {
@@ -165,8 +165,24 @@ extension PipelineRunner {
         let stepStart = monotonicNanos()
         let results = state.results.withLock { $0 }
         let items: [PipelineValue?]
+        var skipped = 0
         do {
-            items = try stepItems(b, results: results)
+            // `if:` (StructuredValues.swift): once for the step, or per item when it uses ${item}.
+            if let c = b.step.condition, !c.usesItem, try !conditionHolds(b, item: nil, results: results) {
+                state.results.withLock { $0[id] = b.step.foreach == nil ? .value(.void) : .list([]) }
+                var timing = PipelineReport.StepTiming(id: id, calls: 0, seconds: 0)
+                timing.skipped = 1
+                state.timings.withLock { $0[id] = timing }
+                emit(.stepSkipped(id: id))
+                return true
+            }
+            let all = try stepItems(b, results: results)
+            if let c = b.step.condition, c.usesItem {
+                items = try all.filter { try conditionHolds(b, item: $0, results: results) }
+                skipped = all.count - items.count
+            } else {
+                items = all
+            }
         } catch {
             state.stop(with: itemError(b, error, item: nil, index: 0, count: 1))
             return false
@@ -239,6 +255,7 @@ extension PipelineRunner {
         var values: [PipelineValue] = []
         var timing = PipelineReport.StepTiming(id: id, calls: 0, seconds: 0)
         timing.restored = restored
+        timing.skipped = skipped
         for o in final {
             switch o {
             case .succeeded(let v, let calls, _)?:
@@ -266,10 +283,8 @@ extension PipelineRunner {
         switch b.step.foreach {
         case nil: return [nil]
         case .reference(let r)?:
-            switch try resolveReference(r, results: results, item: nil, plugin: b.plugin) {
-            case .list(let l): return l
-            case let v: return [v]
-            }
+            // A list's items, or the elements of text holding a JSON array.
+            return foreachItems(try resolveReference(r, results: results, item: nil, plugin: b.plugin))
         case .lines(let path)?:
             let text = (try? String(contentsOfFile: resolve(path), encoding: .utf8)) ?? ""
             return text.split(whereSeparator: \.isNewline).map { .value(.string(String($0))) }.filter {

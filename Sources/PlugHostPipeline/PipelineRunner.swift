@@ -32,6 +32,10 @@ public final class PipelineRunner: @unchecked Sendable {
     public var defaultParallel = 1
     /// Set by ``cancel()``: no new item starts.
     let cancelled = Atomic<Bool>(false)
+    /// The environment `env:` variables are read from.
+    let environment: [String: String]
+    /// The `env:` variables' values, read once at validation.
+    var envValues: [String: String] = [:]
 
     /// Loads the pipeline's plugins into `host` and checks every step, reference and literal.
     ///
@@ -40,11 +44,13 @@ public final class PipelineRunner: @unchecked Sendable {
     ///   - inputOverrides: `key=value` or `key=@file` strings, as given to `--input`.
     ///   - inputValues: Inputs as text taken literally (no `@file`), applied after
     ///     `inputOverrides`; a list input takes one item per line.
+    ///   - environment: Where `${env.NAME}` reads the variables declared under `env:`.
     public init(
         definition: PipelineDefinition, host: PluginHost, goal: String? = nil, inputOverrides: [String] = [],
-        inputValues: [(key: String, text: String)] = []
+        inputValues: [(key: String, text: String)] = [], environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
         self.definition = definition
+        self.environment = environment
         self.host = host
         self.goal = goal ?? definition.goal
         if let t = definition.theta, t != host.memory.configuration.theta {
@@ -96,6 +102,8 @@ public final class PipelineRunner: @unchecked Sendable {
                 inputs[key] = .value(.string(text))
             }
         }
+
+        try resolveEnvironment()
 
         for p in d.plugins {
             do {
@@ -162,6 +170,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     }
                 }
             }
+            try checkCondition(of: step, earlier: earlier)
             if let f = step.foreach {
                 let l = step.fieldLocations["foreach"]
                 switch f {
@@ -170,7 +179,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     if case .item = r {
                         throw fail(.badReference, l, step: step.id, field: "foreach", "foreach cannot iterate over ${item}")
                     }
-                    if case .input(let n) = r, case .value = inputs[n]! {
+                    if case .input(let n, _) = r, Self.isScalarForeachInput(r, inputs: inputs) {
                         throw fail(.badReference, l, step: step.id, field: "foreach", "input \(n) is not a list")
                     }
                 case .lines(let path):
@@ -186,6 +195,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 return []
             }
             if case .reference(let r)? = step.foreach { references.append(r) }
+            references += step.condition?.references ?? []
             dependencies.append(try stepDependencies(step, plugin: plugin, references: references))
             bound.append(BoundStep(step: step, plugin: plugin, function: function, arguments: args))
             earlier.insert(step.id)
@@ -199,11 +209,13 @@ public final class PipelineRunner: @unchecked Sendable {
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "in outputs, name the plugin: ${context.PLUGIN.KEY}")
                 case .context(let p?, _) where pluginsByLocal[p] == nil:
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown plugin \(p) in \(r)")
-                case .input(let n) where inputs[n] == nil:
+                case .env(let n):
+                    try checkEnvReference(n, step: nil, field: "outputs.\(o.name)", location: o.location)
+                case .input(let n, _) where inputs[n] == nil:
                     throw fail(
                         .badReference, o.location, field: "outputs.\(o.name)",
                         "unknown input \(n) (inputs: \(d.inputs.map(\.name).joined(separator: ", ")))")
-                case .step(let s) where !earlier.contains(s):
+                case .step(let s, _) where !earlier.contains(s):
                     throw fail(.badReference, o.location, field: "outputs.\(o.name)", "unknown step \(s)")
                 default: break
                 }
@@ -230,7 +242,7 @@ public final class PipelineRunner: @unchecked Sendable {
         var deps = Set<Int>()
         for r in references {
             switch r {
-            case .step(let s): if let i = position[s] { deps.insert(i) }
+            case .step(let s, _): if let i = position[s] { deps.insert(i) }
             case .context, .recall, .clusters: deps.formUnion(0..<bound.count)
             default: break
             }
@@ -278,17 +290,17 @@ public final class PipelineRunner: @unchecked Sendable {
         return PipelineDefinition.PlacedArgument(argument: .literal(literal), location: nil)
     }
 
-    private func checkReference(
+    func checkReference(
         _ r: Reference, inStep step: PipelineDefinition.Step, earlier: Set<String>, field: String, location: PipelineDefinition.Location?
     ) throws {
         switch r {
-        case .input(let n):
+        case .input(let n, _):
             guard inputs[n] != nil else {
                 throw fail(
                     .badReference, location, step: step.id, field: field,
                     "unknown input \(n) (inputs: \(definition.inputs.map(\.name).joined(separator: ", ")))")
             }
-        case .step(let s):
+        case .step(let s, _):
             guard earlier.contains(s) else {
                 let exists = definition.steps.contains { $0.id == s }
                 throw fail(
@@ -306,6 +318,8 @@ public final class PipelineRunner: @unchecked Sendable {
             }
         case .clusters:
             throw fail(.badReference, location, step: step.id, field: field, "${memory.clusters} is only available in outputs")
+        case .env(let n):
+            try checkEnvReference(n, step: step.id, field: field, location: location)
         case .goal, .recall: break
         }
     }
@@ -342,8 +356,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String
-    {
+    func interpolate(_ t: Template, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?) throws -> String {
         var s = ""
         for part in t.parts {
             switch part {
@@ -359,9 +372,10 @@ public final class PipelineRunner: @unchecked Sendable {
         _ r: Reference, results: [String: PipelineValue], item: PipelineValue?, plugin: LoadedPlugin?
     ) throws -> PipelineValue {
         switch r {
-        case .input(let n): return inputs[n] ?? .value(.string(""))
-        case .step(let s): return results[s] ?? .value(.void)
-        case .item: return item ?? .value(.string(""))
+        case .input(let n, let path): return try applyPath(path, to: inputs[n] ?? .value(.string("")), reference: r, base: "inputs.\(n)")
+        case .step(let s, let path): return try applyPath(path, to: results[s] ?? .value(.void), reference: r, base: "steps.\(s)")
+        case .item(let path): return try applyPath(path, to: item ?? .value(.string("")), reference: r, base: "item")
+        case .env(let n): return .value(.string(envValues[n] ?? ""))
         case .goal: return .value(.string(goal))
         case .context(let p, let key):
             let name = p.flatMap { pluginsByLocal[$0]?.identity } ?? plugin?.identity ?? ""

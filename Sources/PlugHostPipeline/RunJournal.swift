@@ -41,7 +41,8 @@ public final class RunJournal: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw PipelineError(
                     .journal, file: pipeline,
-                    "nothing to resume: there is no run journal for this pipeline and goal \(goal) at \(path) (run it without --resume first)")
+                    "nothing to resume: there is no run journal for this pipeline and goal \(goal) at \(path) (run it without --resume first)"
+                )
             }
             var first = true
             for line in data.split(separator: UInt8(ascii: "\n")) {
@@ -153,7 +154,8 @@ public final class RunJournal: Sendable {
     static func decode(_ any: Any) -> PipelineValue? {
         guard let o = any as? [String: Any], o.count == 1, let (k, v) = o.first else { return nil }
         switch k {
-        case "list": return (v as? [Any]).flatMap { l in
+        case "list":
+            return (v as? [Any]).flatMap { l in
                 let items = l.compactMap(decode)
                 return items.count == l.count ? .list(items) : nil
             }

@@ -1,14 +1,17 @@
 import PlugHost
 /// A reference inside `${…}`.
 public enum Reference: Sendable, Hashable, CustomStringConvertible {
-    /// `${inputs.NAME}`
-    case input(String)
-    /// `${steps.ID}`: that step's result (a list for a foreach step).
-    case step(String)
+    /// `${inputs.NAME}`, with an optional path (`${inputs.NAME[1].key}`, see ``ValuePath``).
+    case input(String, path: ValuePath)
+    /// `${steps.ID}`: that step's result (a list for a foreach step), with an optional path
+    /// (`${steps.ID.a.b[0]}`).
+    case step(String, path: ValuePath)
     /// `${context.KEY}`: the calling plugin's goal context; in outputs `${context.PLUGIN.KEY}`.
     case context(plugin: String?, key: String)
-    /// `${item}`: the current item of a foreach.
-    case item
+    /// `${item}`: the current item of a foreach, with an optional path (`${item.field}`).
+    case item(path: ValuePath)
+    /// `${env.NAME}`: an environment variable declared under `env:`, read once at validation.
+    case env(String)
     /// `${memory.clusters}`: the goal's clusters after the run (outputs only).
     case clusters
     /// `${goal}`: the run's goal.
@@ -20,10 +23,11 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .input(let n): "${inputs.\(n)}"
-        case .step(let s): "${steps.\(s)}"
+        case .input(let n, let path): "${inputs.\(n)\(path)}"
+        case .step(let s, let path): "${steps.\(s)\(path)}"
         case .context(let p, let k): "${context.\(p.map { "\($0)." } ?? "")\(k)}"
-        case .item: "${item}"
+        case .item(let path): "${item\(path)}"
+        case .env(let n): "${env.\(n)}"
         case .clusters: "${memory.clusters}"
         case .goal: "${goal}"
         case .recall(let c, let related, let limit):
@@ -119,20 +123,23 @@ public struct Template: Sendable, Hashable {
         return .recall(concept: concept, related: related, limit: limit ?? recallDefaultLimit)
     }
 
+    /// Parses the body of one `${…}` (without the braces), e.g. `steps.extract.person[0]`.
+    public static func parseReference(_ body: String, allowContextPlugin: Bool = false) throws(TemplateError) -> Reference {
+        try reference(body.trimmingCharacters(in: .whitespaces), allowContextPlugin: allowContextPlugin)
+    }
+
     private static func reference(_ body: String, allowContextPlugin: Bool) throws(TemplateError) -> Reference {
         if let recall = try recallReference(body) { return recall }
+        if let structured = try structuredReference(body) { return structured }
         let pieces = body.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
         switch pieces.first {
-        case "item" where pieces.count == 1: return .item
         case "goal" where pieces.count == 1: return .goal
-        case "inputs" where pieces.count == 2 && !pieces[1].isEmpty: return .input(pieces[1])
-        case "steps" where pieces.count == 2 && !pieces[1].isEmpty: return .step(pieces[1])
         case "memory" where pieces.count == 2 && pieces[1] == "clusters": return .clusters
         case "context" where pieces.count == 2 && !pieces[1].isEmpty: return .context(plugin: nil, key: pieces[1])
         case "context" where pieces.count == 3 && allowContextPlugin: return .context(plugin: pieces[1], key: pieces[2])
         default:
             throw TemplateError(
-                "unknown reference ${\(body)} (use ${inputs.NAME}, ${steps.ID}, ${context.KEY}, ${item}, ${goal}, ${memory.recall[.related]:CONCEPT}\(allowContextPlugin ? ", ${context.PLUGIN.KEY}, ${memory.clusters}" : ""))"
+                "unknown reference ${\(body)} (use ${inputs.NAME}, ${steps.ID}, ${context.KEY}, ${item}, ${env.NAME}, ${goal}, ${memory.recall[.related]:CONCEPT}\(allowContextPlugin ? ", ${context.PLUGIN.KEY}, ${memory.clusters}" : ""))"
             )
         }
     }

@@ -629,9 +629,21 @@ final class PipelineValidationTests: PipelineTestCase {
                     """
                       - id: second
                         call: text.word_count
+                        args: {text: "home is ${vars.HOME}"}
+
+                    """), .badReference, at: .at("\"home is"), step: "second", field: "args.text", message: "unknown reference ${vars.HOME}"
+            ),
+            // `env` is a namespace (env: declares its variables): an undeclared one is an error too.
+            Case(
+                "env variable not declared under env:",
+                withHeader(
+                    """
+                      - id: second
+                        call: text.word_count
                         args: {text: "home is ${env.HOME}"}
 
-                    """), .badReference, at: .at("\"home is"), step: "second", field: "args.text", message: "unknown reference ${env.HOME}"),
+                    """), .badReference, at: .at("\"home is"), step: "second", field: "args.text",
+                message: "env HOME is not declared under env: (declared: none)"),
             Case(
                 "bad reference syntax: unknown namespace, in foreach",
                 withHeader(

@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Measure the call path and the memory write path.",
         subcommands: [
             BenchCallsCommand.self, BenchMemoryCommand.self, BenchSeedCommand.self, BenchStartupCommand.self, BenchAllCommand.self,
-            BenchFleetWorkerCommand.self, BenchMCPCommand.self, BenchMCPSDKServerCommand.self, BenchClustersCommand.self, BenchPipelineCommand.self,
+            BenchFleetWorkerCommand.self, BenchMCPCommand.self, BenchMCPSDKServerCommand.self, BenchClustersCommand.self,
+            BenchPipelineCommand.self,
         ])
 }
 

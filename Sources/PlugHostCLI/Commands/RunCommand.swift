@@ -19,7 +19,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("input"), help: "Overrides an input: key=value or key=@file (repeatable).")
     var inputs: [String] = []
 
-    @Flag(help: "Print one JSON object (outputs, step timings, memory stats) instead of the summary; on failure, a JSON error object with the partial report.")
+    @Flag(
+        help:
+            "Print one JSON object (outputs, step timings, memory stats) instead of the summary; on failure, a JSON error object with the partial report."
+    )
     var json = false
 
     @Flag(help: "No live progress display.")
@@ -46,7 +49,8 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard PipelineParser.parallelRange.contains(parallel) else {
             throw ValidationError(
-                "--parallel must be from \(PipelineParser.parallelRange.lowerBound) to \(PipelineParser.parallelRange.upperBound) (got \(parallel))")
+                "--parallel must be from \(PipelineParser.parallelRange.lowerBound) to \(PipelineParser.parallelRange.upperBound) (got \(parallel))"
+            )
         }
         if resume && noJournal { throw ValidationError("--resume needs the journal; it cannot be used with --no-journal") }
     }
@@ -75,9 +79,13 @@ struct RunCommand: ParsableCommand {
         if engine.theta != nil { definition.theta = nil }
         let runner = try PipelineRunner(definition: definition, host: host, goal: goal, inputOverrides: inputs)
         runner.defaultParallel = parallel
-        let journalPath = noJournal ? nil : journal ?? journalFolder(host).map {
-            RunJournal.defaultPath(folder: $0, pipeline: pipeline, name: definition.name, goal: runner.goal)
-        }
+        let journalPath =
+            noJournal
+            ? nil
+            : journal
+                ?? journalFolder(host).map {
+                    RunJournal.defaultPath(folder: $0, pipeline: pipeline, name: definition.name, goal: runner.goal)
+                }
         if dryRun {
             out.writeLine(json ? JSONText.encode(runner.plan(journal: journalPath)) : runner.planText(journal: journalPath))
             return
@@ -173,7 +181,6 @@ struct RunCommand: ParsableCommand {
         return out
     }
 }
-
 
 /// SIGINT during a run: the first one calls `first` (a clean stop), the second `again` and
 /// exits at once with 130.
