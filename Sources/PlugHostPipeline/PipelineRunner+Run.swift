@@ -191,7 +191,7 @@ extension PipelineRunner {
         // Items the journal already holds are not run again.
         var initial = [ItemOutcome?](repeating: nil, count: count)
         var restored = 0
-        if let journal {
+        if let journal, journal.restorable > 0 {
             for (k, item) in items.enumerated() {
                 if let v = journal.restored(step: id, index: k, item: item) {
                     initial[k] = .succeeded(v, calls: 0, restored: true)

@@ -101,9 +101,56 @@ public final class RunJournal: Sendable {
         done[Key(step: step, index: index, hash: Self.hash(item))]
     }
 
-    /// Records that item `index` of `step` finished with `value`.
+    /// Records that item `index` of `step` finished with `value`. The line is built by hand
+    /// (keys in sorted order, as `append` writes them): one per item, on the hot path.
     func record(step: String, index: Int, item: PipelineValue?, value: PipelineValue) {
-        append(["s": step, "i": index, "h": Self.hash(item), "r": Self.encode(value)])
+        var line = "{\"h\":\"\(Self.hash(item))\",\"i\":\(index),\"r\":"
+        Self.appendJSON(value, to: &line)
+        line += ",\"s\":"
+        Self.appendJSONString(step, to: &line)
+        line += "}\n"
+        write(Data(line.utf8))
+    }
+
+    /// `value` as `encode` gives it, written as JSON text.
+    static func appendJSON(_ v: PipelineValue, to out: inout String) {
+        switch v {
+        case .list(let items):
+            out += "{\"list\":["
+            for (n, i) in items.enumerated() {
+                if n > 0 { out += "," }
+                appendJSON(i, to: &out)
+            }
+            out += "]}"
+        case .value(.string(let s)):
+            out += "{\"string\":"
+            appendJSONString(s, to: &out)
+            out += "}"
+        case .value(.int(let i)): out += "{\"int\":\(i)}"
+        case .value(.bool(let b)): out += "{\"bool\":\(b)}"
+        case .value(.void): out += "{\"void\":true}"
+        default:
+            // Rare types: the general encoder.
+            let data = (try? JSONSerialization.data(withJSONObject: encode(v), options: [.sortedKeys])) ?? Data("null".utf8)
+            out += String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// A JSON string literal for `s`.
+    static func appendJSONString(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        out += "\""
     }
 
     /// Records that the run finished.
@@ -114,11 +161,16 @@ public final class RunJournal: Sendable {
             return
         }
         data.append(UInt8(ascii: "\n"))
+        write(data)
+    }
+
+    /// One `write(2)` of a whole line (retried on a short write).
+    private func write(_ data: Data) {
         writeLock.withLock { _ in
             data.withUnsafeBytes { raw in
                 var offset = 0
                 while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 { return }
                     offset += n
@@ -130,7 +182,14 @@ public final class RunJournal: Sendable {
     /// A short hash of an item's text (the empty item for a step without foreach).
     static func hash(_ item: PipelineValue?) -> String {
         let text = item.map { $0.text } ?? ""
-        return SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(24)
+        for b in SHA256.hash(data: Data(text.utf8)).prefix(12) {
+            hex.append(digits[Int(b >> 4)])
+            hex.append(digits[Int(b & 15)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// A value as JSON that keeps its type: `{"int": 5}`, `{"string": "…"}`, `{"list": [...]}`.

@@ -17,6 +17,7 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Rounds (medians reported); each runs both modes.") var rounds: Int = 3
     @Option(help: "Runs of the quickstart end to end (0: skip).") var quickstartRuns: Int = 7
     @Option(help: "The quickstart pipeline.") var quickstart: String = "examples/pipelines/quickstart.yaml"
+    @Flag(inversion: .prefixedNo, help: "Keep the run journal, as plughost run does.") var journal = true
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var plugins: PluginOptions
 
@@ -28,7 +29,7 @@ struct BenchPipelineCommand: ParsableCommand {
 
     func run() throws {
         let r = try PipelineBenchmark.run(
-            items: items, parallel: parallel, rounds: rounds, searchPath: plugins.searchPath,
+            items: items, parallel: parallel, rounds: rounds, journal: journal, searchPath: plugins.searchPath,
             progress: json ? nil : { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         let q =
             quickstartRuns > 0

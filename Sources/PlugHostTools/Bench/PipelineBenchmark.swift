@@ -41,7 +41,7 @@ package enum PipelineBenchmark {
 
     /// Runs `rounds` rounds of both modes over `items` generated notes.
     package static func run(
-        items: Int, parallel: Int, rounds: Int, searchPath: PluginSearchPath = PluginSearchPath(),
+        items: Int, parallel: Int, rounds: Int, journal: Bool = true, searchPath: PluginSearchPath = PluginSearchPath(),
         progress: ((String) -> Void)? = nil
     ) throws -> Result {
         let fm = FileManager.default
@@ -80,9 +80,12 @@ package enum PipelineBenchmark {
                     searchPath: searchPath)
                 let runner = try PipelineRunner(definition: try PipelineParser.parse(path: pipeline), host: host)
                 runner.defaultParallel = p
-                let journal = try RunJournal(
-                    path: db + ".journal", fingerprint: runner.fingerprint, goal: runner.goal, pipeline: pipeline, resume: false)
-                let report = try runner.run(journal: journal)
+                let runJournal =
+                    journal
+                    ? try RunJournal(
+                        path: db + ".journal", fingerprint: runner.fingerprint, goal: runner.goal, pipeline: pipeline, resume: false)
+                    : nil
+                let report = try runner.run(journal: runJournal)
                 digests[p] = CanonicalClusters.digest(try host.memory.clusters(goal: "bench"))
                 try host.close()
                 runs[p]!.append(report)
