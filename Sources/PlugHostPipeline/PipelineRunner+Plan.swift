@@ -24,6 +24,7 @@ extension PipelineRunner {
                 o["items"] = 1
             }
             if let r = b.step.retry { o["retry"] = ["attempts": r.attempts, "backoff": r.backoff, "max_backoff": r.maxBackoff] }
+            if let c = b.step.condition { o["if"] = c.description }
             if let t = b.step.timeout { o["timeout"] = Double(t.components.seconds) + Double(t.components.attoseconds) / 1e18 }
             steps.append(o)
         }
@@ -48,6 +49,7 @@ extension PipelineRunner {
             if b.step.foreach != nil { l += knownItemCount(b).map { " (\($0) items)" } ?? "" }
             let p = parallelism(b)
             if p > 1 { l += ", \(p) at once" }
+            if let c = b.step.condition { l += ", if \(c)\(c.usesItem ? " (per item)" : "")" }
             if let r = b.step.retry { l += ", \(r.attempts) attempts" }
             if b.step.onError != .stop { l += ", on_error \(b.step.onError.rawValue)" }
             l +=
