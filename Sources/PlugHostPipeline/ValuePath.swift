@@ -1,5 +1,6 @@
 import Foundation
 import PlugHost
+import PlugHostCore
 
 /// A path into a structured value, written after a reference: `${steps.ID.person.name}`,
 /// `${item[0]}`, `${inputs.rows[-1].id}`. Each component is `.KEY` (a key of a JSON object)
@@ -135,7 +136,7 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
 
     private enum Structure {
         case list([PipelineValue])
-        case object([PipelineJSON.Member])
+        case object([JSONValue.Member])
         case scalar(Value)
     }
 
@@ -145,7 +146,7 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
         switch value {
         case .list(let items): return .list(items)
         case .value(.string(let s)):
-            switch PipelineJSON.parse(s) {
+            switch JSONValue.structured(s) {
             case .array(let a)?: return .list(a.map(\.pipelineValue))
             case .object(let o)?: return .object(o)
             default: return .scalar(.string(s))
@@ -179,7 +180,7 @@ extension PipelineValue {
         switch self {
         case .list(let l): return l
         case .value(.string(let s)):
-            if case .array(let a)? = PipelineJSON.parse(s) { return a.map(\.pipelineValue) }
+            if case .array(let a)? = JSONValue.structured(s) { return a.map(\.pipelineValue) }
             return [self]
         case .value: return [self]
         }
@@ -187,7 +188,7 @@ extension PipelineValue {
 
     /// True when it is text holding a JSON array (so a `foreach` iterates its elements).
     public var isJSONArrayText: Bool {
-        if case .value(.string(let s)) = self, case .array? = PipelineJSON.parse(s) { return true }
+        if case .value(.string(let s)) = self, case .array? = JSONValue.structured(s) { return true }
         return false
     }
 }
@@ -195,258 +196,35 @@ extension PipelineValue {
 /// The items a `foreach` over `v` runs for: see ``PipelineValue/items``.
 public func foreachItems(_ v: PipelineValue) -> [PipelineValue] { v.items }
 
-/// A JSON value, keeping object key order and integers apart from fractions.
-enum PipelineJSON: Sendable, Hashable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([PipelineJSON])
-    case object([Member])
-
-    struct Member: Sendable, Hashable {
-        var key: String
-        var value: PipelineJSON
+extension JSONValue {
+    /// Parses `text` when it is a JSON object or array (surrounding white space allowed); nil
+    /// for anything else, including bare JSON scalars (`5`, `"x"`), which stay text.
+    static func structured(_ text: String) -> JSONValue? {
+        guard let first = text.utf8.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
+            first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        else { return nil }
+        return try? JSONReader.parse(text)
     }
 
-    /// The pipeline value it stands for (see ``ValuePath``).
+    /// The pipeline value it stands for (see ``ValuePath``): integers (a literal without fraction
+    /// or exponent that fits 64 bits) stay integers, other numbers are doubles, null is void,
+    /// arrays are lists, and objects stay compact JSON text, so that a further path can address
+    /// them.
     var pipelineValue: PipelineValue {
         switch self {
-        case .null: .value(.void)
+        case .null, .other: .value(.void)
         case .bool(let b): .value(.bool(b))
-        case .int(let i): .value(.int(i))
-        case .double(let d): .value(.double(d))
+        case .number(let n):
+            n.isIntegerLiteral ? Int64(n.literal).map { .value(.int($0)) } ?? .value(.double(n.double)) : .value(.double(n.double))
         case .string(let s): .value(.string(s))
         case .array(let a): .list(a.map(\.pipelineValue))
-        case .object: .value(.string(compactText))
-        }
-    }
-
-    /// Compact JSON text.
-    var compactText: String {
-        var out = ""
-        write(to: &out)
-        return out
-    }
-
-    private func write(to out: inout String) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += d.isFinite ? "\(d)" : "null"
-        case .string(let s): Self.writeString(s, to: &out)
-        case .array(let a):
-            out += "["
-            for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                v.write(to: &out)
-            }
-            out += "]"
-        case .object(let members):
-            out += "{"
-            for (i, m) in members.enumerated() {
-                if i > 0 { out += "," }
-                Self.writeString(m.key, to: &out)
-                out += ":"
-                m.value.write(to: &out)
-            }
-            out += "}"
-        }
-    }
-
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
-
-    /// Parses `text` when it is a JSON object or array (surrounding whitespace allowed); nil
-    /// for anything else, including bare JSON scalars (`5`, `"x"`), which stay text.
-    static func parse(_ text: String) -> PipelineJSON? {
-        let bytes = Array(text.utf8)
-        var p = Parser(bytes: bytes)
-        p.skipSpace()
-        guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "{") || bytes[p.i] == UInt8(ascii: "[") else { return nil }
-        guard let v = p.value() else { return nil }
-        p.skipSpace()
-        return p.i == bytes.count ? v : nil
-    }
-
-    private struct Parser {
-        let bytes: [UInt8]
-        var i = 0
-        var depth = 0
-
-        init(bytes: [UInt8]) { self.bytes = bytes }
-
-        mutating func skipSpace() {
-            while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
-        }
-
-        mutating func literal(_ word: String, _ v: PipelineJSON) -> PipelineJSON? {
-            let w = Array(word.utf8)
-            guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { return nil }
-            i += w.count
-            return v
-        }
-
-        mutating func value() -> PipelineJSON? {
-            skipSpace()
-            guard i < bytes.count else { return nil }
-            switch bytes[i] {
-            case UInt8(ascii: "{"):
-                depth += 1
-                defer { depth -= 1 }
-                guard depth < 512 else { return nil }
-                i += 1
-                var members: [Member] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-                    i += 1
-                    return .object(members)
-                }
-                while true {
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let key = string() else { return nil }
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
-                    i += 1
-                    guard let v = value() else { return nil }
-                    members.append(Member(key: key, value: v))
-                    skipSpace()
-                    guard i < bytes.count else { return nil }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                    } else if bytes[i] == UInt8(ascii: "}") {
-                        i += 1
-                        return .object(members)
-                    } else {
-                        return nil
-                    }
-                }
-            case UInt8(ascii: "["):
-                depth += 1
-                defer { depth -= 1 }
-                guard depth < 512 else { return nil }
-                i += 1
-                var items: [PipelineJSON] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
-                    i += 1
-                    return .array(items)
-                }
-                while true {
-                    guard let v = value() else { return nil }
-                    items.append(v)
-                    skipSpace()
-                    guard i < bytes.count else { return nil }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                    } else if bytes[i] == UInt8(ascii: "]") {
-                        i += 1
-                        return .array(items)
-                    } else {
-                        return nil
-                    }
-                }
-            case UInt8(ascii: "\""): return string().map { .string($0) }
-            case UInt8(ascii: "t"): return literal("true", .bool(true))
-            case UInt8(ascii: "f"): return literal("false", .bool(false))
-            case UInt8(ascii: "n"): return literal("null", .null)
-            default: return number()
-            }
-        }
-
-        mutating func number() -> PipelineJSON? {
-            let start = i
-            var fractional = false
-            if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
-            let digitsStart = i
-            while i < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) { i += 1 }
-            guard i > digitsStart else { return nil }
-            if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
-                fractional = true
-                i += 1
-                let f = i
-                while i < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) { i += 1 }
-                guard i > f else { return nil }
-            }
-            if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-                fractional = true
-                i += 1
-                if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-                let e = i
-                while i < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) { i += 1 }
-                guard i > e else { return nil }
-            }
-            let text = String(decoding: bytes[start..<i], as: UTF8.self)
-            if !fractional, let n = Int64(text) { return .int(n) }
-            return Double(text).map { .double($0) }
-        }
-
-        mutating func string() -> String? {
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
-            i += 1
-            var out: [UInt8] = []
-            while i < bytes.count {
-                let b = bytes[i]
-                i += 1
-                switch b {
-                case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
-                case UInt8(ascii: "\\"):
-                    guard i < bytes.count else { return nil }
-                    let e = bytes[i]
-                    i += 1
-                    switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        guard var code = hex4() else { return nil }
-                        if (0xD800..<0xDC00).contains(code) {
-                            // A surrogate pair.
-                            guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-                                return nil
-                            }
-                            i += 2
-                            guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let scalar = Unicode.Scalar(code) else { return nil }
-                        out += Array(String(Character(scalar)).utf8)
-                    default: return nil
-                    }
-                default:
-                    guard b >= 0x20 else { return nil }
-                    out.append(b)
-                }
-            }
-            return nil
-        }
-
-        mutating func hex4() -> UInt32? {
-            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else { return nil }
-            i += 4
-            return v
+        case .integers(let a): .list(a.map { .value(.int(Int64($0))) })
+        case .object:
+            {
+                var w = JSONWriter()
+                w.value(self)
+                return .value(.string(w.text))
+            }()
         }
     }
 }
