@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PlugHost
+import PlugHostCore
 import Synchronization
 
 /// A run's journal: which items of which step succeeded, with their results, so that
@@ -101,56 +102,22 @@ public final class RunJournal: Sendable {
         done[Key(step: step, index: index, hash: Self.hash(item))]
     }
 
-    /// Records that item `index` of `step` finished with `value`. The line is built by hand
-    /// (keys in sorted order, as `append` writes them): one per item, on the hot path.
+    /// Records that item `index` of `step` finished with `value`: one line per item, on the hot
+    /// path, so written with ``JSONWriter`` (keys in sorted order, as `append` writes them).
     func record(step: String, index: Int, item: PipelineValue?, value: PipelineValue) {
-        var line = "{\"h\":\"\(Self.hash(item))\",\"i\":\(index),\"r\":"
-        Self.appendJSON(value, to: &line)
-        line += ",\"s\":"
-        Self.appendJSONString(step, to: &line)
-        line += "}\n"
-        write(Data(line.utf8))
-    }
-
-    /// `value` as `encode` gives it, written as JSON text.
-    static func appendJSON(_ v: PipelineValue, to out: inout String) {
-        switch v {
-        case .list(let items):
-            out += "{\"list\":["
-            for (n, i) in items.enumerated() {
-                if n > 0 { out += "," }
-                appendJSON(i, to: &out)
-            }
-            out += "]}"
-        case .value(.string(let s)):
-            out += "{\"string\":"
-            appendJSONString(s, to: &out)
-            out += "}"
-        case .value(.int(let i)): out += "{\"int\":\(i)}"
-        case .value(.bool(let b)): out += "{\"bool\":\(b)}"
-        case .value(.void): out += "{\"void\":true}"
-        default:
-            // Rare types: the general encoder.
-            let data = (try? JSONSerialization.data(withJSONObject: encode(v), options: [.sortedKeys])) ?? Data("null".utf8)
-            out += String(decoding: data, as: UTF8.self)
-        }
-    }
-
-    /// A JSON string literal for `s`.
-    static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        out += "\""
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.key("h")
+        w.string(Self.hash(item))
+        w.key("i")
+        w.int(index)
+        w.key("r")
+        Self.write(value, to: &w)
+        w.key("s")
+        w.string(step)
+        w.endObject()
+        w.bytes.append(UInt8(ascii: "\n"))
+        write(Data(w.bytes))
     }
 
     /// Records that the run finished.
@@ -192,22 +159,45 @@ public final class RunJournal: Sendable {
         return String(decoding: hex, as: UTF8.self)
     }
 
-    /// A value as JSON that keeps its type: `{"int": 5}`, `{"string": "…"}`, `{"list": [...]}`.
-    static func encode(_ v: PipelineValue) -> Any {
+    /// A value as JSON that keeps its type: `{"int": 5}`, `{"string": "…"}`, `{"list": [...]}`
+    /// (doubles as their bit pattern and 64-bit unsigned integers as text, so they read back exactly).
+    static func write(_ v: PipelineValue, to w: inout JSONWriter) {
+        w.beginObject()
         switch v {
-        case .list(let items): return ["list": items.map(encode)]
+        case .list(let items):
+            w.key("list")
+            w.beginArray()
+            for i in items { write(i, to: &w) }
+            w.endArray()
         case .value(let x):
             switch x {
-            case .void: return ["void": true]
-            case .bool(let b): return ["bool": b]
-            case .int(let i): return ["int": i]
-            case .uint(let u): return ["uint": String(u)]
-            case .double(let d): return ["double": d.bitPattern.description]
-            case .string(let s): return ["string": s]
-            case .buffer(let b): return ["buffer": Data(b).base64EncodedString()]
-            case .pointer(let p): return ["pointer": String(p)]
+            case .void:
+                w.key("void")
+                w.bool(true)
+            case .bool(let b):
+                w.key("bool")
+                w.bool(b)
+            case .int(let i):
+                w.key("int")
+                w.int(i)
+            case .uint(let u):
+                w.key("uint")
+                w.string(String(u))
+            case .double(let d):
+                w.key("double")
+                w.string(d.bitPattern.description)
+            case .string(let s):
+                w.key("string")
+                w.string(s)
+            case .buffer(let b):
+                w.key("buffer")
+                w.string(Data(b).base64EncodedString())
+            case .pointer(let p):
+                w.key("pointer")
+                w.string(String(p))
             }
         }
+        w.endObject()
     }
 
     static func decode(_ any: Any) -> PipelineValue? {
