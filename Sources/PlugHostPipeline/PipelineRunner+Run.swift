@@ -21,7 +21,7 @@ final class RunState: Sendable {
 
 /// How one item ended.
 enum ItemOutcome: Sendable {
-    case succeeded(PipelineValue, calls: Int, restored: Bool)
+    case succeeded(PipelineValue, calls: Int)
     case failed(String, attempts: Int)
 }
 
@@ -184,7 +184,7 @@ extension PipelineRunner {
                 items = all
             }
         } catch {
-            state.stop(with: itemError(b, error, item: nil, index: 0, count: 1))
+            state.stop(with: stepError(b, error))
             return false
         }
         let count = items.count
@@ -194,7 +194,7 @@ extension PipelineRunner {
         if let journal, journal.restorable > 0 {
             for (k, item) in items.enumerated() {
                 if let v = journal.restored(step: id, index: k, item: item) {
-                    initial[k] = .succeeded(v, calls: 0, restored: true)
+                    initial[k] = .succeeded(v, calls: 0)
                     restored += 1
                 }
             }
@@ -215,7 +215,7 @@ extension PipelineRunner {
                 outcomes.withLock { $0[k] = outcome }
                 let done = finishedCount.add(1, ordering: .relaxed).newValue
                 switch outcome {
-                case .succeeded(let v, _, _):
+                case .succeeded(let v, _):
                     journal?.record(step: id, index: k, item: items[k], value: v)
                 case .failed(let message, let attempts):
                     let text = items[k].map { Self.abbreviate($0.text) }
@@ -258,7 +258,7 @@ extension PipelineRunner {
         timing.skipped = skipped
         for o in final {
             switch o {
-            case .succeeded(let v, let calls, _)?:
+            case .succeeded(let v, let calls)?:
                 values.append(v)
                 timing.calls += calls
                 timing.retries += max(0, calls - 1)
@@ -308,7 +308,7 @@ extension PipelineRunner {
                     values.append(try argumentValue(a, param: p, results: results, item: item, plugin: b.plugin))
                 }
                 let v = try b.function.call(values, goal: goal, timeout: b.step.timeout)
-                return .succeeded(.value(v), calls: attempt, restored: false)
+                return .succeeded(.value(v), calls: attempt)
             } catch {
                 let message = "\(b.step.plugin).\(b.step.function) failed: \(Self.message(error))"
                 let mayPass = (error as? CallError).map { Self.retryable.contains($0.code) } ?? false
@@ -331,10 +331,9 @@ extension PipelineRunner {
         (error as? CallError)?.message ?? (error as? PipelineError)?.message ?? "\(error)"
     }
 
-    func itemError(_ b: BoundStep, _ error: Error, item: PipelineValue?, index: Int, count: Int) -> PipelineError {
+    /// A failure of step `b` itself (its items or its `if:` could not be worked out).
+    func stepError(_ b: BoundStep, _ error: Error) -> PipelineError {
         if let e = error as? PipelineError, e.step != nil { return e }
-        var e = fail(.stepFailed, b.step.location, step: b.step.id, Self.message(error))
-        if let item { e.item = "\(index + 1) of \(count) (\(Self.abbreviate(item.text)))" }
-        return e
+        return fail(.stepFailed, b.step.location, step: b.step.id, Self.message(error))
     }
 }

@@ -22,8 +22,6 @@ public final class RunJournal: Sendable {
     private let fd: Int32
     private let done: [Key: PipelineValue]
     private let writeLock = Mutex<Void>(())
-    /// Whether the journal it resumed says the run finished.
-    public let resumedFinishedRun: Bool
 
     struct Key: Hashable {
         var step: String
@@ -37,7 +35,6 @@ public final class RunJournal: Sendable {
         self.path = path
         self.fingerprint = fingerprint
         var restored: [Key: PipelineValue] = [:]
-        var finished = false
         if resume {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw PipelineError(
@@ -61,10 +58,7 @@ public final class RunJournal: Sendable {
                     }
                     continue
                 }
-                if object["done"] as? Bool == true {
-                    finished = true
-                    continue
-                }
+                // `{"done": true}` (the run finished) restores nothing more.
                 guard let step = object["s"] as? String, let index = object["i"] as? Int, let hash = object["h"] as? String,
                     let value = object["r"].flatMap(Self.decode)
                 else { continue }
@@ -73,7 +67,6 @@ public final class RunJournal: Sendable {
             if first { throw PipelineError(.journal, file: pipeline, "the run journal \(path) is empty") }
         }
         done = restored
-        resumedFinishedRun = finished
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? O_APPEND : O_TRUNC)
