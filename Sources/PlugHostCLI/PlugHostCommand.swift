@@ -7,15 +7,23 @@ struct PlugHostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plughost",
         abstract: "Load plugins, call them, and keep what they remember.",
+        discussion: """
+            Memory: --db, else $PLUGHOST_DB, else memory.sqlite in the nearest .plughost/ folder up from the \
+            working directory (`plughost init` makes one), else the per-user store $XDG_DATA_HOME/plughost/ \
+            (~/.local/share/plughost/). A postgres:// URL selects the PostgreSQL engine.
+
+            \(ExitStatus.table)
+            """,
         subcommands: [
-            RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self,
-            QuarantineCommand.self, ToolsCommand.self, MCPCommand.self,
+            RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, InitCommand.self,
+            BenchCommand.self, QuarantineCommand.self, ToolsCommand.self, MCPCommand.self,
         ]
     )
 
-    /// Registers the engines the CLI has beyond the embedded ones, then runs the command line.
+    /// Registers the engines the CLI has beyond the embedded ones, then runs the command line
+    /// (``CommandRunner``: one exit-status table, JSON errors, "did you mean").
     static func main() {
         PostgresEngine.register()
-        main(nil)
+        CommandRunner.main(Array(CommandLine.arguments.dropFirst()))
     }
 }

@@ -35,6 +35,7 @@ final class DurabilityTests: XCTestCase {
     /// of the acknowledged operations.
     private func runAndKill(db: String, seed: UInt64, from: Int, minimum: Int, rng: inout SplitMix64) throws -> [Int] {
         let p = Process()
+        p.environment = TestSupport.hermetic(ProcessInfo.processInfo.environment)
         p.executableURL = URL(fileURLWithPath: try executable)
         p.arguments = ["memory", "stress", "--db", db, "--seed", String(seed), "--from", String(from), "--count", "5000"]
         let out = Pipe()
@@ -146,6 +147,7 @@ final class DurabilityTests: XCTestCase {
         let db = dir.appendingPathComponent("ctx.sqlite").path
         func tally() throws -> String {
             let p = Process()
+            p.environment = TestSupport.hermetic(ProcessInfo.processInfo.environment)
             p.executableURL = URL(fileURLWithPath: try executable)
             p.arguments = ["call", "text", "tally", "visits", "--goal", "g1", "--db", db]
             let out = Pipe()

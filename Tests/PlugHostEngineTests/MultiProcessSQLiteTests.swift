@@ -58,6 +58,7 @@ final class MultiProcessSQLiteTests: XCTestCase {
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
+        p.environment = TestSupport.hermetic(ProcessInfo.processInfo.environment)
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = arguments
         p.currentDirectoryURL = cwd
@@ -212,7 +213,10 @@ final class MultiProcessSQLiteTests: XCTestCase {
     /// created by both at once): both succeed, and the memory is that of two runs in a row.
     func testTwoPipelineRunsAtOnceOnAFreshFolder() throws {
         let pipeline = TestSupport.repoRoot.appendingPathComponent("examples/pipelines/quickstart.yaml").path
+        // A project folder (an empty .plughost/): the default database is made in it by the
+        // first write, here by both processes at once.
         let reference = try temporaryDirectory()
+        try FileManager.default.createDirectory(at: reference.appendingPathComponent(".plughost"), withIntermediateDirectories: true)
         for _ in 0..<2 {
             let r = try TestSupport.runPlughost(["run", pipeline, "--quiet"], cwd: reference)
             XCTAssertEqual(r.status, 0, r.description)
@@ -221,6 +225,7 @@ final class MultiProcessSQLiteTests: XCTestCase {
         XCTAssertEqual(expected.status, 0, expected.description)
         for run in 0..<repeats {
             let dir = try temporaryDirectory()
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(".plughost"), withIntermediateDirectories: true)
             let procs = try (0..<2).map { _ in try start(["run", pipeline, "--quiet"], cwd: dir) }
             for (i, p) in procs.enumerated() {
                 let r = p.wait()

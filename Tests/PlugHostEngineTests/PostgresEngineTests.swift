@@ -186,6 +186,7 @@ final class PostgresEngineTests: XCTestCase {
     private func startWorker(_ url: String, host: Int, ops: Int, writers: Int = 8, printAcks: Bool = false) throws -> (Process, Pipe, Pipe)
     {
         let p = Process()
+        p.environment = TestSupport.hermetic(ProcessInfo.processInfo.environment)
         p.executableURL = URL(fileURLWithPath: try executable)
         p.arguments =
             ["bench", "fleet-worker", "--db", url, "--host", "\(host)", "--ops", "\(ops)", "--writers", "\(writers)"]

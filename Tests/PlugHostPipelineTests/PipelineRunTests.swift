@@ -117,6 +117,7 @@ class PipelineTestCase: XCTestCase {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         let p = Process()
+        p.environment = TestSupport.hermetic(ProcessInfo.processInfo.environment)
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = arguments
         if let cwd { p.currentDirectoryURL = cwd }

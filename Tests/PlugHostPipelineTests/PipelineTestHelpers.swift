@@ -68,6 +68,7 @@ extension PipelineTestCase {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         let p = Process()
+        p.environment = TestSupport.hermetic(ProcessInfo.processInfo.environment)
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = arguments
         if let cwd { p.currentDirectoryURL = cwd }
@@ -130,7 +131,7 @@ extension PipelineTestCase {
         var env = ProcessInfo.processInfo.environment
         env["SHELL"] = "/bin/sh"
         for (k, v) in environment { env[k] = v }
-        p.environment = env
+        p.environment = TestSupport.hermetic(env)
         p.standardOutput = out
         p.standardError = out
         p.standardInput = FileHandle.nullDevice

@@ -215,7 +215,7 @@ package enum TestSupport {
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = arguments
         if let cwd { p.currentDirectoryURL = cwd }
-        if let environment { p.environment = environment }
+        p.environment = hermetic(environment ?? ProcessInfo.processInfo.environment)
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
@@ -249,6 +249,26 @@ package enum TestSupport {
             if fm.isExecutableFile(atPath: p) { return p }
         }
         return nil
+    }
+
+    /// A per-test-process folder for the per-user memory store (`XDG_DATA_HOME`), so that a
+    /// `plughost` started by a test never writes to the real `~/.local/share/plughost/`.
+    package static let testDataHome: String = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("plughost-xdg-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    /// `environment` with `XDG_DATA_HOME` set to ``testDataHome`` and the memory's upward
+    /// `.plughost/` search stopped at the temporary folder (`PLUGHOST_CEILING_DIRECTORIES`),
+    /// unless the caller set them: tests stay apart from each other and from the machine.
+    package static func hermetic(_ environment: [String: String]) -> [String: String] {
+        var env = environment
+        if env["XDG_DATA_HOME"] == nil { env["XDG_DATA_HOME"] = testDataHome }
+        if env["PLUGHOST_CEILING_DIRECTORIES"] == nil {
+            env["PLUGHOST_CEILING_DIRECTORIES"] = FileManager.default.temporaryDirectory.standardizedFileURL.path
+        }
+        return env
     }
 
     /// The environment of this process with some keys changed (nil values removed).

@@ -280,6 +280,8 @@ def writer_plus_reader(plughost, d, run, reader):
 
 def two_pipelines(plughost, d, run):
     pipeline = os.path.join(REPO, "examples/pipelines/quickstart.yaml")
+    # A project folder (an empty .plughost/): both processes create its database at once.
+    os.makedirs(os.path.join(d, ".plughost"), exist_ok=True)
     errors = finish([start(plughost, ["run", pipeline, "--quiet"], d) for _ in range(2)])
     db = os.path.join(d, ".plughost/memory.sqlite")
     if not os.path.exists(db):

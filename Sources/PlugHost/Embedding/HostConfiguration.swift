@@ -3,8 +3,8 @@ import Foundation
 /// Everything ``PlugHostRuntime/open(_:)`` needs: the memory engine and where it keeps its
 /// data, the write path's settings, and where plugins are looked for.
 ///
-/// The defaults are the CLI's: the durable SQLite engine at `.plughost/memory.sqlite` of the
-/// working directory, the optimized write path, a 50-context cache with a 2-hour TTL,
+/// The defaults are the CLI's: the durable SQLite engine at `memory.sqlite` of ``MemoryHome`` (the nearest `.plughost/` up from the
+/// working directory, else the per-user store), the optimized write path, a 50-context cache with a 2-hour TTL,
 /// clustering after 10 writes or 5 seconds, and θ = 2 unless the memory stores another.
 ///
 /// As JSON (the C API's `plughost_create` takes this), every key is optional and unknown keys
@@ -22,7 +22,7 @@ public struct HostConfiguration: Sendable, Codable, Hashable {
     /// (nothing survives the process), or `postgres` (one memory shared by many hosts) once
     /// the product `PlugHostPostgres` is linked and `PostgresEngine.register()` was called.
     public var engine: EngineKind
-    /// The SQLite database file (nil for `.plughost/memory.sqlite` of the working directory),
+    /// The SQLite database file (nil for ``MemoryHome``: the nearest `.plughost/memory.sqlite`, else the per-user store),
     /// or the PostgreSQL URL `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (`PLUGHOST_DB` when
     /// nil). Ignored by the memory engine.
     public var databasePath: String?

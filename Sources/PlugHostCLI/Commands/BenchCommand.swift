@@ -136,17 +136,19 @@ struct BenchMemoryCommand: ParsableCommand {
         Int = 1
     @Option(
         help:
-            "Engine: memory (eager against optimized), sqlite (group commit against one transaction per write, and text recall) or postgres (1, 2 and 4 host processes, optimized against eager)."
-    ) var engine: String = "memory"
+            "The engine benchmarked, in scratch storage of the benchmark's own (never your memory): memory (eager against optimized), sqlite (group commit against one transaction per write, and text recall) or postgres (1, 2 and 4 host processes, optimized against eager)."
+    ) var engine: EngineChoice = .memory
     @Option(help: "Concurrent writers (sqlite: in the process; postgres: per host process).") var writers: Int = 16
-    @Option(help: "PostgreSQL URL (postgres): the benchmark creates and drops a scratch database on that server.") var db: String?
+    @Option(
+        help: "The PostgreSQL server for --engine postgres (default: $PLUGHOST_DB): the benchmark creates and drops a scratch database there.")
+    var db: String?
     @Option(name: .customLong("fleet-writes"), help: "Writes per host (postgres, optimized).") var fleetWrites: Int = 20_000
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         // A benchmark per engine: the fleet for PostgreSQL, durable writers for SQLite, the write
         // path itself in memory.
-        switch EngineKind(rawValue: engine) {
+        switch engine {
         case .postgres: return try runFleet()
         case .sqlite:
             let r = try DurableWriteBenchmark.run(writers: writers, runs: runs, seed: seed) { msg in
@@ -159,7 +161,6 @@ struct BenchMemoryCommand: ParsableCommand {
             }
             return
         case .memory: break
-        default: throw ValidationError("--engine \(engine): use memory, sqlite or postgres")
         }
         let list = try sizes.split(separator: ",").map { s -> Int in
             guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 else {

@@ -10,14 +10,14 @@ struct BenchSeedCommand: ParsableCommand {
         commandName: "seed", abstract: "The original report's scenario: baseline against optimized per plugin operation.")
 
     @Option(help: "Operations per run.") var ops: Int = 20
-    @Option(help: "Engine: memory or sqlite.") var engine: String = "memory"
+    @Option(help: "The engine benchmarked, in scratch storage of the benchmark's own: memory or sqlite.") var engine: EngineChoice = .memory
     @Option(help: "Runs (medians reported).") var runs: Int = 5
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        let kind = EngineKind(rawValue: engine)
-        guard kind == .memory || kind == .sqlite else { throw ValidationError("--engine \(engine): use memory or sqlite") }
+        let kind = engine.kind
+        guard engine != .postgres else { throw ValidationError("--engine postgres: bench seed runs on memory or sqlite") }
         let r = try SeedBenchmark.run(
             operations: ops, engine: kind, runs: runs, searchPath: plugins.searchPath, isolation: plugins.isolation)
         if json {

@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Show a plugin's name, version, ABI and functions.")
 
-    @Argument(help: "A plugin path, or a bare name on the plugin search path.")
+    @Argument(help: "A plugin path, or a bare name on the plugin search path.", completion: .custom(PluginNameCompletion.complete))
     var plugin: String
 
     @Flag(help: "Print JSON.")

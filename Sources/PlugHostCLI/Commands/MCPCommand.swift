@@ -19,13 +19,15 @@ struct MCPCommand: ParsableCommand {
             answered (new requests are refused meanwhile; HTTP answers 503), with memory flushed.
             """)
 
-    @Argument(help: "Plugin paths or bare names on the plugin search path (default: text, unless --pipeline names plugins).")
+    @Argument(
+        help: "Plugin paths or bare names on the plugin search path (default: text, unless --pipeline names plugins).",
+        completion: .custom(PluginNameCompletion.complete))
     var plugins: [String] = []
 
-    @Option(help: "Also serve the plugins this pipeline file declares, with its settings for them.")
+    @Option(help: "Also serve the plugins this pipeline file declares, with its settings for them.", completion: .file(extensions: ["yaml", "yml", "json"]))
     var pipeline: String?
 
-    @Option(help: "The goal calls use when they name none.")
+    @Option(name: [.short, .long], help: "The goal calls use when they name none.")
     var goal: String = "default"
 
     @Option(help: "Serve Streamable HTTP on HOST:PORT (e.g. 127.0.0.1:8765) instead of stdio.")
@@ -47,7 +49,11 @@ struct MCPCommand: ParsableCommand {
         help: "List each tool's outputSchema (clients then validate every result against it; slower per call).")
     var outputSchemas = false
 
+    @Flag(help: "A start-up failure as a JSON error object on standard output (the protocol itself is JSON-RPC).")
+    var json = false
+
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var writePath: WritePathOptions
     @OptionGroup var pluginOptions: PluginOptions
 
     func validate() throws {
@@ -59,7 +65,7 @@ struct MCPCommand: ParsableCommand {
         // cleanly, instead of killing it.
         signal(SIGPIPE, SIG_IGN)
         let out = StandardOutput.reserve()
-        let host = pluginOptions.makeHost(memory: try engine.openMemory())
+        let host = pluginOptions.makeHost(memory: try engine.openMemory(baseline: writePath.baseline))
         var loaded: [LoadedPlugin] = []
         do {
             if let pipeline {

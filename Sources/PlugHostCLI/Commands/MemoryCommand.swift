@@ -25,17 +25,22 @@ struct ReleaseContextCommand: ParsableCommand {
             """)
     @Option(help: "The goal.") var goal: String
     @Option(help: "The plugin's declared name.") var plugin: String
+    @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
         let memory = try engine.openMemory()
         defer { try? memory.close() }
         guard let owner = try memory.contextValue(goal: goal, plugin: plugin, key: ContextKeys.owner) else {
-            throw ValidationError("the context of plugin \(plugin) in goal \(goal) is bound to no file")
+            throw CommandError(.notFound, "the context of plugin \(plugin) in goal \(goal) is bound to no file")
         }
         try memory.setContextValue(goal: goal, plugin: plugin, key: ContextKeys.owner, value: nil)
         try memory.close()
-        print("released the context of plugin \(plugin) in goal \(goal) from \(owner)")
+        if json {
+            print(JSONText.encode(["goal": goal, "plugin": plugin, "released_from": owner]))
+        } else {
+            print("released the context of plugin \(plugin) in goal \(goal) from \(owner)")
+        }
     }
 }
 
@@ -54,10 +59,11 @@ struct ReplayCommand: ParsableCommand {
     var clustersOut: String?
 
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var writePath: WritePathOptions
 
     func run() throws {
         let (ops, lines) = try WorkloadReplayer.loadNumbered(path: file)
-        let memory = try engine.openMemory()
+        let memory = try engine.openMemory(baseline: writePath.baseline)
         defer { try? memory.close() }
         let report = try WorkloadReplayer.replay(ops, into: memory, source: file, lines: lines)
         if let clustersOut {
@@ -65,7 +71,7 @@ struct ReplayCommand: ParsableCommand {
             do {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: clustersOut))
             } catch {
-                throw ValidationError("--clusters-out \(clustersOut): cannot write: \(error.localizedDescription)")
+                throw CommandError(.invalidInput, "--clusters-out \(clustersOut): cannot write: \(error.localizedDescription)")
             }
         }
         try memory.close()
@@ -75,12 +81,12 @@ struct ReplayCommand: ParsableCommand {
                 JSONText.encode([
                     "ops": report.ops, "writes": report.writes, "forgets": report.forgets,
                     "forgets_unknown": report.forgetsOfUnknownIDs, "seconds": report.seconds, "us_per_op": report.usPerOp,
-                    "memory": StatsJSON.memory(s), "digest": report.digest, "baseline": engine.baseline,
+                    "memory": StatsJSON.memory(s), "digest": report.digest, "baseline": writePath.baseline,
                 ]))
         } else {
             print(
                 """
-                replayed \(report.ops) ops (\(report.writes) writes, \(report.forgets) forgets\(report.forgetsOfUnknownIDs > 0 ? ", \(report.forgetsOfUnknownIDs) of unknown ids" : "")) in \(String(format: "%.3f", report.seconds)) s, \(String(format: "%.2f", report.usPerOp)) µs/op\(engine.baseline ? " (eager baseline)" : "")
+                replayed \(report.ops) ops (\(report.writes) writes, \(report.forgets) forgets\(report.forgetsOfUnknownIDs > 0 ? ", \(report.forgetsOfUnknownIDs) of unknown ids" : "")) in \(String(format: "%.3f", report.seconds)) s, \(String(format: "%.2f", report.usPerOp)) µs/op\(writePath.baseline ? " (eager baseline)" : "")
                 cache hit ratio \(String(format: "%.1f%%", s.cacheHitRatio * 100)); \(s.deduplicated) writes deduplicated; edge ops \(s.edgeOps) (\(s.edgeOpsSaved) saved); clustering runs \(s.clusteringRuns) (\(s.clusteringRunsSaved) saved); \(s.batches) batches in \(s.commits) commits
                 digest \(report.digest)
                 """)
@@ -123,7 +129,7 @@ struct RecallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recall", abstract: "Recall memories of a goal by concept or by text.")
 
-    @Option(help: "The goal.") var goal: String
+    @Option(name: [.short, .long], help: "The goal.") var goal: String
     @Option(help: "A concept to look up.") var concept: String?
     @Option(help: "Words to search for.") var text: String?
     @Flag(
@@ -169,14 +175,15 @@ struct RecallCommand: ParsableCommand {
 struct ForgetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "forget", abstract: "Forget a memory by id.")
     @Argument(help: "The memory's id.") var id: String
+    @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
         let memory = try engine.openMemory()
         defer { try? memory.close() }
-        guard try memory.forget(id: id) else { throw ValidationError("no memory with id \(id)") }
+        guard try memory.forget(id: id) else { throw CommandError(.notFound, "no memory with id \(id)") }
         try memory.close()
-        print("forgot \(id)")
+        print(json ? JSONText.encode(["forgot": id]) : "forgot \(id)")
     }
 }
 
@@ -193,6 +200,7 @@ struct GraphCommand: ParsableCommand {
             """)
     @Option(help: "The goal.") var goal: String
     @Option(help: "Output format.") var format: ConceptGraphFormat = .dot
+    @Flag(help: "Print JSON (the same as --format json).") var json = false
     @Option(help: "Only this cluster's concepts (its id: its smallest concept, as `memory clusters` prints).") var cluster: String?
     @Option(help: "Only the neighbourhood of this concept.") var concept: String?
     @Option(help: "Hops from --concept (default: 1; 0: the concept alone).") var depth: Int?
@@ -205,6 +213,7 @@ struct GraphCommand: ParsableCommand {
         if let depth, depth < 0 { throw ValidationError("--depth \(depth): must be 0 or more") }
         if let minWeight, minWeight < 1 { throw ValidationError("--min-weight \(minWeight): must be 1 or more") }
         if let top, top < 1 { throw ValidationError("--top \(top): must be 1 or more") }
+        if json, format != .dot, format != .json { throw ValidationError("--json contradicts --format \(format.rawValue)") }
     }
 
     func run() throws {
@@ -212,7 +221,7 @@ struct GraphCommand: ParsableCommand {
         defer { try? memory.close() }
         let filter = ConceptGraphFilter(cluster: cluster, concept: concept, depth: depth ?? 1, minWeight: minWeight, top: top)
         // An unknown cluster or concept is a ConceptGraphError: "Error: …", exit status 1.
-        print(try ConceptGraphExport.render(memory: memory, goal: goal, filter: filter, format: format))
+        print(try ConceptGraphExport.render(memory: memory, goal: goal, filter: filter, format: json ? .json : format))
     }
 }
 

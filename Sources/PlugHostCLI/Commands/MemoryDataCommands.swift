@@ -19,17 +19,20 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Only this goal.")
     var goal: String?
 
+    @Flag(help: "The export is JSON lines already; with --json a failure is a JSON error object too.")
+    var json = false
+
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let store = try openEngineForReading(engine)
+        let store = try engine.openEngineForReading()
         defer { try? store.close() }
         let out = FileHandle.standardOutput
         try MemoryExporter.export(from: store, goal: goal, now: Date().timeIntervalSince1970) { text in
             do {
                 try out.write(contentsOf: Data(text.utf8))
             } catch {
-                throw DataCommandError("cannot write the export to stdout: \(error.localizedDescription)")
+                throw CommandError(.invalidInput, "cannot write the export to stdout: \(error.localizedDescription)")
             }
         }
         try store.close()
@@ -53,40 +56,29 @@ struct BackupCommand: ParsableCommand {
     @Flag(help: "Replace FILE if it exists.")
     var force = false
 
+    @Flag(help: "Print JSON.")
+    var json = false
+
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
         let kind = try engine.kind()
         guard kind == .sqlite else {
-            throw DataCommandError(
+            throw CommandError(.invalidInput, 
                 "memory backup works with --engine sqlite only (this is --engine \(kind.rawValue)); for every engine, `plughost memory export > FILE.jsonl` writes a copy that `plughost memory replay` restores"
             )
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue, !force {
-            throw DataCommandError("\(file) already exists; pass --force to replace it")
+            throw CommandError(.invalidInput, "\(file) already exists; pass --force to replace it")
         }
-        guard let sqlite = try openEngineForReading(engine) as? SQLiteEngine else {
-            throw DataCommandError("memory backup works with --engine sqlite only")
+        guard let sqlite = try engine.openEngineForReading() as? SQLiteEngine else {
+            throw CommandError(.invalidInput, "memory backup works with --engine sqlite only")
         }
         defer { try? sqlite.close() }
         try sqlite.backup(to: file, replacing: force)
         try sqlite.close()
-        print("backed up \(sqlite.path) to \(file)")
+        print(json ? JSONText.encode(["database_path": sqlite.path, "backup": file]) : "backed up \(sqlite.path) to \(file)")
     }
 }
 
-/// Opens the engine `options` name without a write path over it, for commands that only
-/// read: no `MemoryService` (which would finish pending clustering and store clusters), and
-/// for SQLite a read-only connection (no new file where none exists, no migration, works on a
-/// read-only file).
-private func openEngineForReading(_ options: EngineOptions) throws -> any MemoryEngine {
-    try EngineFactory.open(try options.kind(), location: options.db, readOnly: true)
-}
-
-/// A runtime failure of these commands: printed as `Error: …`, exit status 1 (not a usage
-/// error, so no usage text).
-struct DataCommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -57,6 +57,9 @@ struct QuarantineCommand: ParsableCommand {
         @Flag(help: "Release every file.")
         var all = false
 
+        @Flag(help: "Print JSON.")
+        var json = false
+
         func validate() throws {
             guard all != (plugin != nil) else { throw ValidationError("give a plugin path or SHA-256, or --all") }
         }
@@ -66,7 +69,11 @@ struct QuarantineCommand: ParsableCommand {
                 p.contains("/") || p.hasSuffix(".so") ? URL(fileURLWithPath: p).standardizedFileURL.path : p
             }
             let released = try CrashQuarantine.atDefaultLocation().release(all ? nil : selector)
-            guard !released.isEmpty else { throw ValidationError("no crash record matches \(plugin ?? "")") }
+            guard !released.isEmpty else { throw CommandError(.notFound, "no crash record matches \(plugin ?? "")") }
+            if json {
+                print(JSONText.encode(released.map { ["path": $0.path, "sha256": $0.sha256] }))
+                return
+            }
             for e in released { print("released \(e.path) (sha256:\(e.sha256.prefix(16))…)") }
         }
     }

@@ -10,13 +10,13 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a plugin pipeline (YAML or JSON).")
 
-    @Argument(help: "The pipeline file.")
+    @Argument(help: "The pipeline file.", completion: .file(extensions: ["yaml", "yml", "json"]))
     var pipeline: String
 
-    @Option(help: "Overrides the pipeline's goal.")
+    @Option(name: [.short, .long], help: "Overrides the pipeline's goal.")
     var goal: String?
 
-    @Option(name: .customLong("input"), help: "Overrides an input: key=value or key=@file (repeatable).")
+    @Option(name: [.customShort("i"), .customLong("input")], help: "Overrides an input: key=value or key=@file (repeatable).")
     var inputs: [String] = []
 
     @Flag(
@@ -25,13 +25,13 @@ struct RunCommand: ParsableCommand {
     )
     var json = false
 
-    @Flag(help: "No live progress display.")
+    @Flag(name: [.short, .long], help: "No live progress display.")
     var quiet = false
 
-    @Flag(help: "Validate the pipeline and print its plan (steps, what each waits for, items, parallelism); run nothing.")
+    @Flag(name: [.customShort("n"), .long], help: "Validate the pipeline and print its plan (steps, what each waits for, items, parallelism); run nothing.")
     var dryRun = false
 
-    @Option(help: "Items at once for foreach steps without parallel: whose function may run concurrently (default 1).")
+    @Option(name: [.short, .long], help: "Items at once for foreach steps without parallel: whose function may run concurrently (default 1).")
     var parallel: Int = 1
 
     @Flag(help: "Re-run only what the last run of this pipeline and goal did not finish, from its journal.")
@@ -44,6 +44,7 @@ struct RunCommand: ParsableCommand {
     var noJournal = false
 
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var writePath: WritePathOptions
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
@@ -56,24 +57,15 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let out = StandardOutput.reserve()
-        do {
-            try execute(out)
-        } catch let e as PipelineError {
-            // Exit 130 after an interrupt (as shells report SIGINT), 1 for any other failure.
-            let code: Int32 = e.code == .interrupted ? 130 : 1
-            if json {
-                out.writeLine(JSONText.encode(Self.errorObject(e, exitCode: Int(code))))
-            } else {
-                FileHandle.standardError.write(Data("Error: \(e.description)\n".utf8))
-            }
-            throw ExitCode(code)
-        }
+        // Failures (a PipelineError with its partial report) go to CommandRunner: `Error: …`, or
+        // with --json the JSON error object; exit 1 when a step failed, 2 for an invalid file,
+        // 130 after Ctrl-C (ExitStatus).
+        try execute(StandardOutput.reserve())
     }
 
     private func execute(_ out: FileHandle) throws {
         var definition = try PipelineParser.parse(path: pipeline)
-        let host = plugins.makeHost(memory: try engine.openMemory(theta: definition.theta))
+        let host = plugins.makeHost(memory: try engine.openMemory(baseline: writePath.baseline, theta: definition.theta))
         defer { try? host.close() }
         // `--theta` overrides the pipeline's theta (the memory was opened with it).
         if engine.theta != nil { definition.theta = nil }
@@ -136,19 +128,6 @@ struct RunCommand: ParsableCommand {
         case "memory": return nil
         default: return ".plughost/runs"
         }
-    }
-
-    /// `--json` on failure: the error, the exit code and what the run did until then.
-    static func errorObject(_ e: PipelineError, exitCode: Int) -> [String: Any] {
-        var error: [String: Any] = ["code": e.code.description, "message": e.message, "file": e.file, "description": e.description]
-        if let l = e.line { error["line"] = l }
-        if let c = e.column { error["column"] = c }
-        if let s = e.step { error["step"] = s }
-        if let i = e.item { error["item"] = i }
-        if let f = e.field { error["field"] = f }
-        var o: [String: Any] = ["error": error, "exit_code": exitCode]
-        if let r = e.report { o["report"] = r.jsonObject }
-        return o
     }
 
     static func summary(_ r: PipelineReport, outputs: Bool = true) -> String {

@@ -17,10 +17,11 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Operations to apply before exiting.") var count: Int = 1_000_000
     @Option(help: "Distinct concepts per goal.") var concepts: Int = 60
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var writePath: WritePathOptions
 
     func run() throws {
         let ops = WorkloadGenerator(operations: from + count, concepts: concepts, seed: seed).generate()
-        let memory = try engine.openMemory()
+        let memory = try engine.openMemory(baseline: writePath.baseline)
         let out = FileHandle.standardOutput
         for i in from..<ops.count {
             switch ops[i] {

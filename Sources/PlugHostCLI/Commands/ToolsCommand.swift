@@ -16,7 +16,8 @@ struct ToolsCommand: ParsableCommand {
             memory_clusters, as `plughost mcp` serves them.
             """)
 
-    @Argument(help: "Plugin paths or bare names on the plugin search path (default: text and sig).")
+    @Argument(
+        help: "Plugin paths or bare names on the plugin search path (default: text and sig).", completion: .custom(PluginNameCompletion.complete))
     var plugins: [String] = []
 
     @Option(help: "The definitions' format: \(ToolCatalog.Format.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -24,6 +25,9 @@ struct ToolsCommand: ParsableCommand {
 
     @Flag(help: "Add the memory tools.")
     var memoryTools = false
+
+    @Flag(help: "The definitions are JSON already; with --json a failure is a JSON error object too.")
+    var json = false
 
     @OptionGroup var pluginOptions: PluginOptions
 

@@ -4,22 +4,33 @@ import PlugHost
 import PlugHostPipeline
 import PlugHostTools
 
-/// Options that choose the memory engine and the write path.
+/// The engines the CLI can open (`--engine`): enumerated, so that help and completion list them.
+enum EngineChoice: String, CaseIterable, ExpressibleByArgument {
+    case sqlite, postgres, memory
+    var kind: EngineKind { EngineKind(rawValue: rawValue) }
+}
+
+/// Options that choose the memory: the engine and the database.
+///
+/// Where the memory lives, by convention: `--db`, else `PLUGHOST_DB`, else `memory.sqlite`
+/// in the nearest `.plughost/` folder up from the working directory, else the per-user store
+/// (`$XDG_DATA_HOME/plughost/`). The engine is inferred from the location: a `postgres://`
+/// URL is PostgreSQL, anything else a SQLite file (see ``MemoryLocation``).
 struct EngineOptions: ParsableArguments {
     @Option(
+        name: [.short, .long],
         help: ArgumentHelp(
-            "Memory engine: \(EngineFactory.kinds.map(\.rawValue).joined(separator: ", ")) (default: sqlite, durable; postgres: shared by many hosts)."
-        ))
-    var engine: String = EngineKind.sqlite.rawValue
+            "Memory engine (default: inferred from --db or PLUGHOST_DB: a postgres:// URL is postgres, else sqlite).",
+            discussion: "sqlite: one durable file (the default); postgres: one memory shared by many hosts; memory: nothing is kept."))
+    var engine: EngineChoice?
 
     @Option(
-        help:
-            "Database file for sqlite (default: .plughost/memory.sqlite), or postgres://USER[:PASSWORD]@HOST[:PORT]/DB for postgres (default: $PLUGHOST_DB)."
-    )
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "A SQLite database file, or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (default: $PLUGHOST_DB, else memory.sqlite in the nearest .plughost/ up from here, else in $XDG_DATA_HOME/plughost/).",
+            valueName: "path-or-url"),
+        completion: .file(extensions: ["sqlite", "db"]))
     var db: String?
-
-    @Flag(help: "Eager baseline: the context cache, dependency batching and lazy clustering off.")
-    var baseline = false
 
     @Option(
         help: ArgumentHelp(
@@ -33,22 +44,22 @@ struct EngineOptions: ParsableArguments {
         if let theta, theta < 1 { throw ValidationError("--theta must be at least 1 (got \(theta)): an edge needs co(a,b) ≥ theta") }
     }
 
-    /// The engine kind, or a validation error naming the option.
-    func kind() throws -> EngineKind {
-        let kinds = EngineFactory.kinds
-        guard kinds.contains(EngineKind(rawValue: engine)) else {
-            throw ValidationError("--engine \(engine): unknown engine; use one of \(kinds.map(\.rawValue).joined(separator: ", "))")
-        }
-        return EngineKind(rawValue: engine)
+    /// The engine and database these options, the environment and the conventions give.
+    func location() throws -> MemoryLocation {
+        try MemoryLocation.resolve(engine: engine?.kind, db: db)
     }
+
+    /// The engine kind.
+    func kind() throws -> EngineKind { try location().kind }
 
     /// Opens the memory write path these options describe; `theta` (a pipeline's) is used
     /// when `--theta` is not given.
-    func openMemory(theta fallback: Int32? = nil) throws -> MemoryService {
+    func openMemory(baseline: Bool = false, theta fallback: Int32? = nil) throws -> MemoryService {
         var config = baseline ? MemoryConfiguration.baseline : MemoryConfiguration()
         config.backgroundClustering = true
         config.explicitTheta = theta ?? fallback
-        return try MemoryService(engine: EngineFactory.open(try kind(), location: db), configuration: config)
+        let place = try location()
+        return try MemoryService(engine: EngineFactory.open(place.kind, location: place.location), configuration: config)
     }
 
     /// Opens the memory for a command that only reads: nothing is created, written, swept or
@@ -57,8 +68,27 @@ struct EngineOptions: ParsableArguments {
         var config = MemoryConfiguration()
         config.readOnly = true
         config.explicitTheta = theta
-        return try MemoryService(engine: EngineFactory.open(try kind(), location: db, readOnly: true), configuration: config)
+        return try MemoryService(engine: openEngineForReading(), configuration: config)
     }
+
+    /// Opens the engine alone, for reading (no write path over it).
+    func openEngineForReading() throws -> any MemoryEngine {
+        let place = try location()
+        do {
+            return try EngineFactory.open(place.kind, location: place.location, readOnly: true)
+        } catch let e as MemoryError where e.code == .notFound && place.kind == .sqlite {
+            throw CommandError(
+                .storage,
+                "no memory yet at \(place.location ?? "?") (\(place.origin == .user ? "the per-user store" : place.origin == .project ? "the project's .plughost/" : place.origin == .environment ? "PLUGHOST_DB" : "--db")): nothing has been written there; run a pipeline or a call that writes first, or pass --db"
+            )
+        }
+    }
+}
+
+/// `--baseline`, for the commands that write.
+struct WritePathOptions: ParsableArguments {
+    @Flag(help: "Eager baseline: the context cache, dependency batching and lazy clustering off (same results, slower).")
+    var baseline = false
 }
 
 /// Options that extend the plugin search path.
