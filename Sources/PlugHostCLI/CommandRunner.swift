@@ -64,6 +64,8 @@ enum CommandRunner {
             ]
             if let e = error as? PipelineError, let r = e.report { object["report"] = r.jsonObject }
             StandardOutput.command.writeLine(JSONText.encode(object))
+            // And for people (and logs) the same line as without --json, on standard error.
+            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
         } else {
             var text = "Error: \(message)\n"
             if let usage {

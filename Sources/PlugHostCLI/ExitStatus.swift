@@ -51,7 +51,8 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
 
     /// The table, for `--help`.
     static var table: String {
-        "Exit status:\n" + allCases.map { "  \(String($0.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0))\($0.meaning)" }
+        "Exit status:\n"
+            + allCases.map { "  \(String($0.rawValue).padding(toLength: 4, withPad: " ", startingAt: 0))\($0.meaning)" }
             .joined(separator: "\n")
     }
 

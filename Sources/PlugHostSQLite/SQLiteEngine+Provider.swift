@@ -13,7 +13,9 @@ extension SQLiteEngine {
 
     /// The SQLite engine's provider: the location is a file path (default ``defaultPath``).
     public static let provider = EngineProvider(
-        kind: .sqlite, summary: "sqlite: the embedded default, one durable file (the nearest .plughost/memory.sqlite, else ~/.local/share/plughost/memory.sqlite, unless --db says otherwise)",
+        kind: .sqlite,
+        summary:
+            "sqlite: the embedded default, one durable file (the nearest .plughost/memory.sqlite, else ~/.local/share/plughost/memory.sqlite, unless --db says otherwise)",
         describeLocation: { $0 ?? defaultPath },
         open: { location, readOnly in try SQLiteEngine(path: location ?? defaultPath, readOnly: readOnly) }
     )

@@ -181,7 +181,7 @@ final class ExportTests: XCTestCase {
         let dir = try TestSupport.makeTempDirectory(for: self)
         let missing = dir.appendingPathComponent("none/m.sqlite").path
         let r = try TestSupport.runPlughost(["memory", "export", "--db", missing], cwd: dir)
-        XCTAssertEqual(r.status, 1, r.description)
+        XCTAssertEqual(r.status, 3, r.description)
         XCTAssertTrue(r.stderr.contains("no memory database at \(missing): nothing has been written there yet"), r.description)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("none").path), "nothing created")
 

@@ -40,17 +40,21 @@ final class SQLiteFileSafetyTests: XCTestCase {
             ["stats"], ["memory", "clusters"], ["memory", "recall", "--goal", "g", "--concept", "c"], ["memory", "graph", "--goal", "g"],
         ] {
             let r = try TestSupport.runPlughost(args + ["--db", db], cwd: dir)
-            XCTAssertEqual(r.status, 1, "\(args): \(r.description)")
+            XCTAssertEqual(r.status, 3, "\(args): \(r.description)")
             XCTAssertTrue(
                 r.stderr.contains("no memory database at \(db): nothing has been written there yet; pass --db or run a pipeline first"),
                 "\(args): \(r.stderr)")
             XCTAssertFalse(
                 FileManager.default.fileExists(atPath: dir.appendingPathComponent("nonexistent").path), "\(args) created a folder")
         }
-        // The default location, in a folder without one: nothing created either.
-        let r = try TestSupport.runPlughost(["stats"], cwd: dir)
-        XCTAssertEqual(r.status, 1, r.description)
+        // The default location (the per-user store, none yet): nothing created either.
+        let xdg = dir.appendingPathComponent("xdg").path
+        let r = try TestSupport.runPlughost(["stats"], cwd: dir, environment: TestSupport.environment(["XDG_DATA_HOME": xdg]))
+        XCTAssertEqual(r.status, 3, r.description)
+        XCTAssertTrue(r.stderr.contains("\(xdg)/plughost/memory.sqlite"), r.description)
+        XCTAssertTrue(r.stderr.contains("the per-user store"), r.description)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".plughost").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: xdg))
     }
 
     /// A goal left pending (a writer killed before clustering): read-only commands print its

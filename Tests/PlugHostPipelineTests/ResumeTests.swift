@@ -98,12 +98,12 @@ final class ResumeTests: PipelineTestCase {
         let path = try longPipeline(in: dir)
         let db = dir.appendingPathComponent("m.sqlite").path
         let r = try runPlughost(["run", path, "--db", db, "--resume"], cwd: dir)
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2, "a journal problem is invalid input")
         XCTAssertTrue(r.stderr.contains("nothing to resume"), r.stderr)
         XCTAssertTrue(r.stderr.contains("run it without --resume first"), r.stderr)
 
         let memory = try runPlughost(["run", path, "--engine", "memory", "--resume"], cwd: dir)
-        XCTAssertEqual(memory.status, 1)
+        XCTAssertEqual(memory.status, 2)
         XCTAssertTrue(memory.stderr.contains("the in-memory engine keeps no run journal"), memory.stderr)
 
         let both = try runPlughost(["run", path, "--db", db, "--resume", "--no-journal"], cwd: dir)
@@ -120,11 +120,11 @@ final class ResumeTests: PipelineTestCase {
         try (try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "k: 4", with: "k: 3"))
             .write(toFile: path, atomically: true, encoding: .utf8)
         let r = try runPlughost(["run", path, "--db", db, "--resume"], cwd: dir)
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2, "a journal problem is invalid input")
         XCTAssertTrue(r.stderr.contains("cannot resume: the pipeline file, its goal or its inputs changed"), r.stderr)
         // Another goal is another journal: nothing to resume.
         let other = try runPlughost(["run", path, "--db", db, "--resume", "--goal", "other"], cwd: dir)
-        XCTAssertEqual(other.status, 1)
+        XCTAssertEqual(other.status, 2)
         XCTAssertTrue(other.stderr.contains("nothing to resume"), other.stderr)
     }
 

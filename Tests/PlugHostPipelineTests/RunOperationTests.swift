@@ -121,7 +121,7 @@ final class RunOperationTests: PipelineTestCase {
                 needs: [b]
             """, to: dir, "bad.yaml")
         let r = try runPlughost(["run", path, "--engine", "memory", "--dry-run"], cwd: dir)
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2, "an invalid pipeline file is invalid input")
         XCTAssertTrue(r.stderr.contains("\(path):7:"), r.stderr)
         XCTAssertTrue(r.stderr.contains("unknown step b"), r.stderr)
     }
@@ -170,12 +170,13 @@ final class RunOperationTests: PipelineTestCase {
         XCTAssertEqual(steps[1]["complete"] as? Bool, false)
         XCTAssertFalse(r.stdout.contains("\u{1B}"))
 
-        // A validation error: exit 1 and the object, without a report.
+        // A validation error: exit 2 (invalid input) and the object, without a report.
         let bad = try write("goal: g\nsteps: 5\n", to: dir, "bad.yaml")
         let v = try runPlughost(["run", bad, "--engine", "memory", "--json"], cwd: dir)
-        XCTAssertEqual(v.status, 1)
+        XCTAssertEqual(v.status, 2)
         let vo = try jsonObject(v.stdout)
-        XCTAssertEqual(vo["exit_code"] as? Int, 1)
+        XCTAssertEqual(vo["exit_code"] as? Int, 2)
+        XCTAssertEqual((vo["error"] as? [String: Any])?["kind"] as? String, "invalid_input")
         XCTAssertEqual((vo["error"] as? [String: Any])?["field"] as? String, "steps")
         XCTAssertEqual((vo["error"] as? [String: Any])?["line"] as? Int, 2)
         XCTAssertNil(vo["report"])

@@ -386,7 +386,7 @@ final class BrokenPluginMatrixTests: XCTestCase {
         ] {
             for isolation in ["process", "in-process"] {
                 let o = try Self.runHost(["inspect", path, "--isolation", isolation], cwd: dir, environment: env)
-                XCTAssertEqual(o.status, 1, "\(path) \(isolation): \(o.stderr)")
+                XCTAssertEqual(o.status, 4, "a plugin that cannot be loaded: \(path) \(isolation): \(o.stderr)")
                 XCTAssertFalse(o.hung, path)
                 XCTAssertTrue(o.stderr.contains(path) && o.stderr.contains(expected), "\(isolation): \(o.stderr) lacks \(expected)")
             }

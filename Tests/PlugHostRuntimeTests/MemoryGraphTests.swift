@@ -344,12 +344,12 @@ final class MemoryGraphTests: XCTestCase {
         XCTAssertTrue(dot.stdout.contains(#""soil" -- "water""#), dot.stdout)
         XCTAssertFalse(dot.stdout.contains(#""coffee""#), dot.stdout)
 
-        // Unknown names: a runtime error naming them (exit 1, not usage 64).
+        // Unknown names: a runtime error naming them (exit 5: not found; not usage 2).
         let cluster = try graph(["--cluster", "nope"])
-        XCTAssertEqual(cluster.status, 1, cluster.description)
+        XCTAssertEqual(cluster.status, 5, cluster.description)
         XCTAssertTrue(cluster.stderr.contains(#"Error: goal g has no cluster "nope""#), cluster.stderr)
         let concept = try graph(["--concept", "nope", "--format", "json"])
-        XCTAssertEqual(concept.status, 1, concept.description)
+        XCTAssertEqual(concept.status, 5, concept.description)
         XCTAssertTrue(concept.stderr.contains(#"Error: goal g has no concept "nope""#), concept.stderr)
         XCTAssertEqual(concept.stdout, "")
 
@@ -360,7 +360,7 @@ final class MemoryGraphTests: XCTestCase {
             (["--concept", "soil", "--depth=-1"], "--depth -1: must be 0 or more"),
         ] {
             let r = try graph(args)
-            XCTAssertEqual(r.status, 64, "\(args): \(r)")
+            XCTAssertEqual(r.status, 2, "\(args): \(r)")
             XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
         }
         let help = try TestSupport.runPlughost(["memory", "graph", "--help"])

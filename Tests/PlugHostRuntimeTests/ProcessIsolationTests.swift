@@ -72,7 +72,7 @@ final class ProcessIsolationTests: XCTestCase {
         let third = try crash()
         XCTAssertTrue(third.stderr.contains("is now quarantined after repeated crashes"), "\(third)")
         let refused = try TestSupport.runPlughost(["call", lib, "ok", "1", "--db", db], cwd: dir, environment: env)
-        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(refused.status, 4, "a quarantined plugin cannot be loaded")
         XCTAssertTrue(refused.stderr.contains("quarantined: it crashed 3 times within 5 minutes"), "\(refused)")
         XCTAssertTrue(refused.stderr.contains("plughost quarantine release \(lib)"), "\(refused)")
 
@@ -107,7 +107,7 @@ final class ProcessIsolationTests: XCTestCase {
 
         let wrong = String(repeating: "0", count: 64)
         let pinned = try pipeline("{path: \(lib), sha256: \(wrong)}", "  - id: last\n    call: c.ok\n    args: [41]\n")
-        XCTAssertEqual(pinned.status, 1)
+        XCTAssertEqual(pinned.status, 4, "a plugin refused by its pinned SHA-256")
         XCTAssertTrue(pinned.stderr.contains("its SHA-256 is \(digest), but sha256:\(wrong) is pinned"), "\(pinned)")
 
         let start = Date()
@@ -120,7 +120,7 @@ final class ProcessIsolationTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 10)
 
         let bad = try pipeline("{path: \(lib), isolation: sandboxed}", "  - id: last\n    call: c.ok\n    args: [1]\n")
-        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.status, 2, "an invalid pipeline file")
         XCTAssertTrue(bad.stderr.contains("plugins.c.isolation") && bad.stderr.contains("must be process or in-process"), "\(bad)")
     }
 

@@ -140,7 +140,9 @@ struct BenchMemoryCommand: ParsableCommand {
     ) var engine: EngineChoice = .memory
     @Option(help: "Concurrent writers (sqlite: in the process; postgres: per host process).") var writers: Int = 16
     @Option(
-        help: "The PostgreSQL server for --engine postgres (default: $PLUGHOST_DB): the benchmark creates and drops a scratch database there.")
+        help:
+            "The PostgreSQL server for --engine postgres (default: $PLUGHOST_DB): the benchmark creates and drops a scratch database there."
+    )
     var db: String?
     @Option(name: .customLong("fleet-writes"), help: "Writes per host (postgres, optimized).") var fleetWrites: Int = 20_000
     @Flag(help: "Print JSON.") var json = false

@@ -14,8 +14,8 @@ struct CallCommand: ParsableCommand {
             input (@@… passes a text that starts with @). After --, every word is an argument, even one \
             that starts with '-'.
 
-            A function that takes no call context cannot reach the memory: calling it opens and creates \
-            no database.
+            A call that does not touch the memory (a function without a call context) creates no \
+            database.
             """)
 
     @Argument(help: "A plugin path, or a bare name on the plugin search path.", completion: .custom(PluginNameCompletion.complete))
@@ -55,32 +55,18 @@ struct CallCommand: ParsableCommand {
 
     func run() throws {
         let out = StandardOutput.reserve()
-        // A pure function (one without a call context) cannot reach the memory. While there is
-        // no database yet, the plugin is first loaded over an in-memory engine; only a function
-        // that takes a context then opens (and creates) the real one, after its arguments passed.
-        let place = try engine.location()
-        let missing = place.kind == .sqlite && !FileManager.default.fileExists(atPath: place.location ?? "")
-        var host = plugins.makeHost(
-            memory: missing && !writePath.baseline
-                ? try MemoryService(engine: InMemoryEngine()) : try engine.openMemory(baseline: writePath.baseline))
+        // A SQLite memory that does not exist yet is created by the first write (DeferredEngine):
+        // a pure function's call leaves nothing behind.
+        let host = plugins.makeHost(memory: try engine.openMemory(baseline: writePath.baseline))
         defer { try? host.close() }
-        var p = try host.load(plugin)
-        guard var f = p.function(named: function) else {
+        let p = try host.load(plugin)
+        guard let f = p.function(named: function) else {
             throw CallError(
                 .unknownFunction, function: "\(p.name).\(function)",
                 "plugin \(p.name) has no function \(function); it has: \(p.functions.map(\.name).joined(separator: ", "))\(suggestion(for: function, in: p.functions.map(\.name)))"
             )
         }
         let values = try argumentValues(for: f)
-        if missing && f.takesContext {
-            try host.close()
-            host = plugins.makeHost(memory: try engine.openMemory(baseline: writePath.baseline))
-            p = try host.load(plugin)
-            guard let again = p.function(named: function) else {
-                throw CallError(.unknownFunction, function: "\(p.name).\(function)", "plugin \(p.name) has no function \(function)")
-            }
-            f = again
-        }
         let result = try f.call(values, goal: goal)
         try host.close()
         if json {
@@ -106,7 +92,9 @@ struct CallCommand: ParsableCommand {
         let words = positional
         let required = f.parameters.filter { !$0.isOptional }.count
         guard (required...f.parameters.count).contains(words.count) else {
-            throw CallError(.argumentCount, function: "\(plugin).\(function)", "takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(f.parameters.map { "\($0.name): \($0.type.name)" }.joined(separator: ", "))), got \(words.count)"
+            throw CallError(
+                .argumentCount, function: "\(plugin).\(function)",
+                "takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(f.parameters.map { "\($0.name): \($0.type.name)" }.joined(separator: ", "))), got \(words.count)"
             )
         }
         var values: [Value] = []
@@ -145,16 +133,22 @@ struct CallCommand: ParsableCommand {
             }
             let known = Set(f.parameters.map(\.name))
             if let unknown = named.keys.sorted().first(where: { !known.contains($0) }) {
-                throw CallError(.argumentCount, function: "\(plugin).\(function)", "--args: no parameter \(unknown); its parameters: \(f.parameters.map(\.name).joined(separator: ", "))\(suggestion(for: unknown, in: Array(known)))"
+                throw CallError(
+                    .argumentCount, function: "\(plugin).\(function)",
+                    "--args: no parameter \(unknown); its parameters: \(f.parameters.map(\.name).joined(separator: ", "))\(suggestion(for: unknown, in: Array(known)))"
                 )
             }
         case .array(let items):
             guard items.count <= f.parameters.count else {
-                throw CallError(.argumentCount, function: "\(plugin).\(function)", "--args: takes \(f.parameters.count) arguments, the array has \(items.count)")
+                throw CallError(
+                    .argumentCount, function: "\(plugin).\(function)",
+                    "--args: takes \(f.parameters.count) arguments, the array has \(items.count)")
             }
             for (item, p) in zip(items, f.parameters) { named[p.name] = item }
         default:
-            throw CallError(.argumentType, function: "\(plugin).\(function)", "--args: expected a JSON object of named arguments or an array, got \(parsed.description)")
+            throw CallError(
+                .argumentType, function: "\(plugin).\(function)",
+                "--args: expected a JSON object of named arguments or an array, got \(parsed.description)")
         }
         var values: [Value] = []
         for p in f.parameters {
@@ -205,7 +199,9 @@ final class StandardInput {
             return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw CommandError(
-                .invalidInput, "\(what): cannot read \(path): \((error as NSError).localizedFailureReason ?? "\(error)") (@@… passes a text starting with @)")
+                .invalidInput,
+                "\(what): cannot read \(path): \((error as NSError).localizedFailureReason ?? "\(error)") (@@… passes a text starting with @)"
+            )
         }
     }
 }

@@ -24,7 +24,9 @@ struct MCPCommand: ParsableCommand {
         completion: .custom(PluginNameCompletion.complete))
     var plugins: [String] = []
 
-    @Option(help: "Also serve the plugins this pipeline file declares, with its settings for them.", completion: .file(extensions: ["yaml", "yml", "json"]))
+    @Option(
+        help: "Also serve the plugins this pipeline file declares, with its settings for them.",
+        completion: .file(extensions: ["yaml", "yml", "json"]))
     var pipeline: String?
 
     @Option(name: [.short, .long], help: "The goal calls use when they name none.")

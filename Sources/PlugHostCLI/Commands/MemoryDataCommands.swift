@@ -64,7 +64,8 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let kind = try engine.kind()
         guard kind == .sqlite else {
-            throw CommandError(.invalidInput, 
+            throw CommandError(
+                .invalidInput,
                 "memory backup works with --engine sqlite only (this is --engine \(kind.rawValue)); for every engine, `plughost memory export > FILE.jsonl` writes a copy that `plughost memory replay` restores"
             )
         }
@@ -81,4 +82,3 @@ struct BackupCommand: ParsableCommand {
         print(json ? JSONText.encode(["database_path": sqlite.path, "backup": file]) : "backed up \(sqlite.path) to \(file)")
     }
 }
-

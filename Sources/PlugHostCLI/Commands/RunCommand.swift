@@ -28,10 +28,13 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "No live progress display.")
     var quiet = false
 
-    @Flag(name: [.customShort("n"), .long], help: "Validate the pipeline and print its plan (steps, what each waits for, items, parallelism); run nothing.")
+    @Flag(
+        name: [.customShort("n"), .long],
+        help: "Validate the pipeline and print its plan (steps, what each waits for, items, parallelism); run nothing.")
     var dryRun = false
 
-    @Option(name: [.short, .long], help: "Items at once for foreach steps without parallel: whose function may run concurrently (default 1).")
+    @Option(
+        name: [.short, .long], help: "Items at once for foreach steps without parallel: whose function may run concurrently (default 1).")
     var parallel: Int = 1
 
     @Flag(help: "Re-run only what the last run of this pipeline and goal did not finish, from its journal.")

@@ -17,7 +17,8 @@ struct ToolsCommand: ParsableCommand {
             """)
 
     @Argument(
-        help: "Plugin paths or bare names on the plugin search path (default: text and sig).", completion: .custom(PluginNameCompletion.complete))
+        help: "Plugin paths or bare names on the plugin search path (default: text and sig).",
+        completion: .custom(PluginNameCompletion.complete))
     var plugins: [String] = []
 
     @Option(help: "The definitions' format: \(ToolCatalog.Format.allCases.map(\.rawValue).joined(separator: ", ")).")

@@ -59,6 +59,12 @@ struct EngineOptions: ParsableArguments {
         config.backgroundClustering = true
         config.explicitTheta = theta ?? fallback
         let place = try location()
+        // A SQLite file that does not exist yet is created by the first real use of the memory,
+        // not by opening it: a command that does not touch the memory leaves nothing behind.
+        if place.kind == .sqlite, let path = place.location, !FileManager.default.fileExists(atPath: path) {
+            let engine = DeferredSQLiteEngine(path: path)
+            return try MemoryService(engine: engine, configuration: config)
+        }
         return try MemoryService(engine: EngineFactory.open(place.kind, location: place.location), configuration: config)
     }
 
@@ -77,10 +83,14 @@ struct EngineOptions: ParsableArguments {
         do {
             return try EngineFactory.open(place.kind, location: place.location, readOnly: true)
         } catch let e as MemoryError where e.code == .notFound && place.kind == .sqlite {
-            throw CommandError(
-                .storage,
-                "no memory yet at \(place.location ?? "?") (\(place.origin == .user ? "the per-user store" : place.origin == .project ? "the project's .plughost/" : place.origin == .environment ? "PLUGHOST_DB" : "--db")): nothing has been written there; run a pipeline or a call that writes first, or pass --db"
-            )
+            let origin: String
+            switch place.origin {
+            case .user: origin = " (the per-user store; `plughost init` gives a folder a memory of its own)"
+            case .project: origin = " (the nearest .plughost/ up from here)"
+            case .environment: origin = " (PLUGHOST_DB)"
+            default: origin = ""
+            }
+            throw CommandError(.storage, e.message + origin)
         }
     }
 }
