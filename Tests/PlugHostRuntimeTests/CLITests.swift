@@ -204,10 +204,12 @@ final class CLITests: XCTestCase {
         assertContains(
             try refuse(["call", "sig", "id_i32", "twelve", "--engine", "memory"]),
             ["argument 1 (v: int32)", "\"twelve\" is not an integer"])
-        assertContains(try refuse(["call", "sig", "add3", "1", "2", "--engine", "memory"]), ["sig.add3 takes 3 arguments", "got 2"])
+        assertContains(try refuse(["call", "sig", "add3", "1", "2", "--engine", "memory"]), ["sig.add3: takes 3 arguments", "got 2"])
         assertContains(try refuse(["call", "sig", "no_such_fn", "--engine", "memory"]), ["plugin sig has no function no_such_fn", "add3"])
         assertContains(try refuse(["call", "sig", "fail", "custom failure text", "--engine", "memory"]), ["custom failure text"])
-        assertContains(try refuse(["call", "sig", "add3", "1", "2", "3", "--engine", "nosuch"]), ["--engine nosuch", "unknown engine"])
+        assertContains(
+            try refuse(["call", "sig", "add3", "1", "2", "3", "--engine", "nosuch"]),
+            ["'nosuch' is invalid for '--engine <engine>'", "'sqlite', 'postgres' or 'memory'"])
     }
 
     func testPluginLogAndPluginErrors() throws {

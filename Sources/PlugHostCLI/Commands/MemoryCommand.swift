@@ -63,7 +63,8 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let (ops, lines) = try WorkloadReplayer.loadNumbered(path: file)
-        let memory = try engine.openMemory(baseline: writePath.baseline)
+        // A replay creates the database even for an empty workload (a way to make one).
+        let memory = try engine.openMemory(baseline: writePath.baseline, deferCreation: false)
         defer { try? memory.close() }
         let report = try WorkloadReplayer.replay(ops, into: memory, source: file, lines: lines)
         if let clustersOut {

@@ -53,15 +53,16 @@ struct EngineOptions: ParsableArguments {
     func kind() throws -> EngineKind { try location().kind }
 
     /// Opens the memory write path these options describe; `theta` (a pipeline's) is used
-    /// when `--theta` is not given.
-    func openMemory(baseline: Bool = false, theta fallback: Int32? = nil) throws -> MemoryService {
+    /// when `--theta` is not given. With `deferCreation`, a SQLite database that does not exist
+    /// yet is created by the first write (``DeferredSQLiteEngine``), else now.
+    func openMemory(baseline: Bool = false, theta fallback: Int32? = nil, deferCreation: Bool = true) throws -> MemoryService {
         var config = baseline ? MemoryConfiguration.baseline : MemoryConfiguration()
         config.backgroundClustering = true
         config.explicitTheta = theta ?? fallback
         let place = try location()
         // A SQLite file that does not exist yet is created by the first real use of the memory,
         // not by opening it: a command that does not touch the memory leaves nothing behind.
-        if place.kind == .sqlite, let path = place.location, !FileManager.default.fileExists(atPath: path) {
+        if deferCreation, place.kind == .sqlite, let path = place.location, !FileManager.default.fileExists(atPath: path) {
             let engine = DeferredSQLiteEngine(path: path)
             return try MemoryService(engine: engine, configuration: config)
         }
