@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL for plughost's tests and benchmarks, from Debian's postgresql-15.
+# A throwaway PostgreSQL for plughost's tests and benchmarks, from Debian's postgresql (any version).
 #
 #   eval "$(.ci/postgres.sh start DIR [PORT])"   initdb into DIR, start on 127.0.0.1:PORT (55432),
 #                                                print `export PLUGHOST_TEST_POSTGRES_URL=…` and
@@ -13,7 +13,7 @@ cmd=${1:?usage: postgres.sh start|restart|stop DIR [PORT]}
 dir=${2:?usage: postgres.sh start|restart|stop DIR [PORT]}
 port=${3:-55432}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$bin/initdb" ] || { echo "postgres.sh: no PostgreSQL server found; apt-get install postgresql-15" >&2; exit 1; }
+[ -x "$bin/initdb" ] || { echo "postgres.sh: no PostgreSQL server found; .ci/setup --postgres (or apt-get install postgresql)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 case $cmd in
 start)
