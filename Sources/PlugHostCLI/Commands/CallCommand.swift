@@ -26,8 +26,10 @@ struct CallCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var log: LogOptions
 
     func run() throws {
+        try log.bootstrap()
         let out = StandardOutput.reserve()
         let host = plugins.makeHost(memory: try engine.openMemory())
         defer { try? host.close() }

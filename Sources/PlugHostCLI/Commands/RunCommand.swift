@@ -45,6 +45,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         guard PipelineParser.parallelRange.contains(parallel) else {
@@ -56,6 +57,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        try log.bootstrap()
         let out = StandardOutput.reserve()
         do {
             try execute(out)
