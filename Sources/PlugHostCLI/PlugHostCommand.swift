@@ -1,4 +1,5 @@
 import ArgumentParser
+import PlugHost
 import PlugHostPostgres
 
 /// The `plughost` command.
@@ -14,7 +15,10 @@ struct PlugHostCommand: ParsableCommand {
     )
 
     /// Registers the engines the CLI has beyond the embedded ones, then runs the command line.
+    /// Log lines go to standard error at PLUGHOST_LOG's level until a command's `LogOptions`
+    /// set its own.
     static func main() {
+        LoggingBootstrap.configureFromEnvironment()
         PostgresEngine.register()
         main(nil)
     }

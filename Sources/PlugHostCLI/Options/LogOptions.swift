@@ -52,28 +52,26 @@ struct LogOptions: ParsableArguments {
         case 2: return .debug
         default: return .trace
         }
-        guard let name = ProcessInfo.processInfo.environment[LoggingBootstrap.levelVariable] else { return LoggingBootstrap.defaultLevel }
-        guard let level = Logger.Level(plughostName: name) else {
-            throw ValidationError(
-                "\(LoggingBootstrap.levelVariable)=\(name) is not a log level; use one of \(Level.allCases.map(\.rawValue).joined(separator: ", ")) (or warn)"
-            )
+        do {
+            return try LoggingBootstrap.environmentLevel() ?? LoggingBootstrap.defaultLevel
+        } catch {
+            throw ValidationError(error.description)
         }
-        return level
     }
 
     /// The format: --log-format, else PLUGHOST_LOG_FORMAT, else text.
     func format() throws -> LogFormat {
         if let logFormat { return logFormat.format }
-        guard let name = ProcessInfo.processInfo.environment[LoggingBootstrap.formatVariable] else { return .text }
-        guard let format = LogFormat(rawValue: name.lowercased()) else {
-            throw ValidationError("\(LoggingBootstrap.formatVariable)=\(name) is not a log format; use text or json")
+        do {
+            return try LoggingBootstrap.environmentFormat() ?? .text
+        } catch {
+            throw ValidationError(error.description)
         }
-        return format
     }
 
     /// Sends swift-log's lines (plughost's and its plugins') to standard error at the chosen
-    /// level and format. Once per process: later calls change nothing.
+    /// level and in the chosen format.
     func bootstrap() throws {
-        LoggingBootstrap.bootstrap(level: try level(), format: try format())
+        LoggingBootstrap.configure(level: try level(), format: try format())
     }
 }

@@ -6,16 +6,25 @@ import Synchronization
 /// descriptor), as text or JSON, each written with one `write(2)` under a process-wide lock, so
 /// lines from concurrent threads never interleave.
 ///
+/// Its level and format are the process-wide ones (``LoggingBootstrap/configure(level:format:)``)
+/// unless given, or set on its logger.
+///
 /// Text: `plughost[info] PLUGIN: message step=ID item=N key=value`. JSON: an object with `time`
 /// (ISO 8601, UTC, milliseconds), `level`, `label`, `message` and the metadata keys (a key that
 /// would replace one of those four is written as `meta.KEY`); `item` and other integer values
 /// are numbers.
 public struct PlugHostLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? LoggingBootstrap.level }
+        set { ownLevel = newValue }
+    }
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     public let label: String
-    public let format: LogFormat
+    /// The format of its lines.
+    public var format: LogFormat { ownFormat ?? LoggingBootstrap.format }
+    private var ownLevel: Logger.Level?
+    private let ownFormat: LogFormat?
     /// Where lines go.
     public let fd: Int32
 
@@ -24,13 +33,14 @@ public struct PlugHostLogHandler: LogHandler {
     /// Metadata keys written first, in this order, in text lines.
     private static let leadingKeys = ["step", "item"]
 
+    /// A handler for `label`'s logger; `level` and `format` nil: the process-wide ones.
     public init(
-        label: String, level: Logger.Level, format: LogFormat, fd: Int32 = 2,
+        label: String, level: Logger.Level? = nil, format: LogFormat? = nil, fd: Int32 = 2,
         metadataProvider: Logger.MetadataProvider? = nil
     ) {
         self.label = label
-        self.logLevel = level
-        self.format = format
+        self.ownLevel = level
+        self.ownFormat = format
         self.fd = fd
         self.metadataProvider = metadataProvider
     }
