@@ -83,7 +83,7 @@ final class LoggingTests: XCTestCase {
         let bad = try plughost(["call", loud, "say", "x", "--engine", "memory", "--log-level", "loud"])
         XCTAssertNotEqual(bad.status, 0)
         for level in ["trace", "debug", "info", "notice", "warning", "error", "critical"] {
-            XCTAssertTrue(bad.stderr.contains("'\(level)'"), "\(level) not offered: \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains("- \(level)\n"), "\(level) not offered: \(bad.stderr)")
         }
         let env = try plughost(["call", loud, "say", "x", "--engine", "memory"], env: ["PLUGHOST_LOG": "loud"])
         XCTAssertNotEqual(env.status, 0)
@@ -109,7 +109,7 @@ final class LoggingTests: XCTestCase {
     /// `--log-format json` (and PLUGHOST_LOG_FORMAT=json): every stderr line is a JSON object;
     /// in a pipeline foreach with parallel items, each plugin line names its plugin, step and item.
     func testJSONLinesCarryPluginStepAndItemInAParallelForeach() throws {
-        let dir = try TestSupport.makeTempDirectory()
+        let dir = try TestSupport.makeTempDirectory(for: self)
         let loud = try TestSupport.fixture("loud")
         let count = 12
         try (1...count).map { "word\($0)\n" }.joined().write(to: dir.appendingPathComponent("words.txt"), atomically: true, encoding: .utf8)
