@@ -24,11 +24,10 @@ package enum OutputPump {
     }
 
     static func start(stdout: Int32, stderr: Int32, tags: Tags) {
-        let log: @Sendable (Logger.Level, [ArraySlice<UInt8>]) -> Void = { level, lines in
+        // The lines read at once are one message (one write by plughost's handler, a line each).
+        let log: @Sendable (Logger.Level, ArraySlice<UInt8>) -> Void = { level, lines in
             let (plugin, call) = tags.current
-            for line in lines {
-                HostLog.plugin(plugin, level: level, String(decoding: line, as: UTF8.self), extra: call)
-            }
+            HostLog.plugin(plugin, level: level, String(decoding: lines, as: UTF8.self), extra: call)
         }
         let thread = Thread {
             var open: [(fd: Int32, level: Logger.Level, pending: [UInt8])] = [(stdout, .info, []), (stderr, .warning, [])]
@@ -47,7 +46,7 @@ package enum OutputPump {
                     }
                     let n = read(open[i].fd, &chunk, chunk.count)
                     if n <= 0 {
-                        if !open[i].pending.isEmpty { log(open[i].level, [open[i].pending[...]]) }
+                        if !open[i].pending.isEmpty { log(open[i].level, open[i].pending[...]) }
                         close(open[i].fd)
                         open.remove(at: i)
                         fds.remove(at: i)
@@ -58,16 +57,13 @@ package enum OutputPump {
                         continue
                     }
                     open[i].pending += chunk[0..<n]
-                    var lines: [ArraySlice<UInt8>] = []
-                    var lineStart = 0
-                    while let nl = open[i].pending[lineStart...].firstIndex(of: 10) {
-                        lines.append(open[i].pending[lineStart..<nl])
-                        lineStart = nl + 1
+                    // The whole lines read so far, as one message (without the last newline).
+                    if let last = open[i].pending.lastIndex(of: 10) {
+                        log(open[i].level, open[i].pending[..<last])
+                        open[i].pending.removeFirst(last + 1)
                     }
-                    if !lines.isEmpty { log(open[i].level, lines) }
-                    open[i].pending.removeFirst(lineStart)
                     if open[i].pending.count > 1 << 16 {  // a very long line: log it in pieces
-                        log(open[i].level, [open[i].pending[...]])
+                        log(open[i].level, open[i].pending[...])
                         open[i].pending.removeAll(keepingCapacity: true)
                     }
                     i += 1

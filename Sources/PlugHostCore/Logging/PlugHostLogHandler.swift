@@ -54,58 +54,95 @@ public struct PlugHostLogHandler: LogHandler {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let own = event.metadata { all.merge(own) { _, new in new } }
-        let line =
+        // A message of several lines (a worker's output read at once) is a line each, written at once.
+        var message = event.message.description
+        let lines = message.withUTF8 { Self.lines(of: $0) }
+        let out =
             switch format {
-            case .text: Self.textLine(level: event.level, message: event.message.description, metadata: all)
-            case .json: Self.jsonLine(time: Date(), level: event.level, label: label, message: event.message.description, metadata: all)
+            case .text: Self.textLines(level: event.level, lines: lines, metadata: all)
+            case .json: Self.jsonLines(time: Date(), level: event.level, label: label, lines: lines, metadata: all)
             }
-        Self.writeLock.withLock { _ in Self.writeAll(fd, line) }
+        Self.writeLock.withLock { _ in Self.writeAll(fd, out) }
     }
 
-    /// `plughost[LEVEL] PLUGIN: message key=value …` and a newline.
-    package static func textLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> [UInt8] {
-        var out = Array("plughost[\(level.rawValue)]".utf8)
-        if case .string(let plugin)? = metadata["plugin"] {
-            out.append(UInt8(ascii: " "))
-            out += plugin.utf8
-        } else if let plugin = metadata["plugin"] {
-            out += " \(plugin)".utf8
+    /// The lines of `text` (split at each newline; a message without one is one line).
+    private static func lines(of text: UnsafeBufferPointer<UInt8>) -> [ArraySlice<UInt8>] {
+        guard let base = text.baseAddress, memchr(base, 10, text.count) != nil else { return [ArraySlice(text)] }
+        let all = Array(text)
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0
+        while let nl = memchr(base + start, 10, text.count - start) {
+            let end = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+            lines.append(all[start..<end])
+            start = end + 1
         }
-        out += ": ".utf8
-        out += message.utf8
+        lines.append(all[start...])
+        return lines
+    }
+
+    /// `plughost[LEVEL] PLUGIN: line key=value …` and a newline, for each line.
+    package static func textLines(level: Logger.Level, lines: [ArraySlice<UInt8>], metadata: Logger.Metadata) -> [UInt8] {
+        var prefix = Array("plughost[\(level.rawValue)]".utf8)
+        if case .string(let plugin)? = metadata["plugin"] {
+            prefix.append(UInt8(ascii: " "))
+            prefix += plugin.utf8
+        } else if let plugin = metadata["plugin"] {
+            prefix += " \(plugin)".utf8
+        }
+        prefix += ": ".utf8
+        var suffix: [UInt8] = []
         let rest = metadata.keys.filter { $0 != "plugin" && !leadingKeys.contains($0) }.sorted()
         for key in leadingKeys.filter({ metadata[$0] != nil }) + rest {
-            out += " \(key)=".utf8
+            suffix += " \(key)=".utf8
             let value = metadata[key]!.description
             if value.isEmpty || value.utf8.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") }) {
-                JSONWriter.appendQuoted(value, to: &out)
+                JSONWriter.appendQuoted(value, to: &suffix)
             } else {
-                out += value.utf8
+                suffix += value.utf8
             }
         }
-        out.append(10)
+        suffix.append(10)
+        var out: [UInt8] = []
+        out.reserveCapacity(lines.reduce(0) { $0 + $1.count + prefix.count + suffix.count })
+        for line in lines {
+            out += prefix
+            out += line
+            out += suffix
+        }
         return out
     }
 
-    /// One JSON object and a newline.
-    package static func jsonLine(time: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> [UInt8] {
-        var w = JSONWriter(capacity: 128 + message.utf8.count)
-        w.beginObject()
-        w.key("time")
-        w.string(iso8601(time))
-        w.key("level")
-        w.string(level.rawValue)
-        w.key("label")
-        w.string(label)
-        w.key("message")
-        w.string(message)
+    /// One JSON object and a newline for each line.
+    package static func jsonLines(
+        time: Date, level: Logger.Level, label: String, lines: [ArraySlice<UInt8>], metadata: Logger.Metadata
+    )
+        -> [UInt8]
+    {
+        var head = JSONWriter(capacity: 96)
+        head.beginObject()
+        head.key("time")
+        head.string(iso8601(time))
+        head.key("level")
+        head.string(level.rawValue)
+        head.key("label")
+        head.string(label)
+        head.key("message")
+        var tail = JSONWriter(capacity: 64)
+        tail.beginObject()
         for key in metadata.keys.sorted() {
-            w.key(["time", "level", "label", "message"].contains(key) ? "meta.\(key)" : key)
-            write(metadata[key]!, to: &w)
+            tail.key(["time", "level", "label", "message"].contains(key) ? "meta.\(key)" : key)
+            write(metadata[key]!, to: &tail)
         }
-        w.endObject()
-        var out = w.bytes
-        out.append(10)
+        tail.endObject()
+        // `{"k":v,…}` → `,"k":v,…}`; `{}` → `}`.
+        var suffix = tail.bytes.count > 2 ? [UInt8(ascii: ",")] + tail.bytes.dropFirst() : [UInt8(ascii: "}")]
+        suffix.append(10)
+        var out: [UInt8] = []
+        for line in lines {
+            out += head.bytes
+            JSONWriter.appendQuoted(String(decoding: line, as: UTF8.self), to: &out)
+            out += suffix
+        }
         return out
     }
 
