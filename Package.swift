@@ -10,7 +10,8 @@ import PackageDescription
 //                └─ PlugHostTools (benchmarks, workload tools; no public API)
 //   plughost-worker (PlugHostWorker) ─ PlugHostCore: runs one plugin for a host, in a process of its own
 //
-// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; no packages.
+// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; one package:
+//   swift-log's Logging API (every target logs through it; the CLI bootstraps the backend).
 // PlugHostMemory: context cache, dependency batching, lazy clustering, the engine protocol,
 //   the engine registry and the in-memory engine.
 // PlugHostSQLite (GRDB), PlugHostPostgres (postgres-nio): one target per durable engine.
@@ -77,10 +78,10 @@ let package = Package(
         .target(name: "CPlugHostRuntime"),
 
         // Values, loading, calling, the host API, the memory vocabulary and the worker wire
-        // format. No packages.
+        // format. Only swift-log's Logging API: the CLI (or the embedding app) picks the backend.
         .target(
             name: "PlugHostCore",
-            dependencies: ["CFFI", "CPlugHostABI", "CPlugHostRuntime"]
+            dependencies: ["CFFI", "CPlugHostABI", "CPlugHostRuntime", .product(name: "Logging", package: "swift-log")]
         ),
         // Process isolation, the host's side: supervised workers, deadlines, crash quarantine.
         .target(
@@ -88,19 +89,22 @@ let package = Package(
             dependencies: [
                 "PlugHostCore",
                 "CPlugHostRuntime",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // plughost-worker: runs one plugin in a process of its own for a host.
         .executableTarget(
             name: "PlugHostWorker",
-            dependencies: ["PlugHostCore", "CPlugHostRuntime"]
+            dependencies: ["PlugHostCore", "CPlugHostRuntime", .product(name: "Logging", package: "swift-log")]
         ),
         // Context cache → dependency batching → engine → lazy clustering; the engine protocol,
         // the engine registry and the in-memory engine.
         .target(
             name: "PlugHostMemory",
-            dependencies: ["PlugHostCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "PlugHostCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The embedded default engine.
         .target(
@@ -132,6 +136,7 @@ let package = Package(
             name: "PlugHostPipeline",
             dependencies: [
                 "PlugHost",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -169,6 +174,7 @@ let package = Package(
                 "PlugHostIsolation",
                 "PlugHostMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(

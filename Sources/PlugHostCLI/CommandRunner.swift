@@ -30,6 +30,10 @@ enum CommandRunner {
         }
         var running = command
         do {
+            // The command's log options (-v, --log-level, --log-format), before it runs.
+            for child in Mirror(reflecting: command).children {
+                if let group = child.value as? OptionGroup<LogOptions> { try group.wrappedValue.bootstrap() }
+            }
             try running.run()
             exit(0)
         } catch let code as ExitCode {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PlugHost
 import PlugHostPostgres
 
 /// The `plughost` command.
@@ -22,7 +23,10 @@ struct PlugHostCommand: ParsableCommand {
 
     /// Registers the engines the CLI has beyond the embedded ones, then runs the command line
     /// (``CommandRunner``: one exit-status table, JSON errors, "did you mean").
+    /// Log lines go to standard error at PLUGHOST_LOG's level until a command's `LogOptions`
+    /// set its own.
     static func main() {
+        LoggingBootstrap.configureFromEnvironment()
         PostgresEngine.register()
         CommandRunner.main(Array(CommandLine.arguments.dropFirst()))
     }

@@ -119,6 +119,8 @@ enum CAPI {
 public func plughost_create(_ configJSON: UnsafePointer<CChar>?) -> OpaquePointer? {
     CAPI.guarded(nil) {
         let text = try CAPI.optionalString(configJSON, "config_json") ?? "{}"
+        // Log lines (plugins' included) to standard error, at PLUGHOST_LOG's level (default warning).
+        LoggingBootstrap.configureFromEnvironment()
         CAPI.registerEngines()
         let configuration = try HostConfiguration(json: text)
         let runtime = try PlugHostRuntime.openBlocking(

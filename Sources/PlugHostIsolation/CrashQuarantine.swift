@@ -79,7 +79,7 @@ package final class CrashQuarantine: Sendable {
                 return e.isQuarantined
             }
         } catch {
-            HostLog.emit(plugin: nil, level: .warn, message: "cannot record a plugin crash in \(file): \(error)")
+            HostLog.isolation.warning("cannot record a plugin crash in \(file): \(error)")
             return false
         }
     }

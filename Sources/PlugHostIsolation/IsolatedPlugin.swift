@@ -1,5 +1,6 @@
 import CPlugHostABI
 import Foundation
+import Logging
 import PlugHostCore
 import Synchronization
 
@@ -70,6 +71,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             throw LoadError(.workerFailed, path: path, "its worker reported a descriptor that breaks the ABI (\(error)); it was stopped")
         }
         isolated.name = alias ?? descriptor.descriptorName
+        worker.logTags.setPlugin(isolated.name)
         isolated.identity = descriptor.descriptorName
         isolated.functionSignature = descriptor.signature
         let plugin = LoadedPlugin(
@@ -101,6 +103,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         var healthy = false
         defer { release(lease, healthy: healthy) }
         let current = lease.worker
+        // What the worker prints meanwhile is tagged like the call's own log lines.
+        current.logTags.setCall(LogContext.metadata)
+        defer { current.logTags.setCall([:]) }
         var w = WireWriter(.call, capacity: 64)
         w.u32(UInt32(index))
         w.string(goal)
@@ -314,12 +319,26 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             var frame = WireWriter(.shutdown)
             if (try? w.channel.send(frame.finish(), deadline: soon, watchFD: w.pidfd)) != nil { asked.append(w) }
         }
+        // What the plugin's `shutdown` logs is read (and logged) while waiting for it to end.
         for w in asked where w.pidfd >= 0 {
+            while let (kind, frame) = try? w.channel.receive(deadline: soon, watchFD: w.pidfd) {
+                guard kind == .log else { break }
+                var r = frame
+                guard let line = try? WireLogLine(&r) else { break }
+                logLine(line)
+            }
             let now = DispatchTime.now().uptimeNanoseconds
             var exited = pollfd(fd: w.pidfd, events: Int16(POLLIN), revents: 0)
             _ = poll(&exited, 1, now < soon ? Int32((soon - now) / 1_000_000) : 0)
         }
         for w in workers { w.stop() }
+    }
+
+    /// `plugin`, and the calling thread's ``LogContext``, for the isolation log's lines.
+    static func callMetadata(plugin: String) -> Logger.Metadata {
+        var m = LogContext.metadata
+        m["plugin"] = .string(plugin)
+        return m
     }
 
     private func unloaded(_ function: PluginFunction) -> CallError {
@@ -362,9 +381,8 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
 
     /// Starts a worker and loads the plugin in it.
     private func startWorker() throws -> (PluginWorker, WorkerDescriptor) {
-        let pluginTag = alias ?? (path as NSString).lastPathComponent
         let w = try PluginWorker.start(
-            executable: executable, plugin: pluginTag, maxFrameBytes: max(limits.maxResultBytes, 8 << 20) + (1 << 20))
+            executable: executable, plugin: logName, maxFrameBytes: max(limits.maxResultBytes, 8 << 20) + (1 << 20))
         var m = WireWriter(.load, capacity: 256)
         m.string(path)
         m.optionalString(alias)
@@ -402,6 +420,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             switch failure {
             case .timedOut:
                 w.stop()
+                HostLog.isolation.notice(
+                    "worker \(w.pid) of plugin \(logName) killed: loading passed its deadline of \(PluginLimits.text(limits.timeout))",
+                    metadata: Self.callMetadata(plugin: logName))
                 throw LoadError(
                     .timedOut, path: path,
                     "loading did not finish within \(PluginLimits.text(limits.timeout)) (a library constructor, the entry point or init that does not return); its worker was killed"
@@ -413,6 +434,10 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                 }
                 let end = w.endDescription()
                 let quarantined = quarantine?.recordCrash(sha256: sha256, path: path, what: "\(end) while loading") ?? false
+                HostLog.isolation.log(
+                    level: quarantined ? .warning : .notice,
+                    "worker \(w.pid) of plugin \(logName) crashed while loading: \(end)\(quarantined ? "; \(path) is now quarantined" : "")",
+                    metadata: Self.callMetadata(plugin: logName))
                 throw LoadError(
                     .crashed, path: path,
                     "crashed while loading (in a library constructor, the entry point or init): \(end)"
@@ -448,6 +473,9 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
         defer { w.stop() }
         switch failure {
         case .timedOut:
+            HostLog.isolation.notice(
+                "worker \(w.pid) of plugin \(name) killed: \(function.name) passed its deadline of \(PluginLimits.text(timeout))",
+                metadata: Self.callMetadata(plugin: name))
             return CallError(
                 .timedOut, function: function.qualifiedName,
                 "plugin \(function.qualifiedName) timed out after \(PluginLimits.text(timeout)); its worker was killed and the next call starts a new one"
@@ -456,7 +484,14 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             let end = w.endDescription()
             let quarantined =
                 quarantine?.recordCrash(sha256: sha256, path: path, what: "\(end) in function \(function.name)") ?? false
-            if quarantined { retireAll() }
+            HostLog.isolation.notice(
+                "worker \(w.pid) of plugin \(name) crashed in \(function.name): \(end)", metadata: Self.callMetadata(plugin: name))
+            if quarantined {
+                HostLog.isolation.warning(
+                    "plugin \(name) quarantined after repeated crashes: \(path) (\(CrashQuarantine.releaseHint(path)))",
+                    metadata: Self.callMetadata(plugin: name))
+                retireAll()
+            }
             return CallError(
                 .crashed, function: function.qualifiedName,
                 "plugin \(name) crashed in function \(function.name): \(end)"
@@ -482,10 +517,7 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
             var (kind, r) = try w.channel.receive(deadline: deadline, watchFD: w.pidfd)
             switch kind {
             case .log:
-                _ = try r.optionalString()  // the worker's word for who logs is not taken
-                let level = LogLevel(rawValue: Int(try r.u8())) ?? .info
-                services.log(
-                    plugin: identity.isEmpty ? (path as NSString).lastPathComponent : identity, level: level, message: try r.string())
+                logLine(try WireLogLine(&r))
             case .request:
                 guard let goal else { throw WireError("a host API request outside a call") }
                 try w.channel.send(try serve(&r, goal: goal), deadline: deadline, watchFD: w.pidfd)
@@ -493,6 +525,26 @@ package final class IsolatedPlugin: RemotePlugin, @unchecked Sendable {
                 return (kind, r)
             }
         }
+    }
+
+    /// The plugin's name in log lines: its name in this host once loaded; before, its alias or
+    /// its file's name without `lib` and `.so`.
+    private var logName: String {
+        if !name.isEmpty { return name }
+        if let alias { return alias }
+        var file = (path as NSString).lastPathComponent
+        if file.hasPrefix("lib") { file.removeFirst(3) }
+        if file.hasSuffix(".so") { file.removeLast(3) }
+        return file
+    }
+
+    /// Logs a line the worker sent, as the plugin's, with the calling thread's ``LogContext``.
+    /// The worker's word for who logs (its `plugin`, `step` and `item`) is not taken.
+    private func logLine(_ line: WireLogLine) {
+        guard HostLog.plugins.logLevel <= line.level else { return }
+        var extra: Logger.Metadata = [:]
+        for (key, value) in line.metadata where !["plugin", "step", "item"].contains(key) { extra[key] = .string(value) }
+        HostLog.plugin(logName, level: line.level, line.message, extra: extra)
     }
 
     /// Runs one host API request against the host's services and returns the reply frame.

@@ -1,15 +1,36 @@
 import Foundation
+import Logging
 import PlugHostCore
+import Synchronization
 
-/// Forwards what a worker prints to the host's log, a line at a time, tagged with the plugin:
-/// never into the host's own standard output.
-enum OutputPump {
-    static func start(stdout: Int32, stderr: Int32, plugin: String) {
-        let log: @Sendable (LogLevel, [ArraySlice<UInt8>]) -> Void = { level, lines in
-            HostLog.emit(plugin: plugin, level: level, lines: lines)
+/// Forwards what a worker prints to the host's log, a line at a time, tagged with the plugin
+/// (and the step and item of the call it is running): never into the host's own standard
+/// output. Standard output is logged at info, standard error at warning; below the host's level
+/// it is read and dropped.
+package enum OutputPump {
+    /// The metadata a worker's printed lines get; the host sets it around each call.
+    package final class Tags: Sendable {
+        private let plugin: Mutex<String>
+        private let call = Mutex<Logger.Metadata>([:])
+
+        init(plugin: String) { self.plugin = Mutex(plugin) }
+
+        /// The plugin's name, once the host knows it.
+        package func setPlugin(_ name: String) { plugin.withLock { $0 = name } }
+        /// The running call's metadata (empty between calls).
+        package func setCall(_ metadata: Logger.Metadata) { call.withLock { $0 = metadata } }
+
+        var current: (plugin: String, call: Logger.Metadata) { (plugin.withLock { $0 }, call.withLock { $0 }) }
+    }
+
+    static func start(stdout: Int32, stderr: Int32, tags: Tags) {
+        // The lines read at once are one message (one write by plughost's handler, a line each).
+        let log: @Sendable (Logger.Level, ArraySlice<UInt8>) -> Void = { level, lines in
+            let (plugin, call) = tags.current
+            HostLog.plugin(plugin, level: level, String(decoding: lines, as: UTF8.self), extra: call)
         }
         let thread = Thread {
-            var open: [(fd: Int32, level: LogLevel, pending: [UInt8])] = [(stdout, .info, []), (stderr, .warn, [])]
+            var open: [(fd: Int32, level: Logger.Level, pending: [UInt8])] = [(stdout, .info, []), (stderr, .warning, [])]
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             while !open.isEmpty {
                 var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
@@ -25,27 +46,24 @@ enum OutputPump {
                     }
                     let n = read(open[i].fd, &chunk, chunk.count)
                     if n <= 0 {
-                        if !open[i].pending.isEmpty { log(open[i].level, [open[i].pending[...]]) }
+                        if !open[i].pending.isEmpty { log(open[i].level, open[i].pending[...]) }
                         close(open[i].fd)
                         open.remove(at: i)
                         fds.remove(at: i)
                         continue
                     }
-                    guard HostLog.isEnabled(open[i].level) else {  // read and dropped
+                    guard HostLog.plugins.logLevel <= open[i].level else {  // read and dropped
                         i += 1
                         continue
                     }
                     open[i].pending += chunk[0..<n]
-                    var lines: [ArraySlice<UInt8>] = []
-                    var lineStart = 0
-                    while let nl = open[i].pending[lineStart...].firstIndex(of: 10) {
-                        lines.append(open[i].pending[lineStart..<nl])
-                        lineStart = nl + 1
+                    // The whole lines read so far, as one message (without the last newline).
+                    if let last = open[i].pending.lastIndex(of: 10) {
+                        log(open[i].level, open[i].pending[..<last])
+                        open[i].pending.removeFirst(last + 1)
                     }
-                    if !lines.isEmpty { log(open[i].level, lines) }
-                    open[i].pending.removeFirst(lineStart)
                     if open[i].pending.count > 1 << 16 {  // a very long line: log it in pieces
-                        log(open[i].level, [open[i].pending[...]])
+                        log(open[i].level, open[i].pending[...])
                         open[i].pending.removeAll(keepingCapacity: true)
                     }
                     i += 1
@@ -53,7 +71,7 @@ enum OutputPump {
             }
             for o in open { close(o.fd) }
         }
-        thread.name = "plughost-output-\(plugin)"
+        thread.name = "plughost-output"
         thread.start()
     }
 }

@@ -11,11 +11,15 @@ package final class PluginWorker: @unchecked Sendable {
     /// A pidfd (readable once the worker has ended), or -1 on kernels without pidfds.
     package let pidfd: Int32
     private let reaped = Mutex<Int32?>(nil)
+    /// What the lines it prints are tagged with: the plugin, and while a call runs, the
+    /// caller's ``LogContext`` (a pipeline's step and item).
+    package let logTags: OutputPump.Tags
 
-    private init(pid: pid_t, channel: WireChannel, pidfd: Int32) {
+    private init(pid: pid_t, channel: WireChannel, pidfd: Int32, plugin: String) {
         self.pid = pid
         self.channel = channel
         self.pidfd = pidfd
+        self.logTags = OutputPump.Tags(plugin: plugin)
     }
 
     deinit {
@@ -25,7 +29,8 @@ package final class PluginWorker: @unchecked Sendable {
     }
 
     /// Starts a worker. What it prints goes to the host log a line at a time, tagged with
-    /// `plugin`: standard output at info level, standard error at warn.
+    /// `plugin`: standard output at info level, standard error at warning. Its log level is the
+    /// host's (``HostLog/plugins``), passed as `PLUGHOST_LOG`.
     package static func start(
         executable: String, plugin: String, maxFrameBytes: Int
     ) throws -> PluginWorker {
@@ -46,6 +51,7 @@ package final class PluginWorker: @unchecked Sendable {
         let host = ProcessInfo.processInfo.environment
         var env = host.filter { Self.passedEnvironment.contains($0.key) || $0.key.hasPrefix("LC_") }
         env["SWIFT_BACKTRACE"] = "enable=no"  // a crash is reported by the host, at once
+        env[LoggingBootstrap.levelVariable] = HostLog.plugins.logLevel.rawValue
         let envp = env.map { "\($0.key)=\($0.value)" }
         let pid = withCStrings(argv) { cArgv in
             withCStrings(envp) { cEnvp in
@@ -59,13 +65,13 @@ package final class PluginWorker: @unchecked Sendable {
         }
         let worker = PluginWorker(
             pid: pid, channel: WireChannel(readFD: reply[0], writeFD: request[1], maxFrameBytes: maxFrameBytes),
-            pidfd: ph_rt_pidfd_open(pid))
-        OutputPump.start(stdout: out[0], stderr: err[0], plugin: plugin)
+            pidfd: ph_rt_pidfd_open(pid), plugin: plugin)
+        OutputPump.start(stdout: out[0], stderr: err[0], tags: worker.logTags)
         return worker
     }
 
     /// The host's environment variables a worker gets (and every `LC_*`).
-    package static let passedEnvironment: Set<String> = ["PATH", "HOME", "USER", "LANG", "TZ", "TMPDIR", "PLUGHOST_LOG", "RUST_BACKTRACE"]
+    package static let passedEnvironment: Set<String> = ["PATH", "HOME", "USER", "LANG", "TZ", "TMPDIR", "RUST_BACKTRACE"]
 
     private static let ignoreSIGPIPE: Void = {
         // A write to a worker that died must fail with EPIPE, not end the host.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 import PlugHostCore
 
@@ -247,7 +248,11 @@ public final class MemoryService: HostServices, Sendable {
         let now = Int64(time)
         let last = lastSweep.load(ordering: .relaxed)
         guard now > last, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
-        _ = try? sweepExpired()
+        do {
+            try sweepExpired()
+        } catch {
+            HostLog.memory.warning("sweeping expired memories failed (the next sweep tries again): \(error)")
+        }
     }
 
     /// Forgets every memory whose TTL has run out; returns how many.
@@ -256,7 +261,10 @@ public final class MemoryService: HostServices, Sendable {
         var total = 0
         while true {
             let expired = try engine.expiredMemories(at: clock.now(), limit: 1000)
-            guard !expired.isEmpty else { return total }
+            guard !expired.isEmpty else {
+                if total > 0 { HostLog.memory.debug("forgot \(total) expired memor\(total == 1 ? "y" : "ies")") }
+                return total
+            }
             let results = queue.submit(expired.map { .forget(id: $0.id, goal: $0.goal) })
             for (m, r) in zip(expired, results) {
                 if case .failure(let e) = r { throw e }
@@ -332,10 +340,6 @@ public final class MemoryService: HostServices, Sendable {
         } catch {
             throw MemoryError(.storage, "storing context key \(key.debugDescription) failed: \(error)")
         }
-    }
-
-    public func log(plugin: String?, level: LogLevel, message: String) {
-        HostLog.emit(plugin: plugin, level: level, message: message)
     }
 
     // MARK: - Clusters, flush, stats

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PlugHost
 import Synchronization
 
@@ -204,6 +205,9 @@ extension PipelineRunner {
         // A process-isolated plugin runs concurrent items in a pool of workers: enough of them.
         if workers > 1 && b.function.isRemote && b.plugin.maxWorkers < workers { b.plugin.setMaxWorkers(workers) }
         emit(.stepStarted(index: i, count: bound.count, id: id, items: count, restored: restored, parallel: workers))
+        HostLog.pipeline.debug(
+            "step started: \(count) item\(count == 1 ? "" : "s"), \(restored) from the journal, \(workers) at once",
+            metadata: ["step": .string(id)])
         let next = Atomic<Int>(0)
         let finishedCount = Atomic<Int>(restored)
         let work: @Sendable () -> Void = { [self] in
@@ -275,6 +279,9 @@ extension PipelineRunner {
         timing.seconds = Double(monotonicNanos() - stepStart) / 1e9
         state.timings.withLock { $0[id] = timing }
         emit(.stepFinished(id: id, timing: timing))
+        HostLog.pipeline.debug(
+            "step finished: \(timing.calls) calls, \(timing.failed) failed, \(timing.retries) retries in \(timing.seconds)s",
+            metadata: ["step": .string(id)])
         return timing.complete && !(timing.failed > 0 && b.step.onError == .stop)
     }
 
@@ -300,6 +307,9 @@ extension PipelineRunner {
     ) -> ItemOutcome {
         let attempts = b.step.retry?.attempts ?? 1
         var attempt = 0
+        // The plugin's log lines (and the runner's) name the step, and in a foreach the item (from 1).
+        var tags: Logger.Metadata = ["step": .string(b.step.id)]
+        if b.step.foreach != nil { tags["item"] = .stringConvertible(index + 1) }
         while true {
             attempt += 1
             do {
@@ -307,16 +317,19 @@ extension PipelineRunner {
                 for (p, a) in zip(b.function.parameters, b.arguments) {
                     values.append(try argumentValue(a, param: p, results: results, item: item, plugin: b.plugin))
                 }
-                let v = try b.function.call(values, goal: goal, timeout: b.step.timeout)
+                let v = try LogContext.with(tags) { try b.function.call(values, goal: goal, timeout: b.step.timeout) }
                 return .succeeded(.value(v), calls: attempt)
             } catch {
                 let message = "\(b.step.plugin).\(b.step.function) failed: \(Self.message(error))"
                 let mayPass = (error as? CallError).map { Self.retryable.contains($0.code) } ?? false
                 guard mayPass, attempt < attempts, let policy = b.step.retry, !cancelled.load(ordering: .acquiring) else {
+                    HostLog.pipeline.notice("item failed: \(message)", metadata: tags.merging(["attempts": "\(attempt)"]) { a, _ in a })
                     return .failed(
                         attempt > 1 ? "\(message) (attempt \(attempt) of \(attempts))" : message, attempts: attempt)
                 }
                 let delay = policy.delay(after: attempt)
+                HostLog.pipeline.info(
+                    "retrying in \(delay)s after attempt \(attempt) of \(attempts): \(message)", metadata: tags)
                 emit(.itemRetrying(id: b.step.id, item: index + 1, attempt: attempt, delay: delay, message: message))
                 // Wait, but not past a cancel or a stop.
                 let until = monotonicNanos() + UInt64(delay * 1e9)

@@ -61,14 +61,6 @@ final class ChannelHostServices: HostServices {
         _ = try roundTrip(&w)
     }
 
-    func log(plugin: String?, level: LogLevel, message: String) {
-        var w = WireWriter(.log, capacity: 32 + message.utf8.count)
-        w.optionalString(plugin)
-        w.u8(UInt8(level.rawValue))
-        w.string(message)
-        try? channel.send(w.finish())
-    }
-
     /// Sends a request and reads its reply; a failed reply becomes the `MemoryError` the host
     /// raised. A broken channel means the host is gone: the worker exits.
     private func roundTrip(_ w: inout WireWriter) throws -> WireReader {

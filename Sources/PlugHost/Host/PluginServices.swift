@@ -27,7 +27,6 @@ final class PluginServices: HostServices {
         try base.recall(goal: goal, query, limit: limit)
     }
     func forget(goal: String, id: String) throws -> Bool { try base.forget(goal: goal, id: id) }
-    func log(plugin: String?, level: LogLevel, message: String) { base.log(plugin: plugin, level: level, message: message) }
 
     func contextValue(goal: String, plugin: String, key: String) throws -> String? {
         try claim(goal: goal, plugin: plugin, key: key)

@@ -42,6 +42,8 @@ struct BenchClustersCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let fm = FileManager.default
         let dir = fm.temporaryDirectory.appendingPathComponent("plughost-bench-clusters-\(UUID().uuidString)")

@@ -30,6 +30,8 @@ struct BenchCallsCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Measure the isolated (process) paths too.") var isolated = true
     @OptionGroup var plugins: PluginOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let host = PluginHost(
             memory: try MemoryService(engine: InMemoryEngine()), searchPath: plugins.searchPath, isolation: .inProcess)
@@ -146,6 +148,8 @@ struct BenchMemoryCommand: ParsableCommand {
     var db: String?
     @Option(name: .customLong("fleet-writes"), help: "Writes per host (postgres, optimized).") var fleetWrites: Int = 20_000
     @Flag(help: "Print JSON.") var json = false
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         // A benchmark per engine: the fleet for PostgreSQL, durable writers for SQLite, the write

@@ -19,6 +19,8 @@ struct BenchFleetWorkerCommand: ParsableCommand {
     @Flag(name: .customLong("print-acks"), help: "Print `w ID` / `f ID` for each acknowledged operation (for kill tests).") var printAcks =
         false
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         var acknowledged: (@Sendable (String, String) -> Void)?
         if printAcks {

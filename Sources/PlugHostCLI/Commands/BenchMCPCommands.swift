@@ -19,6 +19,8 @@ struct BenchMCPCommand: ParsableCommand {
     @Option(help: "The benchmark script.") var script = "Tests/MCPClient/bench_mcp.py"
     @Flag(help: "Print JSON.") var json = false
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let exe = BenchStartupCommand.executable
         guard FileManager.default.fileExists(atPath: script) else {
@@ -40,6 +42,8 @@ struct BenchMCPSDKServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-sdk-server", abstract: "Serve sig.add3 with the MCP Swift SDK's stdio transport (bench mcp's baseline).",
         shouldDisplay: false)
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let host = PluginHost(memory: try MemoryService(engine: InMemoryEngine()))

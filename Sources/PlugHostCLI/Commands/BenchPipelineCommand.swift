@@ -27,6 +27,8 @@ struct BenchPipelineCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let r = try PipelineBenchmark.run(
             items: items, parallel: parallel, rounds: rounds, journal: journal, searchPath: plugins.searchPath,

@@ -15,6 +15,8 @@ struct BenchSeedCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var plugins: PluginOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let kind = engine.kind
         guard engine != .postgres else { throw ValidationError("--engine postgres: bench seed runs on memory or sqlite") }
@@ -47,6 +49,8 @@ struct BenchStartupCommand: ParsableCommand {
     @Option(help: "Runs (medians reported).") var runs: Int = 7
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var pluginOptions: PluginOptions
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let r = try StartupBenchmark.run(
@@ -83,6 +87,8 @@ struct BenchAllCommand: ParsableCommand {
     @Option(help: "Largest memory workload.") var maxWrites: Int = 1_000_000
     @Option(help: "Runs per memory size (medians reported).") var runs: Int = 3
     @OptionGroup var plugins: PluginOptions
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("… \(s)\n".utf8)) } }

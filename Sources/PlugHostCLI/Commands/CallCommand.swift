@@ -39,6 +39,7 @@ struct CallCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var writePath: WritePathOptions
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var log: LogOptions
 
     /// The positional arguments, with the first `--` (the end of options) taken out.
     var positional: [String] {
@@ -54,6 +55,7 @@ struct CallCommand: ParsableCommand {
     }
 
     func run() throws {
+        try log.bootstrap()
         let out = StandardOutput.reserve()
         // A SQLite memory that does not exist yet is created by the first write (DeferredEngine):
         // a pure function's call leaves nothing behind.

@@ -20,6 +20,8 @@ struct InitCommand: ParsableCommand {
 
     @Flag(help: "Print JSON.") var json = false
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         var isDirectory: ObjCBool = false

@@ -17,6 +17,8 @@ struct InspectCommand: ParsableCommand {
 
     @OptionGroup var plugins: PluginOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let host = plugins.makeHost(memory: try MemoryService(engine: InMemoryEngine()))
         // The descriptor is read in a worker unless --isolation in-process says otherwise, so

@@ -62,6 +62,8 @@ struct MCPCommand: ParsableCommand {
         guard sessionIdleTimeout > 0 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
     }
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
         // A client that closes its end makes writes fail with EPIPE, which ends the server
         // cleanly, instead of killing it.

@@ -28,6 +28,8 @@ struct ReleaseContextCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let memory = try engine.openMemory()
         defer { try? memory.close() }
@@ -60,6 +62,8 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
     @OptionGroup var writePath: WritePathOptions
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let (ops, lines) = try WorkloadReplayer.loadNumbered(path: file)
@@ -108,6 +112,8 @@ struct ClustersCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let memory = try engine.openMemoryForReading()
         let clusters = try memory.clusters(goal: goal)
@@ -148,6 +154,8 @@ struct RecallCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }
@@ -178,6 +186,8 @@ struct ForgetCommand: ParsableCommand {
     @Argument(help: "The memory's id.") var id: String
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let memory = try engine.openMemory()
@@ -216,6 +226,8 @@ struct GraphCommand: ParsableCommand {
         if let top, top < 1 { throw ValidationError("--top \(top): must be 1 or more") }
         if json, format != .dot, format != .json { throw ValidationError("--json contradicts --format \(format.rawValue)") }
     }
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let memory = try engine.openMemoryForReading()

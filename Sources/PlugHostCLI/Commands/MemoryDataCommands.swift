@@ -24,6 +24,8 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let store = try engine.openEngineForReading()
         defer { try? store.close() }
@@ -60,6 +62,8 @@ struct BackupCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var engine: EngineOptions
+
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let kind = try engine.kind()

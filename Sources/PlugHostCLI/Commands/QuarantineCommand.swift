@@ -22,6 +22,8 @@ struct QuarantineCommand: ParsableCommand {
         @Flag(help: "Print JSON.")
         var json = false
 
+        @OptionGroup var log: LogOptions
+
         func run() throws {
             let store = CrashQuarantine.atDefaultLocation()
             let entries = try store.entries()
@@ -63,6 +65,8 @@ struct QuarantineCommand: ParsableCommand {
         func validate() throws {
             guard all != (plugin != nil) else { throw ValidationError("give a plugin path or SHA-256, or --all") }
         }
+
+        @OptionGroup var log: LogOptions
 
         func run() throws {
             let selector = plugin.map { p in

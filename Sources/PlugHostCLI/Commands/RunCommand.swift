@@ -49,6 +49,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var writePath: WritePathOptions
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         guard PipelineParser.parallelRange.contains(parallel) else {
@@ -63,6 +64,7 @@ struct RunCommand: ParsableCommand {
         // Failures (a PipelineError with its partial report) go to CommandRunner: `Error: …`, or
         // with --json the JSON error object; exit 1 when a step failed, 2 for an invalid file,
         // 130 after Ctrl-C (ExitStatus).
+        try log.bootstrap()
         try execute(StandardOutput.reserve())
     }
 

@@ -10,6 +10,8 @@ struct StatsCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let memory = try engine.openMemoryForReading()
         defer { try? memory.close() }

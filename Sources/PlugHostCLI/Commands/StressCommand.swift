@@ -19,6 +19,8 @@ struct StressCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var writePath: WritePathOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let ops = WorkloadGenerator(operations: from + count, concepts: concepts, seed: seed).generate()
         let memory = try engine.openMemory(baseline: writePath.baseline)

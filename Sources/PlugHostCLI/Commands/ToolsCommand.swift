@@ -32,6 +32,8 @@ struct ToolsCommand: ParsableCommand {
 
     @OptionGroup var pluginOptions: PluginOptions
 
+    @OptionGroup var log: LogOptions
+
     func run() throws {
         let out = StandardOutput.reserve()
         let host = pluginOptions.makeHost(memory: try MemoryService(engine: InMemoryEngine()))

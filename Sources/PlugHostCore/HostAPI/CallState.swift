@@ -1,6 +1,7 @@
 import CPlugHostABI
 import CPlugHostRuntime
 import Glibc
+import Logging
 
 /// The host's side of one running call, reached from `ph_call_context.host_data`.
 /// It lives on the calling thread's stack for the duration of the call.
@@ -23,10 +24,8 @@ struct CallState {
         if ph_rt_is_forked_child() != 0 { _exit(0) }
         guard let ctx else { return nil }
         guard UnsafeRawPointer(ctx) == ph_rt_current_context() else {
-            HostLog.emit(
-                plugin: nil, level: .error,
-                message:
-                    "a plugin called a host function with a call context that is not live on this thread (kept from a finished call, or used from another thread); refused with PH_ERR_STATE"
+            HostLog.host.error(
+                "a plugin called a host function with a call context that is not live on this thread (kept from a finished call, or used from another thread); refused with PH_ERR_STATE"
             )
             return nil
         }

@@ -199,13 +199,16 @@ enum HostAPITable {
         }
     }
 
+    /// Below the log level a line costs a level check: the message is not read.
     static func log(_ ctx: UnsafePointer<ph_call_context>?, _ level: ph_log_level, _ message: UnsafePointer<CChar>?) {
-        let text = message.map { String(cString: $0) } ?? "(NULL message)"
         let lvl = LogLevel(rawValue: Int(level.rawValue)) ?? .info
-        if ctx != nil, let state = CallState.from(ctx) {
-            state.pointee.services.log(plugin: state.pointee.plugin, level: lvl, message: text)
+        if ctx != nil {
+            guard let state = CallState.from(ctx) else { return }
+            guard HostLog.isEnabled(lvl) else { return }
+            let text = message.map { String(cString: $0) } ?? "(NULL message)"
+            HostLog.plugin(state.pointee.plugin, level: lvl.loggerLevel, text)
         } else {
-            initLog.record(level: lvl, message: text)
+            initLog.record(level: lvl, message: message.map { String(cString: $0) } ?? "(NULL message)")
         }
     }
 }

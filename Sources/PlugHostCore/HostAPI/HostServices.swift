@@ -21,8 +21,6 @@ public protocol HostServices: Sendable {
     func contextValue(goal: String, plugin: String, key: String) throws -> String?
     /// Sets (or with nil removes) a key of a plugin's context for a goal; durable once it returns.
     func setContextValue(goal: String, plugin: String, key: String, value: String?) throws
-    /// Receives a plugin's log message.
-    func log(plugin: String?, level: LogLevel, message: String)
 }
 
 extension HostServices {

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Messages that plugins log with a NULL context (during `init` and `shutdown`). The last
-/// ones are kept so that a refused `init` can be reported with what the plugin said.
+/// ones are kept so that a refused `init` can be reported with what the plugin said, whatever
+/// the log level.
 final class InitLog: Sendable {
     private let lines = Mutex<[(LogLevel, String)]>([])
 
@@ -11,7 +12,7 @@ final class InitLog: Sendable {
             $0.append((level, message))
             if $0.count > 32 { $0.removeFirst($0.count - 32) }
         }
-        HostLog.emit(plugin: nil, level: level, message: message)
+        HostLog.plugin(nil, level: level.loggerLevel, message)
     }
 
     /// Clears the buffer and returns what it held.

@@ -101,7 +101,8 @@ public enum PluginLoader {
 
         if let initHook = d.`init` {
             _ = HostAPITable.initLog.drain()
-            let accepted = initHook(HostAPITable.pointer)
+            // What init logs (with a NULL context) is tagged with the plugin's name.
+            let accepted = LogContext.with(["plugin": .string(alias ?? name)]) { initHook(HostAPITable.pointer) }
             let said = HostAPITable.initLog.drain()
             if !accepted {
                 let detail = said.last(where: { $0.0 >= .warn }) ?? said.last
