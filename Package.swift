@@ -168,6 +168,7 @@ let package = Package(
                 "PlugHostTools",
                 "PlugHostIsolation",
                 "PlugHostMCP",
+                "CPlugHostABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

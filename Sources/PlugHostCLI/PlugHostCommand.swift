@@ -7,6 +7,7 @@ struct PlugHostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plughost",
         abstract: "Load plugins, call them, and keep what they remember.",
+        version: VersionInfo.lines().joined(separator: "\n"),
         subcommands: [
             RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, BenchCommand.self,
             QuarantineCommand.self, ToolsCommand.self, MCPCommand.self,
