@@ -63,6 +63,10 @@ SWIFT_BUILD := $(SWIFT) build -c $(CONFIGURATION) $(SWIFTPM_FLAGS)
 STATIC_LIBS := Foundation FoundationEssentials FoundationInternationalization CoreFoundation \
 	_FoundationICU _FoundationCShims _FoundationCollections swiftDispatch dispatch BlocksRuntime swiftCore
 STATIC_LINK_FLAGS := --static-swift-stdlib -Xlinker --start-group $(addprefix -Xlinker -l,$(STATIC_LIBS)) -Xlinker --end-group
+# plughost also links FoundationNetworking (the MCP SDK of `bench mcp`): its static archive
+# needs _CFURLSessionInterface and the system's libcurl (libcurl4 at run time).
+STATIC_NETWORK_FLAGS := -Xlinker --start-group $(addprefix -Xlinker -l,FoundationNetworking _CFURLSessionInterface $(STATIC_LIBS)) \
+	-Xlinker -l:libcurl.so.4 -Xlinker --end-group
 
 PLUGINS := text sig
 
@@ -86,7 +90,7 @@ swift-products:
 	@test -n "$(VERSION)" || { echo "no version in Sources/PlugHost/Host/PlugHostVersion.swift" >&2; exit 1; }
 	$(SWIFT_BUILD) --product plughost_embed
 	$(SWIFT_BUILD) $(if $(filter yes,$(STATIC_STDLIB)),$(STATIC_LINK_FLAGS)) --product plughost-worker
-	$(SWIFT_BUILD) $(if $(filter yes,$(STATIC_STDLIB)),$(STATIC_LINK_FLAGS)) --product plughost
+	$(SWIFT_BUILD) $(if $(filter yes,$(STATIC_STDLIB)),$(STATIC_LINK_FLAGS) $(STATIC_NETWORK_FLAGS)) --product plughost
 
 # The man page: swift-argument-parser's manual generator, Tools/generate-manual of the checkout
 # SwiftPM resolved, run on the built binary. This is what its GenerateManual package plugin
