@@ -173,6 +173,7 @@ let package = Package(
                 "PlugHostTools",
                 "PlugHostIsolation",
                 "PlugHostMCP",
+                "CPlugHostABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

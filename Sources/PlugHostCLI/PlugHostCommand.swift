@@ -15,6 +15,7 @@ struct PlugHostCommand: ParsableCommand {
 
             \(ExitStatus.table)
             """,
+        version: VersionInfo.lines().joined(separator: "\n"),
         subcommands: [
             RunCommand.self, InspectCommand.self, CallCommand.self, MemoryCommand.self, StatsCommand.self, InitCommand.self,
             BenchCommand.self, QuarantineCommand.self, ToolsCommand.self, MCPCommand.self,

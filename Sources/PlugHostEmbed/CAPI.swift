@@ -1,3 +1,4 @@
+import CPlugHostABI
 import Foundation
 @_spi(Embedding) import PlugHost
 import PlugHostPipeline
@@ -46,8 +47,8 @@ enum CAPI {
     }
 
     /// `PLUGHOST_EMBED_VERSION_MAJOR` and `_MINOR` of the embed.h this library implements.
-    static let apiMajor: UInt32 = 1
-    static let apiMinor: UInt32 = 1
+    static let apiMajor = UInt32(PLUGHOST_EMBED_VERSION_MAJOR)
+    static let apiMinor = UInt32(PLUGHOST_EMBED_VERSION_MINOR)
 
     /// plughost's version as a static C string, for `plughost_version`.
     nonisolated(unsafe) static let version: UnsafePointer<CChar> = UnsafePointer(strdup(PlugHostVersion.current)!)
@@ -112,6 +113,13 @@ enum CAPI {
         }
         return nil
     }()
+
+    /// Searched for bare plugin names after everything else: the library's folder (the build
+    /// folder) and, installed in `<prefix>/lib`, `<prefix>/lib/plughost/plugins`.
+    static let pluginDirectories: [String] = {
+        guard let dir = libraryDirectory else { return [] }
+        return [dir] + (PluginSearchPath.installedPluginDirectory(besideLibraryIn: dir).map { [$0] } ?? [])
+    }()
 }
 
 /// `plughost_create` (embed.h): a host from JSON configuration, or NULL.
@@ -124,7 +132,7 @@ public func plughost_create(_ configJSON: UnsafePointer<CChar>?) -> OpaquePointe
         CAPI.registerEngines()
         let configuration = try HostConfiguration(json: text)
         let runtime = try PlugHostRuntime.openBlocking(
-            configuration, fallbackPluginDirectories: CAPI.libraryDirectory.map { [$0] } ?? [])
+            configuration, fallbackPluginDirectories: CAPI.pluginDirectories)
         return OpaquePointer(Unmanaged.passRetained(runtime).toOpaque())
     }
 }

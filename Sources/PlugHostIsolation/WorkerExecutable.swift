@@ -6,9 +6,12 @@ import PlugHostCore
 package enum WorkerExecutable {
     /// The executable's file name.
     package static let name = "plughost-worker"
+    /// Where `make install` puts it, relative to `<prefix>/bin` and `<prefix>/lib`.
+    package static let installedFolder = "../libexec/plughost"
 
-    /// `PLUGHOST_WORKER` when set; else `plughost-worker` beside the running executable, beside
-    /// the shared object holding this code (libplughost_embed.so), then on `PATH`.
+    /// `PLUGHOST_WORKER` when set; else `plughost-worker` beside the running executable or in
+    /// `<its folder>/../libexec/plughost` (where `make install` puts it), the same beside the
+    /// shared object holding this code (libplughost_embed.so), then on `PATH`.
     package static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let explicit = environment["PLUGHOST_WORKER"], !explicit.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: explicit) else {
@@ -16,16 +19,17 @@ package enum WorkerExecutable {
             }
             return explicit
         }
-        var candidates: [String] = []
+        var folders: [String] = []
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append((exe as NSString).deletingLastPathComponent)
+            folders.append((exe as NSString).deletingLastPathComponent)
         }
         if let file = ph_rt_image_path(#dsohandle) {
             let image = String(cString: file)
             let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: image)) ?? image
-            candidates.append((resolved as NSString).deletingLastPathComponent)
-            candidates.append((image as NSString).deletingLastPathComponent)
+            folders.append((resolved as NSString).deletingLastPathComponent)
+            folders.append((image as NSString).deletingLastPathComponent)
         }
+        var candidates = folders.flatMap { [$0, (($0 as NSString).appendingPathComponent(installedFolder) as NSString).standardizingPath] }
         candidates += (environment["PATH"] ?? "").split(separator: ":").map(String.init)
         for dir in candidates where !dir.isEmpty {
             let path = (dir as NSString).appendingPathComponent(name)

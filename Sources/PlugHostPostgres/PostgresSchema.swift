@@ -24,9 +24,9 @@ import PlugHostMemory
 ///   reading the graph, so a commit landing meanwhile stays pending.
 /// - `contexts` + `context_versions`: plugin goal contexts and a version per (goal, plugin)
 ///   that every context write bumps in the same statement.
-enum PostgresSchema {
+package enum PostgresSchema {
     /// The schema version this build writes.
-    static let version = 2
+    package static let version = 2
     /// Key of the session advisory lock held while migrating.
     static let migrationLock: Int64 = 0x706c_7567_686f_7374  // "plughost"
 

@@ -11,9 +11,9 @@ import PlugHostMemory
 /// identifier this build does not know, fails with "written by a newer plughost" before anything
 /// is written to it. `PRAGMA application_id` marks the file as plughost's; a database holding
 /// tables without that mark belongs to someone else and is refused rather than migrated.
-enum SQLiteSchema {
+package enum SQLiteSchema {
     /// The schema this build writes (`PRAGMA user_version` after migrating).
-    static let version: Int32 = 4
+    package static let version: Int32 = 4
     /// `PRAGMA application_id` of plughost memory databases ("PHM1").
     static let applicationID: Int32 = 0x5048_4D31
 

@@ -106,9 +106,11 @@ public final class PlugHostRuntime: Sendable {
         }
         // The library's folder holds plughost's bundled plugins, as the executable's does, when
         // it is plughost's own folder (the build folder, with the executable in it): not a
-        // shared /usr/lib, whose other plugins must stay isolated.
+        // shared /usr/lib, whose other plugins must stay isolated. Installed, they are in
+        // <prefix>/lib/plughost/plugins beside the library.
+        let installed = Set(fallbackPluginDirectories.compactMap(PluginSearchPath.installedPluginDirectory(besideLibraryIn:)))
         searchPath.bundledDirectories += fallbackPluginDirectories.filter {
-            FileManager.default.isExecutableFile(atPath: ($0 as NSString).appendingPathComponent("plughost"))
+            installed.contains($0) || FileManager.default.isExecutableFile(atPath: ($0 as NSString).appendingPathComponent("plughost"))
         }
         return PlugHostRuntime(
             configuration: configuration,
