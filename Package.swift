@@ -10,7 +10,8 @@ import PackageDescription
 //                └─ PlugHostTools (benchmarks, workload tools; no public API)
 //   plughost-worker (PlugHostWorker) ─ PlugHostCore: runs one plugin for a host, in a process of its own
 //
-// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; no packages.
+// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; no packages
+//   but swift-metrics' API (CoreMetrics: a no-op until a program bootstraps a backend).
 // PlugHostMemory: context cache, dependency batching, lazy clustering, the engine protocol,
 //   the engine registry and the in-memory engine.
 // PlugHostSQLite (GRDB), PlugHostPostgres (postgres-nio): one target per durable engine.
@@ -61,6 +62,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Only for `plughost bench mcp`'s baseline: the same tool served with the SDK's stdio transport.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        // Metrics: the libraries use swift-metrics' API only; the CLI bootstraps the Prometheus backend.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libffi, with static inline accessors for its type globals.
@@ -77,10 +81,10 @@ let package = Package(
         .target(name: "CPlugHostRuntime"),
 
         // Values, loading, calling, the host API, the memory vocabulary and the worker wire
-        // format. No packages.
+        // format. No packages but CoreMetrics (swift-metrics' API).
         .target(
             name: "PlugHostCore",
-            dependencies: ["CFFI", "CPlugHostABI", "CPlugHostRuntime"]
+            dependencies: ["CFFI", "CPlugHostABI", "CPlugHostRuntime", .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // Process isolation, the host's side: supervised workers, deadlines, crash quarantine.
         .target(
@@ -100,7 +104,11 @@ let package = Package(
         // the engine registry and the in-memory engine.
         .target(
             name: "PlugHostMemory",
-            dependencies: ["PlugHostCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "PlugHostCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // The embedded default engine.
         .target(
@@ -169,6 +177,8 @@ let package = Package(
                 "PlugHostIsolation",
                 "PlugHostMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(

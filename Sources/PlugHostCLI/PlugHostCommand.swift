@@ -13,9 +13,11 @@ struct PlugHostCommand: ParsableCommand {
         ]
     )
 
-    /// Registers the engines the CLI has beyond the embedded ones, then runs the command line.
+    /// Registers the engines the CLI has beyond the embedded ones and bootstraps the metrics
+    /// backend (``ProcessMetrics``), then runs the command line.
     static func main() {
         PostgresEngine.register()
+        ProcessMetrics.bootstrap()
         main(nil)
     }
 }
