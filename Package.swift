@@ -10,8 +10,9 @@ import PackageDescription
 //                └─ PlugHostTools (benchmarks, workload tools; no public API)
 //   plughost-worker (PlugHostWorker) ─ PlugHostCore: runs one plugin for a host, in a process of its own
 //
-// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; one package:
-//   swift-log's Logging API (every target logs through it; the CLI bootstraps the backend).
+// PlugHostCore: values, loading, calling, the host API and the memory vocabulary; two API-only
+//   packages: swift-log's Logging and swift-metrics' CoreMetrics (the CLI, or the embedding
+//   program, bootstraps their backends; until then logs go to stderr, metrics nowhere).
 // PlugHostMemory: context cache, dependency batching, lazy clustering, the engine protocol,
 //   the engine registry and the in-memory engine.
 // PlugHostSQLite (GRDB), PlugHostPostgres (postgres-nio): one target per durable engine.
@@ -62,6 +63,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Only for `plughost bench mcp`'s baseline: the same tool served with the SDK's stdio transport.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        // Metrics: the libraries use swift-metrics' API only; the CLI bootstraps the Prometheus backend.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libffi, with static inline accessors for its type globals.
@@ -78,10 +82,13 @@ let package = Package(
         .target(name: "CPlugHostRuntime"),
 
         // Values, loading, calling, the host API, the memory vocabulary and the worker wire
-        // format. Only swift-log's Logging API: the CLI (or the embedding app) picks the backend.
+        // format. Only the Logging and CoreMetrics APIs: the CLI (or the embedding app) picks backends.
         .target(
             name: "PlugHostCore",
-            dependencies: ["CFFI", "CPlugHostABI", "CPlugHostRuntime", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CFFI", "CPlugHostABI", "CPlugHostRuntime", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // Process isolation, the host's side: supervised workers, deadlines, crash quarantine.
         .target(
@@ -103,7 +110,10 @@ let package = Package(
         .target(
             name: "PlugHostMemory",
             dependencies: [
-                "PlugHostCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                "PlugHostCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The embedded default engine.
@@ -176,6 +186,8 @@ let package = Package(
                 "CPlugHostABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(

@@ -29,6 +29,7 @@ struct PlugHostCommand: ParsableCommand {
     static func main() {
         LoggingBootstrap.configureFromEnvironment()
         PostgresEngine.register()
+        ProcessMetrics.bootstrap()
         CommandRunner.main(Array(CommandLine.arguments.dropFirst()))
     }
 }

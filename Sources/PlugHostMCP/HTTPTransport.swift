@@ -21,6 +21,8 @@ import Synchronization
 ///   nor an allowed origin is refused with `403` (DNS rebinding); an unsupported
 ///   `MCP-Protocol-Version` with `400`.
 /// - After ``drain(timeout:)`` every new request gets `503`, while those taken before finish.
+/// - `GET /metrics`, when the server was given a `metrics` text, answers it in the Prometheus
+///   text exposition format (computed off the event loop; `500` when it fails).
 public final class HTTPTransport: Sendable {
     /// The endpoint's URL.
     public let url: String
@@ -31,10 +33,11 @@ public final class HTTPTransport: Sendable {
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
     public init(
         server: MCPServer, host: String, port: Int, defaultGoal: String, allowedOrigins: [String],
-        sessionIdleTimeout: Duration = .seconds(30 * 60)
+        sessionIdleTimeout: Duration = .seconds(30 * 60), metrics: (@Sendable () throws -> String)? = nil
     ) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let state = HTTPState(server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins), idleTimeout: sessionIdleTimeout)
+        let state = HTTPState(
+            server: server, goal: defaultGoal, allowedOrigins: Set(allowedOrigins), idleTimeout: sessionIdleTimeout, metrics: metrics)
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -102,8 +105,15 @@ final class HTTPState: Sendable {
     /// Requests taken whose response is not yet written.
     private let exchanges = DispatchGroup()
 
-    init(server: MCPServer, goal: String, allowedOrigins: Set<String>, idleTimeout: Duration) {
+    /// The text of `GET /metrics` (Prometheus text format), when served.
+    let metrics: (@Sendable () throws -> String)?
+
+    init(
+        server: MCPServer, goal: String, allowedOrigins: Set<String>, idleTimeout: Duration,
+        metrics: (@Sendable () throws -> String)? = nil
+    ) {
         self.server = server
+        self.metrics = metrics
         self.goal = goal
         self.allowedOrigins = allowedOrigins
         self.idleTimeout = idleTimeout
@@ -210,10 +220,13 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func request(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        guard path == "/mcp" else { return plain(context, .notFound, "no such endpoint; MCP is served at /mcp\n") }
+        guard path == "/mcp" || (path == "/metrics" && state.metrics != nil) else {
+            return plain(context, .notFound, "no such endpoint; MCP is served at /mcp\n")
+        }
         if let origin = head.headers.first(name: "origin"), !state.originAllowed(origin) {
             return plain(context, .forbidden, "origin \(origin) is not allowed (see plughost mcp --allow-origin)\n")
         }
+        if path == "/metrics", let metrics = state.metrics { return serveMetrics(metrics, head, context: context) }
         if let v = head.headers.first(name: "mcp-protocol-version"), !MCPServer.protocolVersions.contains(v) {
             return plain(context, .badRequest, "unsupported MCP-Protocol-Version \(v)\n")
         }
@@ -272,6 +285,29 @@ final class MCPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             loop.execute {
                 let (handler, context) = bound.value
                 handler.deliver(output, reply, context: context)
+            }
+        }
+    }
+
+    /// `GET /metrics`: the text is computed on another thread (it may read the database), then
+    /// written from the event loop.
+    private func serveMetrics(_ metrics: @escaping @Sendable () throws -> String, _ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard head.method == .GET else { return plain(context, .methodNotAllowed, "use GET\n", extra: [("Allow", "GET")]) }
+        let keepAlive = head.isKeepAlive
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        DispatchQueue.global().async {
+            let result = Result { try metrics() }
+            loop.execute {
+                let (handler, context) = bound.value
+                switch result {
+                case .success(let text):
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+                    handler.respond(context, .ok, headers, text, keepAlive: keepAlive, exchange: true)
+                case .failure(let error):
+                    handler.plain(context, .internalServerError, "reading the metrics failed: \(error)\n")
+                }
             }
         }
     }

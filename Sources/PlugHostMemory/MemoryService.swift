@@ -31,6 +31,8 @@ public final class MemoryService: HostServices, Sendable {
     /// The queue of `path` (read on every write).
     private let queue: GroupCommitQueue
     private let counters: WritePathCounters
+    /// The counters as last added to the engine's stored counters (``storeCounters()``).
+    private let stored = Mutex(MemoryStats())
     private let lastSweep = Atomic<Int64>(0)
     private let closed = Atomic<Bool>(false)
     /// True for a service of a command that only reads (``MemoryConfiguration/readOnly``).
@@ -50,13 +52,13 @@ public final class MemoryService: HostServices, Sendable {
         clock = configuration.clock
         theta = configuration.theta
         normalizer = WriteNormalizer(limits: configuration.limits)
-        let cache = ContextCache(
-            capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
-            workingSetSize: configuration.workingSetSize, clock: configuration.clock)
-        self.cache = cache
-        readOnly = configuration.readOnly
         let counters = WritePathCounters()
         self.counters = counters
+        let cache = ContextCache(
+            capacity: configuration.cacheCapacity, ttl: configuration.cacheTTL,
+            workingSetSize: configuration.workingSetSize, clock: configuration.clock, metrics: counters.metrics)
+        self.cache = cache
+        readOnly = configuration.readOnly
         let path: any WritePath =
             configuration.optimized
             ? try OptimizedWritePath(engine: engine, configuration: configuration, cache: cache, counters: counters)
@@ -119,6 +121,7 @@ public final class MemoryService: HostServices, Sendable {
                 $0.rejected += 1
                 $0.cacheNanos += cacheNanos
             }
+            counters.metrics.rejected.increment()
             throw e
         } catch {
             throw MemoryError(.storage, "\(error)")
@@ -184,6 +187,7 @@ public final class MemoryService: HostServices, Sendable {
             $0.rejected += rejected
             $0.cacheNanos += cacheNanos
         }
+        if rejected > 0 { counters.metrics.rejected.increment(by: rejected) }
         let outcomes = queue.submit(ops, stopAtFirstFailure: stopAtFirstFailure)
         for (k, outcome) in outcomes.enumerated() {
             let i = opIndex[k]
@@ -350,6 +354,27 @@ public final class MemoryService: HostServices, Sendable {
         guard !readOnly else { return }
         try sweepExpired()
         try path.flush()
+        try storeCounters()
+    }
+
+    /// Adds what this service counted since the last call to the counters stored with the
+    /// memory (``MemoryEngine/addCounters(_:)``), so that they add up over every process and
+    /// run; ``flush()`` and ``close()`` call it. Nothing on a read-only service.
+    public func storeCounters() throws {
+        guard !readOnly else { return }
+        try stored.withLock { last in
+            let now = stats
+            let deltas = StoredCounters.deltas(from: last, to: now)
+            guard !deltas.isEmpty else { return }
+            try engine.addCounters(deltas)
+            last = now
+        }
+    }
+
+    /// The counters stored with the memory: every process's, added on flush and close
+    /// (``StoredCounters``), name → value.
+    public func storedCounters() throws -> [String: Int64] {
+        try engine.storedCounters()
     }
 
     /// The concepts (sorted) of the cluster `concept` (normalised first) belongs to in `goal`:

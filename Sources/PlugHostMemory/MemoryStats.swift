@@ -28,6 +28,18 @@ public struct MemoryStats: Sendable, Codable, Hashable {
     public var edgeOpsUnbatched = 0
     /// Clustering runs.
     public var clusteringRuns = 0
+    /// Clustering runs the lazy path did not make: for each of its runs, the writes and forgets
+    /// it covered beyond the first (the eager path runs once per write or forget).
+    public var clusteringRunsSkipped = 0
+    /// Time saved on clustering against the eager path, derived from measured durations: for
+    /// each lazy run, its measured duration times ``clusteringRunsSkipped`` it added (each
+    /// skipped eager run valued at what this run took; an eager run re-reads and re-clusters
+    /// the goal in full, so this is a lower bound). See docs/metrics.md.
+    public var clusteringSavedNanos: UInt64 = 0
+    /// Time saved on edge writes by batching, derived from measured durations: for each commit,
+    /// its measured engine time per row it wrote (memories, concept and edge counts) times the
+    /// edge operations it saved. See docs/metrics.md.
+    public var edgeWriteSavedNanos: UInt64 = 0
     /// Nanoseconds spent in each layer.
     public var cacheNanos: UInt64 = 0
     /// Nanoseconds spent planning batches.

@@ -72,7 +72,7 @@ final class OptimizedWritePath: WritePath {
         let clustering = try LazyClusteringManager(
             engine: engine, theta: configuration.theta, threshold: configuration.clusteringThreshold,
             timeout: configuration.clusteringTimeout, clock: configuration.clock,
-            background: configuration.backgroundClustering && !configuration.readOnly)
+            background: configuration.backgroundClustering && !configuration.readOnly, metrics: counters.metrics)
         self.shared = shared
         self.clustering = clustering
         let committer = OptimizedCommitter(
@@ -136,6 +136,8 @@ final class OptimizedWritePath: WritePath {
         s.cacheExpirations = c.expirations
         s.clusteringRuns = clustering.runCount
         s.clusteringNanos = clustering.nanoseconds
+        s.clusteringRunsSkipped = clustering.runsSkipped
+        s.clusteringSavedNanos = clustering.savedNanoseconds
     }
 
     func clusteringTick() { clustering.tick() }
@@ -171,6 +173,7 @@ final class EagerWritePath: WritePath {
     func prepare(_ key: ContextCache.Key) throws {
         _ = try loader.load(key)
         counters.stats.withLock { $0.cacheMisses += 1 }
+        counters.metrics.cacheMisses.increment()
     }
 
     func noteWritten(_ handle: ContextCache.Handle?, id: String) {}
@@ -179,6 +182,7 @@ final class EagerWritePath: WritePath {
 
     func context(_ key: ContextCache.Key) throws -> PluginContext {
         counters.stats.withLock { $0.cacheMisses += 1 }
+        counters.metrics.cacheMisses.increment()
         return try loader.load(key)
     }
 

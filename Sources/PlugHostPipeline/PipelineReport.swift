@@ -125,6 +125,9 @@ extension MemoryStats {
         d.edgeOps = edgeOps - e.edgeOps
         d.edgeOpsUnbatched = edgeOpsUnbatched - e.edgeOpsUnbatched
         d.clusteringRuns = clusteringRuns - e.clusteringRuns
+        d.clusteringRunsSkipped = clusteringRunsSkipped - e.clusteringRunsSkipped
+        d.clusteringSavedNanos = clusteringSavedNanos &- e.clusteringSavedNanos
+        d.edgeWriteSavedNanos = edgeWriteSavedNanos &- e.edgeWriteSavedNanos
         d.cacheNanos = cacheNanos &- e.cacheNanos
         d.batchNanos = batchNanos &- e.batchNanos
         d.engineNanos = engineNanos &- e.engineNanos

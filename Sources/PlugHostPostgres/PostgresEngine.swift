@@ -87,6 +87,7 @@ public final class PostgresEngine: SharedMemoryEngine {
                     // goal holding some is pending, re-clustered under model 2 by the next run.
                     try pool.run(c, "INSERT INTO plughost.goal_changes (goal) SELECT DISTINCT goal FROM plughost.clusters")
                 }
+                if current < 3 { for statement in PostgresSchema.v3 { try pool.run(c, PostgresQuery(unsafeSQL: statement)) } }
                 let v = String(PostgresSchema.version)
                 try pool.run(
                     c,
@@ -270,6 +271,52 @@ public final class PostgresEngine: SharedMemoryEngine {
             "reading \(ids.count) memories", "SELECT \(unescaped: Self.columns) FROM plughost.memories WHERE id = ANY(\(ids))")
         {
             out[m.id] = m
+        }
+        return out
+    }
+
+    /// In `plughost.counters`, as `value = value + delta` upserts in one statement (sorted by
+    /// name: a stable lock order between hosts adding at once).
+    public func addCounters(_ deltas: [String: Int64]) throws {
+        guard !deltas.isEmpty else { return }
+        let sorted = deltas.sorted { $0.key < $1.key }
+        let names = sorted.map(\.key)
+        let values = sorted.map(\.value)
+        try pool.query(
+            "adding to the stored counters",
+            """
+            INSERT INTO plughost.counters (name, value)
+            SELECT * FROM unnest(\(names)::text[], \(values)::bigint[])
+            ON CONFLICT (name) DO UPDATE SET value = plughost.counters.value + excluded.value
+            """)
+    }
+
+    /// One count of the goal's live rows.
+    public func memoryCount(goal: String, at time: Double) throws -> Int {
+        let rows = try pool.query(
+            "counting the memories of goal \(goal.debugDescription)",
+            "SELECT count(*) FROM plughost.memories WHERE goal = \(goal) AND (expires_at IS NULL OR expires_at > \(time))")
+        return Int(try rows.first.map { try $0.decode(Int64.self) } ?? 0)
+    }
+
+    /// The tables of the `plughost` schema with their indexes and TOAST
+    /// (`pg_total_relation_size`): what this memory takes of the database.
+    public func storageSize() throws -> Int64? {
+        let rows = try pool.query(
+            "measuring the plughost tables",
+            """
+            SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'plughost' AND c.relkind = 'r'
+            """)
+        return try rows.first.map { try $0.decode(Int64.self) } ?? 0
+    }
+
+    /// From `plughost.counters`.
+    public func storedCounters() throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for row in try pool.query("reading the stored counters", "SELECT name, value FROM plughost.counters") {
+            let (name, value) = try row.decode((String, Int64).self)
+            out[name] = value
         }
         return out
     }

@@ -24,9 +24,10 @@ import PlugHostMemory
 ///   reading the graph, so a commit landing meanwhile stays pending.
 /// - `contexts` + `context_versions`: plugin goal contexts and a version per (goal, plugin)
 ///   that every context write bumps in the same statement.
+/// - `counters`: cumulative counters (name → value) that every host adds to (schema 3).
 package enum PostgresSchema {
     /// The schema version this build writes.
-    package static let version = 2
+    package static let version = 3
     /// Key of the session advisory lock held while migrating.
     static let migrationLock: Int64 = 0x706c_7567_686f_7374  // "plughost"
 
@@ -190,6 +191,13 @@ package enum PostgresSchema {
         END
         $fn$
         """,
+    ]
+
+    /// Statements of schema 3: `counters`, the cumulative counters of every host that wrote
+    /// the memory (``StoredCounters``), name → value, each host adding its own with
+    /// `value = value + delta` upserts (see `PostgresEngine.addCounters(_:)`).
+    static let v3: [String] = [
+        "CREATE TABLE plughost.counters (name text COLLATE \"C\" PRIMARY KEY, value bigint NOT NULL)"
     ]
 
     /// Statements of schema 2 (after which the migration computes the digests of stored

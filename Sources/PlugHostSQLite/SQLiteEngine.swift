@@ -590,6 +590,49 @@ public final class SQLiteEngine: ClusteringCoordinator {
         }
     }
 
+    /// In `counters` (schema 5), as `value = value + delta` upserts in one transaction.
+    public func addCounters(_ deltas: [String: Int64]) throws {
+        guard !deltas.isEmpty else { return try checkOpen() }
+        try write("adding to the stored counters") { db in
+            for (name, delta) in deltas.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    sql: "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                    arguments: [name, delta])
+            }
+        }
+    }
+
+    /// One count over the index on (goal, plugin, seq).
+    public func memoryCount(goal: String, at time: Double) throws -> Int {
+        try read("counting the memories of goal \(goal.debugDescription)") { db in
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM memories WHERE goal = ? AND (expires_at IS NULL OR expires_at > ?)",
+                arguments: [goal, time]) ?? 0
+        }
+    }
+
+    /// The database file and its write-ahead log (`-wal`), as they are on disk now.
+    public func storageSize() throws -> Int64? {
+        try checkOpen()
+        var total: Int64 = 0
+        for file in [path, path + "-wal"] {
+            if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber {
+                total += size.int64Value
+            }
+        }
+        return total
+    }
+
+    /// From `counters`; empty for a file of a schema before 5 opened read-only.
+    public func storedCounters() throws -> [String: Int64] {
+        try read("reading the stored counters") { db in
+            guard try db.tableExists("counters") else { return [:] }
+            var out: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM counters") { out[row["name"]] = row["value"] }
+            return out
+        }
+    }
+
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         if changes.isEmpty && !complete { return try checkOpen() }
         var version: Int64 = 0

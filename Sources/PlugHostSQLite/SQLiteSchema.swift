@@ -13,7 +13,7 @@ import PlugHostMemory
 /// tables without that mark belongs to someone else and is refused rather than migrated.
 package enum SQLiteSchema {
     /// The schema this build writes (`PRAGMA user_version` after migrating).
-    package static let version: Int32 = 4
+    package static let version: Int32 = 5
     /// `PRAGMA application_id` of plughost memory databases ("PHM1").
     static let applicationID: Int32 = 0x5048_4D31
 
@@ -53,6 +53,13 @@ package enum SQLiteSchema {
                 // the file for writing, and computed so by read-only commands until then.
                 try db.execute(sql: "INSERT OR IGNORE INTO pending_clustering(goal) SELECT DISTINCT goal FROM clusters")
                 try db.execute(sql: "PRAGMA user_version = 4")
+            }
+        ),
+        (
+            "v5",
+            { db in
+                try db.execute(sql: v5)
+                try db.execute(sql: "PRAGMA user_version = 5")
             }
         ),
     ]
@@ -258,6 +265,16 @@ package enum SQLiteSchema {
         CREATE TABLE meta (
             key TEXT NOT NULL PRIMARY KEY,
             value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// Schema 5: `counters`, the cumulative counters of every process that wrote the memory
+    /// (``StoredCounters``), name → value; each process adds its own with
+    /// `value = value + ?` (see `SQLiteEngine.addCounters(_:)`). Schema 4 files get it empty.
+    static let v5 = """
+        CREATE TABLE counters (
+            name TEXT NOT NULL PRIMARY KEY,
+            value INTEGER NOT NULL
         ) WITHOUT ROWID;
         """
 

@@ -487,6 +487,42 @@ final class EngineConformanceSuite {
         XCTAssertEqual(try allIDs(again, "g", pageSize: 2), ["m2", "m1", "m4"])
     }
 
+    /// Stored counters add up (never overwrite), across engine objects over one store and
+    /// across a reopen when the engine is durable; live memory counts; the storage size.
+    func storedCountersAndSize() throws {
+        let store = try makeStore()
+        let e = try makeEngine(store)
+        XCTAssertEqual(try e.storedCounters(), [:], "\(kind): a new memory stores no counters")
+        try e.addCounters(["writes": 3, "commits": 1])
+        try e.addCounters(["writes": 2, "cache_hits": 5])
+        try e.addCounters([:])
+        XCTAssertEqual(try e.storedCounters(), ["writes": 5, "commits": 1, "cache_hits": 5], "\(kind): added, not overwritten")
+        if traits.durable {
+            // A second engine object (another process's) adds to the same rows.
+            let other = try makeEngine(store)
+            try other.addCounters(["writes": 10, "time_saved_clustering_nanos": 1 << 40])
+            XCTAssertEqual(
+                try e.storedCounters(), ["writes": 15, "commits": 1, "cache_hits": 5, "time_saved_clustering_nanos": 1 << 40])
+            try other.close()
+            try e.close()
+            let again = try makeEngine(store)
+            XCTAssertEqual(try again.storedCounters()["writes"], 15, "\(kind): counters survive a reopen")
+        }
+
+        let f = try makeEngine()
+        try commit(f, writes: [m1, m2, m3])
+        XCTAssertEqual(try f.memoryCount(goal: "g", at: 1000), 2)
+        XCTAssertEqual(try f.memoryCount(goal: "g", at: 1500), 1, "\(kind): m2 expired at 1500")
+        XCTAssertEqual(try f.memoryCount(goal: "h", at: 1000), 1)
+        XCTAssertEqual(try f.memoryCount(goal: "nope", at: 1000), 0)
+        let size = try f.storageSize()
+        if traits.durable {
+            XCTAssertGreaterThan(try XCTUnwrap(size, "\(kind): a durable engine measures its storage"), 0)
+        } else {
+            XCTAssertNil(size, "\(kind): nothing stored anywhere to measure")
+        }
+    }
+
     /// ``ClusteringCoordinator``: versions, what a session reads and stores, the pending mark,
     /// and (`traits`) a session that throws.
     func clusteringSession() throws {
@@ -602,6 +638,7 @@ final class InMemoryEngineConformanceTests: XCTestCase {
     func testCloseSemantics() throws { try suite.closeSemantics() }
     func testStoredIDAndAtomicity() throws { try suite.storedIDAndAtomicity() }
     func testClusteringSession() throws { try suite.clusteringSession() }
+    func testStoredCountersAndSize() throws { try suite.storedCountersAndSize() }
 }
 
 final class SQLiteEngineConformanceTests: XCTestCase {
@@ -624,6 +661,7 @@ final class SQLiteEngineConformanceTests: XCTestCase {
     func testStoredIDAndAtomicity() throws { try suite.storedIDAndAtomicity() }
     func testDurableReopen() throws { try suite.durableReopen() }
     func testClusteringSession() throws { try suite.clusteringSession() }
+    func testStoredCountersAndSize() throws { try suite.storedCountersAndSize() }
 
     /// Read-only open (what `stats` and `memory …` reading commands use): never creates a
     /// database, reads everything, refuses every write naming the file, changes nothing.
@@ -677,4 +715,5 @@ final class PostgresEngineConformanceTests: XCTestCase {
     func testStoredIDAndAtomicity() throws { try suite.storedIDAndAtomicity() }
     func testDurableReopen() throws { try suite.durableReopen() }
     func testReclusterShared() throws { try suite.reclusterShared() }
+    func testStoredCountersAndSize() throws { try suite.storedCountersAndSize() }
 }

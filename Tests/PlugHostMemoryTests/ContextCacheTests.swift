@@ -66,6 +66,8 @@ final class HookedMemoryEngine: ClusteringCoordinator, @unchecked Sendable {
     func withClusteringSession<T>(goal: String, _ body: (any ClusteringSession) throws -> T) throws -> T {
         try inner.withClusteringSession(goal: goal, body)
     }
+    func addCounters(_ deltas: [String: Int64]) throws { try inner.addCounters(deltas) }
+    func storedCounters() throws -> [String: Int64] { try inner.storedCounters() }
     func close() throws { try inner.close() }
 }
 

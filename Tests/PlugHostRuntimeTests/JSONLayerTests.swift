@@ -194,7 +194,10 @@ final class JSONLayerTests: XCTestCase {
         let dir = try TestSupport.makeTempDirectory(for: self)
         let r = try TestSupport.runPlughost(["stats", "--json", "--engine", "memory"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.description)
-        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), #"{"database_path":null,"engine":"memory","goals":[]}"#)
+        let zeros = StoredCounters.names.map { #""\#($0)":0"# }.joined(separator: ",")
+        XCTAssertEqual(
+            r.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+            #"{"counters":{\#(zeros)},"database_path":null,"database_size_bytes":null,"engine":"memory","goals":[]}"#)
         let db = dir.appendingPathComponent("m.sqlite").path
         let w = try TestSupport.write(#"{"op":"write","goal":"g","concepts":["a","b"]}"# + "\n", to: dir, "w.jsonl")
         XCTAssertEqual(try TestSupport.runPlughost(["memory", "replay", w, "--db", db], cwd: dir).status, 0)
@@ -204,6 +207,9 @@ final class JSONLayerTests: XCTestCase {
         XCTAssertEqual(o["database_path"] as? String, db, "was \"location\"")
         XCTAssertNil(o["location"])
         XCTAssertEqual((o["goals"] as? [[String: Any]])?.first?["concepts"] as? Int, 2)
+        XCTAssertEqual((o["goals"] as? [[String: Any]])?.first?["memories"] as? Int, 1)
+        XCTAssertEqual((o["counters"] as? [String: Any])?["writes"] as? Int, 1, "stored by the replay process")
+        XCTAssertGreaterThan(o["database_size_bytes"] as? Int ?? 0, 0)
     }
 }
 

@@ -6,8 +6,8 @@ import Foundation
 /// Names are the snake_case of the Swift property names, as the C API (embed.h) documented
 /// them first: the memory object has every counter of ``MemoryStats`` (`writes`, `forgets`,
 /// `rejected`, `deduplicated`, `commits`, `batches`, `cache_hits`, `cache_misses`, `cache_evictions`,
-/// `cache_expirations`, `edge_ops`, `edge_ops_unbatched`, `clustering_runs`, the `*_nanos`
-/// timings) and the derived `cache_hit_ratio`, `edge_ops_saved`, `clustering_runs_saved`. The
+/// `cache_expirations`, `edge_ops`, `edge_ops_unbatched`, `clustering_runs`,
+/// `clustering_runs_skipped`, the `*_nanos` timings and times saved) and the derived `cache_hit_ratio`, `edge_ops_saved`, `clustering_runs_saved`. The
 /// engine is `engine` (its kind) and `database_path` (the SQLite file, the redacted PostgreSQL
 /// URL, `null` for the in-memory engine). Keys are written in UTF-8 byte order.
 package enum StatsJSON {
@@ -25,11 +25,14 @@ package enum StatsJSON {
         out.key("clustering_nanos"); out.int(m.clusteringNanos)
         out.key("clustering_runs"); out.int(m.clusteringRuns)
         out.key("clustering_runs_saved"); out.int(m.clusteringRunsSaved)
+        out.key("clustering_runs_skipped"); out.int(m.clusteringRunsSkipped)
+        out.key("clustering_saved_nanos"); out.int(m.clusteringSavedNanos)
         out.key("commits"); out.int(m.commits)
         out.key("deduplicated"); out.int(m.deduplicated)
         out.key("edge_ops"); out.int(m.edgeOps)
         out.key("edge_ops_saved"); out.int(m.edgeOpsSaved)
         out.key("edge_ops_unbatched"); out.int(m.edgeOpsUnbatched)
+        out.key("edge_write_saved_nanos"); out.int(m.edgeWriteSavedNanos)
         out.key("engine_nanos"); out.int(m.engineNanos)
         out.key("forgets"); out.int(m.forgets)
         out.key("rejected"); out.int(m.rejected)

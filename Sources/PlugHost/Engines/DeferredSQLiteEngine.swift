@@ -117,6 +117,13 @@ public final class DeferredSQLiteEngine: ClusteringCoordinator, Sendable {
     public func storeClusters(goal: String, changes: [(concept: String, cluster: String?)], complete: Bool) throws {
         try engine().storeClusters(goal: goal, changes: changes, complete: complete)
     }
+    public func addCounters(_ deltas: [String: Int64]) throws {
+        // A process that never opened the database wrote nothing: its counters describe no memory.
+        try existing()?.addCounters(deltas)
+    }
+    public func storedCounters() throws -> [String: Int64] { try existing()?.storedCounters() ?? [:] }
+    public func memoryCount(goal: String, at time: Double) throws -> Int { try existing()?.memoryCount(goal: goal, at: time) ?? 0 }
+    public func storageSize() throws -> Int64? { try existing()?.storageSize() ?? 0 }
     public func loadContext(goal: String, plugin: String) throws -> [String: String] {
         try existing()?.loadContext(goal: goal, plugin: plugin) ?? [:]
     }

@@ -14,7 +14,7 @@ struct MCPCommand: ParsableCommand {
             Over stdio (the default) standard output carries only protocol messages; logs go to standard error. \
             With --http 127.0.0.1:PORT the server answers Streamable HTTP at http://127.0.0.1:PORT/mcp, refuses \
             requests whose Origin is not this server (or one given with --allow-origin), and listens on no other \
-            interface unless given one. Each call uses the session's goal (--goal) unless it passes its own goal \
+            interface unless given one; GET /metrics there answers the Prometheus text format (docs/metrics.md). Each call uses the session's goal (--goal) unless it passes its own goal \
             argument. End of input, SIGTERM or a client that closes its end stops the server after running calls \
             answered (new requests are refused meanwhile; HTTP answers 503), with memory flushed.
             """)
@@ -98,7 +98,8 @@ struct MCPCommand: ParsableCommand {
             let (hostPart, port) = try Self.parse(address: http)
             let transport = try HTTPTransport(
                 server: server, host: hostPart, port: port, defaultGoal: goal, allowedOrigins: allowedOrigins,
-                sessionIdleTimeout: .seconds(sessionIdleTimeout))
+                sessionIdleTimeout: .seconds(sessionIdleTimeout),
+                metrics: { [memory = host.memory] in ProcessMetrics.text() + StoredMetrics.text(try MemorySummary(memory)) })
             shutdown.attach(transport)
             log("listening on \(transport.url)")
             transport.wait()

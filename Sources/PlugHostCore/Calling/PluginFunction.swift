@@ -117,6 +117,11 @@ public final class PluginFunction: @unchecked Sendable {
     ///   - timeout: This call's deadline in `process` isolation, instead of the plugin's
     ///     ``PluginLimits/timeout`` (ignored in-process, where nothing can stop a call).
     public func call(_ arguments: [Value], goal: String = "default", timeout: Duration? = nil) throws -> Value {
+        try plugin.callMetrics.measure { try callUnmeasured(arguments, goal: goal, timeout: timeout) }
+    }
+
+    /// ``call(_:goal:timeout:)`` without the call metrics.
+    private func callUnmeasured(_ arguments: [Value], goal: String, timeout: Duration?) throws -> Value {
         guard arguments.count == parameters.count else {
             throw CallError(
                 .argumentCount, function: qualifiedName,

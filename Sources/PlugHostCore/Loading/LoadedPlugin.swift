@@ -37,6 +37,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let shutdownHook: (@convention(c) () -> Void)?
     /// Shared with each function, so that the call path checks it without touching the plugin.
     let shutdownFlag = ShutdownFlag()
+    /// Its call metrics (labelled with ``name``).
+    let callMetrics: PluginCallMetrics
 
     package init(
         name: String, descriptorName: String, version: String, description: String, path: String,
@@ -46,6 +48,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         maxResultBytes: Int = PluginLimits.default.maxResultBytes, remote: (any RemotePlugin)? = nil
     ) {
         self.name = name
+        callMetrics = PluginCallMetrics(plugin: name)
         self.descriptorName = descriptorName
         self.version = version
         self.description = description

@@ -13,11 +13,13 @@ protocol BatchCommitter: Sendable {
     func commit(_ op: QueuedOp) -> Result<OpOutcome, MemoryError>
 }
 
-/// What the stages of one write path count and share: the stats counters and the source of
-/// host-assigned memory ids.
+/// What the stages of one write path count and share: the stats counters, their metrics and
+/// the source of host-assigned memory ids.
 final class WritePathCounters: Sendable {
     /// Counters the stages add to (the cache and the lazy clustering keep their own).
     let stats = Mutex(MemoryStats())
+    /// The same events as swift-metrics metrics.
+    let metrics = MemoryMetrics()
     private let idPrefix = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
     private let idCounter = Atomic<UInt64>(0)
 

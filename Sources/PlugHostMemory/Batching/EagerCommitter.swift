@@ -61,6 +61,7 @@ final class EagerCommitter: BatchCommitter {
                     let found = try engine.memoriesWithSameContent(as: [w])[0]
                     if let live = found.first(where: { ($0.expiresAt ?? .infinity) > clock.now() }) {
                         counters.stats.withLock { $0.deduplicated += 1 }
+                        counters.metrics.deduplicated.increment()
                         return .success(.deduplicated(live.id))
                     }
                     for old in found { try commitEagerDelete(old) }
@@ -70,6 +71,7 @@ final class EagerCommitter: BatchCommitter {
                     if (old.expiresAt ?? .infinity) > clock.now() {
                         if callerID {
                             counters.stats.withLock { $0.rejected += 1 }
+                            counters.metrics.rejected.increment()
                             return .failure(MemoryError(.invalid, "a memory with id \(w.id.debugDescription) already exists"))
                         }
                         repeat { w.id = counters.nextID() } while try engine.memory(id: w.id) != nil
@@ -107,6 +109,9 @@ final class EagerCommitter: BatchCommitter {
                 s.edgeOpsUnbatched += pairs
                 s.engineNanos += applied - start
             }
+            counters.metrics.commit(
+                writes: isWrite ? 1 : 0, forgets: isWrite ? 0 : 1, batches: 1, edgeOps: pairs + reinitialised, edgeOpsSaved: 0,
+                engineNanos: applied - start, edgeWriteSavedNanos: 0)
             let live = (m.expiresAt ?? .infinity) > clock.now()
             return .success(isWrite ? .written(m.id) : .forgotten(live ? m.goal : nil))
         } catch is DuplicateContentError where !last {
@@ -123,5 +128,6 @@ final class EagerCommitter: BatchCommitter {
         _ = try engine.apply(batcher.plan([.forget(m)]).map(\.batch))
         try clustering.recluster(goal: m.goal, around: m.concepts)
         counters.stats.withLock { $0.forgets += 1 }
+        counters.metrics.forgets.increment()
     }
 }

@@ -74,6 +74,9 @@ final class OptimizedCommitter: BatchCommitter {
         let changes = shared ? [] : GraphChange.from(batch, applied, theta: theta)
         clustering.record(goal: m.goal, changes: changes, writes: 1, version: applied.goalVersion)
         let edgeOps = batch.edges.count
+        let edgeOpsSaved = max(0, planned.unbatchedEdgeOps - edgeOps)
+        let engineNanos = engineEnd - engineStart
+        let savedNanos = Self.edgeWriteSavedNanos(engineNanos: engineNanos, rows: Self.rows(batch), saved: edgeOpsSaved)
         counters.stats.withLock { s in
             s.commits += 1
             s.batches += planned.groups
@@ -81,13 +84,29 @@ final class OptimizedCommitter: BatchCommitter {
             s.edgeOps += edgeOps
             s.edgeOpsUnbatched += planned.unbatchedEdgeOps
             s.batchNanos += engineStart - batchStart
-            s.engineNanos += engineEnd - engineStart
+            s.engineNanos += engineNanos
+            s.edgeWriteSavedNanos += savedNanos
         }
+        counters.metrics.commit(
+            writes: isWrite ? 1 : 0, forgets: isWrite ? 0 : 1, batches: planned.groups, edgeOps: edgeOps, edgeOpsSaved: edgeOpsSaved,
+            engineNanos: engineNanos, edgeWriteSavedNanos: savedNanos)
         guard isWrite else {
             // An expired memory was already gone: forgetting it finds nothing.
             return .success(.forgotten((m.expiresAt ?? .infinity) > clock.now() ? m.goal : nil))
         }
         return .success(.written(m.id))
+    }
+
+    /// Rows a batch writes: its memories (inserted or deleted), concept counts and edge counts.
+    static func rows(_ b: EngineBatch) -> Int {
+        b.inserts.count + b.deletes.count + b.concepts.count + b.edges.count
+    }
+
+    /// The edge writes a commit saved, valued at the commit's measured engine time per row
+    /// written (``MemoryStats/edgeWriteSavedNanos``).
+    static func edgeWriteSavedNanos(engineNanos: UInt64, rows: Int, saved: Int) -> UInt64 {
+        guard rows > 0, saved > 0 else { return 0 }
+        return UInt64((Double(engineNanos) / Double(rows) * Double(saved)).rounded())
     }
 
     /// Looks of a commit at the engine before giving up when other processes keep storing the
@@ -248,6 +267,10 @@ final class OptimizedCommitter: BatchCommitter {
                 s.rejected += rejected
                 s.deduplicated += deduplicated
             }
+            counters.metrics.writes.increment(by: cancelled)
+            counters.metrics.forgets.increment(by: cancelled)
+            counters.metrics.rejected.increment(by: rejected)
+            counters.metrics.deduplicated.increment(by: deduplicated)
             for stop in stopping { stop.stop() }
             return results
         }
@@ -266,7 +289,7 @@ final class OptimizedCommitter: BatchCommitter {
             return results.map { r in if case .failure = r { r } else { .failure(e) } }
         }
         let engineEnd = DispatchTime.now().uptimeNanoseconds
-        var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0
+        var writes = 0, forgets = 0, edgeOps = 0, unbatched = 0, rows = 0
         // One record per goal and commit: a goal can have several batches in one commit (a
         // leading batch of forgets of ids the commit writes again), and a clustering run must
         // never see part of a commit, or it could clear the goal's pending mark (the commit's
@@ -288,21 +311,32 @@ final class OptimizedCommitter: BatchCommitter {
             forgets += b.forgets
             edgeOps += b.batch.edges.count
             unbatched += b.unbatchedEdgeOps
+            rows += Self.rows(b.batch)
         }
         for r in records { clustering.record(goal: r.goal, changes: r.changes, writes: r.writes, version: r.version) }
         for stop in stopping { stop.stop() }
+        let groups = batches.reduce(0) { $0 + $1.groups }
+        let engineNanos = engineEnd - engineStart
+        let edgeOpsSaved = max(0, unbatched - edgeOps)
+        let savedNanos = Self.edgeWriteSavedNanos(engineNanos: engineNanos, rows: rows, saved: edgeOpsSaved)
         counters.stats.withLock { s in
             s.rejected += rejected
             s.deduplicated += deduplicated
             s.commits += 1
-            s.batches += batches.reduce(0) { $0 + $1.groups }
+            s.batches += groups
             s.writes += writes + cancelled
             s.forgets += forgets + cancelled
             s.edgeOps += edgeOps
             s.edgeOpsUnbatched += unbatched
             s.batchNanos += engineStart - batchStart
-            s.engineNanos += engineEnd - engineStart
+            s.engineNanos += engineNanos
+            s.edgeWriteSavedNanos += savedNanos
         }
+        if rejected > 0 { counters.metrics.rejected.increment(by: rejected) }
+        if deduplicated > 0 { counters.metrics.deduplicated.increment(by: deduplicated) }
+        counters.metrics.commit(
+            writes: writes + cancelled, forgets: forgets + cancelled, batches: groups, edgeOps: edgeOps, edgeOpsSaved: edgeOpsSaved,
+            engineNanos: engineNanos, edgeWriteSavedNanos: savedNanos)
         return results
     }
 }

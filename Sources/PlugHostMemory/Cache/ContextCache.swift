@@ -59,8 +59,10 @@ final class ContextCache: Sendable {
     private let ttl: Double
     private let workingSetSize: Int
     private let clock: any WallClock
+    private let metrics: MemoryMetrics
 
-    init(capacity: Int, ttl: Double, workingSetSize: Int, clock: any WallClock) {
+    init(capacity: Int, ttl: Double, workingSetSize: Int, clock: any WallClock, metrics: MemoryMetrics = MemoryMetrics()) {
+        self.metrics = metrics
         self.capacity = max(1, capacity)
         self.ttl = ttl
         self.workingSetSize = workingSetSize
@@ -91,7 +93,11 @@ final class ContextCache: Sendable {
             s.stats.misses += 1
             return (nil, i, (s.slots[i].generation, s.forgetEpoch[key.goal, default: 0]))
         }
-        if let cached { return (cached, Handle(slot: slot)) }
+        if let cached {
+            metrics.cacheHits.increment()
+            return (cached, Handle(slot: slot))
+        }
+        metrics.cacheMisses.increment()
         let loaded = try load()
         state.withLock { s in
             // A write since the load started makes the loaded copy stale: do not cache it.

@@ -84,6 +84,7 @@ final class EagerClustering: Sendable {
             }
         }
         let end = DispatchTime.now().uptimeNanoseconds
+        counters.metrics.clusteringRun(nanos: end - start, saved: 0, savedNanos: 0)
         counters.stats.withLock {
             $0.clusteringRuns += 1
             $0.clusteringNanos += end - start

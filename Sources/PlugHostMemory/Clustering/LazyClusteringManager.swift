@@ -72,6 +72,10 @@ final class LazyClusteringManager: Sendable {
     private let lingerWait = DispatchSemaphore(value: 0)
     private let runs = Atomic<Int>(0)
     private let nanos = Atomic<UInt64>(0)
+    /// ``MemoryStats/clusteringRunsSkipped`` and ``MemoryStats/clusteringSavedNanos``.
+    private let skipped = Atomic<Int>(0)
+    private let savedNanos = Atomic<UInt64>(0)
+    private let metrics: MemoryMetrics
     /// The last failure of each goal's clustering, until a later run of the goal succeeds.
     private let errors = Mutex<[String: MemoryError]>([:])
     private let tickInterval: Double
@@ -89,8 +93,12 @@ final class LazyClusteringManager: Sendable {
         max(threshold, Int((growthFactor * Double(edges)).rounded(.up)))
     }
 
-    init(engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool) throws {
+    init(
+        engine: any MemoryEngine, theta: Int32, threshold: Int, timeout: Double, clock: any WallClock, background: Bool,
+        metrics: MemoryMetrics = MemoryMetrics()
+    ) throws {
         self.engine = engine
+        self.metrics = metrics
         shared = engine as? any SharedMemoryEngine
         coordinator = shared == nil ? engine as? any ClusteringCoordinator : nil
         guard shared != nil || coordinator != nil else {
@@ -123,6 +131,24 @@ final class LazyClusteringManager: Sendable {
     var runCount: Int { runs.load(ordering: .relaxed) }
     /// Time spent clustering, in nanoseconds.
     var nanoseconds: UInt64 { nanos.load(ordering: .relaxed) }
+    /// Eager runs the runs so far replaced beyond themselves (``MemoryStats/clusteringRunsSkipped``).
+    var runsSkipped: Int { skipped.load(ordering: .relaxed) }
+    /// ``MemoryStats/clusteringSavedNanos``.
+    var savedNanoseconds: UInt64 { savedNanos.load(ordering: .relaxed) }
+
+    /// Counts a successful run that started at `start` (uptime nanoseconds) and covered
+    /// `writes` writes and forgets: the eager path would have run once for each.
+    private func ranOnce(start: UInt64, writes: Int) {
+        let duration = DispatchTime.now().uptimeNanoseconds - start
+        let saved = max(0, writes - 1)
+        let savedTime = UInt64(saved) &* duration
+        runs.add(1, ordering: .relaxed)
+        if saved > 0 {
+            skipped.add(saved, ordering: .relaxed)
+            savedNanos.add(savedTime, ordering: .relaxed)
+        }
+        metrics.clusteringRun(nanos: duration, saved: saved, savedNanos: savedTime)
+    }
 
     /// Called by the writer before it applies a commit to `goal`. Over a shared engine, finishes
     /// work a killed host left pending, once per goal; otherwise nothing: a goal's graph is
@@ -298,11 +324,11 @@ final class LazyClusteringManager: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { nanos.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed) }
         if let shared {
-            guard pending.withLock({ $0.removeValue(forKey: goal) }) != nil else { return }
+            guard let work = pending.withLock({ $0.removeValue(forKey: goal) }) else { return }
             do {
                 let edges = try SharedClustering.recluster(shared, goal: goal, theta: theta)
                 setLimit(goal, edges: edges)
-                runs.add(1, ordering: .relaxed)
+                ranOnce(start: start, writes: work.writes)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
             } catch {
                 errors.withLock { $0[goal] = MemoryError(.storage, "clustering goal \(goal.debugDescription) failed: \(error)") }
@@ -343,7 +369,7 @@ final class LazyClusteringManager: Sendable {
                     // Clears the pending mark when the graph includes every commit of the goal.
                     try session.store(changes, through: through)
                 }
-                runs.add(1, ordering: .relaxed)
+                ranOnce(start: start, writes: work.writes)
                 errors.withLock { _ = $0.removeValue(forKey: goal) }
                 if let entry { setLimit(goal, edges: entry.graph.edgeCount) }
             } catch {

@@ -73,6 +73,19 @@ public protocol MemoryEngine: AnyObject, Sendable {
     /// Stores (or with nil removes) one key of a plugin's context for a goal; durable on return.
     func storeContext(goal: String, plugin: String, key: String, value: String?) throws
 
+    /// Adds `deltas` (name → amount) to the counters stored with the memory, creating the
+    /// missing ones at 0 first, in one transaction: processes sharing the memory add up, never
+    /// overwrite (``StoredCounters``).
+    func addCounters(_ deltas: [String: Int64]) throws
+    /// The counters stored with the memory, name → value (empty when none were added).
+    func storedCounters() throws -> [String: Int64]
+    /// How many memories of `goal` are live at `time` (seconds since 1970): stored and not
+    /// expired. `plughost stats` shows it.
+    func memoryCount(goal: String, at time: Double) throws -> Int
+    /// Bytes the engine's data takes where it is stored (the SQLite file and its WAL, the
+    /// PostgreSQL tables), or nil when it has no such place (in memory).
+    func storageSize() throws -> Int64?
+
     /// Closes the engine. Later calls fail.
     func close() throws
 }
@@ -99,6 +112,23 @@ extension MemoryEngine {
 extension MemoryEngine {
     /// Default: the engine stores no θ.
     public func theta(storingIfAbsent proposed: Int32?) throws -> Int32? { nil }
+}
+
+extension MemoryEngine {
+    /// Default: the goal's memories counted page by page (``allMemories(goal:after:limit:)``).
+    public func memoryCount(goal: String, at time: Double) throws -> Int {
+        var count = 0
+        var after: MemoryCursor? = nil
+        repeat {
+            let page = try allMemories(goal: goal, after: after, limit: 1000)
+            count += page.memories.count { ($0.expiresAt ?? .infinity) > time }
+            after = page.next
+        } while after != nil
+        return count
+    }
+
+    /// Default: nil, no place to measure.
+    public func storageSize() throws -> Int64? { nil }
 }
 
 extension MemoryEngine {

@@ -555,6 +555,21 @@ public final class InMemoryEngine: ClusteringCoordinator {
         }
     }
 
+    /// The stored counters (``StoredCounters``), for as long as the engine lives.
+    private let counterValues = Mutex<[String: Int64]>([:])
+
+    public func addCounters(_ deltas: [String: Int64]) throws {
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        counterValues.withLock { c in
+            for (name, delta) in deltas { c[name, default: 0] &+= delta }
+        }
+    }
+
+    public func storedCounters() throws -> [String: Int64] {
+        guard !closed.load(ordering: .acquiring) else { throw MemoryError(.closed, "the memory engine is closed") }
+        return counterValues.withLock { $0 }
+    }
+
     public func close() throws {
         closed.store(true, ordering: .releasing)
     }
