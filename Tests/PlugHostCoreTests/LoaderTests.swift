@@ -91,8 +91,8 @@ final class LoaderTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: TestSupport.fixturesDirectory.path)
         let sources = Set(files.filter { $0.hasSuffix(".c") }.map { String($0.dropLast(2)) })
         // crashy: ProcessIsolationTests; recaller: RecallRelatedHostAPITests; sleepy: IsolatedPoolTests;
-        // flaky: the pipeline ResilienceTests.
-        let known = Set(Self.refused.map(\.0) + ["good", "abi_minor_new", "crashy", "recaller", "sleepy", "flaky"])
+        // flaky: the pipeline ResilienceTests; loud: LoggingTests.
+        let known = Set(Self.refused.map(\.0) + ["good", "abi_minor_new", "crashy", "recaller", "sleepy", "flaky", "loud"])
         XCTAssertEqual(sources.subtracting(known).sorted(), [], "fixtures without a test")
         XCTAssertEqual(known.subtracting(sources).sorted(), [], "tests without a fixture")
         XCTAssertTrue(files.contains("not_elf.so"))
@@ -125,8 +125,8 @@ final class LoaderTests: XCTestCase {
             XCTAssertTrue(e.message.contains(contains), "\(file): \(e.message.debugDescription) lacks \(contains.debugDescription)")
         }
         XCTAssertEqual(
-            rows, Self.refused.count + 7,
-            "README rows: every refused fixture, not_elf.so, good.c, abi_minor_new.c, crashy.c, flaky.c, recaller.c and sleepy.c"
+            rows, Self.refused.count + 8,
+            "README rows: every refused fixture, not_elf.so, good.c, abi_minor_new.c, crashy.c, flaky.c, loud.c, recaller.c and sleepy.c"
         )
     }
 
