@@ -254,10 +254,10 @@ final class BrokenPluginMatrixTests: XCTestCase {
                 XCTAssertEqual(o.status, 1, label)
                 XCTAssertTrue(o.stderr.contains("timed out after"), label)
             case "load-crash":
-                XCTAssertEqual(o.status, 1, label)
+                XCTAssertEqual(o.status, 4, "a plugin that cannot be loaded: \(label)")
                 XCTAssertTrue(o.stderr.contains("crashed while loading"), label)
             case "load-timeout":
-                XCTAssertEqual(o.status, 1, label)
+                XCTAssertEqual(o.status, 4, "a plugin that cannot be loaded: \(label)")
                 XCTAssertTrue(o.stderr.contains("did not finish within"), label)
             case "bad-return":
                 XCTAssertEqual(o.status, 1, label)
