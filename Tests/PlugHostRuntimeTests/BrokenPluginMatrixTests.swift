@@ -334,11 +334,17 @@ final class BrokenPluginMatrixTests: XCTestCase {
         guard let b = text.range(of: begin), let e = text.range(of: end) else {
             return XCTFail("docs/trust-model.md has no matrix table; run this test with PLUGHOST_UPDATE_TRUST_TABLE=1")
         }
+        // In-process, these two act on whatever the host has open (fd 4; the free descriptors),
+        // which differs between machines and builds: only whether the host survives is compared.
+        let hostDependent: Set<String> = ["`fd_hog`", "`channel_scribble`"]
         func inProcessColumn(_ t: Substring) -> [String: String] {
             var m: [String: String] = [:]
             for line in t.split(separator: "\n") where line.hasPrefix("| `") {
                 let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                if cells.count >= 5 { m[cells[1]] = cells[4] }
+                guard cells.count >= 5 else { continue }
+                let cell = cells[4]
+                m[cells[1]] =
+                    hostDependent.contains(cells[1]) && !cell.contains("**host") ? "the host survives" : cell
             }
             return m
         }
