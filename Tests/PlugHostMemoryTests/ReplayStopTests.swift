@@ -167,7 +167,7 @@ final class ReplayStopTests: XCTestCase {
         for baseline in [false, true] {
             let db = dir.appendingPathComponent("m\(baseline).sqlite").path
             let r = try TestSupport.runPlughost(["memory", "replay", file, "--db", db] + (baseline ? ["--baseline"] : []), cwd: dir)
-            XCTAssertEqual(r.status, 1, r.description)
+            XCTAssertEqual(r.status, 2, "a rejected workload line is invalid input: \(r.description)")
             XCTAssertTrue(r.stderr.contains("\(file):21: write rejected: a memory with id \"w2\" already exists"), r.description)
             let engine = try SQLiteEngine(path: db)
             defer { try? engine.close() }
