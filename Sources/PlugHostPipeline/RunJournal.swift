@@ -126,17 +126,7 @@ public final class RunJournal: Sendable {
 
     /// One `write(2)` of a whole line (retried on a short write).
     private func write(_ data: Data) {
-        writeLock.withLock { _ in
-            data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { return }
-                    offset += n
-                }
-            }
-        }
+        writeLock.withLock { _ in data.withUnsafeBytes { FileDescriptorWriter.writeAll(fd, $0) } }
     }
 
     /// A short hash of an item's text (the empty item for a step without foreach).

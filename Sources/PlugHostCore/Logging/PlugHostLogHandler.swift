@@ -62,7 +62,7 @@ public struct PlugHostLogHandler: LogHandler {
             case .text: Self.textLines(level: event.level, lines: lines, metadata: all)
             case .json: Self.jsonLines(time: Date(), level: event.level, label: label, lines: lines, metadata: all)
             }
-        Self.writeLock.withLock { _ in Self.writeAll(fd, out) }
+        Self.writeLock.withLock { _ in out.withUnsafeBytes { FileDescriptorWriter.writeAll(fd, $0) } }
     }
 
     /// The lines of `text` (split at each newline; a message without one is one line).
@@ -183,18 +183,5 @@ public struct PlugHostLogHandler: LogHandler {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
-    }
-
-    /// Writes all of `bytes`, retrying a short write or an interrupted one.
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
     }
 }
